@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from shop_api.accounts import erasure, service
+from shop_api.accounts.schemas import ConsentEventPublic, ProfileUpdate
+from shop_api.auth.schemas import UserPublic
+from shop_api.core.deps import ClockDep, CurrentUser, PasswordHasherDep, SessionDep
+from shop_api.core.errors import error_responses
+from shop_api.models import ConsentEvent
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+@router.get("", response_model=UserPublic, responses=error_responses(401))
+def read_me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@router.patch("", response_model=UserPublic, responses=error_responses(401, 422))
+def update_me(
+    body: ProfileUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    clock: ClockDep,
+) -> UserPublic:
+    """Change display name, marketing consent (recorded with its source) or password.
+
+    Changing the password signs out every other session.
+    """
+    updated = service.update_profile(
+        session,
+        hasher,
+        clock,
+        user,
+        display_name=body.display_name,
+        marketing_consent=body.marketing_consent,
+        consent_source=body.consent_source,
+        new_password=body.new_password,
+        current_password=body.current_password,
+    )
+    return UserPublic.model_validate(updated)
+
+
+@router.get("/consents", response_model=list[ConsentEventPublic], responses=error_responses(401))
+def consent_history(user: CurrentUser, session: SessionDep) -> list[ConsentEventPublic]:
+    """Every consent grant and withdrawal, oldest first."""
+    events = session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.user_id == user.id)
+        .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
+    )
+    return [ConsentEventPublic.model_validate(event) for event in events]
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+def erase_me(user: CurrentUser, session: SessionDep, clock: ClockDep) -> Response:
+    """Right to erasure: personal data anonymised everywhere, the account closed for good."""
+    erasure.erase_user(session, user, clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

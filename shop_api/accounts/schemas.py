@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shop_api.auth.schemas import ConsentSource
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    marketing_consent: bool | None = None
+    consent_source: str = ConsentSource
+    new_password: str | None = Field(default=None, min_length=10, max_length=128)
+    current_password: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _password_change_needs_current(self) -> ProfileUpdate:
+        if self.new_password is not None and not self.current_password:
+            raise ValueError("current_password is required to set new_password")
+        return self
+
+
+class ConsentEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    purpose: str
+    granted: bool
+    source: str
+    recorded_at: datetime

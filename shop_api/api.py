@@ -1,0 +1,29 @@
+"""The aggregate router: every resource module's router, in the order of the docs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shop_api.accounts.endpoints import router as me_router
+from shop_api.auth.endpoints import router as auth_router
+from shop_api.catalog.endpoints import router as categories_router
+from shop_api.listings.endpoints import me_router as my_listings_router
+from shop_api.listings.endpoints import router as listings_router
+from shop_api.media.endpoints import router as media_router
+from shop_api.notifications.endpoints import router as notifications_router
+from shop_api.ops.endpoints import router as ops_router
+from shop_api.questions.endpoints import router as questions_router
+
+api_router = APIRouter()
+for router in (
+    auth_router,
+    me_router,
+    my_listings_router,
+    notifications_router,
+    categories_router,
+    listings_router,
+    questions_router,
+    media_router,
+    ops_router,
+):
+    api_router.include_router(router)

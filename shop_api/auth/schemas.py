@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shop_api.models import UserRole
+
+Password = Field(min_length=10, max_length=128, description="10 to 128 characters")
+ConsentSource = Field(
+    default="api",
+    min_length=1,
+    max_length=64,
+    pattern=r"^[a-z0-9_.:-]+$",
+    description="Where consent was given or withdrawn, e.g. signup_form, settings_page",
+)
+
+
+class SignupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: str = Password
+    display_name: str = Field(min_length=1, max_length=100)
+    role: Literal["shopper", "seller"] = Field(
+        default="shopper", description="Staff accounts are created by operators, not signup"
+    )
+    marketing_consent: bool = False
+    consent_source: str = ConsentSource
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: UserRole
+    marketing_consent: bool
+    marketing_consent_at: datetime | None
+    marketing_consent_source: str | None
+    created_at: datetime
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")

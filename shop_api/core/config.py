@@ -1,0 +1,81 @@
+"""Settings for every Mercado process, read from ``MERCADO_*`` environment variables.
+
+Development defaults let ``make demo`` run with no configuration; the same defaults are
+refused when ``MERCADO_ENV=production`` so a deployment can never run on them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERCADO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    home: Path = Field(default=Path("var"), description="Root of all generated state.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite file under MERCADO_HOME when unset."
+    )
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    access_token_minutes: int = Field(default=60 * 24, ge=1)
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Argon2 cost; tests lower it, production keeps the OWASP-recommended defaults.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=1024)
+
+    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_images_per_listing: int = Field(default=10, ge=1)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    log_json: bool = True
+    access_log: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+                raise ValueError("MERCADO_SECRET_KEY must be set in production")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("MERCADO_SECRET_KEY must be at least 32 characters")
+            if self.database_url is None:
+                raise ValueError("MERCADO_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{self.resolved_home / 'shop.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.resolved_home / "media"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the libpq-style ``postgresql://`` URLs people paste and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,149 @@
+"""The shop's error hierarchy and the handlers that render the contract's JSON envelope.
+
+Services raise these; handlers turn every failure, including framework ones, into
+``{"error": {"code", "message", "details"}}`` with the right status code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class MercadoError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+class BadRequest(MercadoError):
+    status_code, code = 400, "bad_request"
+
+
+class Unauthorized(MercadoError):
+    status_code, code = 401, "unauthorized"
+
+    def __init__(self, message: str = "Not authenticated", **kwargs: Any):
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class NotPermitted(MercadoError):
+    status_code, code = 403, "forbidden"
+
+
+class NotFound(MercadoError):
+    status_code, code = 404, "not_found"
+
+
+class Conflict(MercadoError):
+    status_code, code = 409, "conflict"
+
+
+class PayloadTooLarge(MercadoError):
+    status_code, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(MercadoError):
+    status_code, code = 415, "unsupported_media_type"
+
+
+class Unprocessable(MercadoError):
+    status_code, code = 422, "validation_error"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The JSON shape of every error response."""
+
+    error: ErrorBody
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the envelope for the given codes."""
+    return {code: {"model": ErrorEnvelope} for code in status_codes}
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status_code: int, code: str, message: str, details: Any = None, headers: dict | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details)}}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def _mercado_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MercadoError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+def _describe_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    described = []
+    for error in errors:
+        described.append(
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    return described
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(
+        422, "validation_error", "Request is invalid", _describe_validation_errors(exc.errors())
+    )
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return error_response(500, "internal_error", "Internal server error")
+
+
+def register_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MercadoError, _mercado_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

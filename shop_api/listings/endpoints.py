@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
+from sqlalchemy import Row, func, select
+
+from shop_api.catalog.service import find_category
+from shop_api.core.deps import (
+    ClockDep,
+    CurrentSeller,
+    CurrentUser,
+    ObjectStoreDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+)
+from shop_api.core.errors import PayloadTooLarge, Unprocessable, error_responses
+from shop_api.core.pagination import PageDep
+from shop_api.core.storage import ObjectStore
+from shop_api.listings import repository, service
+from shop_api.listings.schemas import (
+    ImagePublic,
+    ListingCreate,
+    ListingPage,
+    ListingPublic,
+    ListingSummary,
+    ListingUpdate,
+    SortOrder,
+)
+from shop_api.models import Listing, ListingCondition, ListingImage, ListingStatus
+from shop_api.search.backends import SearchBackend
+
+router = APIRouter(prefix="/listings", tags=["listings"])
+me_router = APIRouter(prefix="/me", tags=["me"])
+
+
+def get_search_backend(request: Request) -> SearchBackend:
+    return request.app.state.search_backend
+
+
+SearchBackendDep = Annotated[SearchBackend, Depends(get_search_backend)]
+
+
+def image_public(image: ListingImage, store: ObjectStore) -> ImagePublic:
+    return ImagePublic(
+        id=image.id,
+        url=store.url(image.storage_key),
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        size_bytes=image.size_bytes,
+        position=image.position,
+    )
+
+
+def listing_public(
+    listing: Listing, images: list[ListingImage], store: ObjectStore
+) -> ListingPublic:
+    return ListingPublic(
+        id=listing.id,
+        seller_id=listing.seller_id,
+        category_id=listing.category_id,
+        title=listing.title,
+        description=listing.description,
+        price_minor=listing.price_minor,
+        currency=listing.currency,
+        stock=listing.stock,
+        condition=listing.condition,
+        attributes=listing.attributes,
+        status=listing.status,
+        images=[image_public(image, store) for image in images],
+        created_at=listing.created_at,
+        modified_at=listing.modified_at,
+        published_at=listing.published_at,
+    )
+
+
+def _summaries(
+    session: SessionDep, store: ObjectStore, rows: Sequence[Row]
+) -> list[ListingSummary]:
+    covers = repository.cover_image_keys(session, [row.id for row in rows])
+    return [
+        ListingSummary(
+            **{"score": None, **row._asdict()},
+            cover_image_url=store.url(covers[row.id]) if row.id in covers else None,
+        )
+        for row in rows
+    ]
+
+
+def _with_images(session: SessionDep, listing: Listing, store: ObjectStore) -> ListingPublic:
+    images = session.scalars(
+        select(ListingImage)
+        .where(ListingImage.listing_id == listing.id)
+        .order_by(ListingImage.position)
+    ).all()
+    return listing_public(listing, list(images), store)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ListingPublic,
+    responses=error_responses(401, 403, 422),
+)
+def create_listing(
+    body: ListingCreate,
+    seller: CurrentSeller,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    store: ObjectStoreDep,
+) -> ListingPublic:
+    """Create a listing as a draft, or publish it at once with ``status: active``."""
+    listing = service.create_listing(session, clock, settings, seller, body)
+    return listing_public(listing, [], store)
+
+
+@router.get("", response_model=ListingPage, responses=error_responses(422))
+def search_listings(
+    session: SessionDep,
+    backend: SearchBackendDep,
+    store: ObjectStoreDep,
+    page: PageDep,
+    q: Annotated[str | None, Query(max_length=200, description="Keywords")] = None,
+    category: Annotated[
+        str | None, Query(max_length=64, description="Category slug or id; includes descendants")
+    ] = None,
+    min_price: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
+    max_price: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
+    condition: ListingCondition | None = None,
+    seller_id: uuid.UUID | None = None,
+    sort: Annotated[
+        SortOrder, Query(description="relevance needs q; without q it falls back to newest")
+    ] = "relevance",
+) -> ListingPage:
+    """Search active listings: every word must match, best matches first."""
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise Unprocessable(
+            "min_price is greater than max_price",
+            details=[{"loc": ["query", "min_price"], "msg": "greater than max_price"}],
+        )
+    category_row = None
+    if category is not None:
+        category_row = find_category(session, category)
+        if category_row is None:
+            raise Unprocessable(
+                f"Category {category!r} does not exist",
+                details=[{"loc": ["query", "category"], "msg": "unknown category"}],
+            )
+    filters = repository.SearchFilters(
+        query=q.strip() if q else None,
+        category=category_row,
+        min_price=min_price,
+        max_price=max_price,
+        condition=condition,
+        seller_id=seller_id,
+        sort=sort,
+    )
+    rows, total = repository.search(
+        session, backend, filters, limit=page.page_size, offset=page.offset
+    )
+    return ListingPage(
+        data=_summaries(session, store, rows), count=total, page=page.page, page_size=page.page_size
+    )
+
+
+@router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))
+def read_listing(
+    listing_id: uuid.UUID, session: SessionDep, actor: OptionalUser, store: ObjectStoreDep
+) -> ListingPublic:
+    listing = service.get_listing(session, actor, listing_id, with_images=True)
+    return listing_public(listing, listing.images, store)
+
+
+@router.patch(
+    "/{listing_id}",
+    response_model=ListingPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def update_listing(
+    listing_id: uuid.UUID,
+    body: ListingUpdate,
+    actor: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    store: ObjectStoreDep,
+) -> ListingPublic:
+    """Edit a listing (its seller, or staff for moderation). Status: draft → active ⇄ paused."""
+    listing = service.update_listing(session, clock, actor, listing_id, body)
+    return _with_images(session, listing, store)
+
+
+@router.post(
+    "/{listing_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImagePublic,
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+)
+def upload_image(
+    listing_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
+    actor: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    store: ObjectStoreDep,
+) -> ImagePublic:
+    """Add an image; metadata such as EXIF location is removed before it is stored."""
+    data = file.file.read(settings.max_image_bytes + 1)
+    if len(data) > settings.max_image_bytes:
+        raise PayloadTooLarge(f"Images are limited to {settings.max_image_bytes} bytes")
+    image = service.add_image(session, clock, settings, store, actor, listing_id, data)
+    return image_public(image, store)
+
+
+@router.delete(
+    "/{listing_id}/images/{image_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 422),
+)
+def delete_image(
+    listing_id: uuid.UUID,
+    image_id: uuid.UUID,
+    actor: CurrentUser,
+    session: SessionDep,
+    store: ObjectStoreDep,
+) -> Response:
+    service.delete_image(session, store, actor, listing_id, image_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@me_router.get("/listings", response_model=ListingPage, responses=error_responses(401, 403))
+def my_listings(
+    seller: CurrentSeller,
+    session: SessionDep,
+    store: ObjectStoreDep,
+    page: PageDep,
+    status_filter: Annotated[ListingStatus | None, Query(alias="status")] = None,
+) -> ListingPage:
+    """The caller's own listings in every status, newest first."""
+    statement = select(*repository.SUMMARY_COLUMNS).where(Listing.seller_id == seller.id)
+    if status_filter is not None:
+        statement = statement.where(Listing.status == status_filter)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(
+        statement.order_by(Listing.created_at.desc(), Listing.id)
+        .limit(page.page_size)
+        .offset(page.offset)
+    ).all()
+    return ListingPage(
+        data=_summaries(session, store, rows), count=total, page=page.page, page_size=page.page_size
+    )

@@ -1,0 +1,132 @@
+"""Listing queries. Visibility is part of the query: what a caller may not see is absent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Float, Select, cast, func, null, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from shop_api.catalog.service import subtree_ids
+from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
+from shop_api.models.user import UserRole
+from shop_api.search.backends import SearchBackend, query_terms
+
+PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
+
+
+def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
+    """Published listings for everyone; drafts and paused ones for their seller and staff."""
+    statement = select(Listing)
+    if actor is not None and actor.role == UserRole.staff:
+        return statement
+    visible = Listing.status.in_(PUBLIC_STATUSES)
+    if actor is not None:
+        visible = or_(visible, Listing.seller_id == actor.id)
+    return statement.where(visible)
+
+
+def get_readable(
+    session: Session, actor: User | None, listing_id: uuid.UUID, *, with_images: bool = False
+) -> Listing | None:
+    statement = readable_statement(actor).where(Listing.id == listing_id)
+    if with_images:
+        statement = statement.options(selectinload(Listing.images))
+    return session.scalar(statement)
+
+
+def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:
+    """(number of images, next free position)."""
+    count, last = session.execute(
+        select(func.count(), func.max(ListingImage.position)).where(
+            ListingImage.listing_id == listing_id
+        )
+    ).one()
+    return count, (last + 1 if last is not None else 0)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    query: str | None = None
+    category: Category | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    condition: ListingCondition | None = None
+    seller_id: uuid.UUID | None = None
+    sort: str = "relevance"
+
+
+SUMMARY_COLUMNS = (
+    Listing.id,
+    Listing.seller_id,
+    Listing.category_id,
+    Listing.title,
+    Listing.price_minor,
+    Listing.currency,
+    Listing.stock,
+    Listing.condition,
+    Listing.status,
+    Listing.created_at,
+)
+
+
+def search(
+    session: Session,
+    backend: SearchBackend,
+    filters: SearchFilters,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence, int]:
+    """Active listings matching every query word and filter, with a total count."""
+    terms = query_terms(filters.query or "")
+    if filters.query and not terms:
+        return [], 0
+    matches = backend.matches(terms) if terms else None
+    score = matches.c.score if matches is not None else None
+    score_column = score if score is not None else cast(null(), Float)
+    statement = select(*SUMMARY_COLUMNS, score_column.label("score"))
+    if matches is not None:
+        statement = statement.join(matches, matches.c.listing_id == Listing.id)
+    statement = statement.where(Listing.status == ListingStatus.active)
+    if filters.category is not None:
+        statement = statement.where(Listing.category_id.in_(subtree_ids(filters.category)))
+    if filters.min_price is not None:
+        statement = statement.where(Listing.price_minor >= filters.min_price)
+    if filters.max_price is not None:
+        statement = statement.where(Listing.price_minor <= filters.max_price)
+    if filters.condition is not None:
+        statement = statement.where(Listing.condition == filters.condition)
+    if filters.seller_id is not None:
+        statement = statement.where(Listing.seller_id == filters.seller_id)
+
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    if total == 0 or offset >= total:
+        return [], total
+
+    sort = filters.sort if (filters.sort != "relevance" or score is not None) else "newest"
+    order_by = {
+        "relevance": (score.desc() if score is not None else None, Listing.created_at.desc()),
+        "newest": (Listing.created_at.desc(),),
+        "price_asc": (Listing.price_minor.asc(), Listing.created_at.desc()),
+        "price_desc": (Listing.price_minor.desc(), Listing.created_at.desc()),
+    }[sort]
+    statement = statement.order_by(*order_by, Listing.id).limit(limit).offset(offset)
+    return session.execute(statement).all(), total
+
+
+def cover_image_keys(session: Session, listing_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The first image of each listing, in one query for a whole page."""
+    if not listing_ids:
+        return {}
+    rows = session.execute(
+        select(ListingImage.listing_id, ListingImage.storage_key)
+        .where(ListingImage.listing_id.in_(listing_ids))
+        .order_by(ListingImage.listing_id, ListingImage.position)
+    )
+    covers: dict[uuid.UUID, str] = {}
+    for listing_id, key in rows:
+        covers.setdefault(listing_id, key)
+    return covers

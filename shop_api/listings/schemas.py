@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shop_api.models import ListingCondition, ListingStatus
+
+MAX_ATTRIBUTES = 30
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+AttributeValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | float
+Attributes = dict[AttributeKey, AttributeValue]
+
+Title = Field(min_length=3, max_length=200)
+Description = Field(max_length=10_000)
+PriceMinor = Field(gt=0, le=1_000_000_000, description="Price in minor units (cents)")
+Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+Stock = Field(ge=0, le=1_000_000)
+
+
+def _check_attributes(value: Attributes | None) -> Attributes | None:
+    if value is not None and len(value) > MAX_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
+    return value
+
+
+class ListingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Title
+    description: str = Field(default="", max_length=10_000)
+    category: str = Field(min_length=1, max_length=64, description="Category slug or id")
+    price_minor: int = PriceMinor
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    stock: int = Field(default=1, ge=0, le=1_000_000)
+    condition: ListingCondition = ListingCondition.new
+    attributes: Attributes = Field(default_factory=dict)
+    status: Literal["draft", "active"] = Field(
+        default="draft", description="Publish straight away with 'active'"
+    )
+
+    _attributes = field_validator("attributes")(_check_attributes)
+
+
+class ListingUpdate(BaseModel):
+    """Fields left out are unchanged. ``sold_out`` follows stock and cannot be set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    category: str | None = Field(default=None, min_length=1, max_length=64)
+    price_minor: int | None = Field(default=None, gt=0, le=1_000_000_000)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    stock: int | None = Field(default=None, ge=0, le=1_000_000)
+    condition: ListingCondition | None = None
+    attributes: Attributes | None = None
+    status: Literal["active", "paused"] | None = None
+
+    _attributes = field_validator("attributes")(_check_attributes)
+
+
+class ImagePublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    content_type: str
+    width: int
+    height: int
+    size_bytes: int
+    position: int
+
+
+class ListingPublic(BaseModel):
+    id: uuid.UUID
+    seller_id: uuid.UUID
+    category_id: uuid.UUID
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    stock: int
+    condition: ListingCondition
+    attributes: Attributes
+    status: ListingStatus
+    images: list[ImagePublic]
+    created_at: datetime
+    modified_at: datetime
+    published_at: datetime | None
+
+
+class ListingSummary(BaseModel):
+    id: uuid.UUID
+    seller_id: uuid.UUID
+    category_id: uuid.UUID
+    title: str
+    price_minor: int
+    currency: str
+    stock: int
+    condition: ListingCondition
+    status: ListingStatus
+    created_at: datetime
+    cover_image_url: str | None
+    score: float | None = Field(description="Relevance to the query; null without a query")
+
+
+class ListingPage(BaseModel):
+    data: list[ListingSummary]
+    count: int = Field(description="Total matches across all pages")
+    page: int
+    page_size: int
+
+
+SortOrder = Literal["relevance", "newest", "price_asc", "price_desc"]

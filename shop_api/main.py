@@ -1,0 +1,73 @@
+"""Application factory: wires settings, database, clock, storage and routers together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from shop_api.api import api_router
+from shop_api.core.clock import Clock, SystemClock
+from shop_api.core.config import Settings, get_settings
+from shop_api.core.db import create_db_engine, create_session_factory
+from shop_api.core.errors import register_exception_handlers
+from shop_api.core.limits import BodySizeLimitMiddleware
+from shop_api.core.logging import RequestContextMiddleware, configure_logging
+from shop_api.core.security import PasswordHasher
+from shop_api.core.storage import LocalObjectStore, ObjectStore
+from shop_api.search.backends import search_backend_for
+
+DESCRIPTION = """
+The Mercado marketplace: accounts, catalog, search, questions and notifications.
+
+Authenticate with `POST /auth/token` (OAuth2 password flow) and send
+`Authorization: Bearer <token>`. Errors are always
+`{"error": {"code", "message", "details"}}`.
+"""
+
+
+def generate_operation_id(route: APIRoute) -> str:
+    """Stable, readable operation ids (``listings-search_listings``) for generated clients."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    object_store: ObjectStore | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    engine = create_db_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Mercado shop API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        generate_unique_id_function=generate_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    app.state.password_hasher = PasswordHasher(settings)
+    app.state.search_backend = search_backend_for(engine.dialect.name)
+    app.state.object_store = object_store or LocalObjectStore(
+        settings.media_dir, settings.public_url
+    )
+
+    register_exception_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    return app

@@ -1,0 +1,73 @@
+"""Accounts, marketing-consent history and the erasure log."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop_api.core.db import Base, RecordModel, utcnow
+
+
+class UserRole(enum.StrEnum):
+    shopper = "shopper"
+    seller = "seller"
+    staff = "staff"
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Store enums as their values in a portable VARCHAR with a CHECK constraint."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class User(RecordModel):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[UserRole] = mapped_column(enum_column(UserRole, "user_role"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change and erasure: every token issued before stops working.
+    token_version: Mapped[int] = mapped_column(default=0)
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+    marketing_consent_at: Mapped[datetime | None]
+    marketing_consent_source: Mapped[str | None] = mapped_column(String(64))
+    last_login_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+
+
+class ConsentEvent(Base):
+    """Every grant or withdrawal of consent, append-only, so any past state can be proven."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureRecord(Base):
+    """Proof that an erasure request was carried out, and which steps ran."""
+
+    __tablename__ = "erasure_records"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)

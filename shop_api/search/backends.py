@@ -1,0 +1,63 @@
+"""One full-text search interface over each database's own engine."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from sqlalchemy import Float, Subquery, Uuid, text
+
+from shop_api.search.schema import TEXT_SEARCH_CONFIG
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_TERMS = 12
+
+
+def query_terms(query: str) -> list[str]:
+    """Words of a shopper's query; punctuation and engine operators are dropped."""
+    return _WORD.findall(query.lower())[:MAX_QUERY_TERMS]
+
+
+class SearchBackend(Protocol):
+    def matches(self, terms: list[str]) -> Subquery:
+        """Listings containing every term: a subquery with ``listing_id`` and ``score``
+        (higher is more relevant)."""
+        ...
+
+
+class SqliteFts5Search:
+    """FTS5 with BM25; title matches weigh ten times description matches."""
+
+    def matches(self, terms: list[str]) -> Subquery:
+        expression = " ".join(f'"{term}"' for term in terms)
+        statement = text(
+            """
+            SELECT k.listing_id AS listing_id, -bm25(listings_fts, 10.0, 1.0) AS score
+            FROM listings_fts JOIN listing_search_keys AS k ON k.rowid = listings_fts.rowid
+            WHERE listings_fts MATCH :expression
+            """
+        ).bindparams(expression=expression)
+        return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
+
+
+class PostgresFullTextSearch:
+    """tsvector/tsquery with cover-density ranking over the weighted search document."""
+
+    def matches(self, terms: list[str]) -> Subquery:
+        statement = text(
+            f"""
+            SELECT l.id AS listing_id, ts_rank_cd(l.search_document, q.query) AS score
+            FROM listings AS l,
+                 plainto_tsquery('{TEXT_SEARCH_CONFIG}', :expression) AS q(query)
+            WHERE l.search_document @@ q.query
+            """
+        ).bindparams(expression=" ".join(terms))
+        return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
+
+
+def search_backend_for(dialect_name: str) -> SearchBackend:
+    if dialect_name == "sqlite":
+        return SqliteFts5Search()
+    if dialect_name == "postgresql":
+        return PostgresFullTextSearch()
+    raise NotImplementedError(f"full-text search is not implemented for {dialect_name}")

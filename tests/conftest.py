@@ -1,0 +1,132 @@
+"""Shared fixtures: a migrated database per backend (SQLite and PostgreSQL) and API clients.
+
+Every test that uses ``client`` runs once on SQLite and once on PostgreSQL. PostgreSQL
+tests skip with a reason when no server answers at ``MERCADO_TEST_POSTGRES_URL``
+(default ``postgresql://postgres@127.0.0.1:5432/test``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
+from shop_api.catalog.service import seed_category_tree
+from shop_api.core.clock import SystemClock
+from shop_api.core.config import Settings, normalise_database_url
+from shop_api.core.migrations import upgrade_to_head
+from shop_api.main import create_app
+from tests.factories import Factory
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str:
+    return normalise_database_url(os.environ.get("MERCADO_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+
+
+def postgres_unavailable_reason() -> str | None:
+    url = postgres_admin_url()
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {exc}"
+    return None
+
+
+def create_postgres_database() -> tuple[str, object]:
+    """A throwaway database next to the admin one; returns its URL and a dropper."""
+    admin_url = make_url(postgres_admin_url())
+    name = f"mercado_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A migrated, seeded shop database for the whole session, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shop.db'}"
+        drop = None
+    else:
+        reason = postgres_unavailable_reason()
+        if reason:
+            pytest.skip(reason)
+        url, drop = create_postgres_database()
+    upgrade_to_head(url)
+    yield url
+    if drop is not None:
+        drop()
+
+
+def test_settings(database_url: str, home: Path) -> Settings:
+    return Settings(
+        env="test",
+        home=home,
+        database_url=database_url,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        log_json=True,
+        access_log=False,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return test_settings(database_url, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    with application.state.session_factory() as session:
+        seed_category_tree(session, SystemClock(), DEFAULT_CATEGORY_TREE)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Iterator[Session]:
+    with app.state.session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def factory(app: FastAPI, client: TestClient) -> Factory:
+    return Factory(app, client)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)

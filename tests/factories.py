@@ -1,0 +1,103 @@
+"""Builders for test objects. Users are made through the services (staff cannot sign up);
+everything a user does goes through the HTTP API, as a client would."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from shop_api.auth.service import create_user
+from shop_api.core.clock import SystemClock
+from shop_api.core.security import create_access_token
+from shop_api.models import UserRole
+
+
+@dataclass
+class Actor:
+    id: uuid.UUID
+    email: str
+    password: str
+    role: UserRole
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def png_bytes(width: int = 8, height: int = 8, color: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(width: int = 8, height: int = 8, exif: bytes | None = None) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (width, height), "blue")
+    if exif is not None:
+        image.save(buffer, format="JPEG", exif=exif)
+    else:
+        image.save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+class Factory:
+    def __init__(self, app: FastAPI, client: TestClient) -> None:
+        self.app = app
+        self.client = client
+
+    def user(
+        self, role: UserRole | str = UserRole.shopper, *, marketing_consent: bool = False
+    ) -> Actor:
+        role = UserRole(role)
+        email = unique_email(role.value)
+        password = "correct horse battery"
+        with self.app.state.session_factory() as session:
+            user = create_user(
+                session,
+                self.app.state.password_hasher,
+                SystemClock(),
+                email=email,
+                password=password,
+                display_name=f"Test {role.value}",
+                role=role,
+                marketing_consent=marketing_consent,
+            )
+            token = create_access_token(
+                self.app.state.settings, user.id, user.token_version, SystemClock().now()
+            )
+            return Actor(id=user.id, email=email, password=password, role=role, token=token)
+
+    def listing(self, seller: Actor, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": "Vintage film camera",
+            "description": "A working 35mm camera with a 50mm lens.",
+            "category": "cameras",
+            "price_minor": 12_500,
+            "currency": "USD",
+            "stock": 3,
+            "condition": "used",
+            "attributes": {"brand": "Pentax"},
+            "status": "active",
+        }
+        body.update(overrides)
+        response = self.client.post("/listings", json=body, headers=seller.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def question(self, asker: Actor, listing_id: str, body: str = "Does it ship today?") -> dict:
+        response = self.client.post(
+            f"/listings/{listing_id}/questions", json={"body": body}, headers=asker.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
