@@ -1,0 +1,54 @@
+# Mercado: `make demo` runs the platform on embedded defaults, `make test` runs every test.
+# Works on a fresh machine with only Python 3.11 and pip: uv is installed with pip if missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(PYTHON) -m uv
+endif
+
+.PHONY: help install demo test test-fast dev bench lint format clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.venv/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.installed ## Install the locked environment into .venv
+
+demo: install ## Run the whole platform once on embedded defaults (SQLite under var/)
+	$(UV) run --frozen mercado demo
+
+test: install ## Lint, then run the whole test suite (SQLite and PostgreSQL)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen pytest
+
+test-fast: install ## Tests without the slow end-to-end ones
+	$(UV) run --frozen pytest -m "not slow"
+
+dev: install ## The API with auto-reload at http://127.0.0.1:8000/docs
+	$(UV) run --frozen mercado serve --reload
+
+bench: install ## Benchmarks that print figures
+	$(UV) run --frozen python bench/api_catalog.py
+
+lint: install ## ruff lint and format check
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: install ## Apply ruff fixes and formatting
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+clean: ## Remove generated state (var/) and caches
+	rm -rf var .pytest_cache .ruff_cache

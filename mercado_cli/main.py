@@ -1,0 +1,117 @@
+"""``mercado``: the one command-line entry point of the platform."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Annotated
+
+import typer
+
+from shop_api.core.config import get_settings
+
+app = typer.Typer(
+    help="Mercado: marketplace shop API and e-commerce data platform.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Shop database: migrations and seed data.", no_args_is_help=True)
+users_app = typer.Typer(help="Operator tasks on accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to MERCADO_DATABASE_URL (SQLite under var/ by default)."""
+    from shop_api.core.migrations import upgrade_to_head
+
+    settings = get_settings()
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.sqlalchemy_url)
+    typer.echo("database is at the latest migration")
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Create the default category tree (idempotent)."""
+    from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
+    from shop_api.catalog.service import seed_category_tree
+    from shop_api.core.clock import SystemClock
+    from shop_api.core.db import create_db_engine, create_session_factory
+
+    engine = create_db_engine(get_settings().sqlalchemy_url, pool_size=1)
+    with create_session_factory(engine)() as session:
+        added = seed_category_tree(session, SystemClock(), DEFAULT_CATEGORY_TREE)
+    engine.dispose()
+    typer.echo(f"categories added: {added}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email")],
+    role: Annotated[str, typer.Option(help="shopper, seller or staff")] = "staff",
+    display_name: Annotated[str, typer.Option(help="Shown name")] = "Operator",
+) -> None:
+    """Create an account, e.g. the first staff member (the password is prompted for,
+    or read from MERCADO_NEW_USER_PASSWORD)."""
+    from shop_api.auth.service import create_user
+    from shop_api.core.clock import SystemClock
+    from shop_api.core.db import create_db_engine, create_session_factory
+    from shop_api.core.security import PasswordHasher
+    from shop_api.models import UserRole
+
+    password = os.environ.get("MERCADO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < 10:
+        raise typer.BadParameter("the password needs at least 10 characters")
+    settings = get_settings()
+    engine = create_db_engine(settings.sqlalchemy_url, pool_size=1)
+    with create_session_factory(engine)() as session:
+        user = create_user(
+            session,
+            PasswordHasher(settings),
+            SystemClock(),
+            email=email,
+            password=password,
+            display_name=display_name,
+            role=UserRole(role),
+        )
+        typer.echo(f"created {user.role.value} {user.email} ({user.id})")
+    engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes")] = False,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
+) -> None:
+    """Run the shop API with uvicorn (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    if migrate:
+        db_upgrade()
+        db_seed()
+    uvicorn.run(
+        "shop_api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the demo API (0 picks a free one)")] = 0,
+) -> None:
+    """Run the platform end to end on embedded defaults and print what happened."""
+    from mercado_cli.demo import run_demo
+
+    raise typer.Exit(run_demo(get_settings(), port=port))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,72 @@
+"""Run the shop API in a child process, for the demo and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_api(
+    env: dict[str, str],
+    *,
+    port: int = 0,
+    workers: int = 1,
+    log_path: Path | None = None,
+    timeout: float = 30.0,
+) -> Iterator[str]:
+    """Start uvicorn on loopback, wait until /readyz answers 200, yield the base URL."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "uvicorn", "shop_api.main:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log",
+    ]  # fmt: skip
+    log_file = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **env, "MERCADO_PUBLIC_URL": base_url},
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_ready(process, base_url, timeout)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_path:
+            log_file.close()  # type: ignore[union-attr]
+
+
+def _wait_until_ready(process: subprocess.Popen, base_url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited with code {process.returncode} while starting")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not become ready within {timeout:.0f} s")
