@@ -35,6 +35,27 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
+def unique_word(prefix: str = "zq") -> str:
+    """A made-up word no other test uses: consonants only, so no stemmer changes it."""
+    letters = "bcdfghjkmnpqrtvwxz"
+    value = uuid.uuid4().int
+    chars = []
+    for _ in range(10):
+        value, index = divmod(value, len(letters))
+        chars.append(letters[index])
+    return prefix + "".join(chars)
+
+
+def unique_slug(prefix: str = "cat") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def webp_bytes(width: int = 8, height: int = 8, color: str = "green") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="WEBP")
+    return buffer.getvalue()
+
+
 def png_bytes(width: int = 8, height: int = 8, color: str = "red") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="PNG")
@@ -49,6 +70,19 @@ def jpeg_bytes(width: int = 8, height: int = 8, exif: bytes | None = None) -> by
     else:
         image.save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def assert_error(response: Any, status_code: int, code: str | None = None) -> dict[str, Any]:
+    """The response is the contract's error envelope with this status (and code); returns it."""
+    assert response.status_code == status_code, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
 
 
 class Factory:
@@ -98,6 +132,24 @@ class Factory:
     def question(self, asker: Actor, listing_id: str, body: str = "Does it ship today?") -> dict:
         response = self.client.post(
             f"/listings/{listing_id}/questions", json={"body": body}, headers=asker.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def category(self, staff: Actor, *, parent: str | None = None, slug: str | None = None) -> dict:
+        """A fresh category (optionally under ``parent``), so filters see only this test's rows."""
+        body = {"slug": slug or unique_slug(), "name": "Test category", "parent": parent}
+        response = self.client.post("/categories", json=body, headers=staff.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def image(
+        self, seller: Actor, listing_id: str, data: bytes | None = None, name: str = "a.png"
+    ) -> dict:
+        response = self.client.post(
+            f"/listings/{listing_id}/images",
+            files={"file": (name, data if data is not None else png_bytes(), "image/png")},
+            headers=seller.headers,
         )
         assert response.status_code == 201, response.text
         return response.json()
