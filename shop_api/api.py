@@ -6,13 +6,18 @@ from fastapi import APIRouter
 
 from shop_api.accounts.endpoints import router as me_router
 from shop_api.auth.endpoints import router as auth_router
+from shop_api.cart.endpoints import router as cart_router
 from shop_api.catalog.endpoints import router as categories_router
 from shop_api.listings.endpoints import me_router as my_listings_router
 from shop_api.listings.endpoints import router as listings_router
 from shop_api.media.endpoints import router as media_router
 from shop_api.notifications.endpoints import router as notifications_router
 from shop_api.ops.endpoints import router as ops_router
+from shop_api.orders.endpoints import router as orders_router
+from shop_api.payments.endpoints import router as payments_router
+from shop_api.providers.sandbox.endpoints import router as sandbox_router
 from shop_api.questions.endpoints import router as questions_router
+from shop_api.shipping.endpoints import router as shipping_router
 
 api_router = APIRouter()
 for router in (
@@ -23,7 +28,12 @@ for router in (
     categories_router,
     listings_router,
     questions_router,
+    cart_router,
+    orders_router,
+    payments_router,
+    shipping_router,
     media_router,
     ops_router,
+    sandbox_router,
 ):
     api_router.include_router(router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -17,6 +18,9 @@ from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
 from shop_api.core.storage import LocalObjectStore, ObjectStore
+from shop_api.jobs import BackgroundJobs
+from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
+from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
 from shop_api.search.backends import search_backend_for
 
 DESCRIPTION = """
@@ -26,6 +30,35 @@ Authenticate with `POST /auth/token` (OAuth2 password flow) and send
 `Authorization: Bearer <token>`. Errors are always
 `{"error": {"code", "message", "details"}}`.
 """
+
+
+def install_providers(state: Any, settings: Settings) -> None:
+    """The configured payment gateway and carrier (the built-in sandboxes for now)."""
+    base = settings.public_url.rstrip("/")
+    state.sandbox_gateway = SandboxGateway(
+        state.write_session_factory,
+        state.clock,
+        webhook_url=f"{base}/webhooks/payments",
+        processing_seconds=settings.sandbox_processing_seconds,
+        read_session_factory=state.session_factory,
+    )
+    state.payment_provider = SandboxPaymentProvider(
+        state.sandbox_gateway,
+        settings.payments_webhook_secret.get_secret_value(),
+        settings.webhook_tolerance_seconds,
+    )
+    state.sandbox_carrier = SandboxCarrier(
+        state.write_session_factory,
+        state.clock,
+        webhook_url=f"{base}/webhooks/shipping",
+        label_base_url=base,
+        step_seconds=settings.sandbox_carrier_step_seconds,
+    )
+    state.carrier = SandboxCarrierProvider(
+        state.sandbox_carrier,
+        settings.shipping_webhook_secret.get_secret_value(),
+        settings.webhook_tolerance_seconds,
+    )
 
 
 def generate_operation_id(route: APIRoute) -> str:
@@ -45,8 +78,14 @@ def create_app(
     engine = create_db_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jobs = None
+        if settings.background_jobs:
+            jobs = BackgroundJobs(app.state, settings.background_interval_seconds)
+            jobs.start()
         yield
+        if jobs is not None:
+            jobs.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -59,6 +98,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.write_session_factory = create_session_factory(engine, for_writes=True)
     app.state.clock = clock or SystemClock()
     app.state.password_hasher = PasswordHasher(settings)
     app.state.search_backend = search_backend_for(engine.dialect.name)
@@ -66,6 +106,7 @@ def create_app(
         settings.media_dir, settings.public_url
     )
 
+    install_providers(app.state, settings)
     register_exception_handlers(app)
     app.include_router(api_router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -93,6 +93,9 @@ def test_settings(database_url: str, home: Path) -> Settings:
         log_json=True,
         access_log=False,
         log_level="WARNING",
+        background_jobs=False,
+        sandbox_processing_seconds=0,
+        sandbox_carrier_step_seconds=3600,
     )
 
 
@@ -116,9 +119,47 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+class ObservingSession(Session):
+    """A session for looking at the database from outside the app: unless it has
+    written something of its own, each query starts a new transaction, so it sees what
+    the API committed since (SQLite snapshots would otherwise show the past)."""
+
+    def _start_fresh(self) -> None:
+        if self.in_transaction() and not (self.new or self.dirty or self.deleted):
+            if not self.info.get("flushed"):
+                self.rollback()
+
+    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._start_fresh()
+        return super().execute(*args, **kwargs)
+
+    def scalar(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._start_fresh()
+        return super().scalar(*args, **kwargs)
+
+    def scalars(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._start_fresh()
+        return super().scalars(*args, **kwargs)
+
+    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._start_fresh()
+        return super().get(*args, **kwargs)
+
+
+@event.listens_for(ObservingSession, "after_flush")
+def _remember_flush(session: Session, _context: object) -> None:
+    session.info["flushed"] = True
+
+
+@event.listens_for(ObservingSession, "after_transaction_end")
+def _forget_flush(session: Session, transaction: object) -> None:
+    if getattr(transaction, "parent", None) is None:
+        session.info.pop("flushed", None)
+
+
 @pytest.fixture
 def db(app: FastAPI) -> Iterator[Session]:
-    with app.state.session_factory() as session:
+    with ObservingSession(app.state.engine, expire_on_commit=False) as session:
         yield session
 
 

@@ -7,6 +7,7 @@ import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from PIL import Image
 from shop_api.auth.service import create_user
 from shop_api.core.clock import SystemClock
 from shop_api.core.security import create_access_token
+from shop_api.jobs import JobReport, run_until_quiet
 from shop_api.models import UserRole
 
 
@@ -85,6 +87,17 @@ def assert_error(response: Any, status_code: int, code: str | None = None) -> di
     return body["error"]
 
 
+ADDRESS = {
+    "name": "Ana Compradora",
+    "line1": "Rua das Flores 12",
+    "city": "Curitiba",
+    "postal_code": "80010-000",
+    "country": "BR",
+}
+SUCCESS_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+DECLINED_CARD = {**SUCCESS_CARD, "number": "4000000000000002"}
+
+
 class Factory:
     def __init__(self, app: FastAPI, client: TestClient) -> None:
         self.app = app
@@ -128,6 +141,52 @@ class Factory:
         response = self.client.post("/listings", json=body, headers=seller.headers)
         assert response.status_code == 201, response.text
         return response.json()
+
+    def post_webhook(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """Deliver a sandbox webhook to the app under test (what HTTP would do)."""
+        return self.client.post(urlsplit(url).path, content=body, headers=headers).status_code
+
+    def settle(self) -> JobReport:
+        """Let the sandbox providers and webhooks run until nothing is left to do now."""
+        return run_until_quiet(self.app.state, self.post_webhook)
+
+    def order(
+        self, buyer: Actor, listings: list[dict[str, Any]], *, quantity: int = 1, **body: Any
+    ) -> dict[str, Any]:
+        """Put the listings in the buyer's cart and check out."""
+        for listing in listings:
+            response = self.client.post(
+                "/cart/items",
+                json={"listing_id": listing["id"], "quantity": quantity},
+                headers=buyer.headers,
+            )
+            assert response.status_code == 201, response.text
+        response = self.client.post(
+            "/checkout",
+            json={"shipping_address": ADDRESS, **body},
+            headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def pay(self, buyer: Actor, order_id: str, card: dict[str, Any] | None = None) -> dict:
+        """Open the payment, confirm it at the sandbox gateway with a card, settle."""
+        started = self.client.post(f"/orders/{order_id}/payments", headers=buyer.headers)
+        assert started.status_code == 201, started.text
+        session = started.json()
+        confirmed = self.client.post(
+            session["confirm_url"],
+            json={"client_secret": session["client_secret"], "card": card or SUCCESS_CARD},
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        self.settle()
+        return self.client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+
+    def paid_order(self, buyer: Actor, listings: list[dict[str, Any]], **body: Any) -> dict:
+        order = self.order(buyer, listings, **body)
+        paid = self.pay(buyer, order["id"])
+        assert paid["status"] == "paid", paid
+        return paid
 
     def question(self, asker: Actor, listing_id: str, body: str = "Does it ship today?") -> dict:
         response = self.client.post(

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from shop_api.accounts.service import record_marketing_consent
 from shop_api.core.clock import Clock
-from shop_api.models import ErasureRecord, Listing, ListingStatus, Notification, Question, User
+from shop_api.models import (
+    ErasureRecord,
+    Listing,
+    ListingStatus,
+    Notification,
+    NotificationKind,
+    Question,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,33 @@ def _redact_questions(ctx: ErasureContext) -> dict[str, Any]:
         .where(Question.asker_id == ctx.user.id)
         .values(body=REDACTED_TEXT, modified_at=ctx.clock.now())
     ).rowcount
-    return {"questions_redacted": asked}
+    return {"questions_redacted": asked, "notifications_redacted": _redact_quoted_questions(ctx)}
+
+
+def _redact_quoted_questions(ctx: ErasureContext) -> int:
+    """Sellers' "question received" notifications quote the question: redact those copies."""
+    asked = ctx.session.execute(
+        select(Question.id, Listing.seller_id, Listing.title)
+        .join(Listing, Listing.id == Question.listing_id)
+        .where(Question.asker_id == ctx.user.id)
+    ).all()
+    titles = {str(question_id): title for question_id, _, title in asked}
+    if not titles:
+        return 0
+    received = ctx.session.scalars(
+        select(Notification).where(
+            Notification.kind == NotificationKind.question_received,
+            Notification.user_id.in_({seller_id for _, seller_id, _ in asked}),
+        )
+    )
+    redacted = 0
+    for notification in received:
+        title = titles.get(str(notification.data.get("question_id")))
+        if title is not None:
+            notification.message = f"New question on “{title}”: {REDACTED_TEXT}"[:500]
+            notification.modified_at = ctx.clock.now()
+            redacted += 1
+    return redacted
 
 
 @erasure_step("notifications")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,12 +30,13 @@ def create_user(
     consent_source: str = "signup",
 ) -> User:
     email = normalise_email(email)
+    password_hash = hasher.hash(password)  # slow on purpose: before any lock is taken
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("An account with this email already exists")
     now = clock.now()
     user = User(
         email=email,
-        password_hash=hasher.hash(password),
+        password_hash=password_hash,
         display_name=display_name.strip(),
         role=role,
         created_at=now,
@@ -55,12 +56,20 @@ def create_user(
 def authenticate(
     session: Session, hasher: PasswordHasher, clock: Clock, email: str, password: str
 ) -> User:
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    valid, new_hash = hasher.verify(password, user.password_hash if user else None)
-    if user is None or not valid or not user.is_active:
+    found = session.execute(
+        select(User.id, User.password_hash, User.is_active).where(
+            User.email == normalise_email(email)
+        )
+    ).one_or_none()
+    session.rollback()  # end the read: the slow hash check below holds no database lock
+    valid, new_hash = hasher.verify(password, found.password_hash if found else None)
+    if found is None or not valid or not found.is_active:
         raise Unauthorized("Incorrect email or password")
+    changes: dict = {"last_login_at": clock.now()}
     if new_hash is not None:
-        user.password_hash = new_hash
-    user.last_login_at = clock.now()
+        changes["password_hash"] = new_hash
+    session.execute(update(User).where(User.id == found.id).values(**changes))
     session.commit()
+    user = session.get(User, found.id)
+    assert user is not None
     return user

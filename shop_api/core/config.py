@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+DEV_PAYMENTS_WEBHOOK_SECRET = "whsec_dev_payments_do_not_use_in_production"
+DEV_SHIPPING_WEBHOOK_SECRET = "whsec_dev_shipping_do_not_use_in_production"
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,25 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_images_per_listing: int = Field(default=10, ge=1)
 
+    # Checkout: stock is held this long for payment; taxes and shipping are snapshotted.
+    reservation_minutes: int = Field(default=15, ge=1)
+    tax_rate_bps: int = Field(default=0, ge=0, le=10_000, description="Tax in basis points")
+    shipping_fee_minor: int = Field(default=0, ge=0, description="Per fulfilment group")
+    max_payment_attempts: int = Field(default=3, ge=1)
+
+    # Providers: the built-in sandboxes behave like real gateways and carriers.
+    payment_provider: Literal["sandbox"] = "sandbox"
+    carrier_provider: Literal["sandbox"] = "sandbox"
+    payments_webhook_secret: SecretStr = SecretStr(DEV_PAYMENTS_WEBHOOK_SECRET)
+    shipping_webhook_secret: SecretStr = SecretStr(DEV_SHIPPING_WEBHOOK_SECRET)
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    sandbox_processing_seconds: float = Field(default=1.0, ge=0)
+    sandbox_carrier_step_seconds: float = Field(default=3.0, ge=0)
+
+    # Background jobs (webhook delivery, sandbox progress, reservation expiry).
+    background_jobs: bool = True
+    background_interval_seconds: float = Field(default=0.5, gt=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
@@ -49,6 +70,12 @@ class Settings(BaseSettings):
                 raise ValueError("MERCADO_SECRET_KEY must be set in production")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("MERCADO_SECRET_KEY must be at least 32 characters")
+            for name, default in (
+                ("payments_webhook_secret", DEV_PAYMENTS_WEBHOOK_SECRET),
+                ("shipping_webhook_secret", DEV_SHIPPING_WEBHOOK_SECRET),
+            ):
+                if getattr(self, name).get_secret_value() == default:
+                    raise ValueError(f"MERCADO_{name.upper()} must be set in production")
             if self.database_url is None:
                 raise ValueError("MERCADO_DATABASE_URL must be set in production")
         return self

@@ -69,11 +69,14 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
             max_overflow=2 * pool_size,
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -82,8 +85,23 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def _begin_sqlite_transaction(connection: Any) -> None:
+    """Writers take SQLite's write lock when they begin, not at their first write.
+
+    A deferred transaction that reads and then writes fails at once with "database is
+    locked" when another writer committed in between; an immediate one waits its turn.
+    """
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+SQLITE_IMMEDIATE = "sqlite_immediate"
+
+
+def create_session_factory(engine: Engine, *, for_writes: bool = False) -> sessionmaker[Session]:
+    """Sessions for reads, or for writes (which begin immediate transactions on SQLite)."""
+    bind = engine.execution_options(**{SQLITE_IMMEDIATE: True}) if for_writes else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

@@ -23,8 +23,16 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
+    """A session per request; requests that change state get a writer's session."""
+    if request.method in READ_METHODS:
+        factory = request.app.state.session_factory
+    else:
+        factory = request.app.state.write_session_factory
+    with factory() as session:
         yield session
 
 

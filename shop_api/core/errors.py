@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -137,6 +138,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _value_refused_by_database(_request: Request, exc: Exception) -> JSONResponse:
+    """Input the validators let through but the database cannot store, e.g. a NUL
+    character in text on PostgreSQL: the request is at fault, not the server."""
+    log.warning("value_refused_by_database", error=str(getattr(exc, "orig", exc))[:200])
+    return error_response(422, "validation_error", "Request contains a value that cannot be stored")
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return error_response(500, "internal_error", "Internal server error")
@@ -146,4 +154,5 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MercadoError, _mercado_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _value_refused_by_database)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -61,7 +61,7 @@ class LocalObjectStore:
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        except (OSError, ValueError) as exc:  # missing, a folder, a NUL byte, a name too long
             raise ObjectNotFound(key) from exc
 
     def delete(self, key: str) -> None:

@@ -40,10 +40,16 @@ def clean_image(data: bytes, *, max_pixels: int) -> CleanImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except UnidentifiedImageError:
         raise UnsupportedMediaType(
             "The file is not a supported image", details={"supported": sorted(FORMATS)}
         ) from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise PayloadTooLarge(
+            f"Image has too many pixels; at most {max_pixels} are accepted"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:  # a header cut short or mangled
+        raise Unprocessable("The image is corrupt or truncated") from exc
     if image.format not in FORMATS:
         raise UnsupportedMediaType(
             f"{image.format} images are not accepted", details={"supported": sorted(FORMATS)}

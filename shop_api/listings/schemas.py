@@ -4,16 +4,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, field_validator
 
 from shop_api.models import ListingCondition, ListingStatus
 
 MAX_ATTRIBUTES = 30
 AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-AttributeValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | float
+# NaN and Infinity (which Python's JSON parser accepts) are not JSON: PostgreSQL refuses them.
+AttributeValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | FiniteFloat
 Attributes = dict[AttributeKey, AttributeValue]
 
-Title = Field(min_length=3, max_length=200)
+# Trimmed before the length check, so a blank title is refused rather than stored empty.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
 Description = Field(max_length=10_000)
 PriceMinor = Field(gt=0, le=1_000_000_000, description="Price in minor units (cents)")
 Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
@@ -29,7 +31,7 @@ def _check_attributes(value: Attributes | None) -> Attributes | None:
 class ListingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Title
+    title: Title
     description: str = Field(default="", max_length=10_000)
     category: str = Field(min_length=1, max_length=64, description="Category slug or id")
     price_minor: int = PriceMinor
@@ -49,7 +51,7 @@ class ListingUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=3, max_length=200)
+    title: Title | None = None
     description: str | None = Field(default=None, max_length=10_000)
     category: str | None = Field(default=None, min_length=1, max_length=64)
     price_minor: int | None = Field(default=None, gt=0, le=1_000_000_000)

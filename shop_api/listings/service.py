@@ -121,6 +121,8 @@ def update_listing(
     ):
         if field in changes and changes[field] is not None:
             setattr(listing, field, changes[field])
+    # Stock first, so a sold-out listing restocked in the same request is active again.
+    _follow_stock(listing)
     if target_status is not None:
         _change_status(listing, ListingStatus(target_status), clock)
     _follow_stock(listing)

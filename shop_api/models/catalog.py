@@ -63,6 +63,9 @@ class Listing(RecordModel):
         enum_column(ListingStatus, "listing_status"), default=ListingStatus.draft
     )
     published_at: Mapped[datetime | None]
+    # Review aggregates, kept in step with ``reviews`` by the review service.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
 
     images: Mapped[list[ListingImage]] = relationship(
         lazy="raise", order_by="ListingImage.position", cascade="all, delete-orphan"

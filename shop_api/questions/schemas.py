@@ -7,13 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class QuestionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is no text
 
     body: str = Field(min_length=3, max_length=1000)
 
 
 class AnswerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is no text
 
     body: str = Field(min_length=1, max_length=2000)
 

@@ -12,10 +12,25 @@ from shop_api.search.schema import TEXT_SEARCH_CONFIG
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
 
+# PostgreSQL's english.stop (Snowball). PostgreSQL drops these from queries by itself; dropping
+# them here too makes SQLite answer the same query the same way ("case for the phone").
+_STOP_WORDS_TEXT = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves what which who whom
+    this that these those am is are was were be been being have has had having do does did
+    doing a an the and but if or because as until while of at by for with about against
+    between into through during before after above below to from up down in out on off over
+    under again further then once here there when where why how all any both each few more
+    most other some such no nor not only own same so than too very s t can will just don
+    should now
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
 
 def query_terms(query: str) -> list[str]:
-    """Words of a shopper's query; punctuation and engine operators are dropped."""
-    return _WORD.findall(query.lower())[:MAX_QUERY_TERMS]
+    """Words of a shopper's query; punctuation, engine operators and stop words are dropped."""
+    words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS]
+    return words[:MAX_QUERY_TERMS]
 
 
 class SearchBackend(Protocol):

@@ -8,6 +8,10 @@ from pydantic import ValidationError
 from shop_api.core.config import DEV_SECRET_KEY, Settings, normalise_database_url
 
 STRONG_SECRET = "s" * 48
+WEBHOOK_SECRETS = {
+    "payments_webhook_secret": "whsec_" + "p" * 32,
+    "shipping_webhook_secret": "whsec_" + "s" * 32,
+}
 
 
 def test_development_defaults_use_sqlite_under_home(tmp_path):
@@ -29,12 +33,24 @@ def test_production_refuses_a_short_secret():
 
 def test_production_requires_an_explicit_database():
     with pytest.raises(ValidationError, match="MERCADO_DATABASE_URL"):
-        Settings(env="production", secret_key=STRONG_SECRET)
+        Settings(env="production", secret_key=STRONG_SECRET, **WEBHOOK_SECRETS)
+
+
+@pytest.mark.parametrize("missing", sorted(WEBHOOK_SECRETS))
+def test_production_refuses_development_webhook_secrets(missing):
+    secrets = {name: value for name, value in WEBHOOK_SECRETS.items() if name != missing}
+    with pytest.raises(ValidationError, match=f"MERCADO_{missing.upper()} must be set"):
+        Settings(
+            env="production", secret_key=STRONG_SECRET, database_url="postgresql://db/s", **secrets
+        )
 
 
 def test_production_accepts_real_secrets():
     settings = Settings(
-        env="production", secret_key=STRONG_SECRET, database_url="postgresql://db/shop"
+        env="production",
+        secret_key=STRONG_SECRET,
+        database_url="postgresql://db/shop",
+        **WEBHOOK_SECRETS,
     )
 
     assert settings.sqlalchemy_url == "postgresql+psycopg://db/shop"

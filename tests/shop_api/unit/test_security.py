@@ -56,7 +56,9 @@ def test_expired_tampered_and_foreign_tokens_are_rejected(settings):
     expired = create_access_token(settings, user_id, 0, datetime.now(UTC) - timedelta(days=30))
     valid = create_access_token(settings, user_id, 0, datetime.now(UTC))
     tampered = valid[:-4] + ("AAAA" if not valid.endswith("AAAA") else "BBBB")
-    foreign = jwt.encode({"sub": str(user_id), "ver": 0, "exp": 4102444800}, "another-secret-key-that-is-long-enough")
+    foreign = jwt.encode(
+        {"sub": str(user_id), "ver": 0, "exp": 4102444800}, "another-secret-key-that-is-long-enough"
+    )
     unsigned = jwt.encode({"sub": str(user_id), "ver": 0, "exp": 4102444800}, None, "none")
 
     for token in (expired, tampered, foreign, unsigned, "garbage"):

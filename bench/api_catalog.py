@@ -1,0 +1,1239 @@
+"""Catalog API benchmark: search and listing reads against a realistic 100k-listing shop.
+
+For each backend (SQLite, PostgreSQL) this script
+
+1. creates a fresh database, migrates it, seeds the category tree, a few hundred sellers
+   and ``--listings`` listings (bulk Core inserts; the search index is maintained by the
+   database's own triggers / generated column) and checks that search finds them;
+2. starts the API with uvicorn as a separate process (``--workers``) on a free port;
+3. drives it with ``--clients`` concurrent keep-alive connections in a closed loop, for
+   ``--duration`` seconds per scenario after ``--warmup`` seconds:
+   A. ``GET /listings?q=...`` (1-2 word queries, some with filters, sorts and pages 1-3),
+   B. ``GET /listings/{id}`` for random active listings;
+4. prints requests/s, p50/p90/p99 latency and errors per scenario against the targets.
+
+It prints figures and never asserts on them. Run it from the repository root:
+
+    .venv/bin/python bench/api_catalog.py [--backend sqlite] [--listings 100000] [--json out.json]
+
+The load generator is a minimal asyncio HTTP/1.1 client (one keep-alive connection per
+client, Content-Length framing): it needs a few percent of a core where httpx would need
+most of one, so on a small machine the server, not the client, is what gets measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE, CategoryTree
+from shop_api.catalog.service import seed_category_tree
+from shop_api.core.clock import SystemClock
+from shop_api.core.config import normalise_database_url
+from shop_api.core.db import create_db_engine, create_session_factory
+from shop_api.core.migrations import upgrade_to_head
+from shop_api.listings import repository
+from shop_api.models import (
+    Category,
+    Listing,
+    ListingCondition,
+    ListingStatus,
+    User,
+    UserRole,
+)
+from shop_api.search.backends import search_backend_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_BENCH_DATABASE = "mercado_bench"
+HOST = "127.0.0.1"
+
+SEARCH_P99_TARGET_MS = 100.0
+READ_RPS_TARGET = 1_000.0
+
+# Matches per query, as a fraction of all listings, that the search scenario keeps.
+QUERY_BAND = (0.001, 0.05)
+
+# --------------------------------------------------------------------------------------
+# Vocabulary: per leaf category (product nouns, leaf-specific modifiers, price range in
+# whole currency units); brands and materials per top-level category; global adjectives
+# and colours. Sizes are chosen so that 1-2 word queries match 0.1-5% of listings.
+# --------------------------------------------------------------------------------------
+
+LEAF_VOCABULARY: dict[str, tuple[list[str], list[str], tuple[int, int]]] = {
+    "smartphones": (
+        ["smartphone", "phone", "handset", "mobile"],
+        ["unlocked", "5g", "android", "flagship", "budget"],
+        (60, 1200),
+    ),
+    "phone-accessories": (
+        ["case", "charger", "cable", "powerbank", "holder", "protector"],
+        ["magnetic", "fast", "wireless", "usb", "shockproof"],
+        (5, 80),
+    ),
+    "laptops": (
+        ["laptop", "notebook", "ultrabook", "chromebook"],
+        ["gaming", "touchscreen", "business", "convertible", "ultralight"],
+        (150, 2500),
+    ),
+    "desktops": (
+        ["desktop", "pc", "workstation", "tower"],
+        ["gaming", "compact", "quiet", "office", "custom"],
+        (200, 3000),
+    ),
+    "computer-accessories": (
+        ["keyboard", "mouse", "monitor", "webcam", "dock", "router"],
+        ["mechanical", "wireless", "ergonomic", "rgb", "usb"],
+        (10, 600),
+    ),
+    "headphones": (
+        ["headphones", "earbuds", "headset", "earphones"],
+        ["wireless", "bluetooth", "studio", "sports", "overear"],
+        (15, 450),
+    ),
+    "speakers": (
+        ["speaker", "soundbar", "subwoofer", "amplifier"],
+        ["bluetooth", "portable", "waterproof", "smart", "hifi"],
+        (20, 900),
+    ),
+    "cameras": (
+        ["camera", "lens", "tripod", "camcorder", "drone"],
+        ["mirrorless", "digital", "action", "instant", "film"],
+        (30, 3000),
+    ),
+    "furniture": (
+        ["sofa", "chair", "table", "desk", "bookshelf", "dresser"],
+        ["upholstered", "extendable", "corner", "reclining", "folding"],
+        (40, 2000),
+    ),
+    "kitchen": (
+        ["blender", "kettle", "toaster", "skillet", "knife", "mixer", "espresso"],
+        ["stainless", "nonstick", "electric", "induction", "cordless"],
+        (10, 700),
+    ),
+    "bed-bath": (
+        ["duvet", "pillow", "towel", "mattress", "sheets", "bathrobe"],
+        ["king", "queen", "organic", "memory", "plush"],
+        (10, 900),
+    ),
+    "garden": (
+        ["lawnmower", "hose", "planter", "grill", "trimmer", "parasol"],
+        ["cordless", "petrol", "raised", "outdoor", "solar"],
+        (10, 1200),
+    ),
+    "decor": (
+        ["lamp", "mirror", "rug", "vase", "candle", "cushion"],
+        ["scandinavian", "boho", "handmade", "decorative", "round"],
+        (5, 500),
+    ),
+    "womens-clothing": (
+        ["dress", "blouse", "skirt", "jacket", "sweater", "jeans"],
+        ["summer", "floral", "knitted", "oversized", "maxi"],
+        (8, 400),
+    ),
+    "mens-clothing": (
+        ["shirt", "jeans", "jacket", "hoodie", "suit", "coat"],
+        ["slim", "casual", "formal", "winter", "tailored"],
+        (8, 600),
+    ),
+    "shoes": (
+        ["sneakers", "boots", "sandals", "loafers", "heels", "trainers"],
+        ["running", "hiking", "ankle", "chelsea", "platform"],
+        (15, 400),
+    ),
+    "watches": (
+        ["watch", "smartwatch", "chronograph", "strap"],
+        ["automatic", "quartz", "diving", "analog", "skeleton"],
+        (20, 5000),
+    ),
+    "bags": (
+        ["backpack", "suitcase", "handbag", "tote", "wallet", "duffel"],
+        ["travel", "crossbody", "cabin", "laptop", "weekend"],
+        (10, 800),
+    ),
+    "perfumery": (
+        ["perfume", "cologne", "fragrance", "mist"],
+        ["floral", "woody", "citrus", "musk", "oriental"],
+        (15, 300),
+    ),
+    "personal-care": (
+        ["shaver", "trimmer", "toothbrush", "hairdryer", "straightener", "serum"],
+        ["electric", "rechargeable", "sonic", "ionic", "organic"],
+        (5, 300),
+    ),
+    "fitness": (
+        ["dumbbells", "kettlebell", "treadmill", "mat", "rower", "bands"],
+        ["adjustable", "yoga", "foldable", "resistance", "home"],
+        (10, 2000),
+    ),
+    "cycling": (
+        ["bicycle", "bike", "helmet", "saddle", "pump", "pedals"],
+        ["mountain", "road", "electric", "gravel", "kids"],
+        (10, 4000),
+    ),
+    "camping": (
+        ["tent", "hammock", "stove", "lantern", "cooler"],
+        ["ultralight", "waterproof", "family", "inflatable", "solar"],
+        (10, 900),
+    ),
+    "toys": (
+        ["puzzle", "doll", "blocks", "robot", "train", "kite"],
+        ["wooden", "educational", "remote", "plush", "magnetic"],
+        (5, 300),
+    ),
+    "baby": (
+        ["stroller", "crib", "highchair", "carrier", "monitor", "playmat"],
+        ["convertible", "organic", "portable", "foldable", "newborn"],
+        (10, 1000),
+    ),
+    "books": (
+        ["novel", "cookbook", "biography", "atlas", "textbook", "comic"],
+        ["hardcover", "paperback", "signed", "illustrated", "rare"],
+        (3, 200),
+    ),
+    "music": (
+        ["vinyl", "record", "cd", "guitar", "keyboard", "drum"],
+        ["acoustic", "electric", "classical", "jazz", "limited"],
+        (5, 1500),
+    ),
+    "video-games": (
+        ["console", "controller", "game", "cartridge"],
+        ["retro", "handheld", "collector", "wireless", "sealed"],
+        (10, 700),
+    ),
+    "auto": (
+        ["tyres", "battery", "dashcam", "wipers", "jack", "charger"],
+        ["winter", "summer", "hydraulic", "universal", "led"],
+        (10, 800),
+    ),
+    "pet-shop": (
+        ["leash", "collar", "aquarium", "kennel", "feeder", "litter"],
+        ["dog", "cat", "automatic", "orthopedic", "reflective"],
+        (5, 400),
+    ),
+    "office": (
+        ["notebook", "pen", "stapler", "printer", "shredder", "planner"],
+        ["fountain", "refillable", "wireless", "laser", "ergonomic"],
+        (2, 600),
+    ),
+}
+
+GROUP_BRANDS: dict[str, list[str]] = {
+    "electronics": ["Voltix", "Nordtek", "Sonara", "Pixelon", "Kairo", "Lumo", "Axion", "Zentro"],
+    "home": ["Casaverde", "Oakhurst", "Lindgren", "Terrano", "Homewell", "Brisa", "Kettleby"],
+    "fashion": ["Marlowe", "Vesta", "Loomis", "Corsa", "Rivette", "Solenne", "Brava"],
+    "health-beauty": ["Aurelia", "Floris", "Purea", "Naturelle", "Velour"],
+    "sports": ["Trailmark", "Peakline", "Stridex", "Velocita", "Summitra", "Kinetik"],
+    "toys-baby": ["Tinytots", "Playwell", "Bramble", "Woodlark", "Cubbie"],
+    "books-media": ["Penwood", "Vinylhaus", "Questa", "Pagecraft", "Arcadia"],
+    "auto": ["Motorix", "Roadstar", "Torqa", "Drivewell"],
+    "pet-shop": ["Pawsome", "Furbelle", "Barkley", "Whiskerly"],
+    "office": ["Inkwell", "Deskline", "Papyra", "Scribo"],
+}
+
+GROUP_MATERIALS: dict[str, list[str]] = {
+    "electronics": ["aluminium", "plastic", "glass", "carbon"],
+    "home": ["oak", "walnut", "pine", "ceramic", "steel", "linen", "marble", "bamboo"],
+    "fashion": ["leather", "cotton", "wool", "denim", "silk", "linen", "suede", "cashmere"],
+    "health-beauty": [],
+    "sports": ["aluminium", "carbon", "nylon", "steel", "rubber"],
+    "toys-baby": ["plastic", "cotton", "bamboo", "wood"],
+    "books-media": [],
+    "auto": ["steel", "rubber", "plastic"],
+    "pet-shop": ["nylon", "leather", "plastic", "cotton"],
+    "office": ["leather", "steel", "plastic", "bamboo"],
+}
+
+ADJECTIVES = [
+    "vintage", "compact", "premium", "classic", "lightweight", "modern", "durable",
+    "elegant", "professional", "deluxe", "slim", "rugged", "retro", "stylish", "sturdy",
+    "genuine", "original", "luxury",
+]  # fmt: skip
+
+COLOURS = [
+    "black", "white", "silver", "grey", "red", "blue", "green", "navy", "beige", "brown",
+    "pink", "gold", "yellow", "orange", "purple", "teal",
+]  # fmt: skip
+
+MODEL_SUFFIXES = ["Pro", "Max", "Mini", "Plus", "Lite", "X", "S", "II", "2024", "2025", "XL"]
+
+CONDITION_SENTENCES = {
+    ListingCondition.new: [
+        "Brand new, never opened.",
+        "New in box with full warranty.",
+        "Unused and still sealed.",
+    ],
+    ListingCondition.used: [
+        "Lightly used and works perfectly.",
+        "Some signs of wear, see photos.",
+        "Used for a few months, in great shape.",
+    ],
+    ListingCondition.refurbished: [
+        "Professionally refurbished and tested.",
+        "Refurbished with a twelve month warranty.",
+    ],
+}
+
+FILLER_SENTENCES = [
+    "Ships within two business days.",
+    "Smoke-free home.",
+    "Pickup available downtown.",
+    "Price is slightly negotiable.",
+    "Bundle discounts available.",
+    "Check my other listings.",
+    "Comes with the original packaging.",
+    "All accessories included.",
+    "Fast and careful shipping.",
+    "Returns accepted within thirty days.",
+    "Selling because I upgraded.",
+    "Great gift idea.",
+]
+
+STATUS_WEIGHTS = {
+    ListingStatus.active: 85,
+    ListingStatus.draft: 5,
+    ListingStatus.paused: 5,
+    ListingStatus.sold_out: 5,
+}
+CONDITION_WEIGHTS = {
+    ListingCondition.new: 60,
+    ListingCondition.used: 30,
+    ListingCondition.refurbished: 10,
+}
+SORT_WEIGHTS = {"relevance": 60, "newest": 15, "price_asc": 15, "price_desc": 10}
+
+# A fixed "now" keeps the generated data identical from run to run.
+DATA_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------
+# Data generation and seeding
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf:
+    slug: str
+    group: str
+    path: tuple[str, ...]  # slugs from the top-level category down to this leaf
+
+
+def leaves_of(tree: CategoryTree, path: tuple[str, ...] = ()) -> Iterator[Leaf]:
+    for slug, (_name, children) in tree.items():
+        here = (*path, slug)
+        if children:
+            yield from leaves_of(children, here)
+        else:
+            yield Leaf(slug=slug, group=here[0], path=here)
+
+
+@dataclass
+class Catalogue:
+    """What the load generator needs to know about the seeded data."""
+
+    leaves: list[Leaf]
+    active_ids: list[str]
+    seconds: float
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def _price_minor(rng: random.Random, low: int, high: int) -> int:
+    units = math.exp(rng.uniform(math.log(low), math.log(high)))
+    return max(99, round(units) * 100 - 1)
+
+
+def _article(word: str) -> str:
+    return "An" if word[0] in "aeiou" else "A"
+
+
+def generate_listing(
+    rng: random.Random, leaf: Leaf, category_id: uuid.UUID, seller_id: uuid.UUID
+) -> dict[str, Any]:
+    nouns, modifiers, (low, high) = LEAF_VOCABULARY[leaf.slug]
+    noun = rng.choice(nouns)
+    brand = rng.choice(GROUP_BRANDS[leaf.group]) if rng.random() < 0.85 else None
+    roll = rng.random()
+    adjectives = rng.sample(ADJECTIVES, 2 if roll < 0.15 else 1 if roll < 0.65 else 0)
+    colour = rng.choice(COLOURS) if rng.random() < 0.55 else None
+    materials = GROUP_MATERIALS[leaf.group]
+    material = rng.choice(materials) if materials and rng.random() < 0.4 else None
+    modifier = rng.choice(modifiers) if rng.random() < 0.6 else None
+
+    words = [brand] if brand else []
+    words += adjectives
+    words += [w for w in (colour, material, modifier) if w]
+    words.append(noun)
+    title = " ".join(w if w.isupper() else w.capitalize() for w in words)
+    if rng.random() < 0.4:
+        title += " " + rng.choice(MODEL_SUFFIXES)
+
+    condition = rng.choices(list(CONDITION_WEIGHTS), weights=list(CONDITION_WEIGHTS.values()))[0]
+    status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+
+    described = " ".join([*adjectives[:1], noun])
+    first = f"{_article(described)} {described}"
+    if brand:
+        first += f" from {brand}"
+    if colour:
+        first += f" in {colour}"
+    if material:
+        first += f", made of {material}"
+    sentences = [first + ".", rng.choice(CONDITION_SENTENCES[condition])]
+    if rng.random() < 0.3:
+        sentences.append(f"Works well with any {rng.choice(nouns)}.")
+    sentences += rng.sample(FILLER_SENTENCES, rng.randint(1, 3))
+
+    created_at = DATA_EPOCH - timedelta(seconds=rng.randrange(365 * 86_400))
+    published_at = None
+    if status != ListingStatus.draft:
+        published_at = created_at + timedelta(seconds=rng.randrange(3_600))
+    attributes: dict[str, Any] = {}
+    if brand:
+        attributes["brand"] = brand
+    if colour:
+        attributes["colour"] = colour
+    if material:
+        attributes["material"] = material
+    return {
+        "id": _uuid(rng),
+        "created_at": created_at,
+        "modified_at": published_at or created_at,
+        "seller_id": seller_id,
+        "category_id": category_id,
+        "title": title,
+        "description": " ".join(sentences),
+        "price_minor": _price_minor(rng, low, high),
+        "currency": "USD",
+        "stock": 0 if status == ListingStatus.sold_out else rng.choice((1, 1, 1, 2, 3, 5, 10, 25)),
+        "condition": condition,
+        "attributes": attributes,
+        "status": status,
+        "published_at": published_at,
+    }
+
+
+def _seller_rows(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    from pwdlib import PasswordHash
+
+    # One Argon2 hash for every seller: hashing is deliberately slow and not what we measure.
+    password_hash = PasswordHash.recommended().hash("bench-password")
+    rows = []
+    for number in range(count):
+        created_at = DATA_EPOCH - timedelta(days=400 + rng.randrange(400))
+        rows.append(
+            {
+                "id": _uuid(rng),
+                "created_at": created_at,
+                "modified_at": created_at,
+                "email": f"seller{number:04d}@bench.mercado.test",
+                "password_hash": password_hash,
+                "display_name": f"Bench seller {number}",
+                "role": UserRole.seller,
+                "is_active": True,
+                "token_version": 0,
+                "marketing_consent": False,
+                "marketing_consent_at": None,
+                "marketing_consent_source": None,
+                "last_login_at": None,
+                "erased_at": None,
+            }
+        )
+    return rows
+
+
+def seed(
+    engine: Engine, *, listings: int, sellers: int, batch_size: int, seed_value: int
+) -> Catalogue:
+    """Categories through the service, then users and listings with bulk Core inserts."""
+    started = time.perf_counter()
+    with create_session_factory(engine)() as session:
+        seed_category_tree(session, SystemClock(), DEFAULT_CATEGORY_TREE)
+    with engine.connect() as connection:
+        category_ids = dict(connection.execute(select(Category.slug, Category.id)).all())
+
+    rng = random.Random(seed_value)
+    leaves = list(leaves_of(DEFAULT_CATEGORY_TREE))
+    leaf_weights = [rng.uniform(0.5, 2.0) for _ in leaves]
+    seller_rows = _seller_rows(rng, sellers)
+    seller_ids = [row["id"] for row in seller_rows]
+    with engine.begin() as connection:
+        connection.execute(insert(User.__table__), seller_rows)
+
+    active_ids: list[str] = []
+    listing_table = Listing.__table__
+    done = 0
+    while done < listings:
+        size = min(batch_size, listings - done)
+        rows = []
+        for leaf in rng.choices(leaves, weights=leaf_weights, k=size):
+            row = generate_listing(rng, leaf, category_ids[leaf.slug], rng.choice(seller_ids))
+            rows.append(row)
+            if row["status"] == ListingStatus.active:
+                active_ids.append(str(row["id"]))
+        with engine.begin() as connection:
+            connection.execute(insert(listing_table), rows)
+        done += size
+        print(f"\r  listings: {done:>9,} / {listings:,}", end="", flush=True)
+    print()
+    analyse(engine)
+    return Catalogue(leaves=leaves, active_ids=active_ids, seconds=time.perf_counter() - started)
+
+
+def analyse(engine: Engine) -> None:
+    """Planner statistics, as autovacuum (PostgreSQL) or ``PRAGMA optimize`` would gather."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
+    else:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
+
+def verify_search_index(engine: Engine, expected: int) -> None:
+    """The database-maintained index covers every listing and answers a query."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            indexed = connection.scalar(text("SELECT count(*) FROM listings_fts"))
+        else:
+            indexed = connection.scalar(
+                text("SELECT count(*) FROM listings WHERE search_document IS NOT NULL")
+            )
+        total = connection.scalar(select(func.count()).select_from(Listing.__table__))
+    print(f"  search index: {indexed:,} of {total:,} listings indexed")
+    if indexed != total or total != expected:
+        raise SystemExit(f"search index out of step: {indexed} indexed, {total} listings")
+
+
+# --------------------------------------------------------------------------------------
+# Request mixes
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    leaf: Leaf | None
+
+
+def candidate_queries(rng: random.Random, leaves: list[Leaf], count: int) -> list[Query]:
+    """1-2 word queries as shoppers type them, drawn from the vocabulary."""
+    templates = [
+        ("noun", 30),
+        ("modifier noun", 20),
+        ("brand", 10),
+        ("brand noun", 10),
+        ("adjective noun", 10),
+        ("colour noun", 10),
+        ("material noun", 5),
+        ("colour", 5),
+    ]
+    names = [name for name, _ in templates]
+    weights = [weight for _, weight in templates]
+    seen: dict[str, Query] = {}
+    attempts = 0
+    while len(seen) < count and attempts < count * 50:
+        attempts += 1
+        leaf = rng.choice(leaves)
+        nouns, modifiers, _ = LEAF_VOCABULARY[leaf.slug]
+        noun = rng.choice(nouns)
+        template = rng.choices(names, weights=weights)[0]
+        if template == "noun":
+            words = [noun]
+        elif template == "modifier noun":
+            words = [rng.choice(modifiers), noun]
+        elif template == "brand":
+            words = [rng.choice(GROUP_BRANDS[leaf.group]).lower()]
+        elif template == "brand noun":
+            words = [rng.choice(GROUP_BRANDS[leaf.group]).lower(), noun]
+        elif template == "adjective noun":
+            words = [rng.choice(ADJECTIVES), noun]
+        elif template == "colour noun":
+            words = [rng.choice(COLOURS), noun]
+        elif template == "material noun":
+            if not GROUP_MATERIALS[leaf.group]:
+                continue
+            words = [rng.choice(GROUP_MATERIALS[leaf.group]), noun]
+        else:
+            words = [rng.choice(COLOURS)]
+            leaf = None
+        query = " ".join(words)
+        seen.setdefault(query, Query(query, leaf))
+    return list(seen.values())
+
+
+def select_queries(
+    engine: Engine, candidates: list[Query], total_listings: int
+) -> tuple[list[Query], dict[str, float]]:
+    """Keep queries whose matches (through the API's own search code) fall in QUERY_BAND."""
+    backend = search_backend_for(engine.dialect.name)
+    kept: list[Query] = []
+    fractions: list[float] = []
+    with create_session_factory(engine)() as session:
+        for query in candidates:
+            _rows, matches = repository.search(
+                session, backend, repository.SearchFilters(query=query.text), limit=1, offset=0
+            )
+            fraction = matches / total_listings
+            if QUERY_BAND[0] <= fraction <= QUERY_BAND[1]:
+                kept.append(query)
+                fractions.append(fraction)
+    if not kept:
+        raise SystemExit("no query matched 0.1-5% of listings: is search working?")
+    fractions.sort()
+    stats = {
+        "candidates": len(candidates),
+        "kept": len(kept),
+        "min_pct": 100 * fractions[0],
+        "median_pct": 100 * fractions[len(fractions) // 2],
+        "max_pct": 100 * fractions[-1],
+    }
+    return kept, stats
+
+
+def search_paths(rng: random.Random, queries: list[Query], count: int) -> list[str]:
+    """The search mix: mostly plain queries, some with category/price/condition filters."""
+    sorts = list(SORT_WEIGHTS)
+    sort_weights = list(SORT_WEIGHTS.values())
+    paths = []
+    for _ in range(count):
+        query = rng.choice(queries)
+        params: dict[str, Any] = {"q": query.text}
+        if query.leaf is not None and rng.random() < 0.25:
+            # The leaf itself, or one of its ancestors (subtree filter).
+            params["category"] = rng.choice(query.leaf.path)
+        if query.leaf is not None and rng.random() < 0.15:
+            low, high = LEAF_VOCABULARY[query.leaf.slug][2]
+            middle = math.sqrt(low * high)
+            if rng.random() < 0.5:
+                params["min_price"] = int(middle * rng.uniform(0.3, 1.0)) * 100
+            params["max_price"] = int(middle * rng.uniform(1.0, 3.0)) * 100
+        if rng.random() < 0.1:
+            params["condition"] = rng.choice(list(CONDITION_WEIGHTS)).value
+        sort = rng.choices(sorts, weights=sort_weights)[0]
+        if sort != "relevance":
+            params["sort"] = sort
+        page = rng.choices((1, 2, 3), weights=(70, 20, 10))[0]
+        if page > 1:
+            params["page"] = page
+        paths.append("/listings?" + urlencode(params))
+    return paths
+
+
+def read_paths(rng: random.Random, active_ids: list[str], count: int) -> list[str]:
+    return [f"/listings/{listing_id}" for listing_id in rng.sample(active_ids, count)]
+
+
+# --------------------------------------------------------------------------------------
+# Load generator: a minimal asyncio HTTP/1.1 keep-alive client
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    start: float
+    end: float
+
+
+@dataclass
+class ClientStats:
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    reconnects: int = 0
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response; returns (status, keep-alive)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    lower = head.lower()
+    start = lower.find(b"\r\ncontent-length:")
+    if start >= 0:
+        end = lower.index(b"\r\n", start + 2)
+        length = int(lower[start + 17 : end])
+        if length:
+            await reader.readexactly(length)
+    elif b"\r\ntransfer-encoding: chunked" in lower:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif status not in (204, 304):
+        raise ValueError("response without Content-Length or chunked framing")
+    return status, b"\r\nconnection: close" not in lower
+
+
+async def _client(
+    port: int, requests: list[bytes], seed_value: int, window: Window, stats: ClientStats
+) -> None:
+    rng = random.Random(seed_value)
+    clock = time.perf_counter
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+    try:
+        while clock() < window.end:
+            if writer is None:
+                try:
+                    reader, writer = await asyncio.open_connection(HOST, port)
+                except OSError:
+                    stats.errors["connect"] += 1
+                    await asyncio.sleep(0.05)
+                    continue
+                stats.reconnects += 1
+            assert reader is not None
+            request = requests[rng.randrange(len(requests))]
+            began = clock()
+            try:
+                writer.write(request)
+                status, keep_alive = await _read_response(reader)
+            except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                stats.errors["connection"] += 1
+                writer.close()
+                writer = None
+                continue
+            finished = clock()
+            if window.start <= finished <= window.end:
+                stats.latencies.append(finished - began)
+                if not 200 <= status < 300:
+                    stats.errors[str(status)] += 1
+            if not keep_alive:
+                writer.close()
+                writer = None
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def _drive(
+    port: int, requests: list[bytes], clients: int, warmup: float, duration: float, seed_value: int
+) -> list[ClientStats]:
+    start = time.perf_counter() + warmup
+    window = Window(start=start, end=start + duration)
+    stats = [ClientStats() for _ in range(clients)]
+    await asyncio.gather(
+        *(_client(port, requests, seed_value + n, window, stats[n]) for n in range(clients))
+    )
+    return stats
+
+
+def _event_loop_factory():  # type: ignore[no-untyped-def]
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+# --------------------------------------------------------------------------------------
+# CPU accounting (Linux /proc; silently absent elsewhere)
+# --------------------------------------------------------------------------------------
+
+
+def _process_tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    hz = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / hz, total / hz
+
+
+# --------------------------------------------------------------------------------------
+# Scenario runner
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    backend: str
+    scenario: str
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    error_breakdown: dict[str, int]
+    target: str
+    target_met: bool
+    cpu_cores_server: float | None = None
+    cpu_cores_client: float | None = None
+    cpu_cores_machine: float | None = None
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def run_scenario(
+    backend: str,
+    scenario: str,
+    server: Server,
+    paths: list[str],
+    args: argparse.Namespace,
+) -> ScenarioResult:
+    host_header = f"{HOST}:{server.port}"
+    requests = [
+        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n\r\n".encode()
+        for path in paths
+    ]
+    server_pids = _process_tree(server.process.pid)
+    cpu_before = (_cpu_seconds(server_pids), time.process_time(), *_machine_busy_seconds())
+    wall_started = time.perf_counter()
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        stats = runner.run(
+            _drive(server.port, requests, args.clients, args.warmup, args.duration, args.seed)
+        )
+    wall = time.perf_counter() - wall_started
+    cpu_after = (_cpu_seconds(server_pids), time.process_time(), *_machine_busy_seconds())
+
+    latencies = sorted(latency for s in stats for latency in s.latencies)
+    errors: Counter[str] = Counter()
+    for s in stats:
+        errors.update(s.errors)
+    rps = len(latencies) / args.duration
+    p50, p90, p99 = (1000 * _percentile(latencies, f) for f in (0.5, 0.9, 0.99))
+    if scenario == "search":
+        target = f"p99 < {SEARCH_P99_TARGET_MS:.0f} ms"
+        met = p99 < SEARCH_P99_TARGET_MS
+    else:
+        target = f">= {READ_RPS_TARGET:,.0f} req/s"
+        met = rps >= READ_RPS_TARGET
+    machine_total = cpu_after[3] - cpu_before[3]
+    return ScenarioResult(
+        backend=backend,
+        scenario=scenario,
+        requests=len(latencies),
+        requests_per_s=rps,
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p99,
+        max_ms=1000 * latencies[-1] if latencies else float("nan"),
+        errors=sum(errors.values()),
+        error_breakdown=dict(errors),
+        target=target,
+        target_met=met and not errors,
+        cpu_cores_server=(cpu_after[0] - cpu_before[0]) / wall,
+        cpu_cores_client=(cpu_after[1] - cpu_before[1]) / wall,
+        cpu_cores_machine=(
+            (cpu_after[2] - cpu_before[2]) / machine_total * (os.cpu_count() or 1)
+            if machine_total
+            else None
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Databases and the server process
+# --------------------------------------------------------------------------------------
+
+
+def postgres_admin_url() -> str:
+    url = (
+        os.environ.get("MERCADO_BENCH_POSTGRES_URL")
+        or os.environ.get("MERCADO_TEST_POSTGRES_URL")
+        or DEFAULT_POSTGRES_URL
+    )
+    return normalise_database_url(url)
+
+
+def postgres_unavailable_reason(admin_url: str) -> str | None:
+    try:
+        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"not reachable at {make_url(admin_url).render_as_string()}: {first_line}"
+    return None
+
+
+def bench_home() -> Path:
+    home = Path(os.environ.get("MERCADO_HOME", "var")).expanduser()
+    return (home if home.is_absolute() else ROOT / home).resolve()
+
+
+class BenchDatabase:
+    """A fresh database for one backend; ``drop`` removes it."""
+
+    def __init__(self, backend: str, home: Path) -> None:
+        self.backend = backend
+        self.admin_url: str | None = None
+        if backend == "sqlite":
+            self.path = home / "bench" / "api_catalog.db"
+            self.url = f"sqlite:///{self.path}"
+        else:
+            self.admin_url = postgres_admin_url()
+            self.url = (
+                make_url(self.admin_url)
+                .set(database=PG_BENCH_DATABASE)
+                .render_as_string(hide_password=False)
+            )
+
+    def create(self) -> None:
+        if self.backend == "sqlite":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._remove_sqlite_files()
+            return
+        self._admin(
+            f'DROP DATABASE IF EXISTS "{PG_BENCH_DATABASE}" WITH (FORCE)',
+            f'CREATE DATABASE "{PG_BENCH_DATABASE}"',
+        )
+
+    def drop(self) -> None:
+        if self.backend == "sqlite":
+            self._remove_sqlite_files()
+        else:
+            self._admin(f'DROP DATABASE IF EXISTS "{PG_BENCH_DATABASE}" WITH (FORCE)')
+
+    def _remove_sqlite_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _admin(self, *statements: str) -> None:
+        assert self.admin_url is not None
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                for statement in statements:
+                    connection.execute(text(statement))
+        finally:
+            admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``uvicorn shop_api.main:create_app --factory`` in its own process group."""
+
+    def __init__(self, database_url: str, home: Path, workers: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "MERCADO_DATABASE_URL": database_url,
+            "MERCADO_HOME": str(home),
+            "MERCADO_ACCESS_LOG": "false",
+            "MERCADO_LOG_LEVEL": "WARNING",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "shop_api.main:create_app",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://{HOST}:{self.port}/readyz"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self._tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready after {timeout:.0f} s: {self._tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                # Only our own process group: uvicorn's supervisor and its workers.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+    def _tail(self) -> str:
+        self._log.flush()
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+
+# --------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------
+
+
+def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[ScenarioResult]:
+    print(f"\n=== {backend} ===", flush=True)
+    if backend == "postgresql":
+        reason = postgres_unavailable_reason(postgres_admin_url())
+        if reason:
+            print(f"  SKIPPED PostgreSQL: {reason}")
+            print("  (set MERCADO_BENCH_POSTGRES_URL or MERCADO_TEST_POSTGRES_URL)")
+            return []
+
+    database = BenchDatabase(backend, home)
+    database.create()
+    server: Server | None = None
+    engine: Engine | None = None
+    try:
+        started = time.perf_counter()
+        upgrade_to_head(database.url)
+        engine = create_db_engine(normalise_database_url(database.url), pool_size=2)
+        print(f"  migrated in {time.perf_counter() - started:.1f} s", flush=True)
+        catalogue = seed(
+            engine,
+            listings=args.listings,
+            sellers=args.sellers,
+            batch_size=args.batch_size,
+            seed_value=args.seed,
+        )
+        rate = args.listings / catalogue.seconds
+        print(
+            f"  seeded {args.listings:,} listings ({len(catalogue.active_ids):,} active), "
+            f"{args.sellers} sellers in {catalogue.seconds:.1f} s ({rate:,.0f} listings/s)"
+        )
+        verify_search_index(engine, args.listings)
+        rng = random.Random(args.seed)
+        candidates = candidate_queries(rng, catalogue.leaves, 400)
+        queries, band = select_queries(engine, candidates, args.listings)
+        print(
+            f"  search works: {band['kept']} of {band['candidates']} candidate queries match "
+            f"{QUERY_BAND[0]:.1%}-{QUERY_BAND[1]:.0%} of listings "
+            f"(min {band['min_pct']:.2f}%, median {band['median_pct']:.2f}%, "
+            f"max {band['max_pct']:.2f}%)"
+        )
+        engine.dispose()
+        engine = None
+
+        scenarios = {
+            "search": search_paths(rng, queries, 5_000),
+            "read": read_paths(rng, catalogue.active_ids, min(5_000, len(catalogue.active_ids))),
+        }
+        server = Server(database.url, home, args.workers, home / "bench" / f"uvicorn-{backend}.log")
+        server.wait_ready()
+        print(
+            f"  uvicorn on {HOST}:{server.port}, {args.workers} worker(s); "
+            f"{args.clients} clients, {args.warmup:.0f} s warm-up + {args.duration:.0f} s each",
+            flush=True,
+        )
+        results = []
+        for scenario in args.scenarios:
+            result = run_scenario(backend, scenario, server, scenarios[scenario], args)
+            print(
+                f"  {SCENARIO_LABELS[scenario]}: {result.requests_per_s:,.0f} req/s, "
+                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors",
+                flush=True,
+            )
+            results.append(result)
+        return results
+    finally:
+        if server is not None:
+            server.stop()
+        if engine is not None:
+            engine.dispose()
+        if args.keep:
+            print(f"  kept database: {make_url(database.url).render_as_string()}")
+        else:
+            database.drop()
+
+
+SCENARIO_LABELS = {"search": "A  GET /listings?q=", "read": "B  GET /listings/{id}"}
+
+
+def print_table(results: list[ScenarioResult]) -> None:
+    header = (
+        f"{'backend':<11} {'scenario':<21} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>7}  {'target':<16} {'met':<4} {'cpu srv/cli/all':>16}"
+    )
+    print("\n" + header)
+    print("-" * len(header))
+    for r in results:
+        cpu = (
+            f"{r.cpu_cores_server:.2f}/{r.cpu_cores_client:.2f}/{r.cpu_cores_machine:.2f}"
+            if r.cpu_cores_server is not None and r.cpu_cores_machine is not None
+            else "-"
+        )
+        print(
+            f"{r.backend:<11} {SCENARIO_LABELS[r.scenario]:<21} {r.requests_per_s:>8,.0f} "
+            f"{r.p50_ms:>8.1f} {r.p90_ms:>8.1f} {r.p99_ms:>8.1f} {r.errors:>7}  "
+            f"{r.target:<16} {'yes' if r.target_met else 'NO':<4} {cpu:>16}"
+        )
+        if r.error_breakdown:
+            print(f"{'':<33}errors by kind: {r.error_breakdown}")
+    print(
+        "cpu = cores busy during the run: server processes / this client / whole machine "
+        "(the database's own processes are in 'all')"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=[*BACKENDS, "all"], default="all")
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--sellers", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=5_000, help="rows per executemany")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn worker processes (2 measured best on a 2-core machine; see README)",
+    )
+    parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        choices=["search", "read"],
+        help="run only this scenario (repeatable; default both)",
+    )
+    parser.add_argument("--seed", type=int, default=20_260_101)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the bench databases (SQLite file, PG database)"
+    )
+    args = parser.parse_args(argv)
+    args.scenarios = args.scenarios or ["search", "read"]
+    if args.listings < 1_000:
+        parser.error("--listings must be at least 1000")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    home = bench_home()
+    backends = list(BACKENDS) if args.backend == "all" else [args.backend]
+    print(
+        f"Mercado catalog API benchmark: {args.listings:,} listings, {args.workers} uvicorn "
+        f"worker(s), {args.clients} clients, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+    results: list[ScenarioResult] = []
+    skipped: list[str] = []
+    for backend in backends:
+        backend_results = bench_backend(backend, args, home)
+        if not backend_results:
+            skipped.append(backend)
+        results += backend_results
+
+    if results:
+        print_table(results)
+    if skipped:
+        print(f"skipped: {', '.join(skipped)}")
+    if args.json:
+        payload = {
+            "benchmark": "api_catalog",
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "settings": {
+                "listings": args.listings,
+                "sellers": args.sellers,
+                "workers": args.workers,
+                "clients": args.clients,
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "seed": args.seed,
+            },
+            "targets": {
+                "search_p99_ms_below": SEARCH_P99_TARGET_MS,
+                "read_requests_per_s_at_least": READ_RPS_TARGET,
+            },
+            "results": [asdict(result) for result in results],
+            "skipped": skipped,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

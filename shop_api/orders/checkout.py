@@ -1,0 +1,213 @@
+"""Checkout: turn the caller's cart into one order split per seller, holding the stock.
+
+Idempotent by ``Idempotency-Key``: the same key and body give back the same order, the
+same key with another body is a 409. Everything happens in one transaction: an order is
+placed whole, or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shop_api.cart.service import CartOwner, cart_lines, find_cart
+from shop_api.core.clock import Clock
+from shop_api.core.config import Settings
+from shop_api.core.errors import Conflict, Unprocessable
+from shop_api.models import Listing, ListingStatus, User
+from shop_api.models.cart import CartItem
+from shop_api.models.orders import (
+    FulfilmentGroup,
+    FulfilmentStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+)
+from shop_api.orders import stock
+from shop_api.orders.schemas import CheckoutRequest
+from shop_api.promotions.pricing import AppliedCoupon, BasketLine, apply_coupon, redeem
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def fingerprint(body: CheckoutRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tax_on(amount_minor: int, rate_bps: int) -> int:
+    """Tax rounded half up to the minor unit."""
+    return (amount_minor * rate_bps + 5_000) // 10_000
+
+
+def find_by_key(session: Session, buyer: User, key: str) -> Order | None:
+    return session.scalar(
+        select(Order).where(Order.buyer_id == buyer.id, Order.idempotency_key == key)
+    )
+
+
+def _replay(existing: Order, request_fingerprint: str) -> Order:
+    if existing.request_fingerprint != request_fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body",
+            details={"order_id": str(existing.id)},
+        )
+    return existing
+
+
+def checkout(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    buyer: User,
+    body: CheckoutRequest,
+    idempotency_key: str,
+) -> tuple[Order, bool]:
+    """Place the order; returns (order, created). ``created`` is False for a replay."""
+    request_fingerprint = fingerprint(body)
+    existing = find_by_key(session, buyer, idempotency_key)
+    if existing is not None:
+        return _replay(existing, request_fingerprint), False
+
+    cart = find_cart(session, CartOwner(user=buyer, client_id=None))
+    lines = cart_lines(session, cart)
+    if not lines:
+        raise Conflict("The cart is empty")
+    unavailable = [
+        str(listing.id) for _item, listing in lines if listing.status != ListingStatus.active
+    ]
+    if unavailable:
+        raise Conflict(
+            "Some items are no longer on sale", details={"unavailable_listings": unavailable}
+        )
+    if any(listing.seller_id == buyer.id for _item, listing in lines):
+        raise Conflict("You cannot buy your own listing")
+    currencies = {listing.currency for _item, listing in lines}
+    if len(currencies) != 1:
+        raise Conflict(
+            "Items in different currencies must be bought separately",
+            details={"currencies": sorted(currencies)},
+        )
+    currency = currencies.pop()
+    now = clock.now()
+    basket = [BasketLine(listing=listing, quantity=item.quantity) for item, listing in lines]
+    applied: AppliedCoupon | None = None
+    if body.coupon_code:
+        applied = apply_coupon(session, body.coupon_code, buyer.id, basket, currency, now)
+
+    # Reserve in a fixed order so concurrent multi-item checkouts cannot deadlock.
+    for line in sorted(basket, key=lambda line: str(line.listing.id)):
+        if not stock.reserve(session, line.listing.id, line.quantity, now):
+            session.rollback()
+            raise Conflict(
+                f"Not enough stock for “{line.listing.title}”",
+                details={"listing_id": str(line.listing.id)},
+            )
+
+    order = _build_order(session, settings, buyer, body, basket, applied, currency, now)
+    order.idempotency_key = idempotency_key
+    order.request_fingerprint = request_fingerprint
+    order.reservation_expires_at = now + timedelta(minutes=settings.reservation_minutes)
+    if applied is not None:
+        redeem(session, applied, buyer.id, order.id, now)
+    assert cart is not None
+    session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key won; answer as its replay.
+        session.rollback()
+        existing = find_by_key(session, buyer, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, request_fingerprint), False
+    return order, True
+
+
+def _build_order(
+    session: Session,
+    settings: Settings,
+    buyer: User,
+    body: CheckoutRequest,
+    basket: list[BasketLine],
+    applied: AppliedCoupon | None,
+    currency: str,
+    now,  # type: ignore[no-untyped-def]
+) -> Order:
+    by_seller: dict = defaultdict(list)
+    for line in basket:
+        by_seller[line.listing.seller_id].append(line)
+
+    order = Order(
+        buyer_id=buyer.id,
+        status=OrderStatus.pending_payment,
+        currency=currency,
+        subtotal_minor=0,
+        total_minor=0,
+        coupon_id=applied.coupon.id if applied else None,
+        coupon_code=applied.coupon.code if applied else None,
+        shipping_address=body.shipping_address.model_dump(mode="json"),
+        placed_at=now,
+        created_at=now,
+        modified_at=now,
+        idempotency_key="",
+        request_fingerprint="",
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        OrderStatusChange(
+            order_id=order.id, from_status=None, to_status=OrderStatus.pending_payment.value,
+            reason="checkout", changed_at=now,
+        )
+    )  # fmt: skip
+    position = 0
+    for seller_id, seller_lines in by_seller.items():
+        group = FulfilmentGroup(
+            order_id=order.id,
+            seller_id=seller_id,
+            status=FulfilmentStatus.awaiting_payment,
+            subtotal_minor=0,
+            total_minor=0,
+            shipping_minor=settings.shipping_fee_minor,
+            created_at=now,
+            modified_at=now,
+        )
+        session.add(group)
+        session.flush()
+        for line in seller_lines:
+            listing: Listing = line.listing
+            discount = applied.per_listing.get(listing.id, 0) if applied else 0
+            taxable = line.amount - discount
+            tax = tax_on(taxable, settings.tax_rate_bps)
+            session.add(
+                OrderItem(
+                    order_id=order.id, group_id=group.id, listing_id=listing.id,
+                    seller_id=seller_id, category_id=listing.category_id, position=position,
+                    title=listing.title, unit_price_minor=listing.price_minor,
+                    quantity=line.quantity, discount_minor=discount, tax_minor=tax,
+                    line_total_minor=taxable + tax, created_at=now, modified_at=now,
+                )
+            )  # fmt: skip
+            position += 1
+            group.subtotal_minor += line.amount
+            group.discount_minor += discount
+            group.tax_minor += tax
+        group.total_minor = (
+            group.subtotal_minor - group.discount_minor + group.tax_minor + group.shipping_minor
+        )
+        order.subtotal_minor += group.subtotal_minor
+        order.discount_minor += group.discount_minor
+        order.tax_minor += group.tax_minor
+        order.shipping_minor += group.shipping_minor
+        order.total_minor += group.total_minor
+    if order.total_minor <= 0:
+        raise Unprocessable("An order must have a positive total")
+    return order

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy import func, select
+
+from shop_api.core.deps import ClockDep, CurrentSeller, CurrentUser, SessionDep, SettingsDep
+from shop_api.core.errors import BadRequest, error_responses
+from shop_api.core.pagination import PageDep
+from shop_api.models import UserRole
+from shop_api.models.orders import FulfilmentGroup, Order, OrderItem, OrderStatus, OrderStatusChange
+from shop_api.orders import checkout as checkout_service
+from shop_api.orders import lifecycle
+from shop_api.orders.queries import get_as_buyer, get_readable, readable_statement
+from shop_api.orders.schemas import (
+    CancelRequest,
+    CheckoutRequest,
+    FulfilmentGroupPublic,
+    OrderItemPublic,
+    OrderPage,
+    OrderPublic,
+    OrderSummary,
+    StatusChangePublic,
+)
+from shop_api.payments.deps import FollowUpRunnerDep
+
+router = APIRouter(tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=checkout_service.MAX_IDEMPOTENCY_KEY_LENGTH,
+        description="Required: a retry with the same key and body returns the same order",
+    ),
+]
+
+
+def order_public(
+    order: Order, actor_id: uuid.UUID | None = None, *, seller_view: bool = False
+) -> OrderPublic:
+    """The order as the caller may see it: a seller sees only their own groups and items."""
+    groups = list(order.groups)
+    items = list(order.items)
+    if seller_view and actor_id is not None:
+        groups = [group for group in groups if group.seller_id == actor_id]
+        items = [item for item in items if item.seller_id == actor_id]
+    return OrderPublic(
+        id=order.id, buyer_id=order.buyer_id, status=order.status, currency=order.currency,
+        subtotal_minor=order.subtotal_minor, discount_minor=order.discount_minor,
+        shipping_minor=order.shipping_minor, tax_minor=order.tax_minor,
+        total_minor=order.total_minor, refunded_minor=order.refunded_minor,
+        coupon_code=order.coupon_code, shipping_address=order.shipping_address,
+        reservation_expires_at=order.reservation_expires_at, placed_at=order.placed_at,
+        paid_at=order.paid_at, cancelled_at=order.cancelled_at,
+        groups=[FulfilmentGroupPublic.model_validate(group) for group in groups],
+        items=[OrderItemPublic.model_validate(item) for item in items],
+    )  # fmt: skip
+
+
+def render(session: SessionDep, actor, order_id: uuid.UUID) -> OrderPublic:  # type: ignore[no-untyped-def]
+    order = get_readable(session, actor, order_id, full=True)
+    seller_view = actor.role != UserRole.staff and order.buyer_id != actor.id
+    return order_public(order, actor.id, seller_view=seller_view)
+
+
+@router.post(
+    "/checkout",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderPublic,
+    responses={200: {"model": OrderPublic, "description": "Replay of an earlier checkout"},
+               **error_responses(400, 401, 409, 422)},
+)  # fmt: skip
+def checkout(
+    body: CheckoutRequest,
+    buyer: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderPublic:
+    """Turn the cart into an order (one fulfilment group per seller) and hold its stock
+    for ``reservation_minutes`` until it is paid."""
+    if not idempotency_key or not idempotency_key.strip():
+        raise BadRequest("The Idempotency-Key header is required")
+    order, created = checkout_service.checkout(
+        session, clock, settings, buyer, body, idempotency_key.strip()
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return render(session, buyer, order.id)
+
+
+@router.get("/orders", response_model=OrderPage, responses=error_responses(401, 422))
+def list_orders(
+    actor: CurrentUser,
+    session: SessionDep,
+    page: PageDep,
+    status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    scope: Annotated[
+        str, Query(pattern="^(mine|all)$", description="Staff: 'all' lists every order")
+    ] = "mine",
+) -> OrderPage:
+    """The caller's purchases, newest first (staff may list all orders)."""
+    if scope == "all" and actor.role == UserRole.staff:
+        statement = select(Order)
+    else:
+        statement = select(Order).where(Order.buyer_id == actor.id)
+    if status_filter is not None:
+        statement = statement.where(Order.status == status_filter)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(
+        statement.order_by(Order.placed_at.desc(), Order.id)
+        .limit(page.page_size)
+        .offset(page.offset)
+    ).all()
+    return OrderPage(
+        data=[OrderSummary.model_validate(row) for row in rows], count=total, page=page.page,
+        page_size=page.page_size,
+    )  # fmt: skip
+
+
+@router.get(
+    "/orders/{order_id}", response_model=OrderPublic, responses=error_responses(401, 404, 422)
+)
+def read_order(order_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> OrderPublic:
+    """Buyers see their orders, sellers the part they sell, staff everything."""
+    return render(session, actor, order_id)
+
+
+@router.get(
+    "/orders/{order_id}/history",
+    response_model=list[StatusChangePublic],
+    responses=error_responses(401, 404, 422),
+)
+def order_history(
+    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> list[StatusChangePublic]:
+    """Every status change of the order and of its fulfilment groups, oldest first."""
+    order = get_readable(session, actor, order_id)
+    changes = session.scalars(
+        select(OrderStatusChange)
+        .where(OrderStatusChange.order_id == order.id)
+        .order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
+    ).all()
+    return [StatusChangePublic.model_validate(change) for change in changes]
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def cancel_order(
+    order_id: uuid.UUID,
+    actor: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    run_follow_ups: FollowUpRunnerDep,
+    body: CancelRequest | None = None,
+) -> OrderPublic:
+    """Cancel before shipping: stock goes back, an open payment is voided, a captured one
+    is refunded in full."""
+    order = get_as_buyer(session, actor, order_id)
+    reason = body.reason if body else "requested by customer"
+    follow_ups = lifecycle.cancel(session, order, clock, reason)
+    session.commit()
+    run_follow_ups(follow_ups)
+    return render(session, actor, order_id)
+
+
+@router.get("/seller/orders", response_model=OrderPage, responses=error_responses(401, 403, 422))
+def seller_orders(
+    seller: CurrentSeller,
+    session: SessionDep,
+    page: PageDep,
+    status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
+) -> OrderPage:
+    """Orders containing the caller's listings, newest first."""
+    statement = readable_statement(seller).where(
+        Order.id.in_(select(FulfilmentGroup.order_id).where(FulfilmentGroup.seller_id == seller.id))
+    )
+    if status_filter is not None:
+        statement = statement.where(Order.status == status_filter)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(
+        statement.order_by(Order.placed_at.desc(), Order.id)
+        .limit(page.page_size)
+        .offset(page.offset)
+    ).all()
+    return OrderPage(
+        data=[OrderSummary.model_validate(row) for row in rows], count=total, page=page.page,
+        page_size=page.page_size,
+    )  # fmt: skip
+
+
+@router.get("/seller/sales", responses=error_responses(401, 403))
+def seller_sales(seller: CurrentSeller, session: SessionDep) -> dict:
+    """Totals of the caller's sales by order status, in minor units per currency."""
+    rows = session.execute(
+        select(
+            Order.status,
+            Order.currency,
+            func.count(func.distinct(Order.id)),
+            func.coalesce(func.sum(OrderItem.quantity), 0),
+            func.coalesce(func.sum(OrderItem.line_total_minor), 0),
+        )
+        .join(OrderItem, OrderItem.order_id == Order.id)
+        .where(OrderItem.seller_id == seller.id)
+        .group_by(Order.status, Order.currency)
+    ).all()
+    return {
+        "seller_id": str(seller.id),
+        "by_status": [
+            {"status": row[0].value, "currency": row[1], "orders": row[2], "units": int(row[3]),
+             "amount_minor": int(row[4])}
+            for row in rows
+        ],
+    }  # fmt: skip

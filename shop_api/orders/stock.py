@@ -1,0 +1,51 @@
+"""Atomic stock reservation: a conditional UPDATE, so two buyers can never both get the
+last unit, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import case, update
+from sqlalchemy.orm import Session
+
+from shop_api.models import Listing, ListingStatus
+
+
+def reserve(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> bool:
+    """Take ``quantity`` units if that many are on sale; the last unit marks it sold out."""
+    result = session.execute(
+        update(Listing)
+        .where(
+            Listing.id == listing_id,
+            Listing.status == ListingStatus.active,
+            Listing.stock >= quantity,
+        )
+        .values(
+            stock=Listing.stock - quantity,
+            status=case(
+                (Listing.stock - quantity == 0, ListingStatus.sold_out.value),
+                else_=Listing.status,
+            ),
+            modified_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> None:
+    """Give units back; a listing sold out only for lack of stock goes back on sale."""
+    session.execute(
+        update(Listing)
+        .where(Listing.id == listing_id)
+        .values(
+            stock=Listing.stock + quantity,
+            status=case(
+                (Listing.status == ListingStatus.sold_out.value, ListingStatus.active.value),
+                else_=Listing.status,
+            ),
+            modified_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )

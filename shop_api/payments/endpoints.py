@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from shop_api.core.deps import ClockDep, CurrentStaff, CurrentUser, SessionDep, SettingsDep
+from shop_api.core.errors import BadRequest, Unauthorized, error_response, error_responses
+from shop_api.models.payments import Payment, PaymentStatusChange, Refund
+from shop_api.orders.queries import get_readable
+from shop_api.payments import service
+from shop_api.payments.deps import FollowUpRunnerDep, PaymentProviderDep
+from shop_api.payments.schemas import (
+    PaymentPublic,
+    PaymentSessionPublic,
+    PaymentStatusChangePublic,
+    PaymentWithHistory,
+    RefundCreate,
+    RefundPublic,
+    WebhookAck,
+)
+from shop_api.providers.signing import SignatureError
+
+router = APIRouter(tags=["payments"])
+MAX_WEBHOOK_BYTES = 256 * 1024
+
+
+@router.post(
+    "/orders/{order_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentSessionPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def start_payment(
+    order_id: uuid.UUID,
+    buyer: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    provider: PaymentProviderDep,
+) -> PaymentSessionPublic:
+    """Open the order's payment with the gateway (again after a decline: the same intent
+    takes another card). The card itself goes to the gateway, never to the shop."""
+    started = service.start_payment(session, provider, clock, buyer, order_id)
+    remote = started.provider_payment
+    return PaymentSessionPublic(
+        payment=PaymentPublic.model_validate(started.payment),
+        client_secret=remote.client_secret,
+        next_action=remote.next_action,
+        confirm_url=(
+            f"/sandbox/payments/v1/payment_intents/{remote.id}/confirm"
+            if provider.name == "sandbox"
+            else None
+        ),
+    )
+
+
+@router.get(
+    "/orders/{order_id}/payments",
+    response_model=list[PaymentWithHistory],
+    responses=error_responses(401, 404, 422),
+)
+def list_payments(
+    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> list[PaymentWithHistory]:
+    """The order's payments with their full status history."""
+    order = get_readable(session, actor, order_id)
+    payments = session.scalars(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)
+    ).all()
+    result = []
+    for payment in payments:
+        history = session.scalars(
+            select(PaymentStatusChange)
+            .where(PaymentStatusChange.payment_id == payment.id)
+            .order_by(PaymentStatusChange.changed_at, PaymentStatusChange.id)
+        ).all()
+        result.append(
+            PaymentWithHistory(
+                **PaymentPublic.model_validate(payment).model_dump(),
+                history=[PaymentStatusChangePublic.model_validate(change) for change in history],
+            )
+        )
+    return result
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RefundPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def refund_order(
+    order_id: uuid.UUID,
+    body: RefundCreate,
+    staff: CurrentStaff,
+    session: SessionDep,
+    clock: ClockDep,
+    provider: PaymentProviderDep,
+) -> RefundPublic:
+    """Refund all or part of an order (staff). Completes when the gateway confirms."""
+    refund = service.refund_order(
+        session, provider, clock, staff, order_id, body.amount_minor, body.reason or "refund"
+    )
+    return RefundPublic.model_validate(refund)
+
+
+@router.get(
+    "/orders/{order_id}/refunds",
+    response_model=list[RefundPublic],
+    responses=error_responses(401, 404, 422),
+)
+def list_refunds(
+    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> list[RefundPublic]:
+    order = get_readable(session, actor, order_id)
+    refunds = session.scalars(
+        select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
+    ).all()
+    return [RefundPublic.model_validate(refund) for refund in refunds]
+
+
+async def read_webhook_body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise BadRequest("Webhook payload too large")
+    return body
+
+
+@router.post(
+    "/webhooks/payments",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookAck,
+    responses={**error_responses(400, 401), 503: {"description": "Not ready: redeliver later"}},
+)
+async def payments_webhook(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    provider: PaymentProviderDep,
+    run_follow_ups: FollowUpRunnerDep,
+) -> JSONResponse:
+    """Signed events from the payment gateway: 400 if malformed, 401 if the signature is
+    wrong or stale, 202 once processed (a redelivered event is acknowledged and ignored)."""
+    body = await read_webhook_body(request)
+    try:
+        event = provider.parse_webhook(body, request.headers, clock.now())
+    except SignatureError as exc:
+        if exc.malformed:
+            raise BadRequest(f"Invalid signature header: {exc}") from exc
+        raise Unauthorized(f"Webhook signature rejected: {exc}") from exc
+    except ValueError as exc:
+        raise BadRequest(f"Malformed webhook payload: {exc}") from exc
+
+    def process() -> tuple[str, list]:
+        outcome, follow_ups = service.apply_event(session, settings, clock, provider.name, event)
+        try:
+            session.commit()
+        except IntegrityError:  # the same event, delivered twice at once: the other won
+            session.rollback()
+            return "duplicate", []
+        return outcome, follow_ups
+
+    try:
+        outcome, follow_ups = await run_in_threadpool(process)
+    except service.RetryLater as exc:
+        await run_in_threadpool(session.rollback)
+        return error_response(503, "retry_later", str(exc), headers={"Retry-After": "1"})
+    await run_in_threadpool(run_follow_ups, follow_ups)
+    return JSONResponse(WebhookAck(outcome=outcome).model_dump(), status_code=202)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from shop_api.core.deps import ClockDep, CurrentUser, SessionDep
+from shop_api.core.errors import BadRequest, Unauthorized, error_response, error_responses
+from shop_api.payments.deps import CarrierDep
+from shop_api.payments.endpoints import read_webhook_body
+from shop_api.payments.schemas import WebhookAck
+from shop_api.payments.service import RetryLater
+from shop_api.providers.signing import SignatureError
+from shop_api.shipping import service
+from shop_api.shipping.schemas import (
+    ShipmentEventPublic,
+    ShipmentPublic,
+    ShipmentTracking,
+    ShipRequest,
+)
+
+router = APIRouter(tags=["shipping"])
+
+
+@router.post(
+    "/orders/{order_id}/ship",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ShipmentPublic,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def ship_order(
+    order_id: uuid.UUID,
+    actor: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    carrier: CarrierDep,
+    body: ShipRequest | None = None,
+) -> ShipmentPublic:
+    """A seller ships their part of a paid order: the carrier issues a label and tracking
+    number, and its webhooks move the order towards delivered."""
+    shipment = service.ship(
+        session, carrier, clock, actor, order_id, body.group_id if body else None
+    )
+    return ShipmentPublic.model_validate(shipment)
+
+
+@router.get(
+    "/orders/{order_id}/tracking",
+    response_model=list[ShipmentTracking],
+    responses=error_responses(401, 404, 422),
+)
+def order_tracking(
+    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+) -> list[ShipmentTracking]:
+    """Each shipment of the order with its tracking history, oldest event first."""
+    return [
+        ShipmentTracking(
+            **ShipmentPublic.model_validate(shipment).model_dump(),
+            events=[ShipmentEventPublic.model_validate(event) for event in events],
+        )
+        for shipment, events in service.tracking(session, actor, order_id)
+    ]
+
+
+@router.post(
+    "/webhooks/shipping",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookAck,
+    responses={**error_responses(400, 401), 503: {"description": "Not ready: redeliver later"}},
+)
+async def shipping_webhook(
+    request: Request, session: SessionDep, clock: ClockDep, carrier: CarrierDep
+) -> JSONResponse:
+    """Signed tracking updates from the carrier (same rules as payment webhooks)."""
+    body = await read_webhook_body(request)
+    try:
+        event = carrier.parse_webhook(body, request.headers, clock.now())
+    except SignatureError as exc:
+        if exc.malformed:
+            raise BadRequest(f"Invalid signature header: {exc}") from exc
+        raise Unauthorized(f"Webhook signature rejected: {exc}") from exc
+    except ValueError as exc:
+        raise BadRequest(f"Malformed webhook payload: {exc}") from exc
+
+    def process() -> str:
+        outcome = service.apply_tracking_event(session, clock, carrier.name, event)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return "duplicate"
+        return outcome
+
+    try:
+        outcome = await run_in_threadpool(process)
+    except RetryLater as exc:
+        await run_in_threadpool(session.rollback)
+        return error_response(503, "retry_later", str(exc), headers={"Retry-After": "1"})
+    return JSONResponse(WebhookAck(outcome=outcome).model_dump(), status_code=202)

@@ -1,0 +1,298 @@
+"""Who may call what: the status every route answers to every kind of caller.
+
+The callers are an anonymous visitor, a shopper and another shopper, the seller who owns
+the listings under test, another seller, and staff. The rules the table encodes:
+
+- anonymous on an endpoint that needs an account: 401;
+- a resource the caller may not read is absent: 404 (drafts and paused listings are seen
+  only by their seller and staff; notifications only by their owner);
+- a resource the caller can see but may not change or act on: 403;
+- only sellers publish listings (staff: 403); staff may edit any listing (moderation);
+- only the listing's seller answers its questions (staff too get 403), and sellers cannot
+  ask about their own listings.
+
+Every route of the OpenAPI schema must have a row, so a new endpoint fails the suite until
+its authorisation is written down here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from shop_api.models import UserRole
+from tests.factories import Actor, Factory, png_bytes, unique_email
+
+ACTORS = ("anonymous", "shopper", "other_shopper", "seller", "other_seller", "staff")
+
+# One row per (route, resource state); columns follow ACTORS.
+# fmt: off
+EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
+    #                                                  anon shop oshop sell osell staff
+    "POST /auth/signup":                              (201, 201, 201, 201, 201, 201),
+    "POST /auth/token":                               (200, 200, 200, 200, 200, 200),
+    "GET /me":                                        (401, 200, 200, 200, 200, 200),
+    "PATCH /me":                                      (401, 200, 200, 200, 200, 200),
+    "DELETE /me":                                     (401, 204, 204, 204, 204, 204),
+    "GET /me/consents":                               (401, 200, 200, 200, 200, 200),
+    "GET /me/listings":                               (401, 403, 403, 200, 200, 200),
+    "GET /me/notifications":                          (401, 200, 200, 200, 200, 200),
+    "POST /me/notifications/{notification_id}/read":  (401, 404, 404, 200, 404, 404),
+    "POST /me/notifications/read-all":                (401, 200, 200, 200, 200, 200),
+    "GET /categories":                                (200, 200, 200, 200, 200, 200),
+    "GET /categories/{slug_or_id}":                   (200, 200, 200, 200, 200, 200),
+    "POST /categories":                               (401, 403, 403, 403, 403, 201),
+    "POST /listings":                                 (401, 403, 403, 201, 201, 403),
+    "GET /listings":                                  (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id} [active]":            (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id} [draft]":             (404, 404, 404, 200, 404, 200),
+    "PATCH /listings/{listing_id} [active]":          (401, 403, 403, 200, 403, 200),
+    "PATCH /listings/{listing_id} [draft]":           (401, 404, 404, 200, 404, 200),
+    "POST /listings/{listing_id}/images [active]":    (401, 403, 403, 201, 403, 201),
+    "POST /listings/{listing_id}/images [draft]":     (401, 404, 404, 201, 404, 201),
+    "DELETE /listings/{listing_id}/images/{image_id}": (401, 403, 403, 204, 403, 204),
+    "POST /listings/{listing_id}/questions [active]": (401, 201, 201, 403, 201, 201),
+    "POST /listings/{listing_id}/questions [draft]":  (401, 404, 404, 403, 404, 409),
+    "GET /listings/{listing_id}/questions [active]":  (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id}/questions [draft]":   (404, 404, 404, 200, 404, 200),
+    "POST /questions/{question_id}/answer [active]":  (401, 403, 403, 200, 403, 403),
+    "POST /questions/{question_id}/answer [paused]":  (401, 404, 404, 200, 404, 403),
+    "GET /media/{key}":                               (200, 200, 200, 200, 200, 200),
+    "GET /healthz":                                   (200, 200, 200, 200, 200, 200),
+    "GET /readyz":                                    (200, 200, 200, 200, 200, 200),
+}
+# fmt: on
+
+ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to make the request of a row. ``{name}`` in the URL is a resource that
+    :class:`Scene` builds for this case only (for example ``{draft}``)."""
+
+    url: str
+    json: Callable[[Scene], Any] | None = None
+    form: Callable[[Scene], dict[str, str]] | None = None
+    upload: bool = False
+    # The caller is a fresh account of the actor's role (for calls that destroy the caller).
+    throwaway_caller: bool = False
+
+
+def _signup_body(_scene: Scene) -> dict[str, Any]:
+    return {"email": unique_email("signup"), "password": PASSWORD, "display_name": "Newcomer"}
+
+
+def _login_form(scene: Scene) -> dict[str, str]:
+    return {"username": scene.cast["shopper"].email, "password": scene.cast["shopper"].password}
+
+
+def _category_body(_scene: Scene) -> dict[str, Any]:
+    return {"slug": f"authz-{uuid.uuid4().hex[:12]}", "name": "Authorisation test"}
+
+
+def _listing_body(_scene: Scene) -> dict[str, Any]:
+    return {"title": "Matrix lamp", "category": "cameras", "price_minor": 1_000, "stock": 1}
+
+
+def _edit_body(_scene: Scene) -> dict[str, Any]:
+    return {"title": "Edited title"}
+
+
+def _question_body(_scene: Scene) -> dict[str, Any]:
+    return {"body": "Is the lens included?"}
+
+
+def _answer_body(_scene: Scene) -> dict[str, Any]:
+    return {"body": "Yes, it is."}
+
+
+CALLS: dict[str, Call] = {
+    "POST /auth/signup": Call("/auth/signup", json=_signup_body),
+    "POST /auth/token": Call("/auth/token", form=_login_form),
+    "GET /me": Call("/me"),
+    "PATCH /me": Call("/me", json=lambda _: {"display_name": "Renamed"}),
+    "DELETE /me": Call("/me", throwaway_caller=True),
+    "GET /me/consents": Call("/me/consents"),
+    "GET /me/listings": Call("/me/listings"),
+    "GET /me/notifications": Call("/me/notifications"),
+    "POST /me/notifications/{notification_id}/read": Call("/me/notifications/{notification}/read"),
+    "POST /me/notifications/read-all": Call("/me/notifications/read-all"),
+    "GET /categories": Call("/categories"),
+    "GET /categories/{slug_or_id}": Call("/categories/cameras"),
+    "POST /categories": Call("/categories", json=_category_body),
+    "POST /listings": Call("/listings", json=_listing_body),
+    "GET /listings": Call("/listings"),
+    "GET /listings/{listing_id} [active]": Call("/listings/{listing}"),
+    "GET /listings/{listing_id} [draft]": Call("/listings/{draft}"),
+    "PATCH /listings/{listing_id} [active]": Call("/listings/{listing}", json=_edit_body),
+    "PATCH /listings/{listing_id} [draft]": Call("/listings/{draft}", json=_edit_body),
+    "POST /listings/{listing_id}/images [active]": Call("/listings/{listing}/images", upload=True),
+    "POST /listings/{listing_id}/images [draft]": Call("/listings/{draft}/images", upload=True),
+    "DELETE /listings/{listing_id}/images/{image_id}": Call(
+        "/listings/{image[listing_id]}/images/{image[id]}"
+    ),
+    "POST /listings/{listing_id}/questions [active]": Call(
+        "/listings/{listing}/questions", json=_question_body
+    ),
+    "POST /listings/{listing_id}/questions [draft]": Call(
+        "/listings/{draft}/questions", json=_question_body
+    ),
+    "GET /listings/{listing_id}/questions [active]": Call("/listings/{listing}/questions"),
+    "GET /listings/{listing_id}/questions [draft]": Call("/listings/{draft}/questions"),
+    "POST /questions/{question_id}/answer [active]": Call(
+        "/questions/{question}/answer", json=_answer_body
+    ),
+    "POST /questions/{question_id}/answer [paused]": Call(
+        "/questions/{question_on_paused_listing}/answer", json=_answer_body
+    ),
+    "GET /media/{key}": Call("/media/{image[key]}"),
+    "GET /healthz": Call("/healthz"),
+    "GET /readyz": Call("/readyz"),
+}
+
+
+def route_of(row: str) -> str:
+    """``"GET /listings/{listing_id} [draft]"`` -> ``"GET /listings/{listing_id}"``."""
+    return row.split(" [")[0]
+
+
+class Scene:
+    """The resources one case needs, built on first use and owned by the ``seller``.
+
+    A mapping for ``str.format_map``: ``"/listings/{draft}".format_map(scene)`` creates a
+    draft only when a row mentions it, which keeps each case to a few requests.
+    """
+
+    def __init__(self, factory: Factory, cast: dict[str, Actor]) -> None:
+        self.factory = factory
+        self.client = factory.client
+        self.cast = cast
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = getattr(self, f"_build_{name}")()
+        return self._built[name]
+
+    @property
+    def seller(self) -> Actor:
+        return self.cast["seller"]
+
+    def _build_listing(self) -> str:
+        return self.factory.listing(self.seller, title="Matrix camera")["id"]
+
+    def _build_draft(self) -> str:
+        return self.factory.listing(self.seller, title="Matrix draft", status="draft")["id"]
+
+    def _build_question(self) -> str:
+        return self.factory.question(self.cast["shopper"], self["listing"])["id"]
+
+    def _build_question_on_paused_listing(self) -> str:
+        listing_id = self.factory.listing(self.seller, title="Matrix paused")["id"]
+        question_id = self.factory.question(self.cast["shopper"], listing_id)["id"]
+        response = self.client.patch(
+            f"/listings/{listing_id}", json={"status": "paused"}, headers=self.seller.headers
+        )
+        assert response.status_code == 200, response.text
+        return question_id
+
+    def _build_notification(self) -> str:
+        """The seller's 'question received' notification for a fresh question."""
+        question_id = self["question"]
+        response = self.client.get(
+            "/me/notifications", params={"page_size": 1}, headers=self.seller.headers
+        )
+        assert response.status_code == 200, response.text
+        [newest] = response.json()["data"]
+        assert newest["data"]["question_id"] == question_id
+        return newest["id"]
+
+    def _build_image(self) -> dict[str, str]:
+        listing_id = self.factory.listing(self.seller, title="Matrix pictured")["id"]
+        response = self.client.post(
+            f"/listings/{listing_id}/images",
+            files={"file": ("a.png", png_bytes(), "image/png")},
+            headers=self.seller.headers,
+        )
+        assert response.status_code == 201, response.text
+        image = response.json()
+        return {
+            "id": image["id"],
+            "listing_id": listing_id,
+            "key": image["url"].split("/media/", 1)[1],
+        }
+
+    def send(self, call: Call, method: str, caller: Actor | None) -> Response:
+        url = call.url.format_map(self)
+        kwargs: dict[str, Any] = {"headers": caller.headers if caller else {}}
+        if call.json is not None:
+            kwargs["json"] = call.json(self)
+        if call.form is not None:
+            kwargs["data"] = call.form(self)
+        if call.upload:
+            kwargs["files"] = {"file": ("b.png", png_bytes(color="blue"), "image/png")}
+        return self.client.request(method, url, **kwargs)
+
+
+ROLES = {
+    "shopper": UserRole.shopper,
+    "other_shopper": UserRole.shopper,
+    "seller": UserRole.seller,
+    "other_seller": UserRole.seller,
+    "staff": UserRole.staff,
+}
+
+
+@pytest.fixture(scope="module")
+def cast(app: FastAPI, client: TestClient) -> dict[str, Actor]:
+    """The callers, shared by every case of a backend (no case changes who they are)."""
+    factory = Factory(app, client)
+    return {name: factory.user(role) for name, role in ROLES.items()}
+
+
+CASES = [
+    pytest.param(row, actor, expected, id=f"{row} | {actor}")
+    for row, statuses in EXPECTED.items()
+    for actor, expected in zip(ACTORS, statuses, strict=True)
+]
+
+
+@pytest.mark.parametrize(("row", "actor", "expected"), CASES)
+def test_status(factory: Factory, cast: dict[str, Actor], row: str, actor: str, expected: int):
+    call = CALLS[row]
+    caller = None if actor == "anonymous" else cast[actor]
+    if caller is not None and call.throwaway_caller:
+        caller = factory.user(caller.role)
+
+    response = Scene(factory, cast).send(call, route_of(row).split(" ")[0], caller)
+
+    assert response.status_code == expected, response.text
+    if expected in ERROR_CODES:
+        assert response.json()["error"]["code"] == ERROR_CODES[expected]
+    if expected == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_every_route_has_a_row(app: FastAPI):
+    routes = {
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    rows = {route_of(row) for row in EXPECTED}
+
+    assert routes - rows == set(), "routes without authorisation rows"
+    assert rows - routes == set(), "rows for routes that no longer exist"
+
+
+def test_every_row_says_how_to_call_it():
+    assert set(CALLS) == set(EXPECTED)
