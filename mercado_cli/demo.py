@@ -33,7 +33,14 @@ def run_demo(settings: Settings, *, port: int = 0) -> int:
     typer.echo(f"home: {home}   database: {settings.sqlalchemy_url}")
     added = prepare_database(settings)
     typer.echo(f"migrated; category tree seeded ({added} new categories)")
-    env = {"MERCADO_HOME": str(home), "MERCADO_ACCESS_LOG": "false"}
+    env = {
+        "MERCADO_HOME": str(home),
+        "MERCADO_ACCESS_LOG": "false",
+        # The sandbox gateway settles in a blink; the demo moves parcels itself.
+        "MERCADO_SANDBOX_PROCESSING_SECONDS": "0.2",
+        "MERCADO_SANDBOX_CARRIER_STEP_SECONDS": "3600",
+        "MERCADO_BACKGROUND_INTERVAL_SECONDS": "0.1",
+    }
     if settings.database_url:
         env["MERCADO_DATABASE_URL"] = settings.database_url
     log_path = home / "demo-api.log"

@@ -7,6 +7,7 @@ steps (checkout, payment, shipping, reviews, events) by appending to ``STEPS``.
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class DemoState:
     shopper: Account | None = None
     listings: list[dict[str, Any]] = field(default_factory=list)
     question: dict[str, Any] | None = None
+    second_seller: Account | None = None
+    order: dict[str, Any] | None = None
 
     def call(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
         response = self.client.request(method, path, **kwargs)
@@ -52,6 +55,18 @@ class DemoState:
                 f"{response.text[:500]}"
             )
         return response.json() if response.content else None
+
+    def wait_for(
+        self, what: str, check: Callable[[], Any], timeout: float = 30.0, every: float = 0.2
+    ) -> Any:
+        """Poll until ``check`` returns something truthy (webhooks arrive asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            time.sleep(every)
+        raise DemoFailure(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def product_photo(label: str, color: str) -> bytes:
@@ -66,7 +81,8 @@ def product_photo(label: str, color: str) -> bytes:
 
 
 def _signup_and_login(state: DemoState, role: str, name: str, consent: bool) -> Account:
-    account = Account(f"{role}-{state.run_id}@demo.mercado.example", name, role)
+    handle = name.lower().replace(" ", "-")
+    account = Account(f"{handle}-{state.run_id}@demo.mercado.example", name, role)
     state.call(
         "POST", "/auth/signup", 201,
         json={
@@ -189,6 +205,157 @@ def shopper_reads_answer(state: DemoState) -> None:
     state.say(f"listing now shows {thread['count']} answered question(s)")
 
 
+SHIPPING_ADDRESS = {
+    "name": "Ana Compradora", "line1": "Rua das Flores 12", "city": "Curitiba",
+    "region": "PR", "postal_code": "80010-000", "country": "BR",
+}  # fmt: skip
+DECLINED_CARD = {"number": "4000 0000 0000 0002", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+GOOD_CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return f"{amount_minor / 100:,.2f} {currency}"
+
+
+def second_seller_lists(state: DemoState) -> None:
+    state.second_seller = _signup_and_login(state, "seller", "Casa Verde", consent=False)
+    listing = state.call(
+        "POST", "/listings", 201, headers=state.second_seller.headers,
+        json={
+            "title": "Hand-made ceramic coffee mugs, set of 4", "category": "kitchen",
+            "description": "Stoneware mugs glazed in sea green.", "price_minor": 3_800,
+            "currency": "USD", "stock": 12, "condition": "new", "status": "active",
+        },
+    )  # fmt: skip
+    state.listings.append(listing)
+    state.say(f"seller {state.second_seller.email} listed “{listing['title']}”")
+
+
+def shopper_checks_out(state: DemoState) -> None:
+    assert state.shopper is not None
+    for listing in (state.listings[0], state.listings[-1]):
+        state.call(
+            "POST", "/cart/items", 201, headers=state.shopper.headers,
+            json={"listing_id": listing["id"], "quantity": 1},
+        )  # fmt: skip
+    cart = state.call("GET", "/cart", 200, headers=state.shopper.headers)
+    state.say(
+        f"cart: {cart['item_count']} items, {money(cart['subtotal_minor'], cart['currency'])}"
+    )
+    key = f"demo-checkout-{state.run_id}"
+    order = state.call(
+        "POST", "/checkout", 201, headers={**state.shopper.headers, "Idempotency-Key": key},
+        json={"shipping_address": SHIPPING_ADDRESS},
+    )  # fmt: skip
+    replay = state.client.post(
+        "/checkout", headers={**state.shopper.headers, "Idempotency-Key": key},
+        json={"shipping_address": SHIPPING_ADDRESS},
+    )  # fmt: skip
+    if replay.status_code != 200 or replay.json()["id"] != order["id"]:
+        raise DemoFailure("a retried checkout did not return the same order")
+    state.order = order
+    state.say(
+        f"order {order['id']} placed: {money(order['total_minor'], order['currency'])} in "
+        f"{len(order['groups'])} fulfilment groups (one per seller); stock held until "
+        f"{order['reservation_expires_at']}; a retry with the same Idempotency-Key returned it"
+    )
+
+
+def _confirm_card(state: DemoState, card: dict[str, Any]) -> dict[str, Any]:
+    assert state.shopper is not None and state.order is not None
+    session = state.call(
+        "POST", f"/orders/{state.order['id']}/payments", 201, headers=state.shopper.headers
+    )
+    # The card goes to the gateway (as a browser SDK would send it), never to the shop.
+    return state.call(
+        "POST", session["confirm_url"], 200,
+        json={"client_secret": session["client_secret"], "card": card},
+    )  # fmt: skip
+
+
+def shopper_pays(state: DemoState) -> None:
+    assert state.shopper is not None and state.order is not None
+    order_path = f"/orders/{state.order['id']}"
+    _confirm_card(state, DECLINED_CARD)
+
+    def declined() -> Any:
+        payments = state.call("GET", f"{order_path}/payments", 200, headers=state.shopper.headers)
+        return payments and payments[0]["failed_attempts"] >= 1 and payments[0]
+
+    payment = state.wait_for("the decline webhook", declined)
+    state.say(f"first card declined: {payment['last_error_message']} (order still held)")
+    _confirm_card(state, GOOD_CARD)
+
+    def paid() -> Any:
+        order = state.call("GET", order_path, 200, headers=state.shopper.headers)
+        return order["status"] == "paid" and order
+
+    state.order = state.wait_for("the payment to succeed", paid)
+    payments = state.call("GET", f"{order_path}/payments", 200, headers=state.shopper.headers)
+    state.say(
+        f"second card accepted ({payments[0]['card_brand']} ••••{payments[0]['card_last4']}): "
+        f"order is {state.order['status']}"
+    )
+
+
+def sellers_ship(state: DemoState) -> None:
+    assert state.order is not None
+    for seller in (state.seller, state.second_seller):
+        assert seller is not None
+        shipment = state.call(
+            "POST", f"/orders/{state.order['id']}/ship", 201, headers=seller.headers
+        )
+        state.say(f"{seller.display_name} shipped: tracking {shipment['tracking_number']}")
+
+
+def carrier_delivers(state: DemoState) -> None:
+    assert state.shopper is not None and state.order is not None
+    order_path = f"/orders/{state.order['id']}"
+    shipments = state.call("GET", f"{order_path}/tracking", 200, headers=state.shopper.headers)
+    for shipment in shipments:
+        for _ in range(3):  # in_transit, out_for_delivery, delivered
+            state.call(
+                "POST", f"/sandbox/carrier/v1/shipments/{shipment['tracking_number']}/advance", 200
+            )
+
+    def delivered() -> Any:
+        order = state.call("GET", order_path, 200, headers=state.shopper.headers)
+        return order["status"] == "delivered" and order
+
+    state.order = state.wait_for("delivery", delivered)
+    for shipment in state.call("GET", f"{order_path}/tracking", 200, headers=state.shopper.headers):
+        steps = " → ".join(event["status"] for event in shipment["events"])
+        state.say(f"parcel {shipment['tracking_number']}: {steps}")
+
+
+def shopper_reviews(state: DemoState) -> None:
+    assert state.shopper is not None and state.order is not None
+    item = state.order["items"][0]
+    state.call(
+        "POST", f"/orders/{state.order['id']}/reviews", 201, headers=state.shopper.headers,
+        json={"order_item_id": item["id"], "rating": 5, "title": "Works beautifully",
+              "body": "Arrived well packed; the light meter is spot on."},
+    )  # fmt: skip
+    listing = state.call("GET", f"/listings/{item['listing_id']}", 200)
+    state.say(
+        f"shopper reviewed “{item['title']}”: listing now rated {listing['rating_average']} "
+        f"from {listing['rating_count']} review(s)"
+    )
+
+
+def order_history(state: DemoState) -> None:
+    assert state.shopper is not None and state.order is not None
+    history = state.call(
+        "GET", f"/orders/{state.order['id']}/history", 200, headers=state.shopper.headers
+    )
+    for change in history:
+        scope = "order" if change["group_id"] is None else f"group {change['group_id'][:8]}"
+        state.say(
+            f"  {change['changed_at'][11:23]}  {scope:<14} {change['from_status'] or '—':>17} → "
+            f"{change['to_status']:<17} {change['reason']}"
+        )
+
+
 Step = Callable[[DemoState], None]
 STEPS: list[tuple[str, Step]] = [
     ("A seller signs up", seller_signs_up),
@@ -198,6 +365,13 @@ STEPS: list[tuple[str, Step]] = [
     ("The shopper asks a question", shopper_asks_question),
     ("The seller is notified and answers", seller_is_notified_and_answers),
     ("The shopper reads the answer", shopper_reads_answer),
+    ("A second seller lists an item", second_seller_lists),
+    ("The shopper checks out", shopper_checks_out),
+    ("The shopper pays: one decline, then success", shopper_pays),
+    ("Each seller ships their part", sellers_ship),
+    ("The carrier delivers", carrier_delivers),
+    ("The shopper reviews the purchase", shopper_reviews),
+    ("The order's history", order_history),
 ]
 
 

@@ -125,9 +125,9 @@ class ObservingSession(Session):
     the API committed since (SQLite snapshots would otherwise show the past)."""
 
     def _start_fresh(self) -> None:
-        if self.in_transaction() and not (self.new or self.dirty or self.deleted):
-            if not self.info.get("flushed"):
-                self.rollback()
+        untouched = not (self.new or self.dirty or self.deleted or self.info.get("flushed"))
+        if self.in_transaction() and untouched:
+            self.rollback()
 
     def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self._start_fresh()

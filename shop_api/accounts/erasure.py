@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 from shop_api.accounts.service import record_marketing_consent
 from shop_api.core.clock import Clock
 from shop_api.models import (
+    Cart,
+    CartItem,
     ErasureRecord,
     Listing,
     ListingStatus,
     Notification,
     NotificationKind,
+    Order,
     Question,
     User,
 )
@@ -152,3 +155,23 @@ def _withdraw_listings(ctx: ErasureContext) -> dict[str, Any]:
             .values(status=ListingStatus.paused, modified_at=ctx.clock.now())
         )
     return {"listings_paused": len(listing_ids)}
+
+
+@erasure_step("orders")
+def _redact_order_addresses(ctx: ErasureContext) -> dict[str, Any]:
+    """Orders stay (they are accounting records); the delivery address does not."""
+    redacted = ctx.session.execute(
+        update(Order)
+        .where(Order.buyer_id == ctx.user.id)
+        .values(shipping_address={"redacted": True}, modified_at=ctx.clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return {"order_addresses_redacted": redacted}
+
+
+@erasure_step("carts")
+def _delete_cart(ctx: ErasureContext) -> dict[str, Any]:
+    cart_ids = select(Cart.id).where(Cart.user_id == ctx.user.id).scalar_subquery()
+    ctx.session.execute(delete(CartItem).where(CartItem.cart_id.in_(cart_ids)))
+    deleted = ctx.session.execute(delete(Cart).where(Cart.user_id == ctx.user.id)).rowcount
+    return {"carts_deleted": deleted}
