@@ -1,0 +1,135 @@
+"""The landing zone: JSONL files under ``$MERCADO_HOME/lake`` that appear only complete.
+
+Layout: ``events/dt=YYYY-MM-DD/part-<received>-<uuid>.jsonl`` (partitioned by the
+events' own UTC date, so a late event lands in its day) and
+``events_bad/dt=YYYY-MM-DD/…`` (partitioned by the day it was received) for rejected
+events with their reasons. Every file is written aside, fsync'd, renamed into place and
+its folder fsync'd: a reader sees a whole file or none, and after ``write_*`` returns the
+data survives a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shop_api.tracking.events import SCHEMA_VERSION, event_date
+
+EVENTS = "events"
+EVENTS_BAD = "events_bad"
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(target: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``target`` so it appears whole or not at all, and durably."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line)
+                handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_directory(target.parent)
+
+
+class LandingZone:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def partition(self, dataset: str, day: str) -> Path:
+        return self.root / dataset / f"dt={day}"
+
+    def _part_name(self, received_at: datetime) -> str:
+        return f"part-{received_at.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:12]}.jsonl"
+
+    def write_events(self, events: list[dict[str, Any]], received_at: datetime) -> list[Path]:
+        """Append validated events (one new file per event date); adds ``received_at``
+        and ``schema_version``."""
+        by_day: dict[str, list[str]] = defaultdict(list)
+        stamp = received_at.isoformat()
+        for event in events:
+            record = {**event, "received_at": stamp, "schema_version": SCHEMA_VERSION}
+            by_day[event_date(event)].append(_dumps(record))
+        written = []
+        for day, lines in sorted(by_day.items()):
+            target = self.partition(EVENTS, day) / self._part_name(received_at)
+            write_atomically(target, lines)
+            written.append(target)
+        return written
+
+    def write_rejects(
+        self, rejects: list[tuple[Any, list[str]]], received_at: datetime, source: str
+    ) -> Path | None:
+        """Quarantine invalid events with their reasons; nothing is ever dropped."""
+        if not rejects:
+            return None
+        stamp = received_at.isoformat()
+        lines = [
+            _dumps({"received_at": stamp, "source": source, "reasons": reasons, "event": raw})
+            for raw, reasons in rejects
+        ]
+        target = self.partition(EVENTS_BAD, received_at.date().isoformat()) / self._part_name(
+            received_at
+        )
+        write_atomically(target, lines)
+        return target
+
+    def files(self, dataset: str = EVENTS) -> Iterator[Path]:
+        base = self.root / dataset
+        if not base.exists():
+            return iter(())
+        return iter(sorted(base.glob("dt=*/part-*.jsonl")))
+
+    def read(self, dataset: str = EVENTS) -> Iterator[dict[str, Any]]:
+        for path in self.files(dataset):
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip():
+                        yield json.loads(line)
+
+    def rewrite(
+        self, transform: Callable[[dict[str, Any]], dict[str, Any] | None], dataset: str = EVENTS
+    ) -> int:
+        """Rewrite every file whose records ``transform`` changes (returning None keeps a
+        record as is); each file is replaced atomically. Returns records changed."""
+        changed_total = 0
+        for path in self.files(dataset):
+            records = []
+            changed = 0
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.strip():
+                        continue
+                    record = json.loads(line)
+                    new = transform(record)
+                    if new is not None:
+                        record, changed = new, changed + 1
+                    records.append(_dumps(record))
+            if changed:
+                write_atomically(path, records)
+                changed_total += changed
+        return changed_total
