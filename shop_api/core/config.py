@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     def media_dir(self) -> Path:
         return self.resolved_home / "media"
 
+    @property
+    def lake_dir(self) -> Path:
+        """The clickstream landing zone (``events/`` and ``events_bad/``)."""
+        return self.resolved_home / "lake"
+
+    @property
+    def simulation_dir(self) -> Path:
+        """Simulator output, e.g. ground truth in ``truth/``."""
+        return self.resolved_home / "sim"
+
 
 def normalise_database_url(url: str) -> str:
     """Accept the libpq-style ``postgresql://`` URLs people paste and use psycopg 3."""
