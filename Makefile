@@ -12,7 +12,7 @@ ifeq ($(UV),)
 UV := $(PYTHON) -m uv
 endif
 
-.PHONY: help install demo test test-fast dev bench lint format clean
+.PHONY: help install chromium demo test test-fast dev bench lint format clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,10 +25,23 @@ help: ## Show the targets
 
 install: .venv/.installed ## Install the locked environment into .venv
 
+# Debian's chromium for the tag.js browser tests, installed only when it is missing and we
+# are root or have passwordless sudo. Without it those tests skip and say why.
+chromium: ## Install headless Chromium for the browser tests (apt, when missing)
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "chromium: not installed (needs root or sudo); browser tests will skip"; exit 0; fi; \
+		echo "chromium: installing Debian's chromium for the browser tests"; \
+		{ $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium; } >/dev/null \
+		|| echo "chromium: apt-get failed; browser tests will skip"; \
+	fi
+
 demo: install ## Run the whole platform once on embedded defaults (SQLite under var/)
 	$(UV) run --frozen mercado demo
 
-test: install ## Lint, then run the whole test suite (SQLite and PostgreSQL)
+test: install chromium ## Lint, then run the whole test suite (SQLite and PostgreSQL)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen pytest

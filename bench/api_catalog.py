@@ -502,8 +502,10 @@ def seed(
         with engine.begin() as connection:
             connection.execute(insert(listing_table), rows)
         done += size
-        print(f"\r  listings: {done:>9,} / {listings:,}", end="", flush=True)
-    print()
+        if sys.stdout.isatty():
+            print(f"\r  listings: {done:>9,} / {listings:,}", end="", flush=True)
+    if sys.stdout.isatty():
+        print()
     analyse(engine)
     return Catalogue(leaves=leaves, active_ids=active_ids, seconds=time.perf_counter() - started)
 
@@ -733,16 +735,42 @@ async def _client(
             writer.close()
 
 
+@dataclass
+class CpuSample:
+    server: float  # CPU seconds of the server's processes
+    client: float  # CPU seconds of this process
+    machine_busy: float  # busy CPU seconds of the whole machine
+    machine_total: float
+
+
+def _cpu_sample(server_pids: list[int]) -> CpuSample:
+    busy, total = _machine_busy_seconds()
+    return CpuSample(_cpu_seconds(server_pids), time.process_time(), busy, total)
+
+
 async def _drive(
-    port: int, requests: list[bytes], clients: int, warmup: float, duration: float, seed_value: int
-) -> list[ClientStats]:
+    port: int,
+    requests: list[bytes],
+    clients: int,
+    warmup: float,
+    duration: float,
+    seed_value: int,
+    server_pids: list[int],
+) -> tuple[list[ClientStats], CpuSample, CpuSample]:
     start = time.perf_counter() + warmup
     window = Window(start=start, end=start + duration)
     stats = [ClientStats() for _ in range(clients)]
+
+    async def sample_at(moment: float) -> CpuSample:
+        await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+        return _cpu_sample(server_pids)
+
+    sampled = asyncio.gather(sample_at(window.start), sample_at(window.end))
     await asyncio.gather(
         *(_client(port, requests, seed_value + n, window, stats[n]) for n in range(clients))
     )
-    return stats
+    before, after = await sampled
+    return stats, before, after
 
 
 def _event_loop_factory():  # type: ignore[no-untyped-def]
@@ -782,6 +810,16 @@ def _cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_load(seconds: float = 1.0) -> float | None:
+    """Cores busy over the next ``seconds`` (None where /proc/stat is missing)."""
+    busy_before, total_before = _machine_busy_seconds()
+    time.sleep(seconds)
+    busy_after, total_after = _machine_busy_seconds()
+    if total_after <= total_before:
+        return None
+    return (busy_after - busy_before) / (total_after - total_before) * (os.cpu_count() or 1)
+
+
 def _machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot."""
     try:
@@ -811,11 +849,19 @@ class ScenarioResult:
     max_ms: float
     errors: int
     error_breakdown: dict[str, int]
+    clients: int
     target: str
-    target_met: bool
+    target_met: bool | None
     cpu_cores_server: float | None = None
     cpu_cores_client: float | None = None
     cpu_cores_machine: float | None = None
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        """CPU the server's processes spent per request (not the database's on PostgreSQL)."""
+        if self.cpu_cores_server is None or not self.requests_per_s:
+            return None
+        return 1000 * self.cpu_cores_server / self.requests_per_s
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -830,7 +876,12 @@ def run_scenario(
     scenario: str,
     server: Server,
     paths: list[str],
-    args: argparse.Namespace,
+    *,
+    clients: int,
+    warmup: float,
+    duration: float,
+    seed_value: int,
+    with_target: bool = True,
 ) -> ScenarioResult:
     host_header = f"{HOST}:{server.port}"
     requests = [
@@ -838,28 +889,25 @@ def run_scenario(
         for path in paths
     ]
     server_pids = _process_tree(server.process.pid)
-    cpu_before = (_cpu_seconds(server_pids), time.process_time(), *_machine_busy_seconds())
-    wall_started = time.perf_counter()
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        stats = runner.run(
-            _drive(server.port, requests, args.clients, args.warmup, args.duration, args.seed)
+        stats, before, after = runner.run(
+            _drive(server.port, requests, clients, warmup, duration, seed_value, server_pids)
         )
-    wall = time.perf_counter() - wall_started
-    cpu_after = (_cpu_seconds(server_pids), time.process_time(), *_machine_busy_seconds())
 
     latencies = sorted(latency for s in stats for latency in s.latencies)
     errors: Counter[str] = Counter()
     for s in stats:
         errors.update(s.errors)
-    rps = len(latencies) / args.duration
+    rps = len(latencies) / duration
     p50, p90, p99 = (1000 * _percentile(latencies, f) for f in (0.5, 0.9, 0.99))
-    if scenario == "search":
+    target, met = "-", None
+    if with_target and scenario == "search":
         target = f"p99 < {SEARCH_P99_TARGET_MS:.0f} ms"
-        met = p99 < SEARCH_P99_TARGET_MS
-    else:
+        met = p99 < SEARCH_P99_TARGET_MS and not errors
+    elif with_target:
         target = f">= {READ_RPS_TARGET:,.0f} req/s"
-        met = rps >= READ_RPS_TARGET
-    machine_total = cpu_after[3] - cpu_before[3]
+        met = rps >= READ_RPS_TARGET and not errors
+    machine_total = after.machine_total - before.machine_total
     return ScenarioResult(
         backend=backend,
         scenario=scenario,
@@ -871,12 +919,13 @@ def run_scenario(
         max_ms=1000 * latencies[-1] if latencies else float("nan"),
         errors=sum(errors.values()),
         error_breakdown=dict(errors),
+        clients=clients,
         target=target,
-        target_met=met and not errors,
-        cpu_cores_server=(cpu_after[0] - cpu_before[0]) / wall,
-        cpu_cores_client=(cpu_after[1] - cpu_before[1]) / wall,
+        target_met=met,
+        cpu_cores_server=(after.server - before.server) / duration,
+        cpu_cores_client=(after.client - before.client) / duration,
         cpu_cores_machine=(
-            (cpu_after[2] - cpu_before[2]) / machine_total * (os.cpu_count() or 1)
+            (after.machine_busy - before.machine_busy) / machine_total * (os.cpu_count() or 1)
             if machine_total
             else None
         ),
@@ -1105,13 +1154,42 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
         )
         results = []
         for scenario in args.scenarios:
-            result = run_scenario(backend, scenario, server, scenarios[scenario], args)
+            result = run_scenario(
+                backend,
+                scenario,
+                server,
+                scenarios[scenario],
+                clients=args.clients,
+                warmup=args.warmup,
+                duration=args.duration,
+                seed_value=args.seed,
+            )
             print(
                 f"  {SCENARIO_LABELS[scenario]}: {result.requests_per_s:,.0f} req/s, "
                 f"p99 {result.p99_ms:.1f} ms, {result.errors} errors",
                 flush=True,
             )
             results.append(result)
+        if args.probe > 0:
+            # Service time without queueing: one client, one request at a time.
+            for scenario in args.scenarios:
+                result = run_scenario(
+                    backend,
+                    scenario,
+                    server,
+                    scenarios[scenario],
+                    clients=1,
+                    warmup=1.0,
+                    duration=args.probe,
+                    seed_value=args.seed,
+                    with_target=False,
+                )
+                print(
+                    f"  {SCENARIO_LABELS[scenario]} (1 client): p50 {result.p50_ms:.1f} ms, "
+                    f"p99 {result.p99_ms:.1f} ms",
+                    flush=True,
+                )
+                results.append(result)
         return results
     finally:
         if server is not None:
@@ -1127,10 +1205,15 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
 SCENARIO_LABELS = {"search": "A  GET /listings?q=", "read": "B  GET /listings/{id}"}
 
 
+def _format_optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def print_table(results: list[ScenarioResult]) -> None:
     header = (
-        f"{'backend':<11} {'scenario':<21} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} "
-        f"{'p99 ms':>8} {'errors':>7}  {'target':<16} {'met':<4} {'cpu srv/cli/all':>16}"
+        f"{'backend':<11} {'scenario':<21} {'clients':>7} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p90 ms':>8} {'p99 ms':>8} {'errors':>7}  {'target':<16} {'met':<4} "
+        f"{'cpu srv/cli/all':>16} {'srv ms/req':>10}"
     )
     print("\n" + header)
     print("-" * len(header))
@@ -1140,16 +1223,19 @@ def print_table(results: list[ScenarioResult]) -> None:
             if r.cpu_cores_server is not None and r.cpu_cores_machine is not None
             else "-"
         )
+        met = "-" if r.target_met is None else "yes" if r.target_met else "NO"
         print(
-            f"{r.backend:<11} {SCENARIO_LABELS[r.scenario]:<21} {r.requests_per_s:>8,.0f} "
-            f"{r.p50_ms:>8.1f} {r.p90_ms:>8.1f} {r.p99_ms:>8.1f} {r.errors:>7}  "
-            f"{r.target:<16} {'yes' if r.target_met else 'NO':<4} {cpu:>16}"
+            f"{r.backend:<11} {SCENARIO_LABELS[r.scenario]:<21} {r.clients:>7} "
+            f"{r.requests_per_s:>8,.0f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{r.errors:>7}  {r.target:<16} {met:<4} {cpu:>16} "
+            f"{_format_optional(r.server_cpu_ms_per_request):>10}"
         )
         if r.error_breakdown:
             print(f"{'':<33}errors by kind: {r.error_breakdown}")
     print(
-        "cpu = cores busy during the run: server processes / this client / whole machine "
-        "(the database's own processes are in 'all')"
+        "cpu = cores busy during the measured window: server processes / this client / whole "
+        "machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server CPU per "
+        "request"
     )
 
 
@@ -1168,6 +1254,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument(
+        "--probe",
+        type=float,
+        default=5.0,
+        help="seconds of a 1-client run per scenario after the main runs (service time "
+        "without queueing; no target); 0 to skip",
+    )
     parser.add_argument(
         "--scenario",
         dest="scenarios",
@@ -1196,6 +1289,14 @@ def main(argv: list[str] | None = None) -> int:
         f"worker(s), {args.clients} clients, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
+    idle_load = machine_load()
+    if idle_load is not None:
+        print(f"machine load before starting: {idle_load:.2f} of {os.cpu_count()} cores busy")
+        if idle_load > 0.25 * (os.cpu_count() or 1):
+            print(
+                "WARNING: other processes are using the CPU; the figures below will be lower "
+                "than on an idle machine (see the 'all' CPU column)"
+            )
     results: list[ScenarioResult] = []
     skipped: list[str] = []
     for backend in backends:
@@ -1220,13 +1321,18 @@ def main(argv: list[str] | None = None) -> int:
                 "clients": args.clients,
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
+                "probe_s": args.probe,
+                "machine_load_before": idle_load,
                 "seed": args.seed,
             },
             "targets": {
                 "search_p99_ms_below": SEARCH_P99_TARGET_MS,
                 "read_requests_per_s_at_least": READ_RPS_TARGET,
             },
-            "results": [asdict(result) for result in results],
+            "results": [
+                {**asdict(r), "server_cpu_ms_per_request": r.server_cpu_ms_per_request}
+                for r in results
+            ],
             "skipped": skipped,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mercado_cli.importers import import_app
 from shop_api.core.config import get_settings
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ db_app = typer.Typer(help="Shop database: migrations and seed data.", no_args_is
 users_app = typer.Typer(help="Operator tasks on accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
 
 
 @db_app.command("upgrade")

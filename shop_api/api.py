@@ -15,9 +15,13 @@ from shop_api.notifications.endpoints import router as notifications_router
 from shop_api.ops.endpoints import router as ops_router
 from shop_api.orders.endpoints import router as orders_router
 from shop_api.payments.endpoints import router as payments_router
+from shop_api.promotions.endpoints import router as promotions_router
 from shop_api.providers.sandbox.endpoints import router as sandbox_router
 from shop_api.questions.endpoints import router as questions_router
+from shop_api.reviews.endpoints import router as reviews_router
 from shop_api.shipping.endpoints import router as shipping_router
+from shop_api.tracking.endpoints import router as tracking_router
+from shop_api.tracking.tagjs import router as tagjs_router
 
 api_router = APIRouter()
 for router in (
@@ -28,11 +32,15 @@ for router in (
     categories_router,
     listings_router,
     questions_router,
+    reviews_router,
     cart_router,
     orders_router,
     payments_router,
+    promotions_router,
     shipping_router,
+    tagjs_router,
     media_router,
+    tracking_router,
     ops_router,
     sandbox_router,
 ):

@@ -1,5 +1,5 @@
 """Background jobs of the shop process: sandbox providers' clocks, webhook delivery,
-and the expiry of unpaid stock reservations.
+the expiry of unpaid stock reservations, and the event outbox drain.
 
 ``run_jobs_once`` is what tests and the simulator call to move time along; the server
 runs it every ``background_interval_seconds`` in a thread.
@@ -18,6 +18,7 @@ from shop_api.orders.lifecycle import expire_reservations
 from shop_api.payments.service import run_follow_ups
 from shop_api.providers.sandbox import webhooks
 from shop_api.providers.sandbox.webhooks import Poster
+from shop_api.tracking.dispatch import dispatch_outbox
 
 log = structlog.get_logger(__name__)
 
@@ -28,12 +29,13 @@ class JobReport:
     parcels_moved: int = 0
     webhooks_delivered: int = 0
     reservations_expired: int = 0
+    events_dispatched: int = 0
 
     @property
     def total(self) -> int:
         return (
             self.payments_settled + self.parcels_moved + self.webhooks_delivered
-            + self.reservations_expired
+            + self.reservations_expired + self.events_dispatched
         )  # fmt: skip
 
 
@@ -61,6 +63,8 @@ def run_jobs_once(state: Any, post: Poster) -> JobReport:
     report.reservations_expired = expire_reservations(
         state.write_session_factory, state.clock, follow_up
     )
+    if getattr(state, "tracking", None) is not None:  # outbox -> clickstream landing zone
+        report.events_dispatched = dispatch_outbox(state.write_session_factory, state.tracking)
     return report
 
 
@@ -74,6 +78,7 @@ def run_until_quiet(state: Any, post: Poster, *, max_rounds: int = 20) -> JobRep
             "parcels_moved",
             "webhooks_delivered",
             "reservations_expired",
+            "events_dispatched",
         ):
             setattr(total, field, getattr(total, field) + getattr(report, field))
         if report.total == 0:

@@ -22,6 +22,8 @@ from shop_api.jobs import BackgroundJobs
 from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
 from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
 from shop_api.search.backends import search_backend_for
+from shop_api.tracking import erasure as _clickstream_erasure  # noqa: F401  (registers its step)
+from shop_api.tracking.service import Tracking
 
 DESCRIPTION = """
 The Mercado marketplace: accounts, catalog, search, questions and notifications.
@@ -79,6 +81,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.tracking.start()
         jobs = None
         if settings.background_jobs:
             jobs = BackgroundJobs(app.state, settings.background_interval_seconds)
@@ -86,6 +89,7 @@ def create_app(
         yield
         if jobs is not None:
             jobs.stop()
+        app.state.tracking.stop()  # flushes queued events to the lake
         engine.dispose()
 
     app = FastAPI(
@@ -102,6 +106,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.password_hasher = PasswordHasher(settings)
     app.state.search_backend = search_backend_for(engine.dialect.name)
+    app.state.tracking = Tracking(settings, app.state.clock)
     app.state.object_store = object_store or LocalObjectStore(
         settings.media_dir, settings.public_url
     )

@@ -212,3 +212,54 @@ class Factory:
         )
         assert response.status_code == 201, response.text
         return response.json()
+
+    def ship_order(self, seller: Actor, order_id: str, group_id: str | None = None) -> dict:
+        """The seller ships their part of a paid order; returns the shipment."""
+        response = self.client.post(
+            f"/orders/{order_id}/ship",
+            json={"group_id": group_id} if group_id else None,
+            headers=seller.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def deliver_order(self, seller: Actor, order_id: str, group_id: str | None = None) -> dict:
+        """Ship the seller's part and let the sandbox carrier take it to the door."""
+        tracking_number = self.ship_order(seller, order_id, group_id)["tracking_number"]
+        url = f"/sandbox/carrier/v1/shipments/{tracking_number}/advance"
+        for _ in range(10):
+            advanced = self.client.post(url)
+            assert advanced.status_code == 200, advanced.text
+            self.settle()
+            if advanced.json()["status"] == "delivered":
+                break
+        return self.client.get(f"/orders/{order_id}", headers=seller.headers).json()
+
+    def delivered_order(
+        self, buyer: Actor, seller: Actor, listings: list[dict[str, Any]], **body: Any
+    ) -> dict:
+        """A paid order from one seller, delivered; as the buyer sees it."""
+        order = self.paid_order(buyer, listings, **body)
+        self.deliver_order(seller, order["id"])
+        delivered = self.client.get(f"/orders/{order['id']}", headers=buyer.headers).json()
+        assert delivered["status"] == "delivered", delivered
+        return delivered
+
+    def review(self, buyer: Actor, order: dict, item_index: int = 0, **body: Any) -> dict:
+        """The buyer reviews one item of a delivered order."""
+        payload = {"order_item_id": order["items"][item_index]["id"], "rating": 5, **body}
+        response = self.client.post(
+            f"/orders/{order['id']}/reviews", json=payload, headers=buyer.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def coupon(self, staff: Actor, **overrides: Any) -> dict:
+        """A live coupon with a fresh code: 10% off unless told otherwise."""
+        body: dict[str, Any] = {"code": f"T{uuid.uuid4().hex[:12]}", "kind": "percent"}
+        body.update(overrides)
+        if body["kind"] == "percent":
+            body.setdefault("percent_off", 10)
+        response = self.client.post("/promotions/coupons", json=body, headers=staff.headers)
+        assert response.status_code == 201, response.text
+        return response.json()

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from shop_api.auth import service
 from shop_api.auth.schemas import SignupRequest, Token, UserPublic
+from shop_api.cart.service import merge_anonymous_cart
 from shop_api.core.deps import ClockDep, PasswordHasherDep, SessionDep, SettingsDep
 from shop_api.core.errors import error_responses
 from shop_api.core.security import create_access_token
 from shop_api.models import UserRole
+from shop_api.tracking.server_events import track
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -22,7 +24,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses=error_responses(409, 422),
 )
 def signup(
-    body: SignupRequest, session: SessionDep, hasher: PasswordHasherDep, clock: ClockDep
+    body: SignupRequest,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    clock: ClockDep,
+    request: Request,
 ) -> UserPublic:
     """Create a shopper or seller account, recording the marketing-consent choice."""
     user = service.create_user(
@@ -36,6 +42,7 @@ def signup(
         marketing_consent=body.marketing_consent,
         consent_source=body.consent_source,
     )
+    track(request, "sign_up", user_id=user.id, params={"method": "password", "role": body.role})
     return UserPublic.model_validate(user)
 
 
@@ -46,8 +53,19 @@ def login(
     hasher: PasswordHasherDep,
     clock: ClockDep,
     settings: SettingsDep,
+    request: Request,
+    client_id: Annotated[
+        str | None,
+        Header(
+            alias="X-Client-Id",
+            description="The device's anonymous id: its cart is merged into the user's",
+        ),
+    ] = None,
 ) -> Token:
     """OAuth2 password flow: the email goes in ``username``."""
     user = service.authenticate(session, hasher, clock, form.username, form.password)
+    if client_id:
+        merge_anonymous_cart(session, clock, user, client_id)
     token = create_access_token(settings, user.id, user.token_version, clock.now())
+    track(request, "login", user_id=user.id, params={"method": "password"})
     return Token(access_token=token, expires_in=settings.access_token_minutes * 60)

@@ -3,13 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from shop_api.cart import service
 from shop_api.cart.schemas import CartItemAdd, CartItemUpdate, CartLine, CartPublic
 from shop_api.core.deps import ClockDep, OptionalUser, SessionDep
 from shop_api.core.errors import error_responses
-from shop_api.models import ListingStatus
+from shop_api.models import Listing, ListingStatus
+from shop_api.tracking.outbox import to_major
+from shop_api.tracking.server_events import listing_item, track
 
 router = APIRouter(prefix="/cart", tags=["cart"])
 
@@ -77,10 +79,22 @@ def read_cart(owner: OwnerDep, session: SessionDep) -> CartPublic:
     responses=error_responses(400, 401, 404, 409, 422),
 )
 def add_to_cart(
-    body: CartItemAdd, owner: OwnerDep, session: SessionDep, clock: ClockDep
+    body: CartItemAdd, owner: OwnerDep, session: SessionDep, clock: ClockDep, request: Request
 ) -> CartPublic:
     """Add a listing; adding it again raises the quantity. Stock is checked, not held."""
     service.add_item(session, clock, owner, body.listing_id, body.quantity)
+    listing = session.get(Listing, body.listing_id)
+    if listing is not None:
+        track(
+            request,
+            "add_to_cart",
+            user_id=owner.user.id if owner.user else None,
+            params={
+                "currency": listing.currency,
+                "value": to_major(listing.price_minor * body.quantity),
+            },
+            items=[listing_item(listing, quantity=body.quantity)],
+        )
     return render_cart(session, owner)
 
 

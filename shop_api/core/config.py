@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     background_jobs: bool = True
     background_interval_seconds: float = Field(default=0.5, gt=0)
 
+    # Clickstream collection (POST /collect): limits per request and per client.
+    collect_max_events: int = Field(default=500, ge=1)
+    collect_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    collect_rate_events_per_second: float = Field(default=200.0, gt=0)
+    collect_burst_events: int = Field(default=2_000, ge=1)
+    collect_max_future_seconds: int = Field(default=600, ge=0)
+    collect_max_age_days: int = Field(default=7, ge=1)
+    # Server-side events on read paths are flushed to the lake at least this often.
+    event_flush_seconds: float = Field(default=1.0, gt=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     log_json: bool = True

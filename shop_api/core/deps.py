@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
@@ -18,33 +22,61 @@ from shop_api.models import User, UserRole
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
+# Dependencies that only read app state are ``async def``: FastAPI runs a ``def`` dependency
+# in the thread pool, and that hop costs far more than the attribute lookup.
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; requests that change state get a writer's session."""
+def _sqlite_write_gate(state: Any) -> asyncio.Lock | None:
+    """The lock that lets one write request at a time into SQLite, per event loop."""
+    if state.engine.dialect.name != "sqlite":
+        return None
+    gates = getattr(state, "sqlite_write_gates", None)
+    if gates is None:
+        gates = state.sqlite_write_gates = weakref.WeakKeyDictionary()
+    return gates.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; requests that change state get a writer's session.
+
+    SQLite has one writer at a time, and a writer's session holds the write lock from its
+    first statement to its end, across the worker threads the request hops through. Were
+    other writers to wait for that lock in worker threads, enough of them would leave its
+    holder no thread to finish in: everyone stalls until the busy timeout, then fails. So
+    on SQLite a process lets one write request at a time have its session; the others wait
+    here, in the event loop, holding no thread.
+    """
+    state = request.app.state
     if request.method in READ_METHODS:
-        factory = request.app.state.session_factory
+        factory, gate = state.session_factory, None
     else:
-        factory = request.app.state.write_session_factory
-    with factory() as session:
-        yield session
+        factory, gate = state.write_session_factory, _sqlite_write_gate(state)
+    async with gate if gate is not None else contextlib.nullcontext():
+        session = factory()
+        try:
+            yield session
+        finally:
+            # Closing may wait for the database: not in the event loop, and not on the
+            # shared thread pool (as FastAPI does for a ``def`` dependency's exit).
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_object_store(request: Request) -> ObjectStore:
+async def get_object_store(request: Request) -> ObjectStore:
     return request.app.state.object_store
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     return request.app.state.password_hasher
 
 
@@ -56,14 +88,16 @@ PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-def get_optional_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User | None:
+def get_optional_user(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, token: TokenDep
+) -> User | None:
     """The caller when a valid token is sent; None for anonymous requests.
 
     A token that is present but invalid is an error, not silently anonymous.
     """
     if token is None:
         return None
-    claims = decode_access_token(settings, token)
+    claims = decode_access_token(settings, token, clock.now())
     if claims is None:
         raise Unauthorized("Invalid or expired token")
     user = session.get(User, claims.user_id)
@@ -75,7 +109,7 @@ def get_optional_user(session: SessionDep, settings: SettingsDep, token: TokenDe
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def get_current_user(user: OptionalUser) -> User:
+async def get_current_user(user: OptionalUser) -> User:
     if user is None:
         raise Unauthorized()
     return user
@@ -85,7 +119,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_role(*roles: UserRole):  # type: ignore[no-untyped-def]
-    def guard(user: CurrentUser) -> User:
+    async def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             allowed = ", ".join(role.value for role in roles)
             raise NotPermitted(f"Only {allowed} accounts may do this")

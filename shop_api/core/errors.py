@@ -67,6 +67,16 @@ class Unprocessable(MercadoError):
     status_code, code = 422, "validation_error"
 
 
+class RateLimited(MercadoError):
+    """429; pass ``headers={"Retry-After": seconds}``."""
+
+    status_code, code = 429, "rate_limited"
+
+
+class ServiceUnavailable(MercadoError):
+    status_code, code = 503, "unavailable"
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -113,6 +123,10 @@ async def _mercado_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI says 400 for a JSON body that is not UTF-8, 422 for any other bad JSON.
+        details = [{"loc": ["body"], "msg": "JSON body is not valid UTF-8", "type": "json_invalid"}]
+        return error_response(422, "validation_error", "Request is invalid", details)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))

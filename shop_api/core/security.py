@@ -62,14 +62,20 @@ def create_access_token(
     return jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
-def decode_access_token(settings: Settings, token: str) -> TokenClaims | None:
+def decode_access_token(
+    settings: Settings, token: str, now: datetime | None = None
+) -> TokenClaims | None:
+    """The token's claims, or None when it is invalid or expired. Expiry is judged at
+    ``now`` (the app's clock, so a simulated clock works too); wall time when omitted."""
     try:
+        options: dict = {"require": ["sub", "exp", "ver"]}
+        if now is not None:
+            options.update(verify_exp=False, verify_iat=False)
         payload = jwt.decode(
-            token,
-            settings.secret_key.get_secret_value(),
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "ver"]},
+            token, settings.secret_key.get_secret_value(), algorithms=[ALGORITHM], options=options
         )
+        if now is not None and int(payload["exp"]) <= now.timestamp():
+            return None
         return TokenClaims(user_id=uuid.UUID(payload["sub"]), token_version=int(payload["ver"]))
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None

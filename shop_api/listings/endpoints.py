@@ -32,12 +32,14 @@ from shop_api.listings.schemas import (
 )
 from shop_api.models import Listing, ListingCondition, ListingImage, ListingStatus
 from shop_api.search.backends import SearchBackend
+from shop_api.tracking.outbox import to_major
+from shop_api.tracking.server_events import caller_id, listing_item, track
 
 router = APIRouter(prefix="/listings", tags=["listings"])
 me_router = APIRouter(prefix="/me", tags=["me"])
 
 
-def get_search_backend(request: Request) -> SearchBackend:
+async def get_search_backend(request: Request) -> SearchBackend:
     return request.app.state.search_backend
 
 
@@ -75,6 +77,10 @@ def listing_public(
         created_at=listing.created_at,
         modified_at=listing.modified_at,
         published_at=listing.published_at,
+        rating_count=listing.rating_count,
+        rating_average=(
+            round(listing.rating_sum / listing.rating_count, 2) if listing.rating_count else None
+        ),
     )
 
 
@@ -121,6 +127,7 @@ def create_listing(
 
 @router.get("", response_model=ListingPage, responses=error_responses(422))
 def search_listings(
+    request: Request,
     session: SessionDep,
     backend: SearchBackendDep,
     store: ObjectStoreDep,
@@ -163,6 +170,14 @@ def search_listings(
     rows, total = repository.search(
         session, backend, filters, limit=page.page_size, offset=page.offset
     )
+    if filters.query:
+        track(
+            request,
+            "search",
+            user_id=caller_id(request, session),
+            params={"search_term": filters.query, "result_count": total, "page": page.page,
+                    "category": category, "sort": sort},
+        )  # fmt: skip
     return ListingPage(
         data=_summaries(session, store, rows), count=total, page=page.page, page_size=page.page_size
     )
@@ -170,9 +185,20 @@ def search_listings(
 
 @router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))
 def read_listing(
-    listing_id: uuid.UUID, session: SessionDep, actor: OptionalUser, store: ObjectStoreDep
+    listing_id: uuid.UUID,
+    session: SessionDep,
+    actor: OptionalUser,
+    store: ObjectStoreDep,
+    request: Request,
 ) -> ListingPublic:
     listing = service.get_listing(session, actor, listing_id, with_images=True)
+    track(
+        request,
+        "view_item",
+        user_id=actor.id if actor else None,
+        params={"currency": listing.currency, "value": to_major(listing.price_minor)},
+        items=[listing_item(listing)],
+    )
     return listing_public(listing, listing.images, store)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Float, Select, cast, func, null, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from shop_api.catalog.service import subtree_ids
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
@@ -33,7 +33,9 @@ def get_readable(
 ) -> Listing | None:
     statement = readable_statement(actor).where(Listing.id == listing_id)
     if with_images:
-        statement = statement.options(selectinload(Listing.images))
+        # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
+        statement = statement.options(joinedload(Listing.images))
+        return session.scalars(statement).unique().one_or_none()
     return session.scalar(statement)
 
 
@@ -80,16 +82,19 @@ def search(
     limit: int,
     offset: int,
 ) -> tuple[Sequence, int]:
-    """Active listings matching every query word and filter, with a total count."""
+    """Active listings matching every query word and filter, with a total count.
+
+    Rows have the ``SUMMARY_COLUMNS``, ``score`` and ``total_count``.
+    """
     terms = query_terms(filters.query or "")
     if filters.query and not terms:
         return [], 0
-    matches = backend.matches(terms) if terms else None
-    score = matches.c.score if matches is not None else None
-    score_column = score if score is not None else cast(null(), Float)
-    statement = select(*SUMMARY_COLUMNS, score_column.label("score"))
-    if matches is not None:
-        statement = statement.join(matches, matches.c.listing_id == Listing.id)
+    statement = select(*SUMMARY_COLUMNS)
+    score = None
+    if terms:
+        statement, score = backend.restrict(statement, terms)
+    score_column = (score if score is not None else cast(null(), Float)).label("score")
+    statement = statement.add_columns(score_column)
     statement = statement.where(Listing.status == ListingStatus.active)
     if filters.category is not None:
         statement = statement.where(Listing.category_id.in_(subtree_ids(filters.category)))
@@ -102,19 +107,25 @@ def search(
     if filters.seller_id is not None:
         statement = statement.where(Listing.seller_id == filters.seller_id)
 
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    if total == 0 or offset >= total:
-        return [], total
-
     sort = filters.sort if (filters.sort != "relevance" or score is not None) else "newest"
     order_by = {
-        "relevance": (score.desc() if score is not None else None, Listing.created_at.desc()),
+        "relevance": (score_column.desc(), Listing.created_at.desc()),
         "newest": (Listing.created_at.desc(),),
         "price_asc": (Listing.price_minor.asc(), Listing.created_at.desc()),
         "price_desc": (Listing.price_minor.desc(), Listing.created_at.desc()),
     }[sort]
-    statement = statement.order_by(*order_by, Listing.id).limit(limit).offset(offset)
-    return session.execute(statement).all(), total
+    # The total comes with the page (a window count) instead of from a second query.
+    page = (
+        statement.add_columns(func.count().over().label("total_count"))
+        .order_by(*order_by, Listing.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(page).all()
+    if rows:
+        return rows, rows[0].total_count
+    # No matches, or a page past the last one.
+    return [], session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 def cover_image_keys(session: Session, listing_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -90,6 +90,8 @@ class ListingPublic(BaseModel):
     created_at: datetime
     modified_at: datetime
     published_at: datetime | None
+    rating_count: int = Field(default=0, description="Reviews of this listing")
+    rating_average: float | None = Field(default=None, description="Mean stars; null unrated")
 
 
 class ListingSummary(BaseModel):

@@ -21,7 +21,7 @@ from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, Unprocessable
 from shop_api.models import Listing, ListingStatus, User
-from shop_api.models.cart import CartItem
+from shop_api.models.cart import Cart, CartItem
 from shop_api.models.orders import (
     FulfilmentGroup,
     FulfilmentStatus,
@@ -77,6 +77,13 @@ def checkout(
         return _replay(existing, request_fingerprint), False
 
     cart = find_cart(session, CartOwner(user=buyer, client_id=None))
+    if cart is not None:
+        # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue):
+        # a concurrent one waits here, then finds the order placed or the cart emptied.
+        session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update())
+        existing = find_by_key(session, buyer, idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_fingerprint), False
     lines = cart_lines(session, cart)
     if not lines:
         raise Conflict("The cart is empty")

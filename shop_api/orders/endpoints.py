@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from shop_api.core.deps import ClockDep, CurrentSeller, CurrentUser, SessionDep, SettingsDep
@@ -25,6 +25,8 @@ from shop_api.orders.schemas import (
     StatusChangePublic,
 )
 from shop_api.payments.deps import FollowUpRunnerDep
+from shop_api.tracking.outbox import to_major
+from shop_api.tracking.server_events import track
 
 router = APIRouter(tags=["orders"])
 
@@ -44,14 +46,19 @@ def order_public(
     """The order as the caller may see it: a seller sees only their own groups and items."""
     groups = list(order.groups)
     items = list(order.items)
+    money = {
+        field: getattr(order, field)
+        for field in ("subtotal_minor", "discount_minor", "shipping_minor", "tax_minor",
+                      "total_minor")
+    }  # fmt: skip
     if seller_view and actor_id is not None:
         groups = [group for group in groups if group.seller_id == actor_id]
         items = [item for item in items if item.seller_id == actor_id]
+        # The amounts of their part only: other sellers' sales are none of their business.
+        money = {field: sum(getattr(group, field) for group in groups) for field in money}
     return OrderPublic(
         id=order.id, buyer_id=order.buyer_id, status=order.status, currency=order.currency,
-        subtotal_minor=order.subtotal_minor, discount_minor=order.discount_minor,
-        shipping_minor=order.shipping_minor, tax_minor=order.tax_minor,
-        total_minor=order.total_minor, refunded_minor=order.refunded_minor,
+        **money, refunded_minor=order.refunded_minor,
         coupon_code=order.coupon_code, shipping_address=order.shipping_address,
         reservation_expires_at=order.reservation_expires_at, placed_at=order.placed_at,
         paid_at=order.paid_at, cancelled_at=order.cancelled_at,
@@ -80,6 +87,7 @@ def checkout(
     clock: ClockDep,
     settings: SettingsDep,
     response: Response,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderPublic:
     """Turn the cart into an order (one fulfilment group per seller) and hold its stock
@@ -92,7 +100,19 @@ def checkout(
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
-    return render(session, buyer, order.id)
+    placed = render(session, buyer, order.id)
+    if created:
+        track(
+            request,
+            "begin_checkout",
+            user_id=buyer.id,
+            params={"transaction_id": str(placed.id), "value": to_major(placed.total_minor),
+                    "currency": placed.currency, "coupon": placed.coupon_code},
+            items=[{"item_id": str(item.listing_id), "item_name": item.title,
+                    "price": to_major(item.unit_price_minor), "quantity": item.quantity,
+                    "seller_id": str(item.seller_id)} for item in placed.items],
+        )  # fmt: skip
+    return placed
 
 
 @router.get("/orders", response_model=OrderPage, responses=error_responses(401, 422))
@@ -142,10 +162,19 @@ def order_history(
 ) -> list[StatusChangePublic]:
     """Every status change of the order and of its fulfilment groups, oldest first."""
     order = get_readable(session, actor, order_id)
+    statement = select(OrderStatusChange).where(OrderStatusChange.order_id == order.id)
+    if actor.role != UserRole.staff and order.buyer_id != actor.id:
+        # A seller sees the order's own moves and those of their groups only.
+        statement = statement.where(
+            OrderStatusChange.group_id.is_(None)
+            | OrderStatusChange.group_id.in_(
+                select(FulfilmentGroup.id).where(
+                    FulfilmentGroup.order_id == order.id, FulfilmentGroup.seller_id == actor.id
+                )
+            )
+        )
     changes = session.scalars(
-        select(OrderStatusChange)
-        .where(OrderStatusChange.order_id == order.id)
-        .order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
+        statement.order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
     ).all()
     return [StatusChangePublic.model_validate(change) for change in changes]
 

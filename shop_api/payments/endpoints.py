@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shop_api.core.deps import ClockDep, CurrentStaff, CurrentUser, SessionDep, SettingsDep
 from shop_api.core.errors import BadRequest, Unauthorized, error_response, error_responses
 from shop_api.models.payments import Payment, PaymentStatusChange, Refund
-from shop_api.orders.queries import get_readable
+from shop_api.orders.queries import get_as_buyer
 from shop_api.payments import service
 from shop_api.payments.deps import FollowUpRunnerDep, PaymentProviderDep
 from shop_api.payments.schemas import (
@@ -61,13 +61,14 @@ def start_payment(
 @router.get(
     "/orders/{order_id}/payments",
     response_model=list[PaymentWithHistory],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def list_payments(
     order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
 ) -> list[PaymentWithHistory]:
-    """The order's payments with their full status history."""
-    order = get_readable(session, actor, order_id)
+    """The order's payments with their full status history (the buyer's and staff's: the
+    card's brand and last digits are the buyer's business, not the sellers')."""
+    order = get_as_buyer(session, actor, order_id)
     payments = session.scalars(
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)
     ).all()
@@ -111,12 +112,12 @@ def refund_order(
 @router.get(
     "/orders/{order_id}/refunds",
     response_model=list[RefundPublic],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def list_refunds(
     order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
 ) -> list[RefundPublic]:
-    order = get_readable(session, actor, order_id)
+    order = get_as_buyer(session, actor, order_id)
     refunds = session.scalars(
         select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
     ).all()

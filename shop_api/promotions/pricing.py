@@ -69,6 +69,18 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     return shares
 
 
+def _active_redemptions(session: Session, coupon_id: uuid.UUID, buyer_id: uuid.UUID) -> int:
+    """The buyer's redemptions of the coupon that no cancellation gave back."""
+    used = session.scalar(
+        select(func.count()).where(
+            CouponRedemption.coupon_id == coupon_id,
+            CouponRedemption.user_id == buyer_id,
+            CouponRedemption.released_at.is_(None),
+        )
+    )
+    return used or 0
+
+
 def apply_coupon(
     session: Session,
     code: str,
@@ -91,14 +103,8 @@ def apply_coupon(
     if coupon.max_redemptions is not None and coupon.redemptions_count >= coupon.max_redemptions:
         raise _not_applicable("no redemptions left", code)
     if coupon.max_redemptions_per_user is not None:
-        used = session.scalar(
-            select(func.count()).where(
-                CouponRedemption.coupon_id == coupon.id,
-                CouponRedemption.user_id == buyer_id,
-                CouponRedemption.released_at.is_(None),
-            )
-        )
-        if (used or 0) >= coupon.max_redemptions_per_user:
+        used = _active_redemptions(session, coupon.id, buyer_id)
+        if used >= coupon.max_redemptions_per_user:
             raise _not_applicable("already used the maximum number of times", code)
     eligible = _eligible_lines(session, coupon, lines)
     eligible_amount = sum(line.amount for line in eligible)
@@ -134,6 +140,11 @@ def redeem(
     ).rowcount
     if claimed != 1:
         raise Conflict(f"Coupon {coupon.code} has no redemptions left")
+    # The UPDATE above holds the coupon's row lock until commit, so this count sees every
+    # concurrent checkout of the same coupon that committed first.
+    per_user = coupon.max_redemptions_per_user
+    if per_user is not None and _active_redemptions(session, coupon.id, buyer_id) >= per_user:
+        raise Conflict(f"Coupon {coupon.code} was already used the maximum number of times")
     session.add(
         CouponRedemption(
             coupon_id=coupon.id, user_id=buyer_id, order_id=order_id,

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import func, select
 
 from shop_api.core.deps import ClockDep, CurrentUser, OptionalUser, SessionDep
 from shop_api.core.errors import error_responses
 from shop_api.core.pagination import PageDep
-from shop_api.models import Question
+from shop_api.models import Listing, Question
 from shop_api.questions import service
 from shop_api.questions.schemas import AnswerCreate, QuestionCreate, QuestionPage, QuestionPublic
+from shop_api.tracking.server_events import listing_item, track
 
 router = APIRouter(tags=["questions"])
 
@@ -27,9 +28,18 @@ def ask_question(
     asker: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
+    request: Request,
 ) -> QuestionPublic:
     """Ask the seller about a published listing; the seller is notified."""
     question = service.ask(session, clock, asker, listing_id, body.body)
+    listing = session.get(Listing, listing_id)  # loaded by ask: no query
+    track(
+        request,
+        "ask_question",
+        user_id=asker.id,
+        params={"question_id": str(question.id)},
+        items=[listing_item(listing)] if listing else [{"item_id": str(listing_id)}],
+    )
     return QuestionPublic.model_validate(question)
 
 

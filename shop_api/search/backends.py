@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from sqlalchemy import Float, Subquery, Uuid, text
+from sqlalchemy import ColumnElement, Float, Select, Subquery, Uuid, func, literal_column, text
 
 from shop_api.search.schema import TEXT_SEARCH_CONFIG
 
@@ -39,6 +39,11 @@ class SearchBackend(Protocol):
         (higher is more relevant)."""
         ...
 
+    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
+        """``statement``, a SELECT from ``listings``, limited to the listings containing
+        every term; and their score (higher is more relevant)."""
+        ...
+
 
 class SqliteFts5Search:
     """FTS5 with BM25; title matches weigh ten times description matches."""
@@ -54,6 +59,11 @@ class SqliteFts5Search:
         ).bindparams(expression=expression)
         return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
 
+    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
+        matches = self.matches(terms)
+        listing_id = literal_column("listings.id")
+        return statement.join(matches, matches.c.listing_id == listing_id), matches.c.score
+
 
 class PostgresFullTextSearch:
     """tsvector/tsquery with cover-density ranking over the weighted search document."""
@@ -68,6 +78,14 @@ class PostgresFullTextSearch:
             """
         ).bindparams(expression=" ".join(terms))
         return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
+
+    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
+        # A condition on ``listings`` itself rather than a join with a second scan of the
+        # table: the GIN index finds the rows and the ranking reads the same rows.
+        document = literal_column("listings.search_document")
+        query = func.plainto_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), " ".join(terms))
+        score = func.ts_rank_cd(document, query, type_=Float)
+        return statement.where(document.op("@@")(query)), score
 
 
 def search_backend_for(dialect_name: str) -> SearchBackend:

@@ -156,9 +156,17 @@ def tracking(
     session: Session, actor: User, order_id: uuid.UUID
 ) -> list[tuple[Shipment, list[ShipmentEvent]]]:
     order = get_readable(session, actor, order_id)
-    shipments = session.scalars(
-        select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.created_at)
-    ).all()
+    statement = select(Shipment).where(Shipment.order_id == order.id)
+    if actor.role != UserRole.staff and order.buyer_id != actor.id:
+        # A seller tracks their own parcels, not the other sellers' of the same order.
+        statement = statement.where(
+            Shipment.group_id.in_(
+                select(FulfilmentGroup.id).where(
+                    FulfilmentGroup.order_id == order.id, FulfilmentGroup.seller_id == actor.id
+                )
+            )
+        )
+    shipments = session.scalars(statement.order_by(Shipment.created_at)).all()
     result = []
     for shipment in shipments:
         events = session.scalars(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -157,4 +157,4 @@ def validate_event(raw: Any, *, version: int = SCHEMA_VERSION) -> tuple[dict | N
 
 def event_date(event: dict) -> str:
     """The landing-zone partition (``dt=``) of a normalised event: its UTC date."""
-    return datetime.fromisoformat(event["event_time"]).date().isoformat()
+    return datetime.fromisoformat(event["event_time"]).astimezone(UTC).date().isoformat()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections import defaultdict
@@ -20,14 +21,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
+
 from shop_api.tracking.events import SCHEMA_VERSION, event_date
 
 EVENTS = "events"
 EVENTS_BAD = "events_bad"
+PART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 
 
 def _dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact UTF-8 JSON (what ``json.dumps(separators=(",", ":"), ensure_ascii=False)``
+    gives, about three times faster); NaN and infinities become null."""
+    return to_json(record, fallback=str, inf_nan_mode="null").decode()
 
 
 def fsync_directory(path: Path) -> None:
@@ -63,12 +69,19 @@ class LandingZone:
     def partition(self, dataset: str, day: str) -> Path:
         return self.root / dataset / f"dt={day}"
 
-    def _part_name(self, received_at: datetime) -> str:
+    def _part_name(self, received_at: datetime, name: str | None = None) -> str:
+        if name is not None:  # a deterministic name: writing again replaces that file
+            if not PART_NAME.fullmatch(name):
+                raise ValueError(f"part name {name!r} must match {PART_NAME.pattern}")
+            return f"part-{name}.jsonl"
         return f"part-{received_at.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:12]}.jsonl"
 
-    def write_events(self, events: list[dict[str, Any]], received_at: datetime) -> list[Path]:
+    def write_events(
+        self, events: list[dict[str, Any]], received_at: datetime, *, part_name: str | None = None
+    ) -> list[Path]:
         """Append validated events (one new file per event date); adds ``received_at``
-        and ``schema_version``."""
+        and ``schema_version``. With ``part_name`` (importers) each date's file is
+        ``part-<part_name>.jsonl`` and replaces the one an earlier run wrote."""
         by_day: dict[str, list[str]] = defaultdict(list)
         stamp = received_at.isoformat()
         for event in events:
@@ -76,13 +89,18 @@ class LandingZone:
             by_day[event_date(event)].append(_dumps(record))
         written = []
         for day, lines in sorted(by_day.items()):
-            target = self.partition(EVENTS, day) / self._part_name(received_at)
+            target = self.partition(EVENTS, day) / self._part_name(received_at, part_name)
             write_atomically(target, lines)
             written.append(target)
         return written
 
     def write_rejects(
-        self, rejects: list[tuple[Any, list[str]]], received_at: datetime, source: str
+        self,
+        rejects: list[tuple[Any, list[str]]],
+        received_at: datetime,
+        source: str,
+        *,
+        part_name: str | None = None,
     ) -> Path | None:
         """Quarantine invalid events with their reasons; nothing is ever dropped."""
         if not rejects:
@@ -93,7 +111,7 @@ class LandingZone:
             for raw, reasons in rejects
         ]
         target = self.partition(EVENTS_BAD, received_at.date().isoformat()) / self._part_name(
-            received_at
+            received_at, part_name
         )
         write_atomically(target, lines)
         return target
@@ -112,17 +130,31 @@ class LandingZone:
                         yield json.loads(line)
 
     def rewrite(
-        self, transform: Callable[[dict[str, Any]], dict[str, Any] | None], dataset: str = EVENTS
+        self,
+        transform: Callable[[dict[str, Any]], dict[str, Any] | None],
+        dataset: str = EVENTS,
+        *,
+        prefilter: Callable[[str], bool] | None = None,
     ) -> int:
         """Rewrite every file whose records ``transform`` changes (returning None keeps a
-        record as is); each file is replaced atomically. Returns records changed."""
+        record as is); each file is replaced atomically. Returns records changed.
+
+        ``prefilter`` (on the raw line) skips decoding lines that cannot concern the
+        transform, and files with no such line are not decoded at all."""
         changed_total = 0
         for path in self.files(dataset):
+            if prefilter is not None:
+                with path.open(encoding="utf-8") as handle:
+                    if not any(prefilter(line) for line in handle):
+                        continue
             records = []
             changed = 0
             with path.open(encoding="utf-8") as handle:
                 for line in handle:
                     if not line.strip():
+                        continue
+                    if prefilter is not None and not prefilter(line):
+                        records.append(line.rstrip("\n"))
                         continue
                     record = json.loads(line)
                     new = transform(record)

@@ -106,7 +106,8 @@ class TestEnvelope:
             pytest.param(b"{not json", id="malformed"),
             pytest.param(b'{"email": "a@example.com",', id="truncated"),
             pytest.param(b"", id="empty"),
-            pytest.param(b"\xff\xfe\x00garbage", id="not-utf8"),
+            pytest.param(b"\xff\xfe\x00garbage", id="utf16-bom"),
+            pytest.param(b'{"email": "\x8f\xa3"}', id="not-utf8"),
         ],
     )
     def test_invalid_json_body(self, client: TestClient, content: bytes) -> None:
@@ -140,6 +141,14 @@ class TestEnvelope:
     def test_invalid_uuid_in_path(self, client: TestClient, path: str) -> None:
         error = assert_error(client.get(path), 422, "validation_error")
         assert error["details"][0]["loc"] == ["path", "listing_id"]
+
+    def test_text_the_database_cannot_store(self, client: TestClient) -> None:
+        # PostgreSQL refuses NUL characters in text: that is bad input, never a server error.
+        response = client.get("/listings", params={"category": "bad\x00slug"})
+        assert_error(response, 422, "validation_error")
+        login = client.post("/auth/token", data={"username": "a\x00@example.com", "password": "x"})
+        assert login.status_code in (401, 422)
+        assert_error(login, login.status_code)
 
     def test_errors_are_documented_in_openapi(self, client: TestClient) -> None:
         schema = client.get("/openapi.json").json()

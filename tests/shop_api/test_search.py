@@ -210,7 +210,7 @@ class TestFilters:
         factory.listing(seller, title=f"{word} lamp", category=outside["slug"])
         assert ids(search(client, q=word, category=inside["slug"])) == [wanted["id"]]
 
-    @pytest.mark.parametrize("unknown", ["no-such-category", str(uuid.uuid4())])
+    @pytest.mark.parametrize("unknown", ["no-such-category", str(uuid.uuid4())], ids=["slug", "id"])
     def test_unknown_category(self, client: TestClient, unknown: str) -> None:
         error = assert_error(client.get("/listings", params={"category": unknown}), 422)
         assert error["details"][0]["loc"] == ["query", "category"]

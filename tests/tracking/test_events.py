@@ -1,0 +1,74 @@
+"""The event v1 schema: per-name rules, unknown fields kept in ``extra``, partitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from shop_api.tracking.events import EVENT_NAMES, event_date, validate_event
+from tests.tracking.conftest import make_event
+
+
+@pytest.mark.parametrize("name", EVENT_NAMES)
+def test_every_name_has_a_valid_form(name: str):
+    event, reasons = validate_event(make_event(name))
+    assert reasons == []
+    assert event is not None and event["event_name"] == name
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("page_view", {"page": None}, "page.url: required for page_view"),
+        ("view_item", {"items": []}, "items: at least one item is required"),
+        ("add_to_cart", {"items": []}, "items: at least one item is required"),
+        ("search", {"params": {}}, "params.search_term: required for search"),
+        ("purchase", {"params": {"value": 1, "currency": "USD"}}, "params.transaction_id"),
+        ("purchase", {"params": {"transaction_id": "T", "value": -1, "currency": "USD"}},
+         "params.value"),
+        ("refund", {"params": {"transaction_id": "T", "value": 1, "currency": "dollars"}},
+         "params.currency"),
+        ("write_review", {"params": {"rating": 6}}, "params.rating"),
+        ("ask_question", {"items": []}, "items: at least one item is required"),
+    ],
+)  # fmt: skip
+def test_per_name_rules(name: str, change: dict, reason: str):
+    event, reasons = validate_event(make_event(name, **change))
+    assert event is None
+    assert any(r.startswith(reason) for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"event_name": "teleport"}, "event_name"),
+        ({"event_time": "2024-01-01T10:00:00"}, "event_time"),  # no offset
+        ({"client_id": ""}, "client_id"),
+        ({"items": [{"item_name": "no id"}]}, "items.0.item_id"),
+        ({"items": [{"item_id": "x", "price": -5}]}, "items.0.price"),
+    ],
+)
+def test_shape_errors_name_the_field(change: dict, field: str):
+    event, reasons = validate_event(make_event("view_item", **change))
+    assert event is None
+    assert any(reason.startswith(field) for reason in reasons), reasons
+
+
+def test_not_an_object():
+    assert validate_event(["a"]) == (None, ["event: must be a JSON object"])
+
+
+def test_unknown_fields_are_kept_in_extra():
+    raw = make_event("page_view", experiment={"arm": "B"}, consent="granted")
+    raw["page"]["scroll_depth"] = 80  # nested unknowns stay where they were sent
+    event, _ = validate_event(raw)
+    assert event is not None
+    assert event["extra"] == {"experiment": {"arm": "B"}, "consent": "granted"}
+    assert event["page"]["scroll_depth"] == 80
+    assert "experiment" not in event
+
+
+def test_partition_is_the_utc_date():
+    event, _ = validate_event(make_event(event_time="2024-03-01T22:30:00-03:00"))
+    assert event is not None
+    assert event_date(event) == "2024-03-02"
