@@ -54,6 +54,8 @@ dev: install ## The API with auto-reload at http://127.0.0.1:8000/docs
 
 bench: install ## Benchmarks that print figures
 	$(UV) run --frozen python bench/api_catalog.py
+	$(UV) run --frozen python bench/api_checkout.py
+	$(UV) run --frozen python bench/collect.py
 
 lint: install ## ruff lint and format check
 	$(UV) run --frozen ruff check .

@@ -1,0 +1,249 @@
+"""Checkout benchmark: checkouts/s and latency with 32 concurrent buyers.
+
+For each backend (SQLite, PostgreSQL) this script creates a fresh database, seeds a few
+sellers and ``--listings`` listings with deep stock, creates ``--buyers`` shopper
+accounts, starts the API with uvicorn in its own process, and has every buyer loop:
+put 1-3 random listings in the cart (``POST /cart/items``), then ``POST /checkout`` with
+a fresh ``Idempotency-Key``. Checkout holds stock with conditional UPDATEs, writes the
+order, its per-seller groups, items and history, and empties the cart in one
+transaction. It prints checkouts/s and p50/p90/p99 latency of the checkout call (and of
+the cart call) against the target (p99 < 150 ms on PostgreSQL). It never asserts.
+
+    .venv/bin/python bench/api_checkout.py [--backend postgresql] [--duration 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api_catalog import (
+    BACKENDS,
+    BenchDatabase,
+    Server,
+    bench_home,
+    machine_load,
+    postgres_admin_url,
+    postgres_unavailable_reason,
+)
+
+from shop_api.auth.service import create_user
+from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
+from shop_api.catalog.service import seed_category_tree
+from shop_api.core.clock import SystemClock
+from shop_api.core.config import Settings
+from shop_api.core.db import create_db_engine, create_session_factory
+from shop_api.core.migrations import upgrade_to_head
+from shop_api.core.security import PasswordHasher, create_access_token
+from shop_api.models import Category, Listing, ListingCondition, ListingStatus, UserRole
+
+CHECKOUT_P99_TARGET_MS = 150.0
+SECRET = "bench-secret-key-for-checkout-benchmark-only-0123456789"
+ADDRESS = {
+    "name": "Bench Buyer", "line1": "1 Loop Road", "city": "Localhost",
+    "postal_code": "12345", "country": "US",
+}  # fmt: skip
+
+
+@dataclass
+class Samples:
+    checkout_ms: list[float] = field(default_factory=list)
+    cart_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+def seed(url: str, listings: int, buyers: int, seed_value: int) -> tuple[list[str], list[str]]:
+    """Sellers, listings with deep stock and buyers; returns (listing ids, buyer tokens)."""
+    settings = Settings(
+        database_url=url, secret_key=SECRET, argon2_time_cost=1, argon2_memory_kib=1024
+    )
+    upgrade_to_head(settings.sqlalchemy_url)
+    engine = create_db_engine(settings.sqlalchemy_url, pool_size=2)
+    factory = create_session_factory(engine)
+    clock = SystemClock()
+    hasher = PasswordHasher(settings)
+    rng = random.Random(seed_value)
+    with factory() as session:
+        seed_category_tree(session, clock, DEFAULT_CATEGORY_TREE)
+        leaves = [c.id for c in session.query(Category).all() if c.depth >= 1]
+        sellers = [
+            create_user(
+                session, hasher, clock, email=f"seller{i}-{uuid.uuid4().hex[:6]}@bench.example",
+                password="bench-password-1", display_name=f"Seller {i}", role=UserRole.seller,
+            )
+            for i in range(8)
+        ]  # fmt: skip
+        now = clock.now()
+        rows = [
+            Listing(
+                seller_id=rng.choice(sellers).id, category_id=rng.choice(leaves),
+                title=f"Bench item {i}", description="", price_minor=rng.randint(500, 50_000),
+                currency="USD", stock=10_000_000, condition=ListingCondition.new,
+                attributes={}, status=ListingStatus.active, published_at=now,
+                created_at=now, modified_at=now,
+            )
+            for i in range(listings)
+        ]  # fmt: skip
+        session.add_all(rows)
+        session.commit()
+        listing_ids = [str(row.id) for row in rows]
+        tokens = []
+        for i in range(buyers):
+            buyer = create_user(
+                session, hasher, clock, email=f"buyer{i}-{uuid.uuid4().hex[:6]}@bench.example",
+                password="bench-password-1", display_name=f"Buyer {i}", role=UserRole.shopper,
+            )  # fmt: skip
+            tokens.append(create_access_token(settings, buyer.id, 0, clock.now()))
+    engine.dispose()
+    return listing_ids, tokens
+
+
+async def buyer_loop(
+    client: httpx.AsyncClient,
+    token: str,
+    listing_ids: list[str],
+    rng: random.Random,
+    measure_from: float,
+    stop_at: float,
+    samples: Samples,
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    while time.monotonic() < stop_at:
+        for listing_id in rng.sample(listing_ids, rng.randint(1, 3)):
+            started = time.perf_counter()
+            response = await client.post(
+                "/cart/items", json={"listing_id": listing_id, "quantity": 1}, headers=headers
+            )
+            if time.monotonic() >= measure_from:
+                samples.cart_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        response = await client.post(
+            "/checkout",
+            json={"shipping_address": ADDRESS},
+            headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        if time.monotonic() >= measure_from:
+            samples.checkout_ms.append(elapsed)
+            samples.statuses[response.status_code] = (
+                samples.statuses.get(response.status_code, 0) + 1
+            )
+
+
+async def drive(base_url: str, tokens: list[str], listing_ids: list[str], args) -> Samples:  # type: ignore[no-untyped-def]
+    samples = Samples()
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
+        start = time.monotonic()
+        measure_from, stop_at = start + args.warmup, start + args.warmup + args.duration
+        await asyncio.gather(
+            *(
+                buyer_loop(client, token, listing_ids, random.Random(args.seed + i),
+                           measure_from, stop_at, samples)
+                for i, token in enumerate(tokens)
+            )
+        )  # fmt: skip
+    return samples
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> dict | None:
+    print(f"\n=== {backend} ===", flush=True)
+    if backend == "postgresql":
+        reason = postgres_unavailable_reason(postgres_admin_url())
+        if reason:
+            print(f"  SKIPPED PostgreSQL: {reason}")
+            return None
+    database = BenchDatabase(backend, home)
+    if backend == "sqlite":
+        database.path = home / "bench" / "api_checkout.db"
+        database.url = f"sqlite:///{database.path}"
+    database.create()
+    server = None
+    try:
+        started = time.monotonic()
+        listing_ids, tokens = seed(database.url, args.listings, args.clients, args.seed)
+        print(f"  seeded {len(listing_ids):,} listings and {len(tokens)} buyers in "
+              f"{time.monotonic() - started:.1f} s")  # fmt: skip
+        os.environ.update({"MERCADO_SECRET_KEY": SECRET, "MERCADO_BACKGROUND_JOBS": "false"})
+        server = Server(
+            database.url, home, args.workers, home / "bench" / f"checkout-{backend}.log"
+        )
+        server.wait_ready()
+        samples = asyncio.run(drive(f"http://127.0.0.1:{server.port}", tokens, listing_ids, args))
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep:
+            database.drop()
+    ok = samples.statuses.get(201, 0)
+    result = {
+        "backend": backend,
+        "checkouts_per_s": ok / args.duration,
+        "p50_ms": percentile(samples.checkout_ms, 0.50),
+        "p90_ms": percentile(samples.checkout_ms, 0.90),
+        "p99_ms": percentile(samples.checkout_ms, 0.99),
+        "cart_p50_ms": percentile(samples.cart_ms, 0.50),
+        "cart_p99_ms": percentile(samples.cart_ms, 0.99),
+        "statuses": samples.statuses,
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=[*BACKENDS, "all"], default="all")
+    parser.add_argument("--listings", type=int, default=2_000)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent buyers")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    home = bench_home()
+    print(
+        f"Mercado checkout benchmark: {args.clients} concurrent buyers, {args.workers} uvicorn "
+        f"worker(s), {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    load = machine_load()
+    if load is not None:
+        print(f"machine load before starting: {load:.2f} of {os.cpu_count()} cores busy")
+    backends = list(BACKENDS) if args.backend == "all" else [args.backend]
+    results = [r for r in (bench_backend(b, args, home) for b in backends) if r]
+    header = (
+        f"{'backend':<11} {'checkouts/s':>11} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'cart p50':>9} {'cart p99':>9}  {'statuses':<24} target p99 < 150 ms"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for r in results:
+        met = "yes" if r["p99_ms"] < CHECKOUT_P99_TARGET_MS else "NO"
+        print(
+            f"{r['backend']:<11} {r['checkouts_per_s']:>11,.1f} {r['p50_ms']:>8.1f} "
+            f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cart_p50_ms']:>9.1f} "
+            f"{r['cart_p99_ms']:>9.1f}  {r['statuses']!s:<24} {met}"
+        )
+    print("(the target applies to PostgreSQL; SQLite serialises writers by design)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
