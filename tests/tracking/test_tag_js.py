@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -283,9 +284,15 @@ def api(
         "MERCADO_DATABASE_URL": database_url,
         "MERCADO_BACKGROUND_JOBS": "false",
         "MERCADO_ACCESS_LOG": "false",
+        "MERCADO_ARGON2_TIME_COST": "1",
+        "MERCADO_ARGON2_MEMORY_KIB": "1024",
     }
-    with running_api(env, log_path=home / "api.log") as base_url:
-        yield base_url, home
+    log = home / "api.log"
+    try:
+        with running_api(env, log_path=log, timeout=60) as base_url:
+            yield base_url, home
+    except RuntimeError as exc:  # did not start: show why
+        pytest.fail(f"{exc}\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -363,6 +370,7 @@ def test_page_view_and_clicks_reach_the_landing_zone(
     try:
         tab.open(f"{base_url}/tracking/demo?debug=1&utm_source=news&utm_campaign=summer")
         client_id = client_id_cookie(tab)
+        assert tab.evaluate("new Promise(r => mercado('get', 'client_id', r))") == client_id
         promo_id = tab.evaluate("mercado('event', 'select_promotion', {promotion_id: 'p1'})")
         tab.evaluate("document.querySelector('.add').click()")
 
@@ -398,6 +406,105 @@ def test_page_view_and_clicks_reach_the_landing_zone(
         assert len({e["session_id"] for e in events}) == 1
         assert len({e["event_id"] for e in events}) == len(events)
         assert client_id_cookie(tab) == client_id
+    finally:
+        tab.close()
+
+
+@pytest.mark.slow
+def test_a_signed_in_shopper_is_named_with_their_access_token(
+    chromium: DevTools, api: tuple[str, Path]
+) -> None:
+    base_url, home = api
+    email, password = f"tag-{time.time_ns()}@example.com", "correct horse battery"
+    signup = httpx.post(
+        f"{base_url}/auth/signup",
+        json={"email": email, "password": password, "display_name": "Tag tester"},
+    )
+    assert signup.status_code == 201, signup.text
+    token = httpx.post(
+        f"{base_url}/auth/token", data={"username": email, "password": password}
+    ).json()["access_token"]
+    user_id = signup.json()["id"]
+    tab = Tab(chromium)
+    try:
+        # What a shop page does for a signed-in shopper: configure before the tag loads.
+        config = json.dumps({"user_id": user_id, "access_token": token})
+        stub = "window.mercado = function () { (mercado.q = mercado.q || []).push(arguments); };"
+        tab.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": f"{stub} mercado('config', {config});"},
+        )
+        tab.open(f"{base_url}/tracking/demo")
+        client_id = client_id_cookie(tab)
+
+        events = wait_for_events(
+            chromium, home, client_id, lambda e: names(e) == ["page_view", "view_item_list"]
+        )
+
+        assert {e["user_id"] for e in events} == {user_id}
+    finally:
+        tab.close()
+
+
+@pytest.mark.slow
+def test_a_new_session_starts_after_30_minutes_without_events_and_ids_are_uuid4(
+    chromium: DevTools, api: tuple[str, Path]
+) -> None:
+    base_url, home = api
+    tab = Tab(chromium)
+    try:
+        # And ids from the fallback, as on plain http where crypto.randomUUID is missing.
+        tab.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": "delete Crypto.prototype.randomUUID;"},
+        )
+        tab.open(f"{base_url}/tracking/demo")
+        assert tab.evaluate("typeof crypto.randomUUID") == "undefined"
+        client_id = client_id_cookie(tab)
+        first = tab.evaluate("document.cookie.match(/mercado_sid=([^.;]*)/)[1]")
+        # The last event was 31 minutes ago, as far as the session cookie can tell.
+        tab.evaluate(
+            f"document.cookie = 'mercado_sid={first}.' + (Date.now() - 31 * 60000) + '; path=/'"
+        )
+        late = tab.evaluate("mercado('event', 'select_promotion', {promotion_id: 'late'})")
+        soon = tab.evaluate("mercado('event', 'select_promotion', {promotion_id: 'soon'})")
+
+        events = wait_for_events(chromium, home, client_id, lambda e: len(e) == 4)
+
+        session_of = {e["event_id"]: e["session_id"] for e in events}
+        assert {e["session_id"] for e in events if e["event_name"] != "select_promotion"} == {first}
+        assert session_of[late] != first
+        assert session_of[soon] == session_of[late]
+        v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+        ids = [client_id, first, session_of[late], *session_of]
+        assert all(v4.fullmatch(value) for value in ids), ids
+    finally:
+        tab.close()
+
+
+@pytest.mark.slow
+def test_global_privacy_control_means_no_cookie_and_no_events(
+    chromium: DevTools, api: tuple[str, Path]
+) -> None:
+    base_url, home = api
+    tab = Tab(chromium)
+    try:
+        tab.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {
+                "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
+                "{ get: () => true });"
+            },
+        )
+        before = len(landed(home))
+        tab.open(f"{base_url}/tracking/demo")
+        tab.evaluate("document.getElementById('promo').click()")
+        tab.evaluate("mercado('flush')")
+        chromium.pump(1.5)
+
+        assert "mercado_" not in tab.evaluate("document.cookie")
+        assert pending_in_storage(tab) == 0
+        assert len(landed(home)) == before
     finally:
         tab.close()
 

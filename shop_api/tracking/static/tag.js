@@ -1,4 +1,4 @@
-/*! Mercado tag.js: clickstream events (Event v1) from shop pages to POST /collect. */
+/*! Mercado tag.js: clickstream events (v1) to /collect */
 /*
  * Load it with a stub, so calls made before the script arrives are queued, not lost:
  *
@@ -16,7 +16,10 @@
  *                              must be same-origin or allow CORS), user_id, access_token,
  *                              debug, send_page_view, honor_dnt, batch_size, flush_ms,
  *                              max_queue, cookie_domain
- *   mercado('event', name, params?, items?)   returns the event_id
+ *   mercado('event', name, params?, items?)   returns the event_id (send it to the API as
+ *                              X-Event-Id when the API records the same action)
+ *   mercado('get', 'client_id', callback?)     the device id (for the API's X-Client-Id);
+ *                              null when Do Not Track / GPC is on
  *   mercado('flush')           send what is queued now
  *
  * Delivery is at least once: every event carries a client-made event_id (the dedupe key),
@@ -25,9 +28,9 @@
  * honoured). When the page is hidden or left, the queue goes out with navigator.sendBeacon
  * (or a keepalive fetch when there is an access token, as beacons cannot carry it).
  *
- * Privacy: the tag sends only what is listed in the Event v1 contract. It never reads IP
- * addresses or other device fingerprints, sends no cookies to the collector from fetch, and
- * sets two first-party cookies: mercado_cid (anonymous client id, 1 year) and mercado_sid
+ * Privacy: the tag sends only what the Event v1 contract lists. Of the device it reads the
+ * user agent and language, nothing else (no IP address, no fingerprinting); fetch sends the
+ * collector no cookies. It sets two first-party cookies: mercado_cid (anonymous client id, 1 year) and mercado_sid
  * (session id and last activity, 30 minutes). Do Not Track and Global Privacy Control are
  * honoured by default: with either signal on, nothing is stored or sent. A shop that asks
  * for consent itself can pass honor_dnt: false once the shopper has agreed.
@@ -65,18 +68,15 @@
     cookie_domain: null,
   };
 
-  const say = (level, args) => {
-    if (cfg.debug && w.console) console[level].apply(console, ['[mercado]'].concat(args));
-  };
-  const log = (...args) => say('debug', args);
-  const warn = (...args) => say('warn', args);
+  // Console output only with debug: true.
+  const log = (...args) => cfg.debug && w.console && console.debug('[mercado]', ...args);
+  const warn = (...args) => cfg.debug && w.console && console.warn('[mercado]', ...args);
 
-  // UUID v4: crypto.randomUUID needs a secure context, getRandomValues works everywhere.
+  // UUID v4: crypto.randomUUID needs a secure context (https or localhost);
+  // getRandomValues works on plain http too, in every browser that runs ES2017.
   const uuid = () => {
-    if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const b = new Uint8Array(16);
-    if (w.crypto && crypto.getRandomValues) crypto.getRandomValues(b);
-    else for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = Array.from(b, (x) => (x + 0x100).toString(16).slice(1)).join('');
@@ -337,6 +337,10 @@
         size = Math.max(1, cfg.batch_size | 0);
       } else if (command === 'event') {
         return track(a, b, c);
+      } else if (command === 'get') {
+        const value = a === 'client_id' && !optedOut() ? clientId() : null;
+        if (typeof b === 'function') b(value);
+        return value;
       } else if (command === 'flush') {
         flush();
       } else {
