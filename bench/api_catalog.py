@@ -964,19 +964,30 @@ def bench_home() -> Path:
 
 
 class BenchDatabase:
-    """A fresh database for one backend; ``drop`` removes it."""
+    """A fresh database for one backend; ``drop`` removes it.
 
-    def __init__(self, backend: str, home: Path) -> None:
+    Benchmarks that may run at the same time as this one should pass their own names.
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        home: Path,
+        *,
+        sqlite_name: str = "api_catalog.db",
+        pg_database: str = PG_BENCH_DATABASE,
+    ) -> None:
         self.backend = backend
         self.admin_url: str | None = None
+        self.pg_database = pg_database
         if backend == "sqlite":
-            self.path = home / "bench" / "api_catalog.db"
+            self.path = home / "bench" / sqlite_name
             self.url = f"sqlite:///{self.path}"
         else:
             self.admin_url = postgres_admin_url()
             self.url = (
                 make_url(self.admin_url)
-                .set(database=PG_BENCH_DATABASE)
+                .set(database=pg_database)
                 .render_as_string(hide_password=False)
             )
 
@@ -986,15 +997,15 @@ class BenchDatabase:
             self._remove_sqlite_files()
             return
         self._admin(
-            f'DROP DATABASE IF EXISTS "{PG_BENCH_DATABASE}" WITH (FORCE)',
-            f'CREATE DATABASE "{PG_BENCH_DATABASE}"',
+            f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)',
+            f'CREATE DATABASE "{self.pg_database}"',
         )
 
     def drop(self) -> None:
         if self.backend == "sqlite":
             self._remove_sqlite_files()
         else:
-            self._admin(f'DROP DATABASE IF EXISTS "{PG_BENCH_DATABASE}" WITH (FORCE)')
+            self._admin(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
 
     def _remove_sqlite_files(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -1058,7 +1069,7 @@ class Server:
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         url = f"http://{HOST}:{self.port}/readyz"
         while time.monotonic() < deadline:
@@ -1249,7 +1260,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=2,
-        help="uvicorn worker processes (2 measured best on a 2-core machine; see README)",
+        help="uvicorn worker processes (default: one per core of a 2-core machine; see README)",
     )
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario")

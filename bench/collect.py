@@ -7,7 +7,7 @@ The script
 2. starts the API with uvicorn as a separate process (``--workers``) on a free port;
 3. prepares ``--bodies`` distinct batches of ``--batch`` realistic events (a device's
    session: page views, item lists, item views, searches, cart, checkout, purchases, with
-   pages, items, UTM context; about 600 bytes an event) and drives ``POST /collect`` from
+   pages, items, UTM context; about 850 bytes an event) and drives ``POST /collect`` from
    ``--senders`` concurrent keep-alive connections in a closed loop, ``--warmup`` seconds
    then ``--duration`` seconds measured;
 4. prints events/s accepted (counted from the responses' ``accepted`` lists), requests/s,
@@ -241,6 +241,8 @@ class Result:
     events_per_file: float
     cpu_cores_server: float
     cpu_cores_client: float
+    server_cpu_us_per_event: float
+    machine_load_before: float | None
     target: str
     target_met: bool
 
@@ -251,7 +253,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return values[max(1, math.ceil(fraction * len(values))) - 1]
 
 
-def run(args: argparse.Namespace, home: Path) -> Result:
+def run(args: argparse.Namespace, home: Path, load: float | None) -> Result:
     upgrade_to_head(f"sqlite:///{home / 'shop.db'}")
     server = Server(f"sqlite:///{home / 'shop.db'}", home, args.workers, home / "uvicorn.log")
     try:
@@ -302,6 +304,8 @@ def run(args: argparse.Namespace, home: Path) -> Result:
         events_per_file=stored / len(files) if files else 0.0,
         cpu_cores_server=cpu_server,
         cpu_cores_client=cpu_client,
+        server_cpu_us_per_event=cpu_server * wall / accepted * 1e6 if accepted else float("nan"),
+        machine_load_before=load,
         target=f">= {TARGET_EVENTS_PER_S:,.0f} events/s",
         target_met=rate >= TARGET_EVENTS_PER_S and not errors,
     )
@@ -334,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'n/a' if load is None else f'{load:.2f} cores busy'}"
     )
     try:
-        result = run(args, home)
+        result = run(args, home, load)
     finally:
         if args.keep:
             print(f"  kept: {home}")
@@ -349,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  lake      {result.lake_files:,} files, {result.events_per_file:,.0f} events per "
         f"file (group commit)\n"
         f"  cpu       server {result.cpu_cores_server:.2f} cores, client "
-        f"{result.cpu_cores_client:.2f} cores\n"
+        f"{result.cpu_cores_client:.2f} cores; server CPU per event "
+        f"{result.server_cpu_us_per_event:.0f} us (~{1e6 / result.server_cpu_us_per_event:,.0f} "
+        f"events/s per fully available core)\n"
         f"  target    {result.target}: {'met' if result.target_met else 'NOT met'}"
     )
     if args.json:
@@ -358,7 +364,6 @@ def main(argv: list[str] | None = None) -> int:
             "benchmark": "collect",
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "machine_load_before": load,
             "result": asdict(result),
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

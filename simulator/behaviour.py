@@ -161,7 +161,6 @@ class Visit:
     tag: PageTag
     rng: random.Random
     t: datetime
-    events_before: int = 0
 
     @property
     def headers(self) -> dict[str, str]:
@@ -211,6 +210,8 @@ class Behaviour:
         self.popularity = [0.0] * len(items)
         self.rank: list[float] = [0.0] * len(items)
         self.top: list[int] = []
+        self.newest: list[int] = []
+        self.promotion: tuple[str, dict[str, Any]] = ("", {})
         self.top_by_category: dict[str, list[int]] = {slug: [] for slug in population.categories}
         self.by_category: dict[str, list[int]] = {slug: [] for slug in population.categories}
         self.word_index: dict[str, list[int]] = {}
@@ -383,6 +384,12 @@ class Behaviour:
         begin = self.day_start(day)
         rng = self.rng_for("day", day)
         self.refresh_popularity()
+        slug = rng.choice(self.population.categories)
+        name = campaign(begin.date())
+        self.promotion = (slug, {
+            "promotion_id": f"{name}-{slug}", "promotion_name": f"{name}: {slug}",
+            "creative_slot": "home_banner", "location_id": "home",
+        })  # fmt: skip
         new_items: dict[int, list[Item]] = {}
         for item in self.population.items:
             if item.created_day == day:
@@ -420,6 +427,8 @@ class Behaviour:
         live = [index for index in range(len(self.rank)) if self.available(index)]
         live.sort(key=lambda index: (-self.rank[index], index))
         self.top = live[:50]
+        self.newest = sorted(live, key=lambda index: (-self.population.items[index].created_day,
+                                                      index))[:20]  # fmt: skip
         buckets: dict[str, list[int]] = {slug: [] for slug in self.top_by_category}
         items = self.population.items
         for index in live:
@@ -549,7 +558,6 @@ class Behaviour:
         order.shipped.add(seller_index)
         order.status = "shipped" if len(order.shipped) == len(order.groups) else "partially_shipped"
         self.stats["shipments"] += 1
-        yield Settle()
         rng = self.rng_for("parcel", order.key, seller_index)
         self.spawn(
             self.now() + timedelta(hours=rng.uniform(2, 14)),
@@ -562,8 +570,8 @@ class Behaviour:
         """The carrier's trucks: in transit, out for delivery, delivered (or, for an
         address it cannot find, an exception and the way back)."""
         for step in range(3):
+            # The carrier's webhooks reach the shop with the next hourly tick.
             advanced = yield Call("POST", f"/sandbox/carrier/v1/shipments/{tracking}/advance")
-            yield Settle()
             if advanced.status != 200:
                 if advanced.status != 409:
                     self.note("advance parcel", advanced)
@@ -633,7 +641,6 @@ class Behaviour:
             self.stats["cancellations"] += 1
             for index, _ in order.items:
                 self.stock[index] += 1
-            yield Settle()
         elif reply.status == 409:
             self.stats["cancel_refused"] += 1
         else:
@@ -650,11 +657,10 @@ class Behaviour:
             self.sink, rng, client_id=shopper.client_id,
             session_id=f"{rng.getrandbits(64):016x}", user_id=None, context=context,
         )  # fmt: skip
-        visit = Visit(shopper, self.states[shopper.index], tag, rng, at, self.sink.emitted)
-        account = self.signed_in(visit)
-        if account is not None:  # still signed in from an earlier visit
-            tag.sign_in(account.user_id, account.token)
-        return visit
+        # The tag sends user_id (with the browser's token) only from the moment the shopper
+        # signs in during this visit: a signed-in browser's events go to /collect in their
+        # own small batches, which costs a request each.
+        return Visit(shopper, self.states[shopper.index], tag, rng, at)
 
     def session(self, shopper: Shopper, day: int, number: int, at: datetime) -> Flow:
         rng = self.rng_for("session", shopper.index, day, number)
@@ -676,7 +682,7 @@ class Behaviour:
             elif kind == "search":
                 action = self.search(visit)
             elif kind == "category":
-                action = self.category(visit)
+                action = self.category(visit, *action[1:])
             elif kind == "item":
                 action = yield from self.item(visit, action[1], action[2], action[3], mood)
             elif kind == "cart":
@@ -684,9 +690,8 @@ class Behaviour:
             else:  # pragma: no cover - a typo in a transition
                 raise ValueError(f"unknown page {kind}")
             visit.wait(35)
-            if action is not None and rng.random() < 0.06:
+            if action is not None and rng.random() < 0.03:
                 action = None  # distracted: the session just ends
-        self.stats["session_events"] += self.sink.emitted - visit.events_before
 
     def browse_next(self, visit: Visit, *, leave: float) -> tuple | None:
         roll = visit.rng.random()
@@ -739,15 +744,32 @@ class Behaviour:
         return ("item", index, list_id, position)
 
     def home(self, visit: Visit) -> tuple | None:
-        page = visit.tag.page_view(visit.t, "/", "Mercado")
+        """The home page: a promotion banner, the popular list (``recs:popular-v0``) and,
+        further down, new arrivals."""
+        tag, rng = visit.tag, visit.rng
+        page = tag.page_view(visit.t, "/", "Mercado")
+        slug, promotion = self.promotion
+        tag.event("view_promotion", visit.t, page=page, params=promotion)
+        if rng.random() < 0.02 + 0.2 * visit.shopper.category_preference(slug):
+            visit.wait(6)
+            tag.event("select_promotion", visit.t, page=page, params=promotion)
+            return ("category", slug)
         recs = [index for index in self.top[:20] if self.available(index)][:10]
         if recs:
             clicked = self.show_list(visit, page, recs, RECS_LIST_ID, "home", 0.3)
             if clicked:
                 return clicked
-        return self.browse_next(visit, leave=0.18)
+        if self.newest and rng.random() < 0.55:  # scrolls down
+            visit.wait(8)
+            newest = [index for index in self.newest if self.stock[index] > 0][:8]
+            clicked = self.show_list(visit, page, newest, "new_arrivals", "New arrivals", 0.0)
+            if clicked:
+                return clicked
+        return self.browse_next(visit, leave=0.1)
 
     def query(self, visit: Visit) -> str:
+        """What the shopper types: mostly words of things they like that they have seen
+        in the shop, sometimes words of the category, a typo, or something nobody sells."""
         rng = visit.rng
         shopper = visit.shopper
         if rng.random() < 0.03:
@@ -757,6 +779,11 @@ class Behaviour:
             slug = rng.choices(categories, weights=shopper.preferences)[0]
         else:
             slug = rng.choice(categories)
+        listed = self.by_category[slug]
+        if listed and rng.random() < 0.6:
+            seen = [w for w in self.population.items[rng.choice(listed)].words if w != "by"]
+            text = " ".join(rng.sample(seen, min(len(seen), 1 if rng.random() < 0.65 else 2)))
+            return misspell(rng, text) if rng.random() < 0.05 else text
         words = VOCABULARY[slug]
         noun = rng.choice(words.nouns).replace("-", " ")
         form = rng.random()
@@ -791,7 +818,7 @@ class Behaviour:
                                                           "results": len(hits)})  # fmt: skip
         if not hits:
             self.stats["searches_without_results"] += 1
-            return self.browse_next(visit, leave=0.35)
+            return self.browse_next(visit, leave=0.25)
         shown = hits[:PAGE_SIZE]
         clicked = self.show_list(visit, page, shown, "search_results", "Search results", 1.2)
         if clicked:
@@ -804,16 +831,17 @@ class Behaviour:
             )  # fmt: skip
             if clicked:
                 return clicked
-        return self.browse_next(visit, leave=0.3)
+        return self.browse_next(visit, leave=0.18)
 
-    def category(self, visit: Visit) -> tuple | None:
+    def category(self, visit: Visit, slug: str | None = None) -> tuple | None:
         rng = visit.rng
         categories = self.population.categories
-        slug = (
-            rng.choices(categories, weights=visit.shopper.preferences)[0]
-            if rng.random() < 0.8
-            else rng.choice(categories)
-        )
+        if slug is None:
+            slug = (
+                rng.choices(categories, weights=visit.shopper.preferences)[0]
+                if rng.random() < 0.8
+                else rng.choice(categories)
+            )
         listed = [i for i in self.top_by_category[slug] if self.stock[i] > 0][:PAGE_SIZE]
         if len(listed) < PAGE_SIZE:  # new or unseen listings fill the page
             listed += [i for i in self.by_category[slug] if self.stock[i] > 0 and i not in listed][
@@ -824,7 +852,7 @@ class Behaviour:
             clicked = self.show_list(visit, page, listed, f"category:{slug}", slug, 0.8)
             if clicked:
                 return clicked
-        return self.browse_next(visit, leave=0.3)
+        return self.browse_next(visit, leave=0.18)
 
     def item(
         self, visit: Visit, index: int, list_id: str | None, position: int | None, mood: float
@@ -846,7 +874,7 @@ class Behaviour:
         visit.wait(50)
         if rng.random() < 0.012:
             yield from self.ask(visit, index, page)
-        p_add = sigmoid(utility + 0.2) * 0.5 * mood
+        p_add = sigmoid(utility - 0.8) * 0.18 * mood
         if index not in visit.state.cart and rng.random() < p_add:
             added = yield from self.add_to_cart(visit, index, entry, page)
             if added:
@@ -859,13 +887,13 @@ class Behaviour:
         similar = [
             i for i in self.top_by_category[item.category] if i != index and self.stock[i] > 0
         ]
-        if similar and rng.random() < 0.6:
+        if similar and rng.random() < 0.75:
             clicked = self.show_list(
                 visit, page, similar[:6], RECS_LIST_ID, "item_page", 0.2 + 0.5 * (utility > -2)
             )  # fmt: skip
             if clicked:
                 return clicked
-        return self.browse_next(visit, leave=0.25)
+        return self.browse_next(visit, leave=0.14)
 
     def ask(self, visit: Visit, index: int, page: dict[str, Any]) -> Flow:
         account = yield from self.ensure_account(visit)
@@ -984,7 +1012,7 @@ class Behaviour:
             yield from self.remove_from_cart(visit, worst, page)
             indices.remove(worst)
         utilities = [self.utility(visit.shopper, state, i) for i in indices]
-        p_checkout = sigmoid(max(utilities) + 1.2) * (0.55 + 0.4 * visit.shopper.loyalty) * mood
+        p_checkout = sigmoid(max(utilities) + 0.3) * (0.4 + 0.3 * visit.shopper.loyalty) * mood
         if rng.random() < p_checkout:
             yield from self.checkout(visit)
             return None if rng.random() < 0.75 else ("home",)

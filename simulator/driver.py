@@ -17,7 +17,6 @@ import heapq
 import json
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +25,7 @@ from typing import Any
 
 from simulator import truth
 from simulator.behaviour import Behaviour, Call, Flow, Reply, Settle, Until
+from simulator.collector import CollectorProcess
 from simulator.population import PopulationConfig, make_population
 from simulator.shop import HttpShop, InProcessShop, Shop
 from simulator.tag import EventSink
@@ -52,7 +52,17 @@ class SimulationConfig:
     visit_rate: float = 0.42
     consent_rate: float = 0.5
     http_settle_seconds: float = 1.5
+    # POST /collect from a second process (in-process mode only); None: for big runs.
+    collect_process: bool | None = None
     strict: bool = False  # raise on rejected events and unplanned answers (tests)
+
+    @property
+    def uses_collect_process(self) -> bool:
+        if self.base_url:
+            return False
+        if self.collect_process is None:
+            return self.shoppers * self.days >= 20_000
+        return self.collect_process
 
     @property
     def population(self) -> PopulationConfig:
@@ -71,7 +81,14 @@ class SimulationConfig:
     def parameters(self) -> dict[str, Any]:
         """What determines the run (for the manifest); where it ran is not part of it."""
         values = asdict(self)
-        for key in ("home", "base_url", "database_url", "strict", "http_settle_seconds"):
+        for key in (
+            "home",
+            "base_url",
+            "database_url",
+            "strict",
+            "http_settle_seconds",
+            "collect_process",
+        ):
             values.pop(key)
         values["start"] = self.start.isoformat()
         return values
@@ -134,7 +151,11 @@ class Simulator:
         self.sink = EventSink(
             self._send, batch_size=config.batch_size, max_bytes=config.max_batch_bytes
         )
-        self.calls: Counter[str] = Counter()
+        self.collector: CollectorProcess | None = None
+        if config.uses_collect_process:
+            self.collector = CollectorProcess(
+                config.home.expanduser().resolve(), start, config.database_url
+            )
 
     # ----- scheduling ------------------------------------------------------------------
 
@@ -197,6 +218,12 @@ class Simulator:
 
     def _send(self, lines: list[str], token: str | None) -> None:
         body = ('{"events":[' + ",".join(lines) + "]}").encode()
+        self.report.batches += 1
+        self.report.events_sent += len(lines)
+        if self.collector is not None:
+            for reply in self.collector.post(self.now, body, token):
+                self._record(reply)
+            return
         headers = {"content-type": "application/json"}
         if token is not None:  # one signed-in browser's events, with its bearer token
             headers["Authorization"] = f"Bearer {token}"
@@ -205,9 +232,13 @@ class Simulator:
             if reply.status != 429:
                 break
             time.sleep(float(reply.headers.get("retry-after", "1")))
+        self._record(reply)
+
+    def _record(self, reply: Reply) -> None:
+        """Account for one answer of /collect; anything but 200 stops the simulation."""
         report = self.report
-        report.batches += 1
-        report.events_sent += len(lines)
+        if reply.status == -1:
+            raise SimulationError(f"the collector process failed:\n{reply.body}")
         if reply.status in (404, 405):
             raise SimulationError(
                 "POST /collect is not available in this shop (answered "
@@ -237,6 +268,8 @@ class Simulator:
         behaviour = Behaviour(
             population, seed=config.seed, start=config.start_at, sink=self.sink,
             spawn=self.spawn, now=lambda: self.now,
+            token_minutes=getattr(getattr(self.shop, "settings", None), "access_token_minutes",
+                                  60 * 24),
         )  # fmt: skip
         self.behaviour = behaviour
         self.shop.set_time(self.now)
@@ -263,7 +296,12 @@ class Simulator:
             if latest is not None:
                 self._advance(latest)
             self.sink.drain()
+            if self.collector is not None:
+                for reply in self.collector.close():
+                    self._record(reply)
         finally:
+            if self.collector is not None:
+                self.collector.close()
             self.report.seconds = time.perf_counter() - started
             self.report.events_by_name = dict(sorted(self.sink.by_name.items()))
             self.report.stats = dict(sorted(behaviour.stats.items()))

@@ -1,10 +1,10 @@
 """The two ways the simulator reaches the shop: in-process, or over HTTP.
 
 ``InProcessShop`` builds the real app (``create_app``) on a ``FrozenClock`` the simulator
-moves, runs it on an event loop in a helper thread and calls it through httpx's ASGI
-transport: the same requests, headers and status codes as over the network, without
-sockets. Background work (sandbox payments and parcels, webhooks, reservation expiry)
-runs only when the simulator says so (``settle``), at simulated time.
+moves, and calls it through httpx's ASGI transport on an event loop of its own: the same
+requests, headers and status codes as over the network, without sockets or threads.
+Background work (sandbox payments and parcels, webhooks, reservation expiry) runs only
+when the simulator says so (``settle``), at simulated time.
 
 ``HttpShop`` talks to a running server (``mercado serve``). That server keeps its own
 clock and background jobs: server-side facts carry real time while the simulator's
@@ -14,8 +14,8 @@ clickstream carries simulated time, and ``settle`` just waits for the server's j
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -33,12 +33,46 @@ SIMULATION_SETTINGS: dict[str, Any] = {
     "background_jobs": False,
     "sandbox_processing_seconds": 0,
     "sandbox_carrier_step_seconds": 10**9,  # parcels move when the simulator's carrier says
+    "access_token_minutes": 60 * 24 * 30,  # "remember me": shoppers rarely sign in again
     "log_level": "WARNING",
     "access_log": False,
     # The simulator's batches mix thousands of browsers: per-client rate limits do not apply.
     "collect_rate_events_per_second": 1e12,
     "collect_burst_events": 10**9,
 }
+
+
+_INLINE = contextvars.ContextVar("mercado_simulator_inline", default=False)
+
+
+async def _inline(coroutine: Any) -> Any:
+    """Run ``coroutine`` with sync endpoints and dependencies called inline."""
+    _INLINE.set(True)  # this task's own context: nothing outside the simulator sees it
+    return await coroutine
+
+
+def _install_inline_threadpool() -> None:
+    """Let the in-process shop call its sync endpoints inline.
+
+    FastAPI runs every sync endpoint and dependency in a worker thread
+    (``anyio.to_thread.run_sync``): right for a server with concurrent clients, but the
+    simulator is the only client and waits for each answer, so each request would pay
+    several thread handoffs for nothing. Inside the simulator's requests (and only
+    there, by a context variable) they run inline on the event loop.
+    """
+    import anyio.to_thread
+
+    original = anyio.to_thread.run_sync
+    if getattr(original, "mercado_inline", False):
+        return
+
+    async def run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        if _INLINE.get():
+            return func(*args)
+        return await original(func, *args, **kwargs)
+
+    run_sync.mercado_inline = True  # type: ignore[attr-defined]
+    anyio.to_thread.run_sync = run_sync  # type: ignore[assignment]
 
 
 class Shop(Protocol):
@@ -76,7 +110,15 @@ def _reply(response: httpx.Response) -> Reply:
 class InProcessShop:
     in_process = True
 
-    def __init__(self, home: Path, start: datetime, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        start: datetime,
+        database_url: str | None = None,
+        *,
+        prepare: bool = True,
+    ) -> None:
+        """The shop on ``home``; ``prepare`` migrates its database and seeds categories."""
         from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
         from shop_api.catalog.service import seed_category_tree
         from shop_api.core.clock import FrozenClock
@@ -89,32 +131,24 @@ class InProcessShop:
         if database_url:
             overrides["database_url"] = database_url
         self.settings = Settings(home=home, **overrides)
-        upgrade_to_head(self.settings.sqlalchemy_url)
+        if prepare:
+            upgrade_to_head(self.settings.sqlalchemy_url)
         self.clock = FrozenClock(start)
         self.app = create_app(self.settings, clock=self.clock)
-        with self.app.state.session_factory() as session:
-            seed_category_tree(session, self.clock, DEFAULT_CATEGORY_TREE)
+        if prepare:
+            with self.app.state.session_factory() as session:
+                seed_category_tree(session, self.clock, DEFAULT_CATEGORY_TREE)
         self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run_loop, name="shop-asgi", daemon=True)
-        self._thread.start()
-        self._ready.wait()
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url=self.settings.public_url
         )
+        _install_inline_threadpool()
+        # Enter the app's lifespan, as a server would (it starts the clickstream writer).
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        self._run(self._lifespan.__aenter__())
 
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._serve())
-
-    async def _serve(self) -> None:
-        # One long-lived root task, so the thread pool behind sync endpoints is reused
-        # rather than made anew for every request; inside the app's lifespan, as a server
-        # would run it (it starts the clickstream writer, and flushes it at the end).
-        self._stop = asyncio.Event()
-        async with self.app.router.lifespan_context(self.app):
-            self._ready.set()
-            await self._stop.wait()
+    def _run(self, coroutine: Any) -> Any:
+        return self._loop.run_until_complete(_inline(coroutine))
 
     def request(
         self,
@@ -127,10 +161,11 @@ class InProcessShop:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        call = self._client.request(
-            method, path, json=json, data=data, files=files, content=content, headers=headers
+        response = self._run(
+            self._client.request(
+                method, path, json=json, data=data, files=files, content=content, headers=headers
+            )
         )
-        response = asyncio.run_coroutine_threadsafe(call, self._loop).result()
         return _reply(response)
 
     def set_time(self, moment: datetime) -> None:
@@ -145,11 +180,9 @@ class InProcessShop:
         run_until_quiet(self.app.state, self._post_webhook)
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
+        self._run(self._client.aclose())
+        self._run(self._lifespan.__aexit__(None, None, None))  # flushes queued events
         self._loop.close()
-        self.app.state.engine.dispose()
 
 
 class HttpShop:

@@ -80,7 +80,7 @@ async def collect(request: Request) -> Response:
     settings = tracking.settings
     body = await read_body(request, settings.collect_max_bytes)
     try:
-        payload = from_json(body, allow_inf_nan=False)
+        payload = from_json(body, allow_inf_nan=False, cache_strings="keys")
     except ValueError:
         raise _invalid("The body is not valid JSON") from None
     events = payload.get("events") if isinstance(payload, dict) else None

@@ -74,6 +74,7 @@ class EventV1(BaseModel):
     context: Context | None = None
 
 
+KNOWN_FIELDS = frozenset(EventV1.model_fields)
 Rule = Callable[[EventV1], list[str]]
 
 
@@ -149,9 +150,8 @@ def validate_event(raw: Any, *, version: int = SCHEMA_VERSION) -> tuple[dict | N
     ]
     if reasons:
         return None, reasons
-    known = set(EventV1.model_fields)
-    normalised = event.model_dump(mode="json", include=known)
-    normalised["extra"] = {key: value for key, value in raw.items() if key not in known}
+    normalised = event.model_dump(mode="json", include=KNOWN_FIELDS)
+    normalised["extra"] = {key: value for key, value in raw.items() if key not in KNOWN_FIELDS}
     return normalised, []
 
 

@@ -50,8 +50,18 @@ def listing_item(listing: Any, *, quantity: int | None = None) -> dict[str, Any]
     return item
 
 
-def _event_id(request: Request) -> str:
-    header = request.headers.get("x-event-id")
+_WANTED = frozenset({b"x-event-id", b"x-client-id", b"user-agent"})
+
+
+def _headers(request: Request) -> dict[bytes, str]:
+    """The few headers an event uses, in one pass (``request.headers`` scans per key)."""
+    return {
+        name: value.decode("latin-1") for name, value in request.scope["headers"] if name in _WANTED
+    }
+
+
+def _event_id(headers: dict[bytes, str]) -> str:
+    header = headers.get(b"x-event-id")
     if header:
         try:
             return str(uuid.UUID(header))
@@ -60,14 +70,16 @@ def _event_id(request: Request) -> str:
     return str(uuid.uuid4())
 
 
-def client_id_for(request: Request, tracking: Any, user_id: uuid.UUID | None) -> str:
-    header = request.headers.get("x-client-id", "").strip()
+def client_id_for(
+    request: Request, tracking: Any, user_id: uuid.UUID | None, headers: dict[bytes, str]
+) -> str:
+    header = headers.get(b"x-client-id", "").strip()
     if header and len(header) <= MAX_CLIENT_ID:
         return header
     if user_id is not None:
         return tracking.user_client_id(user_id)
     host = request.client.host if request.client else ""
-    return tracking.anonymous_client_id(host, request.headers.get("user-agent", ""))
+    return tracking.anonymous_client_id(host, headers.get(b"user-agent", ""))
 
 
 def track(
@@ -83,17 +95,18 @@ def track(
     if tracking is None:
         return
     try:
+        headers = _headers(request)
         context: dict[str, Any] = {"source": "server"}
-        user_agent = request.headers.get("user-agent")
+        user_agent = headers.get(b"user-agent")
         if user_agent:
             context["user_agent"] = user_agent[:1024]
         tracking.emit_server(
             [
                 {
-                    "event_id": _event_id(request),
+                    "event_id": _event_id(headers),
                     "event_name": event_name,
                     "event_time": tracking.clock.now().isoformat(),
-                    "client_id": client_id_for(request, tracking, user_id),
+                    "client_id": client_id_for(request, tracking, user_id, headers),
                     "user_id": str(user_id) if user_id is not None else None,
                     "session_id": None,
                     "page": None,

@@ -148,6 +148,7 @@ class Tracking:
         self.max_age = timedelta(days=settings.collect_max_age_days)
         secret = settings.secret_key.get_secret_value().encode()
         self._key = hashlib.sha256(b"mercado-tracking-pseudonyms\0" + secret).digest()
+        self._pseudonyms: dict[str, str] = {}  # a cache: hot paths hash the same callers
         _LIVE.add(self)
 
     def start(self) -> None:
@@ -159,7 +160,13 @@ class Tracking:
     # -- pseudonyms (keyed hashes: not reversible without the secret key) ---------------
 
     def pseudonym(self, text: str) -> str:
-        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
+        found = self._pseudonyms.get(text)
+        if found is None:
+            if len(self._pseudonyms) >= 50_000:
+                self._pseudonyms.clear()
+            found = hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
+            self._pseudonyms[text] = found
+        return found
 
     def user_client_id(self, user_id: uuid.UUID | str) -> str:
         """The stable ``client_id`` of a signed-in user's server-side events."""

@@ -32,7 +32,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -272,6 +272,9 @@ class _OlistImport:
         # listing id -> (title, category id), for the order items that snapshot them
         self.labels: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
         self.paths = {name: find_table(folder, stem) for name, stem in TABLES.items()}
+        # Rows whose order (or product's items) is not in this folder: skipped if the
+        # database already has them (an earlier import), else rejected with the reason.
+        self.orphans: dict[str, list[tuple[uuid.UUID, str]]] = defaultdict(list)
         for name, path in self.paths.items():
             table = self.report.table(name)
             if path is None:
@@ -285,6 +288,14 @@ class _OlistImport:
         if self.paths["orders"] is None:
             return "order_id: unknown (this folder has no orders file)"
         return "order_id: unknown or rejected order"
+
+    def orphan(self, name: str, make_id: Callable[[], uuid.UUID]) -> None:
+        try:
+            row_id = make_id()
+        except (ValueError, KeyError):
+            self.report.table(name).reject(self.unknown_order)
+            return
+        self.orphans[name].append((row_id, self.unknown_order))
 
     def rows(self, name: str) -> Iterator[dict[str, str]]:
         path = self.paths[name]
@@ -310,6 +321,28 @@ class _OlistImport:
         self.load_users(customers, sellers, orders)
         self.load_listings(listings, products, categories)
         self.load_orders(orders, listings)
+        self.resolve_orphans()
+
+    def resolve_orphans(self) -> None:
+        tables = {
+            "products": Listing.__table__,
+            "order_items": OrderItem.__table__,
+            "payments": Payment.__table__,
+            "reviews": Review.__table__,
+        }
+        with self.engine.connect() as connection:
+            for name, orphans in self.orphans.items():
+                table, report = tables[name], self.report.table(name)
+                present: set[uuid.UUID] = set()
+                for part in chunks([row_id for row_id, _ in orphans], 500):
+                    present.update(
+                        connection.scalars(select(table.c.id).where(table.c.id.in_(part)))
+                    )
+                for row_id, reason in orphans:
+                    if row_id in present:
+                        report.skipped += 1
+                    else:
+                        report.reject(reason)
 
     def read_customers(self) -> dict[str, tuple[uuid.UUID, dict[str, str]]]:
         """customer_id -> (the shopper's id, the row)."""
@@ -417,10 +450,14 @@ class _OlistImport:
         seen: set[tuple[str, int]] = set()
         for row in self.rows("order_items"):
             order_key = row.get("order_id", "")
+            order = orders.get(order_key)
+            if order is None:
+                self.orphan(
+                    "order_items",
+                    lambda row=row: derived_id("item", row["order_id"], int(row["order_item_id"])),
+                )
+                continue
             try:
-                order = orders.get(order_key)
-                if order is None:
-                    raise Rejected(self.unknown_order)
                 try:
                     number = int(row.get("order_item_id", ""))
                 except ValueError:
@@ -461,10 +498,16 @@ class _OlistImport:
         seen: set[tuple[str, int]] = set()
         for row in self.rows("payments"):
             order_key = row.get("order_id", "")
+            order = orders.get(order_key)
+            if order is None:
+                self.orphan(
+                    "payments",
+                    lambda row=row: derived_id(
+                        "payment", row["order_id"], int(row["payment_sequential"])
+                    ),
+                )
+                continue
             try:
-                order = orders.get(order_key)
-                if order is None:
-                    raise Rejected(self.unknown_order)
                 try:
                     sequential = int(row.get("payment_sequential", ""))
                 except ValueError:
@@ -490,7 +533,9 @@ class _OlistImport:
                     raise Rejected("review_id: duplicate row")
                 order = orders.get(row.get("order_id", ""))
                 if order is None:
-                    raise Rejected(self.unknown_order)
+                    seen.add(row["review_id"])
+                    self.orphans["reviews"].append((review_id, self.unknown_order))
+                    continue
                 if not order.items:
                     raise Rejected("order has no items to attach the review to")
                 try:
@@ -548,14 +593,13 @@ class _OlistImport:
                 key=lambda lst: (-lst.prices.total(), lst.first_sold, str(lst.seller_id)),
             )
             main.id = uuid.UUID(hex=product_key)
-        table = self.report.table("products")
         no_items = self.paths["order_items"] is None
+        reason = "no loaded order item gives the product's seller and price" + (
+            " (this folder has no order items file)" if no_items else ""
+        )
         for product_key in products:
             if product_key not in by_product:
-                table.reject(
-                    "no loaded order item gives the product's seller and price"
-                    + (" (this folder has no order items file)" if no_items else "")
-                )
+                self.orphans["products"].append((uuid.UUID(hex=product_key), reason))
         return pairs
 
     def ensure_categories(

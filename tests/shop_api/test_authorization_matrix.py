@@ -9,7 +9,14 @@ the listings under test, another seller, and staff. The rules the table encodes:
 - a resource the caller can see but may not change or act on: 403;
 - only sellers publish listings (staff: 403); staff may edit any listing (moderation);
 - only the listing's seller answers its questions (staff too get 403), and sellers cannot
-  ask about their own listings.
+  ask about their own listings;
+- carts are private to their owner, even from staff; anyone signed in may buy, but not
+  their own listing (409);
+- an order is seen by its buyer, the sellers in it and staff; only its buyer (or staff)
+  cancels and pays it, only its sellers (or staff) ship it, only staff refund it; its
+  payments (the buyer's card) are not shown to its sellers;
+- webhooks authenticate by signature, not by bearer token, and the sandbox providers' own
+  endpoints by the payment's client secret (or not at all), as the real ones do.
 
 Every route of the OpenAPI schema must have a row, so a new endpoint fails the suite until
 its authorisation is written down here.
@@ -17,6 +24,7 @@ its authorisation is written down here.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +36,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from shop_api.models import UserRole
-from tests.factories import Actor, Factory, png_bytes, unique_email
+from shop_api.providers.signing import SIGNATURE_HEADER
+from tests.factories import ADDRESS, SUCCESS_CARD, Actor, Factory, png_bytes, unique_email
 
 ACTORS = ("anonymous", "shopper", "other_shopper", "seller", "other_seller", "staff")
 
@@ -65,6 +74,35 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /questions/{question_id}/answer [active]":  (401, 403, 403, 200, 403, 403),
     "POST /questions/{question_id}/answer [paused]":  (401, 404, 404, 200, 404, 403),
     "GET /media/{key}":                               (200, 200, 200, 200, 200, 200),
+    "GET /cart":                                      (401, 200, 200, 200, 200, 200),
+    "POST /cart/items":                               (401, 201, 201, 409, 201, 201),
+    "PATCH /cart/items/{item_id}":                    (401, 200, 404, 404, 404, 404),
+    "DELETE /cart/items/{item_id}":                   (401, 204, 404, 404, 404, 404),
+    "POST /checkout":                                 (401, 201, 201, 201, 201, 201),
+    "GET /orders":                                    (401, 200, 200, 200, 200, 200),
+    "GET /orders/{order_id}":                         (401, 200, 404, 200, 404, 200),
+    "GET /orders/{order_id}/history":                 (401, 200, 404, 200, 404, 200),
+    "POST /orders/{order_id}/cancel":                 (401, 200, 404, 403, 404, 200),
+    "POST /orders/{order_id}/payments":               (401, 201, 404, 403, 404, 201),
+    "GET /orders/{order_id}/payments":                (401, 200, 404, 403, 404, 200),
+    "POST /orders/{order_id}/refunds [paid]":         (401, 403, 403, 403, 403, 202),
+    "GET /orders/{order_id}/refunds":                 (401, 200, 404, 403, 404, 200),
+    "POST /orders/{order_id}/ship [paid]":            (401, 403, 404, 201, 404, 201),
+    "GET /orders/{order_id}/tracking":                (401, 200, 404, 200, 404, 200),
+    "GET /seller/orders":                             (401, 403, 403, 200, 200, 200),
+    "GET /seller/sales":                              (401, 403, 403, 200, 200, 200),
+    "POST /webhooks/payments [forged]":               (401, 401, 401, 401, 401, 401),
+    "POST /webhooks/shipping [forged]":               (401, 401, 401, 401, 401, 401),
+    "POST /sandbox/payments/v1/payment_intents/{intent_id}/confirm":
+                                                      (200, 200, 200, 200, 200, 200),
+    "POST /sandbox/payments/v1/payment_intents/{intent_id}/authenticate":
+                                                      (200, 200, 200, 200, 200, 200),
+    "GET /sandbox/payments/v1/payment_intents/{intent_id}":
+                                                      (200, 200, 200, 200, 200, 200),
+    "POST /sandbox/carrier/v1/shipments/{tracking_number}/advance":
+                                                      (200, 200, 200, 200, 200, 200),
+    "GET /sandbox/carrier/v1/labels/{tracking_number}":
+                                                      (200, 200, 200, 200, 200, 200),
     "GET /healthz":                                   (200, 200, 200, 200, 200, 200),
     "GET /readyz":                                    (200, 200, 200, 200, 200, 200),
 }
@@ -85,6 +123,9 @@ class Call:
     upload: bool = False
     # The caller is a fresh account of the actor's role (for calls that destroy the caller).
     throwaway_caller: bool = False
+    headers: Callable[[Scene], dict[str, str]] | None = None
+    # Runs for a signed-in caller before the request (e.g. fills the caller's cart).
+    prepare: Callable[[Scene, Actor], None] | None = None
 
 
 def _signup_body(_scene: Scene) -> dict[str, Any]:
@@ -113,6 +154,25 @@ def _question_body(_scene: Scene) -> dict[str, Any]:
 
 def _answer_body(_scene: Scene) -> dict[str, Any]:
     return {"body": "Yes, it is."}
+
+
+def _forged_signature(_scene: Scene) -> dict[str, str]:
+    return {SIGNATURE_HEADER: f"t={int(time.time())},v1={'0' * 64}"}
+
+
+def _fill_cart(scene: Scene, caller: Actor) -> None:
+    response = scene.client.post(
+        "/cart/items", json={"listing_id": scene["listing"]}, headers=caller.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+def _confirm_body(scene: Scene) -> dict[str, Any]:
+    return {"client_secret": scene["payment_session"]["client_secret"], "card": SUCCESS_CARD}
+
+
+def _authenticate_body(scene: Scene) -> dict[str, Any]:
+    return {"client_secret": scene["intent_requiring_action"]["client_secret"]}
 
 
 CALLS: dict[str, Call] = {
@@ -155,6 +215,55 @@ CALLS: dict[str, Call] = {
         "/questions/{question_on_paused_listing}/answer", json=_answer_body
     ),
     "GET /media/{key}": Call("/media/{image[key]}"),
+    "GET /cart": Call("/cart"),
+    "POST /cart/items": Call("/cart/items", json=lambda scene: {"listing_id": scene["listing"]}),
+    "PATCH /cart/items/{item_id}": Call("/cart/items/{cart_item}", json=lambda _: {"quantity": 2}),
+    "DELETE /cart/items/{item_id}": Call("/cart/items/{cart_item}"),
+    "POST /checkout": Call(
+        "/checkout",
+        json=lambda _: {"shipping_address": ADDRESS},
+        headers=lambda _: {"Idempotency-Key": uuid.uuid4().hex},
+        throwaway_caller=True,
+        prepare=_fill_cart,
+    ),
+    "GET /orders": Call("/orders"),
+    "GET /orders/{order_id}": Call("/orders/{order}"),
+    "GET /orders/{order_id}/history": Call("/orders/{order}/history"),
+    "POST /orders/{order_id}/cancel": Call("/orders/{order}/cancel"),
+    "POST /orders/{order_id}/payments": Call("/orders/{order}/payments"),
+    "GET /orders/{order_id}/payments": Call("/orders/{order}/payments"),
+    "POST /orders/{order_id}/refunds [paid]": Call(
+        "/orders/{paid_order}/refunds", json=lambda _: {}
+    ),
+    "GET /orders/{order_id}/refunds": Call("/orders/{order}/refunds"),
+    "POST /orders/{order_id}/ship [paid]": Call("/orders/{paid_order}/ship"),
+    "GET /orders/{order_id}/tracking": Call("/orders/{order}/tracking"),
+    "GET /seller/orders": Call("/seller/orders"),
+    "GET /seller/sales": Call("/seller/sales"),
+    "POST /webhooks/payments [forged]": Call(
+        "/webhooks/payments", json=lambda _: {"id": "evt_forged"}, headers=_forged_signature
+    ),
+    "POST /webhooks/shipping [forged]": Call(
+        "/webhooks/shipping", json=lambda _: {"id": "evt_forged"}, headers=_forged_signature
+    ),
+    "POST /sandbox/payments/v1/payment_intents/{intent_id}/confirm": Call(
+        "/sandbox/payments/v1/payment_intents/{payment_session[intent_id]}/confirm",
+        json=_confirm_body,
+    ),
+    "POST /sandbox/payments/v1/payment_intents/{intent_id}/authenticate": Call(
+        "/sandbox/payments/v1/payment_intents/{intent_requiring_action[intent_id]}/authenticate",
+        json=_authenticate_body,
+    ),
+    "GET /sandbox/payments/v1/payment_intents/{intent_id}": Call(
+        "/sandbox/payments/v1/payment_intents/{payment_session[intent_id]}"
+        "?client_secret={payment_session[client_secret]}"
+    ),
+    "POST /sandbox/carrier/v1/shipments/{tracking_number}/advance": Call(
+        "/sandbox/carrier/v1/shipments/{shipment}/advance"
+    ),
+    "GET /sandbox/carrier/v1/labels/{tracking_number}": Call(
+        "/sandbox/carrier/v1/labels/{shipment}"
+    ),
     "GET /healthz": Call("/healthz"),
     "GET /readyz": Call("/readyz"),
 }
@@ -231,9 +340,67 @@ class Scene:
             "key": image["url"].split("/media/", 1)[1],
         }
 
+    def _build_cart_item(self) -> str:
+        """A line in the shopper's cart."""
+        listing_id = self["listing"]
+        response = self.client.post(
+            "/cart/items", json={"listing_id": listing_id}, headers=self.cast["shopper"].headers
+        )
+        assert response.status_code == 201, response.text
+        [line] = [line for line in response.json()["items"] if line["listing_id"] == listing_id]
+        return line["id"]
+
+    def _build_order(self) -> str:
+        """The shopper's unpaid order of the seller's listing."""
+        shopper = self.cast["shopper"]
+        for line in self.client.get("/cart", headers=shopper.headers).json()["items"]:
+            self.client.delete(f"/cart/items/{line['id']}", headers=shopper.headers)
+        return self.factory.order(shopper, [{"id": self["listing"]}])["id"]
+
+    def _build_paid_order(self) -> str:
+        order_id = self["order"]
+        paid = self.factory.pay(self.cast["shopper"], order_id)
+        assert paid["status"] == "paid", paid
+        return order_id
+
+    def _build_payment_session(self) -> dict[str, str]:
+        response = self.client.post(
+            f"/orders/{self['order']}/payments", headers=self.cast["shopper"].headers
+        )
+        assert response.status_code == 201, response.text
+        started = response.json()
+        return {
+            "intent_id": started["payment"]["provider_payment_id"],
+            "client_secret": started["client_secret"],
+        }
+
+    def _build_intent_requiring_action(self) -> dict[str, str]:
+        session = self["payment_session"]
+        response = self.client.post(
+            f"/sandbox/payments/v1/payment_intents/{session['intent_id']}/confirm",
+            json={
+                "client_secret": session["client_secret"],
+                "card": {**SUCCESS_CARD, "number": "4000002500003155"},
+            },
+        )
+        assert response.json()["status"] == "requires_action", response.text
+        return session
+
+    def _build_shipment(self) -> str:
+        """The tracking number of the seller's parcel for a paid order."""
+        response = self.client.post(
+            f"/orders/{self['paid_order']}/ship", headers=self.seller.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["tracking_number"]
+
     def send(self, call: Call, method: str, caller: Actor | None) -> Response:
         url = call.url.format_map(self)
+        if call.prepare is not None and caller is not None:
+            call.prepare(self, caller)
         kwargs: dict[str, Any] = {"headers": caller.headers if caller else {}}
+        if call.headers is not None:
+            kwargs["headers"] = {**kwargs["headers"], **call.headers(self)}
         if call.json is not None:
             kwargs["json"] = call.json(self)
         if call.form is not None:

@@ -555,7 +555,8 @@ class TestIdempotency:
 
         error = assert_error(response, 409, "conflict")
         assert error["details"] == {"order_id": first["id"]}
-        assert read_order(client, shopper, first["id"])["shipping_address"]["line1"] == ADDRESS["line1"]
+        kept = read_order(client, shopper, first["id"])["shipping_address"]
+        assert kept["line1"] == ADDRESS["line1"]
 
     def test_new_key_is_a_new_checkout(
         self, client: TestClient, listing: dict, shopper: Actor
@@ -865,8 +866,8 @@ def deliver_webhooks(app: FastAPI, client: TestClient) -> None:
 
 class TestReservationClock:
     def test_reservation_runs_out_after_reservation_minutes(
-        self, frozen: tuple[FastAPI, TestClient, FrozenClock], factory: Factory,
-        listing: dict, shopper: Actor, settings: Settings,
+        self, frozen: tuple[FastAPI, TestClient, FrozenClock], listing: dict, shopper: Actor,
+        settings: Settings,
     ) -> None:  # fmt: skip
         app, client, clock = frozen
         add(client, shopper.headers, listing["id"], 2)

@@ -1,10 +1,12 @@
 """No overselling under real concurrency: a real server with two worker processes, fifty
-buyers checking out the last ten units at the same moment, on SQLite and on PostgreSQL."""
+buyers checking out the last ten units at the same moment, on SQLite and on PostgreSQL;
+and a checkout retried in parallel with one Idempotency-Key places one order."""
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,61 +19,76 @@ from sqlalchemy.orm import Session
 
 from mercado_cli.server import running_api
 from shop_api.core.config import Settings
-from shop_api.models.orders import OrderItem
+from shop_api.models.orders import Order, OrderItem
 from tests.factories import ADDRESS, Actor, Factory
+
+pytestmark = pytest.mark.slow
 
 BUYERS = 50
 STOCK = 10
 
 
-def checkout_all_at_once(base_url: str, buyers: list[Actor]) -> list[httpx.Response]:
-    """Every buyer posts /checkout from their own thread, released together."""
-    start = threading.Barrier(len(buyers))
-
-    def checkout(buyer: Actor) -> httpx.Response:
-        with httpx.Client(base_url=base_url, timeout=60.0) as http:
-            start.wait()
-            return http.post(
-                "/checkout",
-                json={"shipping_address": ADDRESS},
-                headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
-            )
-
-    with ThreadPoolExecutor(max_workers=len(buyers)) as pool:
-        return list(pool.map(checkout, buyers))
-
-
-@pytest.mark.slow
-def test_fifty_buyers_for_the_last_ten_units(
-    client: TestClient, factory: Factory, settings: Settings, database_url: str,
-    db: Session, tmp_path: Path,
-) -> None:  # fmt: skip
-    seller = factory.user("seller")
-    listing = factory.listing(seller, title="Last ten", price_minor=2_000, stock=STOCK)
-    buyers = [factory.user("shopper") for _ in range(BUYERS)]
-    for buyer in buyers:
-        added = client.post(
-            "/cart/items", json={"listing_id": listing["id"], "quantity": 1}, headers=buyer.headers
-        )
-        assert added.status_code == 201, added.text
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """A real uvicorn with two worker processes on this backend's test database; yields its
+    base URL and log file."""
+    home = tmp_path_factory.mktemp("server")
     env = {
         "MERCADO_DATABASE_URL": database_url,
-        "MERCADO_HOME": str(tmp_path / "home"),
+        "MERCADO_HOME": str(home),
         "MERCADO_SECRET_KEY": settings.secret_key.get_secret_value(),
         "MERCADO_BACKGROUND_JOBS": "false",
         "MERCADO_ARGON2_MEMORY_KIB": "1024",
         "MERCADO_ARGON2_TIME_COST": "1",
         "MERCADO_LOG_LEVEL": "WARNING",
     }
-    log = tmp_path / "server.log"
-
+    log = home / "server.log"
     with running_api(env=env, workers=2, log_path=log, timeout=120) as base_url:
-        responses = checkout_all_at_once(base_url, buyers)
+        yield base_url, log
+
+
+def all_at_once(base_url: str, requests: list[tuple[Actor, str]]) -> list[httpx.Response]:
+    """POST /checkout for each (buyer, Idempotency-Key), each from its own thread, all
+    released together."""
+    start = threading.Barrier(len(requests))
+
+    def checkout(request: tuple[Actor, str]) -> httpx.Response:
+        buyer, key = request
+        with httpx.Client(base_url=base_url, timeout=60.0) as http:
+            start.wait()
+            return http.post(
+                "/checkout",
+                json={"shipping_address": ADDRESS},
+                headers={**buyer.headers, "Idempotency-Key": key},
+            )
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(checkout, requests))
+
+
+def fill_cart(client: TestClient, buyer: Actor, listing: dict[str, Any]) -> None:
+    added = client.post(
+        "/cart/items", json={"listing_id": listing["id"], "quantity": 1}, headers=buyer.headers
+    )
+    assert added.status_code == 201, added.text
+
+
+def test_fifty_buyers_for_the_last_ten_units(
+    server: tuple[str, Path], client: TestClient, factory: Factory, db: Session
+) -> None:
+    base_url, log = server
+    listing = factory.listing(factory.user("seller"), title="Last ten", stock=STOCK)
+    buyers = [factory.user("shopper") for _ in range(BUYERS)]
+    for buyer in buyers:
+        fill_cart(client, buyer, listing)
+
+    responses = all_at_once(base_url, [(buyer, uuid.uuid4().hex) for buyer in buyers])
 
     statuses = sorted(response.status_code for response in responses)
-    server_log = log.read_text(errors="replace")[-4_000:]
-    assert statuses == [201] * STOCK + [409] * (BUYERS - STOCK), server_log
-    refusals: list[dict[str, Any]] = [r.json()["error"] for r in responses if r.status_code == 409]
+    assert statuses == [201] * STOCK + [409] * (BUYERS - STOCK), log.read_text()[-4_000:]
+    refusals = [r.json()["error"] for r in responses if r.status_code == 409]
     # Refused while units were being taken, or once the listing showed as sold out.
     out_of_stock = ({"listing_id": listing["id"]}, {"unavailable_listings": [listing["id"]]})
     assert all(error["details"] in out_of_stock for error in refusals), refusals
@@ -84,3 +101,24 @@ def test_fifty_buyers_for_the_last_ten_units(
         select(func.sum(OrderItem.quantity)).where(OrderItem.listing_id == uuid.UUID(listing["id"]))
     )
     assert ordered == STOCK
+
+
+def test_a_checkout_retried_in_parallel_places_one_order(
+    server: tuple[str, Path], client: TestClient, factory: Factory, db: Session
+) -> None:
+    base_url, log = server
+    listing = factory.listing(factory.user("seller"), title="Retried", stock=STOCK)
+    buyer = factory.user("shopper")
+    fill_cart(client, buyer, listing)
+    key = uuid.uuid4().hex
+
+    responses = all_at_once(base_url, [(buyer, key)] * 8)
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 7 + [201], log.read_text()[-4_000:]
+    assert len({response.json()["id"] for response in responses}) == 1
+    replays = [response for response in responses if response.status_code == 200]
+    assert all(response.headers["Idempotent-Replayed"] == "true" for response in replays)
+    assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
+    placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
+    assert placed == 1

@@ -361,6 +361,23 @@ def test_import_commands_print_the_report(tmp_path, monkeypatch):
     assert {e["params"].get("currency") for e in events} == {None, "BRL"}
 
 
+@needs(ONLINE_RETAIL, RETAIL_FILE)
+def test_clickstream_command_lands_the_dataset_in_the_home_lake(tmp_path, monkeypatch):
+    from mercado_cli.main import app
+
+    monkeypatch.setenv("MERCADO_HOME", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["import", "clickstream", "online-retail", "--json"])
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["tables"][RETAIL_FILE]["loaded"] == 10_000
+    assert len(list(LandingZone(tmp_path / "var" / "lake").read())) == 521
+
+
 # --- Olist -------------------------------------------------------------------------------
 
 OLIST_FILES = {
@@ -637,24 +654,54 @@ def olist_files_or_skip() -> OlistFiles:
 
 
 @needs(OLIST_FULL, "olist_sellers_dataset.csv.gz", "olist_products_dataset.csv.gz")
-def test_olist_full_folder_loads_what_it_has_and_says_what_is_missing(tmp_path):
+def test_olist_full_folder_loads_what_it_has_and_says_what_is_missing(
+    tmp_path, olist_files_or_skip
+):
     folder = data_dir() / OLIST_FULL
     sellers = csv_rows(folder / "olist_sellers_dataset.csv.gz")
     products = csv_rows(folder / "olist_products_dataset.csv.gz")
-    assert (len(sellers), len(products)) == (3_095, 32_951)
+    payments = csv_rows(folder / "olist_order_payments_dataset.csv.gz")
+    assert (len(sellers), len(products), len(payments)) == (3_095, 32_951, 103_886)
+    sample = olist_files_or_skip.rows
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     upgrade_to_head(url)
     engine = create_db_engine(url)
+    import_olist(engine)  # the sample first: the full files hold its rows too
 
     report = import_olist(engine, full=True)
 
-    assert report.tables["sellers"].loaded == len(sellers)
-    assert report.tables["products"].rejected == len(products)  # no items give a price
+    def counts(name: str) -> tuple[int, int, int, int]:
+        t = report.tables[name]
+        return t.read, t.loaded, t.skipped, t.rejected
+
+    assert counts("sellers") == (
+        len(sellers),
+        len(sellers) - len(sample["sellers"]),
+        len(sample["sellers"]),
+        0,
+    )
+    # No order items in this folder: no price or seller for a new listing. The sample's
+    # products and payments are already there.
+    assert counts("products") == (
+        len(products),
+        0,
+        len(sample["products"]),
+        len(products) - len(sample["products"]),
+    )
+    assert counts("payments") == (
+        len(payments),
+        0,
+        len(sample["payments"]),
+        len(payments) - len(sample["payments"]),
+    )
+    assert report.tables["payments"].reasons == {
+        "order_id: unknown (this folder has no orders file)": len(payments)
+        - len(sample["payments"])
+    }
     assert "file absent" in report.tables["orders"].note
-    payments = report.tables["payments"]
-    assert payments.reasons == {"order_id: unknown (this folder has no orders file)": payments.read}
     with Session(engine) as db:
-        assert db.scalar(select(func.count()).select_from(User)) == len(sellers)
+        users = db.scalar(select(func.count()).select_from(User))
+    assert users == len(sellers) + len(sample["customers"])
     engine.dispose()
 
 
