@@ -27,7 +27,7 @@ def running_api(
     port: int = 0,
     workers: int = 1,
     log_path: Path | None = None,
-    timeout: float = 30.0,
+    timeout: float = 90.0,
 ) -> Iterator[str]:
     """Start uvicorn on loopback, wait until /readyz answers 200, yield the base URL."""
     port = port or free_port()

@@ -64,7 +64,11 @@ def run_jobs_once(state: Any, post: Poster) -> JobReport:
         state.write_session_factory, state.clock, follow_up
     )
     if getattr(state, "tracking", None) is not None:  # outbox -> clickstream landing zone
-        report.events_dispatched = dispatch_outbox(state.write_session_factory, state.tracking)
+        report.events_dispatched = dispatch_outbox(
+            state.write_session_factory,
+            state.tracking,
+            read_session_factory=getattr(state, "session_factory", None),
+        )
     return report
 
 

@@ -13,6 +13,7 @@ Identity of a server-side event:
   stable pseudonym of the signed-in user; else a keyed hash of IP and user agent that
   changes daily. The IP itself is never stored.
 * ``user_id``: only for a signed-in caller.
+* ``session_id``: the ``X-Session-Id`` header (tag.js's session) when sent.
 
 purchase, refund and write_review are not emitted here: they are written to the event
 outbox inside their business transaction and drained by ``dispatch.dispatch_outbox``.
@@ -50,7 +51,7 @@ def listing_item(listing: Any, *, quantity: int | None = None) -> dict[str, Any]
     return item
 
 
-_WANTED = frozenset({b"x-event-id", b"x-client-id", b"user-agent"})
+_WANTED = frozenset({b"x-event-id", b"x-client-id", b"x-session-id", b"user-agent"})
 
 
 def _headers(request: Request) -> dict[bytes, str]:
@@ -108,7 +109,7 @@ def track(
                     "event_time": tracking.clock.now().isoformat(),
                     "client_id": client_id_for(request, tracking, user_id, headers),
                     "user_id": str(user_id) if user_id is not None else None,
-                    "session_id": None,
+                    "session_id": headers.get(b"x-session-id", "")[:64] or None,
                     "page": None,
                     "params": params or {},
                     "items": items or [],

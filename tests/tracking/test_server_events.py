@@ -65,11 +65,14 @@ def test_view_item_reuses_the_pages_event_id(
     listing = factory.listing(seller, price_minor=4_990)
     event_id = str(uuid.uuid4())
 
-    response = client.get(f"/listings/{listing['id']}", headers={"X-Event-Id": event_id})
+    response = client.get(
+        f"/listings/{listing['id']}", headers={"X-Event-Id": event_id, "X-Session-Id": "s-42"}
+    )
 
     assert response.status_code == 200
     event = lake.by_id(event_id)
     assert event["event_name"] == "view_item"
+    assert event["session_id"] == "s-42"
     assert event["items"][0]["item_id"] == listing["id"]
     assert event["items"][0]["price"] == 49.9
     assert event["params"] == {"currency": "USD", "value": 49.9}
