@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from shop_api.accounts.endpoints import router as me_router
 from shop_api.auth.endpoints import router as auth_router
@@ -23,8 +23,7 @@ from shop_api.shipping.endpoints import router as shipping_router
 from shop_api.tracking.endpoints import router as tracking_router
 from shop_api.tracking.tagjs import router as tagjs_router
 
-api_router = APIRouter()
-for router in (
+ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     me_router,
     my_listings_router,
@@ -43,5 +42,10 @@ for router in (
     tracking_router,
     ops_router,
     sandbox_router,
-):
-    api_router.include_router(router)
+)
+
+
+def include_routers(app: FastAPI) -> None:
+    """Each router goes straight onto the app: one routing level less on every request."""
+    for router in ROUTERS:
+        app.include_router(router)

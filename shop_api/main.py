@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from shop_api.api import api_router
+from shop_api.api import include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
 from shop_api.core.db import create_db_engine, create_session_factory
@@ -113,7 +113,7 @@ def create_app(
 
     install_providers(app.state, settings)
     register_exception_handlers(app)
-    app.include_router(api_router)
+    include_routers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app

@@ -71,7 +71,8 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+    # Recycling instead of a ping per checkout: one round trip less on every request.
+    return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=1800)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

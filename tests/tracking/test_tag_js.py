@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from websockets.sync.client import ClientConnection, connect
 
 from mercado_cli.server import running_api
-from shop_api.api import api_router
+from shop_api.api import include_routers
 from shop_api.core.migrations import upgrade_to_head
 from shop_api.tracking.tagjs import SOURCE, strip_comments
 
@@ -40,14 +40,16 @@ from shop_api.tracking.tagjs import SOURCE, strip_comments
 def tag_client() -> Iterator[TestClient]:
     # The shop's real router list, without the rest of the app (these routes need no state).
     app = FastAPI()
-    app.include_router(api_router)
+    include_routers(app)
     with TestClient(app) as client:
         yield client
 
 
 def test_tag_js_is_registered_in_the_api() -> None:
-    assert api_router.url_path_for("tag_js") == "/tag.js"
-    assert api_router.url_path_for("tracking_demo") == "/tracking/demo"
+    app = FastAPI()
+    include_routers(app)
+    assert app.url_path_for("tag_js") == "/tag.js"
+    assert app.url_path_for("tracking_demo") == "/tracking/demo"
 
 
 def test_tag_js_is_small_javascript_with_cache_headers(tag_client: TestClient) -> None:
