@@ -10,6 +10,7 @@ import typer
 
 from mercado_cli.importers import import_app
 from shop_api.core.config import get_settings
+from simulator.cli import simulate
 
 app = typer.Typer(
     help="Mercado: marketplace shop API and e-commerce data platform.", no_args_is_help=True
@@ -19,6 +20,7 @@ users_app = typer.Typer(help="Operator tasks on accounts.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
+app.command("simulate")(simulate)
 
 
 @db_app.command("upgrade")

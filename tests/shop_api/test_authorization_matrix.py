@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -74,6 +75,16 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /questions/{question_id}/answer [active]":  (401, 403, 403, 200, 403, 403),
     "POST /questions/{question_id}/answer [paused]":  (401, 404, 404, 200, 404, 403),
     "GET /media/{key}":                               (200, 200, 200, 200, 200, 200),
+    "POST /orders/{order_id}/reviews [delivered]":    (401, 201, 404, 403, 404, 403),
+    "GET /listings/{listing_id}/reviews [active]":    (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id}/reviews [draft]":     (404, 404, 404, 200, 404, 200),
+    "GET /sellers/{seller_id}/rating":                (200, 200, 200, 200, 200, 200),
+    "POST /promotions/coupons":                       (401, 403, 403, 403, 403, 201),
+    "GET /promotions/coupons":                        (401, 403, 403, 403, 403, 200),
+    "GET /promotions/coupons/{code}":                 (401, 403, 403, 403, 403, 200),
+    "PATCH /promotions/coupons/{code}":               (401, 403, 403, 403, 403, 200),
+    "POST /collect":                                  (200, 200, 200, 200, 200, 200),
+    "GET /tag.js":                                    (200, 200, 200, 200, 200, 200),
     "GET /cart":                                      (401, 200, 200, 200, 200, 200),
     "POST /cart/items":                               (401, 201, 201, 409, 201, 201),
     "PATCH /cart/items/{item_id}":                    (401, 200, 404, 404, 404, 404),
@@ -175,6 +186,25 @@ def _authenticate_body(scene: Scene) -> dict[str, Any]:
     return {"client_secret": scene["intent_requiring_action"]["client_secret"]}
 
 
+def _review_body(scene: Scene) -> dict[str, Any]:
+    return {"order_item_id": scene["delivered_order"]["items"][0]["id"], "rating": 4}
+
+
+def _coupon_body(_scene: Scene) -> dict[str, Any]:
+    return {"code": f"M{uuid.uuid4().hex[:10]}", "kind": "percent", "percent_off": 5}
+
+
+def _collect_body(_scene: Scene) -> dict[str, Any]:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "event_name": "page_view",
+        "event_time": datetime.now(UTC).isoformat(),
+        "client_id": "matrix-client",
+        "page": {"url": "https://shop.example/"},
+    }
+    return {"events": [event]}
+
+
 CALLS: dict[str, Call] = {
     "POST /auth/signup": Call("/auth/signup", json=_signup_body),
     "POST /auth/token": Call("/auth/token", form=_login_form),
@@ -215,6 +245,20 @@ CALLS: dict[str, Call] = {
         "/questions/{question_on_paused_listing}/answer", json=_answer_body
     ),
     "GET /media/{key}": Call("/media/{image[key]}"),
+    "POST /orders/{order_id}/reviews [delivered]": Call(
+        "/orders/{delivered_order[id]}/reviews", json=_review_body
+    ),
+    "GET /listings/{listing_id}/reviews [active]": Call("/listings/{listing}/reviews"),
+    "GET /listings/{listing_id}/reviews [draft]": Call("/listings/{draft}/reviews"),
+    "GET /sellers/{seller_id}/rating": Call("/sellers/{seller_id}/rating"),
+    "POST /promotions/coupons": Call("/promotions/coupons", json=_coupon_body),
+    "GET /promotions/coupons": Call("/promotions/coupons"),
+    "GET /promotions/coupons/{code}": Call("/promotions/coupons/{coupon}"),
+    "PATCH /promotions/coupons/{code}": Call(
+        "/promotions/coupons/{coupon}", json=lambda _: {"description": "Matrix edit"}
+    ),
+    "POST /collect": Call("/collect", json=_collect_body),
+    "GET /tag.js": Call("/tag.js"),
     "GET /cart": Call("/cart"),
     "POST /cart/items": Call("/cart/items", json=lambda scene: {"listing_id": scene["listing"]}),
     "PATCH /cart/items/{item_id}": Call("/cart/items/{cart_item}", json=lambda _: {"quantity": 2}),
@@ -339,6 +383,19 @@ class Scene:
             "listing_id": listing_id,
             "key": image["url"].split("/media/", 1)[1],
         }
+
+    def _build_seller_id(self) -> str:
+        return str(self.seller.id)
+
+    def _build_delivered_order(self) -> dict[str, Any]:
+        """The shopper's order of the seller's listing, paid, shipped and delivered."""
+        shopper = self.cast["shopper"]
+        for line in self.client.get("/cart", headers=shopper.headers).json()["items"]:
+            self.client.delete(f"/cart/items/{line['id']}", headers=shopper.headers)
+        return self.factory.delivered_order(shopper, self.seller, [{"id": self["listing"]}])
+
+    def _build_coupon(self) -> str:
+        return self.factory.coupon(self.cast["staff"])["code"]
 
     def _build_cart_item(self) -> str:
         """A line in the shopper's cart."""
