@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import random
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any
 
 from simulator.calendar import campaign, day_multiplier, poisson, season, session_second
 from simulator.population import CHANNELS, Item, Population, Seller, Shopper
-from simulator.tag import EventSink, PageTag
+from simulator.tag import EventSink, PageTag, uuid4_from
 from simulator.vocabulary import NO_RESULT_QUERIES, VOCABULARY
 
 # The shop records these itself for the calls the simulator makes. For the first set the
@@ -164,7 +163,12 @@ class Visit:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Client-Id": self.tag.client_id, "X-Session-Id": self.tag.session_id}
+        """What the shopper's browser sends along with API calls."""
+        return {
+            "X-Client-Id": self.tag.client_id,
+            "X-Session-Id": self.tag.session_id,
+            "User-Agent": self.shopper.user_agent,
+        }
 
     def wait(self, mean_seconds: float) -> None:
         self.t += timedelta(seconds=1.0 + self.rng.expovariate(1.0 / mean_seconds))
@@ -214,6 +218,7 @@ class Behaviour:
         self.promotion: tuple[str, dict[str, Any]] = ("", {})
         self.top_by_category: dict[str, list[int]] = {slug: [] for slug in population.categories}
         self.by_category: dict[str, list[int]] = {slug: [] for slug in population.categories}
+        self.by_seller: list[list[int]] = [[] for _ in population.sellers]
         self.word_index: dict[str, list[int]] = {}
         self.category_ids: dict[str, str] = {}
         self.category_position = {slug: k for k, slug in enumerate(population.categories)}
@@ -276,9 +281,7 @@ class Behaviour:
     def next_id(self, visit: Visit | None) -> str:
         """An event id for a call (sent as ``X-Event-Id``): the shop's server-side event
         of the call takes it, and the page tag's copy of the same action shares it."""
-        if visit is not None:
-            return visit.tag.new_id()
-        return str(uuid.UUID(int=self.id_rng.getrandbits(128), version=4))
+        return uuid4_from(visit.tag.rng if visit is not None else self.id_rng)
 
     def headers_for(
         self, account: Account | None, visit: Visit | None, event_id: str
@@ -442,8 +445,7 @@ class Behaviour:
     def seller_account(self, seller: Seller) -> Flow:
         account = self.sellers[seller.index]
         if account is None:
-            device = self.rng_for("seller-device", seller.index)
-            client_id = str(uuid.UUID(int=device.getrandbits(128), version=4))
+            client_id = uuid4_from(self.rng_for("seller-device", seller.index))
             account = Account(seller.email, seller.name, "seller", client_id=client_id)
             if not (yield from self.signup(account)):
                 return None
@@ -483,6 +485,7 @@ class Behaviour:
                 "seller_id": listing["seller_id"],
             }  # fmt: skip
             self.by_category[item.category].append(item.index)
+            self.by_seller[item.seller].append(item.index)
             for word in item.words:
                 self.word_index.setdefault(word, []).append(item.index)
             self.record_id("item", item.key, listing["id"])
@@ -721,7 +724,7 @@ class Behaviour:
 
     def show_list(
         self, visit: Visit, page: dict, indices: list[int], list_id: str, name: str,
-        boldness: float,
+        boldness: float, offset: int = 0,
     ) -> tuple | None:  # fmt: skip
         """A list on the page: its impression, maybe a click (select_item) that leads to
         the item's page."""
@@ -729,12 +732,13 @@ class Behaviour:
         tag.event(
             "view_item_list", visit.t, page=page,
             params={"item_list_id": list_id, "item_list_name": name},
-            items=self.list_items(indices, list_id),
+            items=self.list_items(indices, list_id, offset),
         )  # fmt: skip
         choice = self.pick(visit, indices, boldness)
         if choice is None:
             return None
         position, index = choice
+        position += offset
         visit.wait(12)
         tag.event(
             "select_item", visit.t, page=page,
@@ -814,8 +818,9 @@ class Behaviour:
         hits = self.results(text)
         tag = visit.tag
         page = tag.page_view(visit.t, f"/search?q={text.replace(' ', '+')}", f"{text} | Mercado")
-        tag.event("search", visit.t, page=page, params={"search_term": text,
-                                                          "results": len(hits)})  # fmt: skip
+        tag.event(
+            "search", visit.t, page=page, params={"search_term": text, "result_count": len(hits)}
+        )
         if not hits:
             self.stats["searches_without_results"] += 1
             return self.browse_next(visit, leave=0.25)
@@ -842,16 +847,25 @@ class Behaviour:
                 if rng.random() < 0.8
                 else rng.choice(categories)
             )
-        listed = [i for i in self.top_by_category[slug] if self.stock[i] > 0][:PAGE_SIZE]
-        if len(listed) < PAGE_SIZE:  # new or unseen listings fill the page
-            listed += [i for i in self.by_category[slug] if self.stock[i] > 0 and i not in listed][
-                : PAGE_SIZE - len(listed)
+        listed = [i for i in self.top_by_category[slug] if self.stock[i] > 0][: 2 * PAGE_SIZE]
+        if len(listed) < 2 * PAGE_SIZE:  # new or unseen listings fill the pages
+            shown = set(listed)
+            listed += [i for i in self.by_category[slug] if self.stock[i] > 0 and i not in shown][
+                : 2 * PAGE_SIZE - len(listed)
             ]
         page = visit.tag.page_view(visit.t, f"/c/{slug}", f"{slug} | Mercado")
+        list_id = f"category:{slug}"
         if listed:
-            clicked = self.show_list(visit, page, listed, f"category:{slug}", slug, 0.8)
+            clicked = self.show_list(visit, page, listed[:PAGE_SIZE], list_id, slug, 0.8)
             if clicked:
                 return clicked
+            if len(listed) > PAGE_SIZE and rng.random() < 0.35:  # the next page
+                visit.wait(10)
+                clicked = self.show_list(
+                    visit, page, listed[PAGE_SIZE:], list_id, slug, 0.6, offset=PAGE_SIZE
+                )
+                if clicked:
+                    return clicked
         return self.browse_next(visit, leave=0.18)
 
     def item(
@@ -872,9 +886,9 @@ class Behaviour:
         visit.state.recent.append(index)
         utility = self.utility(visit.shopper, visit.state, index)
         visit.wait(50)
-        if rng.random() < 0.012:
+        if rng.random() < 0.004:
             yield from self.ask(visit, index, page)
-        p_add = sigmoid(utility - 0.8) * 0.18 * mood
+        p_add = sigmoid(utility - 0.8) * 0.13 * mood
         if index not in visit.state.cart and rng.random() < p_add:
             added = yield from self.add_to_cart(visit, index, entry, page)
             if added:
@@ -893,6 +907,18 @@ class Behaviour:
             )  # fmt: skip
             if clicked:
                 return clicked
+        if rng.random() < 0.45:  # further down: more from this seller
+            visit.wait(10)
+            more = sorted(
+                (i for i in self.by_seller[item.seller] if i != index and self.stock[i] > 0),
+                key=lambda i: (-self.rank[i], i),
+            )[:6]
+            if more:
+                clicked = self.show_list(
+                    visit, page, more, "seller_items", "More from this seller", 0.0
+                )
+                if clicked:
+                    return clicked
         return self.browse_next(visit, leave=0.14)
 
     def ask(self, visit: Visit, index: int, page: dict[str, Any]) -> Flow:
@@ -1114,11 +1140,11 @@ class Behaviour:
             key=f"order-{len(self.orders):07d}",
             order_id=body["id"],
             buyer=shopper.index,
-            items=[
+            items=sorted(  # in the simulator's order: the shop's follows its random ids
                 (listing_index[row["listing_id"]], row["id"])
                 for row in body["items"]
                 if row["listing_id"] in listing_index
-            ],
+            ),
             groups={self.seller_by_user[g["seller_id"]]: g["id"] for g in body["groups"]},
             value_minor=body["total_minor"],
         )

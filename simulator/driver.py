@@ -49,7 +49,7 @@ class SimulationConfig:
     sellers: int | None = None
     batch_size: int = 500
     max_batch_bytes: int = 900_000
-    visit_rate: float = 0.42
+    visit_rate: float = 0.36
     consent_rate: float = 0.5
     http_settle_seconds: float = 1.5
     # POST /collect from a second process (in-process mode only); None: for big runs.
@@ -216,8 +216,8 @@ class Simulator:
             )
         return reply
 
-    def _send(self, lines: list[str], token: str | None) -> None:
-        body = ('{"events":[' + ",".join(lines) + "]}").encode()
+    def _send(self, lines: list[bytes], token: str | None) -> None:
+        body = b'{"events":[' + b",".join(lines) + b"]}"
         self.report.batches += 1
         self.report.events_sent += len(lines)
         if self.collector is not None:

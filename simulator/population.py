@@ -58,7 +58,7 @@ class PopulationConfig:
     late_sellers: float = 0.15  # share of sellers who join during the period
     late_shoppers: float = 0.35  # share of shoppers who first visit during the period
     consent_rate: float = 0.5
-    visit_rate: float = 0.42  # mean sessions per active shopper per day
+    visit_rate: float = 0.36  # mean sessions per active shopper per day
     category_concentration: float = 2.5  # Dirichlet total mass: lower = pickier shoppers
 
     @property
@@ -241,9 +241,12 @@ def make_items(rng: random.Random, config: PopulationConfig, sellers: list[Selle
 def make_shoppers(
     rng: random.Random, config: PopulationConfig, categories: list[str], sellers: list[Seller]
 ) -> list[Shopper]:
-    popularity = [VOCABULARY[slug].popularity for slug in categories]
-    total = sum(popularity)
-    alphas = [config.category_concentration * weight / total for weight in popularity]
+    # People come to a shop for what it sells: categories no seller offers keep a little
+    # interest (their searches find nothing), the rest follow the market's popularity.
+    sold = {slug for seller in sellers for slug in seller.categories}
+    interest = [VOCABULARY[slug].popularity * (1.0 if slug in sold else 0.1) for slug in categories]
+    total = sum(interest)
+    alphas = [config.category_concentration * weight / total for weight in interest]
     index_of = {slug: position for position, slug in enumerate(categories)}
     sellers_by_category: dict[str, list[int]] = {slug: [] for slug in categories}
     for seller in sellers:

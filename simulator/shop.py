@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
+import json as _json
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -101,7 +101,7 @@ def _reply(response: httpx.Response) -> Reply:
     body: Any = None
     if response.content:
         if response.headers.get("content-type", "").startswith("application/json"):
-            body = json.loads(response.content)
+            body = _json.loads(response.content)
         else:
             body = response.text
     return Reply(response.status_code, body, dict(response.headers))
@@ -139,6 +139,7 @@ class InProcessShop:
             with self.app.state.session_factory() as session:
                 seed_category_tree(session, self.clock, DEFAULT_CATEGORY_TREE)
         self._loop = asyncio.new_event_loop()
+        self._host = urlsplit(self.settings.public_url).netloc.encode()
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url=self.settings.public_url
         )
@@ -161,12 +162,72 @@ class InProcessShop:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        response = self._run(
-            self._client.request(
-                method, path, json=json, data=data, files=files, content=content, headers=headers
+        if files is not None:  # multipart bodies (image uploads) are left to httpx
+            response = self._run(
+                self._client.request(method, path, data=data, files=files, headers=headers)
             )
-        )
-        return _reply(response)
+            return _reply(response)
+        raw = [(b"host", self._host)]
+        if json is not None:
+            content = _json.dumps(json, separators=(",", ":")).encode()
+            raw.append((b"content-type", b"application/json"))
+        elif data is not None:
+            content = urlencode(data).encode()
+            raw.append((b"content-type", b"application/x-www-form-urlencoded"))
+        body = content or b""
+        raw.append((b"content-length", str(len(body)).encode()))
+        for name, value in (headers or {}).items():
+            raw.append((name.lower().encode(), value.encode()))
+        return self._run(self._asgi(method, path, body, raw))
+
+    async def _asgi(
+        self, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> Reply:
+        """One HTTP request straight through the ASGI interface (what a server does with
+        the bytes it reads), without an HTTP client library in between."""
+        path, _, query = path.partition("?")
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": query.encode(), "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "state": {},
+        }  # fmt: skip
+        finished = asyncio.Event()
+        delivered = False
+        status = 500
+        response_headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers.extend(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    finished.set()
+
+        await self.app(scope, receive, send)
+        finished.set()
+        content = b"".join(chunks)
+        names = {name.decode("latin-1").lower(): value.decode("latin-1")
+                 for name, value in response_headers}  # fmt: skip
+        payload: Any = None
+        if content:
+            if names.get("content-type", "").startswith("application/json"):
+                payload = _json.loads(content)
+            else:
+                payload = content.decode("utf-8", "replace")
+        return Reply(status, payload, names)
 
     def set_time(self, moment: datetime) -> None:
         self.clock.set(moment)

@@ -9,14 +9,25 @@ browser would.
 from __future__ import annotations
 
 import heapq
-import json
 import random
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
+
 SITE = "https://shop.mercado.example"
+
+
+def uuid4_from(rng: random.Random) -> str:
+    """``str(uuid.UUID(int=rng.getrandbits(128), version=4))``, three times faster."""
+    bits = (rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_SET = (0x8000 << 48) | (4 << 76)
 
 
 class EventSink:
@@ -30,7 +41,7 @@ class EventSink:
 
     def __init__(
         self,
-        send: Callable[[list[str], str | None], None],
+        send: Callable[[list[bytes], str | None], None],
         *,
         batch_size: int = 500,
         max_bytes: int = 900_000,
@@ -40,9 +51,9 @@ class EventSink:
         self.max_bytes = max_bytes
         self._waiting: list[tuple[float, int, dict[str, Any], str | None]] = []
         self._sequence = 0
-        self._batch: list[str] = []
+        self._batch: list[bytes] = []
         self._batch_bytes = 0
-        self._signed_in: dict[str, list[str]] = {}  # bearer token -> that browser's events
+        self._signed_in: dict[str, list[bytes]] = {}  # bearer token -> that browser's events
         self.emitted = 0
         self.by_name: dict[str, int] = {}
 
@@ -58,10 +69,9 @@ class EventSink:
 
     def release(self, now: float) -> None:
         waiting = self._waiting
-        dumps = json.dumps
         while waiting and waiting[0][0] <= now:
             _, _, event, token = heapq.heappop(waiting)
-            line = dumps(event, separators=(",", ":"), ensure_ascii=False)
+            line = to_json(event)
             if token is not None:
                 self._signed_in.setdefault(token, []).append(line)
                 continue
@@ -120,7 +130,7 @@ class PageTag:
         self.referrer: str | None = None
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return uuid4_from(self.rng)
 
     def sign_in(self, user_id: str | None, token: str | None) -> None:
         self.user_id, self.token = user_id, token
@@ -136,7 +146,7 @@ class PageTag:
         event_id: str | None = None,
     ) -> None:
         event: dict[str, Any] = {
-            "event_id": event_id or str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "event_id": event_id or uuid4_from(self.rng),
             "event_name": name,
             "event_time": at.isoformat(timespec="milliseconds"),
             "client_id": self.client_id,

@@ -55,7 +55,8 @@ async def verified_user(request: Request) -> uuid.UUID | None:
     """The caller's id when a valid bearer token is sent. A missing, invalid or expired
     token makes the batch anonymous rather than refused, so no events are lost."""
     token = bearer_token(request)
-    if token is None or decode_access_token(request.app.state.settings, token) is None:
+    state = request.app.state
+    if token is None or decode_access_token(state.settings, token, state.clock.now()) is None:
         return None  # no database round trip for anonymous batches or garbage tokens
     return await run_in_threadpool(_lookup_user, request, token)
 

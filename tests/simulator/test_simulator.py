@@ -1,0 +1,281 @@
+"""The simulator: determinism, ground truth, and that what it makes looks like shopping.
+
+Three small simulations run once per module against the real in-process shop and its
+real ``/collect``: two with the same seed and one with another. The shop assigns random
+ids (users, listings, orders), so events are compared after mapping those ids to the
+simulator's own keys (``sim/id_map.csv``); the collector's ``received_at`` and the
+outbox's own event ids are left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from shop_api.models import Order, User, UserRole
+from shop_api.tracking.lake import EVENTS, EVENTS_BAD, LandingZone
+from simulator.calendar import black_friday, day_multiplier
+from simulator.driver import RunReport, SimulationConfig, Simulator
+from simulator.population import PopulationConfig, make_population
+from simulator.truth import read_truth
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Small, but busy enough to buy: 40 shoppers visiting about 1.5 times a day for 4 days.
+SMALL = {"shoppers": 40, "days": 4, "sellers": 6, "visit_rate": 1.5}
+# In the future, so the shop's clock (not the wall clock) must govern tokens.
+START = date(2031, 3, 3)
+
+
+@dataclass
+class Run:
+    home: Path
+    report: RunReport
+    events: list[dict[str, Any]]
+    ids: dict[str, tuple[str, str]]  # shop id -> (kind, simulator key)
+
+    @property
+    def truth(self) -> Path:
+        return self.home / "sim" / "truth"
+
+    def canonical(self) -> Counter[str]:
+        """The events as a multiset, shop ids replaced by simulator keys."""
+        return Counter(canonical_event(event, self.ids) for event in self.events)
+
+    def orders_by_status(self) -> dict[str, int]:
+        engine = create_engine(f"sqlite:///{self.home / 'shop.db'}")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Order.status, func.count()).group_by(Order.status)
+            ).all()
+        engine.dispose()
+        return {str(status): count for status, count in rows}
+
+
+def canonical_event(event: dict[str, Any], ids: dict[str, tuple[str, str]]) -> str:
+    """One event with the shop's random ids replaced by simulator keys (or a placeholder).
+
+    The simulator's own ids (event, client and session ids) are kept as they are. The
+    shop's server-side copies lose what the shop makes at random: outbox event ids, and
+    the order of an order's items (and so their ``index``), which follows random ids."""
+    own = {key: event.get(key) for key in ("event_id", "client_id", "session_id")}
+    rest = {key: value for key, value in event.items() if key not in own and key != "received_at"}
+
+    def key(match: re.Match[str]) -> str:
+        found = ids.get(match.group(0))
+        return f"<{found[0]}:{found[1]}>" if found else "<shop-id>"  # e.g. refund ids
+
+    rest = json.loads(UUID.sub(key, json.dumps(rest)))
+    if (rest.get("context") or {}).get("source") == "server":
+        own["event_id"] = None
+        items = [{k: v for k, v in item.items() if k != "index"} for item in rest["items"]]
+        rest["items"] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    client = own["client_id"] or ""
+    if client.startswith("srv-") and event.get("user_id") in ids:  # a user's pseudonym
+        own["client_id"] = "srv-" + ids[event["user_id"]][1]
+    return json.dumps({**own, **rest}, sort_keys=True)
+
+
+def simulate(home: Path, seed: int, **overrides: Any) -> Run:
+    options = {**SMALL, **overrides}
+    config = SimulationConfig(seed=seed, start=START, home=home, strict=True, **options)
+    report = Simulator(config).run()
+    zone = LandingZone(home / "lake")
+    assert not list(zone.read(EVENTS_BAD)), list(zone.read(EVENTS_BAD))[:3]
+    with (home / "sim" / "id_map.csv").open() as handle:
+        ids = {row["shop_id"]: (row["kind"], row["key"]) for row in csv.DictReader(handle)}
+    return Run(home, report, list(zone.read(EVENTS)), ids)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    return {
+        "first": simulate(tmp_path_factory.mktemp("sim-a"), seed=11),
+        "again": simulate(tmp_path_factory.mktemp("sim-b"), seed=11),
+        "other": simulate(tmp_path_factory.mktemp("sim-c"), seed=12),
+    }
+
+
+@pytest.fixture(scope="module")
+def run(runs: dict[str, Run]) -> Run:
+    return runs["first"]
+
+
+# --- determinism ---------------------------------------------------------------------
+
+
+def test_the_same_seed_writes_byte_identical_ground_truth(runs: dict[str, Run]) -> None:
+    first, again = runs["first"].truth, runs["again"].truth
+    names = sorted(path.name for path in first.iterdir())
+    assert names == ["items.csv", "manifest.json", "sellers.csv", "shoppers.csv"]
+    for name in names:
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_the_same_seed_makes_the_same_events_and_orders(runs: dict[str, Run]) -> None:
+    first, again = runs["first"], runs["again"]
+    assert len(first.events) == len(again.events) > 1000
+    assert first.canonical() == again.canonical()
+    assert first.orders_by_status() == again.orders_by_status()
+    assert first.report.stats == again.report.stats
+
+
+def test_another_seed_makes_another_simulation(runs: dict[str, Run]) -> None:
+    first, other = runs["first"], runs["other"]
+    shoppers = "shoppers.csv"
+    assert (first.truth / shoppers).read_bytes() != (other.truth / shoppers).read_bytes()
+    assert first.canonical() != other.canonical()
+
+
+def test_client_events_have_unique_reproducible_ids(run: Run) -> None:
+    client = [e for e in run.events if (e.get("context") or {}).get("source") != "server"]
+    counts = Counter(e["event_id"] for e in client)
+    copies = {name for name in ("sign_up", "login", "add_to_cart", "begin_checkout",
+                                "ask_question")}  # fmt: skip
+    # A tag event and the server's record of the same action share an event_id, by design.
+    server_ids = {e["event_id"] for e in run.events if e["event_name"] in copies
+                  and (e.get("context") or {}).get("source") == "server"}  # fmt: skip
+    assert all(count == 1 for count in counts.values())
+    tagged_copies = {e["event_id"] for e in client if e["event_name"] in copies}
+    assert tagged_copies and tagged_copies <= server_ids
+
+
+# --- ground truth --------------------------------------------------------------------
+
+
+def test_ground_truth_describes_every_shopper_and_item(run: Run) -> None:
+    tables = read_truth(run.truth)
+    manifest = json.loads((run.truth / "manifest.json").read_text())
+    assert len(tables["shoppers"]) == SMALL["shoppers"] == manifest["counts"]["shoppers"]
+    assert manifest["seed"] == 11 and manifest["parameters"]["days"] == SMALL["days"]
+    for row in tables["shoppers"]:
+        preferences = [float(value) for key, value in row.items() if key.startswith("pref_")]
+        assert len(preferences) == len(manifest["categories"])
+        assert sum(preferences) == pytest.approx(1.0, abs=1e-4)
+    listed = {key for kind, key in run.ids.values() if kind == "item"}
+    assert listed <= {row["item_key"] for row in tables["items"]}
+    assert len(listed) == run.report.stats["listings"]
+
+
+def test_shoppers_mostly_look_at_and_buy_what_they_like(run: Run) -> None:
+    """The behaviour follows the truth: the categories shoppers view and put in carts
+    carry far more of their preference mass than a category picked at random (1/31)."""
+    tables = read_truth(run.truth)
+    shoppers = {row["client_id"]: row for row in tables["shoppers"]}
+    category_of = {row["item_key"]: row["category"] for row in tables["items"]}
+    weights: dict[str, list[float]] = defaultdict(list)
+    for event in run.events:
+        name = event["event_name"]
+        if name not in ("view_item", "add_to_cart") or event["client_id"] not in shoppers:
+            continue
+        kind, item_key = run.ids[event["items"][0]["item_id"]]
+        assert kind == "item"
+        preference = float(shoppers[event["client_id"]][f"pref_{category_of[item_key]}"])
+        weights[name].append(preference)
+    baseline = 1 / len(json.loads((run.truth / "manifest.json").read_text())["categories"])
+    assert len(weights["view_item"]) > 100 and len(weights["add_to_cart"]) >= 5
+    assert sum(weights["view_item"]) / len(weights["view_item"]) > 5 * baseline
+    assert sum(weights["add_to_cart"]) / len(weights["add_to_cart"]) > 8 * baseline
+
+
+def test_marketing_consent_is_given_by_about_half_and_recorded_as_in_the_truth(
+    run: Run,
+) -> None:
+    population = make_population(PopulationConfig(shoppers=4000, days=90), random.Random("consent"))
+    share = sum(shopper.consent for shopper in population.shoppers) / 4000
+    assert 0.4 <= share <= 0.6
+    truth = {row["email"]: row["consent"] == "1" for row in read_truth(run.truth)["shoppers"]}
+    engine = create_engine(f"sqlite:///{run.home / 'shop.db'}")
+    with engine.connect() as connection:
+        signed_up = connection.execute(
+            select(User.email, User.marketing_consent).where(User.role == UserRole.shopper)
+        ).all()
+    engine.dispose()
+    assert signed_up
+    assert all(truth[email] == consent for email, consent in signed_up)
+
+
+# --- what the clickstream looks like --------------------------------------------------
+
+
+def test_some_searches_find_nothing(run: Run) -> None:
+    searches = [e for e in run.events if e["event_name"] == "search"]
+    empty = [e for e in searches if e["params"]["result_count"] == 0]
+    assert searches and empty and len(empty) < len(searches) / 2
+
+
+def test_recommendation_impressions_name_the_popularity_list(run: Run) -> None:
+    lists = Counter(
+        e["params"]["item_list_id"] for e in run.events if e["event_name"] == "view_item_list"
+    )
+    assert lists["recs:popular-v0"] > 0 and lists["search_results"] > 0
+    clicked = [e for e in run.events if e["event_name"] == "select_item"
+               and e["params"]["item_list_id"] == "recs:popular-v0"]  # fmt: skip
+    assert clicked
+
+
+def test_every_purchase_follows_a_checkout_of_the_same_session(run: Run) -> None:
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in run.events:
+        by_name[event["event_name"]].append(event)
+    checkouts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for event in by_name["begin_checkout"]:
+        source = (event.get("context") or {}).get("source") or "tag"
+        checkouts[event["params"]["transaction_id"]][source] = event
+    purchases = by_name["purchase"]
+    assert purchases, "the small simulation should sell something"
+    for purchase in purchases:
+        tagged = checkouts[purchase["params"]["transaction_id"]]["tag"]
+        recorded = checkouts[purchase["params"]["transaction_id"]]["server"]
+        assert tagged["event_id"] == recorded["event_id"]
+        assert tagged["session_id"] == recorded["session_id"] is not None
+        assert tagged["client_id"] == recorded["client_id"]
+        assert recorded["user_id"] == purchase["user_id"] is not None
+        assert _time(tagged) <= _time(purchase)
+    sessions = defaultdict(list)
+    for event in run.events:
+        if event["session_id"]:
+            sessions[event["session_id"]].append(event)
+    for events in sessions.values():
+        events.sort(key=_time)
+        names = [e["event_name"] for e in events]
+        if "add_payment_info" in names:
+            assert "begin_checkout" in names[: names.index("add_payment_info")]
+        assert len({e["client_id"] for e in events}) == 1
+
+
+def test_declines_cancellations_reviews_and_questions_happen(run: Run) -> None:
+    stats = run.report.stats
+    assert stats["orders_paid"] >= 3 and stats["cart_adds"] > stats["orders_paid"]
+    assert stats["questions"] >= 1
+    assert run.report.events_rejected == 0 and not run.report.unexpected
+    assert {"page_view", "search", "view_item_list", "select_item", "view_item",
+            "add_to_cart", "view_cart", "begin_checkout", "add_payment_info",
+            "purchase"} <= {e["event_name"] for e in run.events}  # fmt: skip
+
+
+def test_event_times_follow_the_simulated_clock(run: Run) -> None:
+    days = {_time(e).date() for e in run.events}
+    assert min(days) == START
+    assert max(days) <= date.fromordinal(START.toordinal() + SMALL["days"])
+    for event in run.events:
+        assert _time(event) <= datetime.fromisoformat(event["received_at"])
+
+
+def test_weekends_and_black_friday_are_busier() -> None:
+    friday = black_friday(2026)
+    assert day_multiplier(friday) > 1.8 * day_multiplier(date(2026, 10, 9))
+    assert day_multiplier(date(2026, 3, 7)) > day_multiplier(date(2026, 3, 4))  # Sat > Wed
+
+
+def _time(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["event_time"])
