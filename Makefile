@@ -44,7 +44,7 @@ demo: install ## Run the whole platform once on embedded defaults (SQLite under 
 test: install chromium ## Lint, then run the whole test suite (SQLite and PostgreSQL)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2
 
 test-fast: install ## Tests without the slow end-to-end ones
 	$(UV) run --frozen pytest -m "not slow"
