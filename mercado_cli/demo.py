@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import typer
@@ -26,7 +29,19 @@ def prepare_database(settings: Settings) -> int:
     return added
 
 
-def run_demo(settings: Settings, *, port: int = 0) -> int:
+def lake_summary(settings: Settings) -> tuple[int, int]:
+    """(events, files) in the landing zone."""
+    files = list((settings.lake_dir / "events").glob("dt=*/part-*.jsonl"))
+    events = 0
+    for path in files:
+        with path.open("rb") as handle:
+            events += sum(1 for line in handle if line.strip())
+    return events, len(files)
+
+
+def run_demo(
+    settings: Settings, *, port: int = 0, simulate_shoppers: int = 200, simulate_days: int = 7
+) -> int:
     started = time.monotonic()
     home = settings.resolved_home
     typer.secho("Mercado demo", bold=True)
@@ -52,11 +67,30 @@ def run_demo(settings: Settings, *, port: int = 0) -> int:
         typer.secho(f"\ndemo failed: {exc}", fg="red", err=True)
         typer.echo(f"see the API log at {log_path}", err=True)
         return 1
+    if simulate_shoppers:
+        typer.secho(
+            f"\nSimulating {simulate_shoppers} shoppers for {simulate_days} days", bold=True
+        )
+        code = subprocess.call(
+            [
+                sys.executable, "-m", "mercado_cli.main", "simulate",
+                "--shoppers", str(simulate_shoppers), "--days", str(simulate_days),
+                "--home", str(home),
+            ],
+            env={**os.environ, **env},
+        )  # fmt: skip
+        if code != 0:
+            typer.secho("demo failed: the simulation did not finish", fg="red", err=True)
+            return 1
+    events, files = lake_summary(settings)
     typer.secho(f"\nDemo finished in {time.monotonic() - started:.1f} s.", bold=True)
     typer.echo(
         "Where to look next:\n"
         f"  shop database      {settings.sqlalchemy_url}\n"
         f"  listing photos     {settings.media_dir}\n"
+        f"  clickstream lake   {settings.lake_dir / 'events'} "
+        f"({events:,} events in {files:,} files)\n"
+        f"  simulation truth   {settings.simulation_dir / 'truth'}\n"
         "  API and its docs   make dev   → http://127.0.0.1:8000/docs (OpenAPI, try it out)"
     )
     return 0

@@ -110,11 +110,15 @@ def serve(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port for the demo API (0 picks a free one)")] = 0,
+    shoppers: Annotated[int, typer.Option(help="Simulated shoppers after the story")] = 200,
+    days: Annotated[int, typer.Option(help="Simulated days")] = 7,
 ) -> None:
     """Run the platform end to end on embedded defaults and print what happened."""
     from mercado_cli.demo import run_demo
 
-    raise typer.Exit(run_demo(get_settings(), port=port))
+    raise typer.Exit(
+        run_demo(get_settings(), port=port, simulate_shoppers=shoppers, simulate_days=days)
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ back through a second queue; the first failure stops the simulation.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import traceback
 from datetime import UTC, datetime
@@ -32,9 +33,15 @@ def _serve(
     except BaseException:
         outbox.put((-1, traceback.format_exc()))
         return
+    parent = os.getppid()
     try:
         while True:
-            message = inbox.get()
+            try:
+                message = inbox.get(timeout=5)
+            except queue.Empty:
+                if os.getppid() != parent:  # the simulator is gone: so is this process
+                    break
+                continue
             if message is None:
                 break
             timestamp, body, token = message

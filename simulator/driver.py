@@ -49,7 +49,7 @@ class SimulationConfig:
     sellers: int | None = None
     batch_size: int = 500
     max_batch_bytes: int = 900_000
-    visit_rate: float = 0.36
+    visit_rate: float = 0.4
     consent_rate: float = 0.5
     http_settle_seconds: float = 1.5
     # POST /collect from a second process (in-process mode only); None: for big runs.

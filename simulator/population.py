@@ -58,7 +58,7 @@ class PopulationConfig:
     late_sellers: float = 0.15  # share of sellers who join during the period
     late_shoppers: float = 0.35  # share of shoppers who first visit during the period
     consent_rate: float = 0.5
-    visit_rate: float = 0.36  # mean sessions per active shopper per day
+    visit_rate: float = 0.4  # mean sessions per active shopper per day
     category_concentration: float = 2.5  # Dirichlet total mass: lower = pickier shoppers
 
     @property

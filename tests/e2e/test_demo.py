@@ -20,12 +20,17 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capsys):
     assert "shopper notified: The seller answered your question" in output
     assert (tmp_path / "var" / "shop.db").exists()
     assert any((tmp_path / "var" / "media" / "listings").rglob("*.jpg"))
+    assert "The shopper pays: one decline, then success" in output
+    assert "order                    shipped → delivered" in output
+    assert "Simulating 200 shoppers for 7 days" in output
+    assert any((tmp_path / "var" / "lake" / "events").glob("dt=*/part-*.jsonl"))
+    assert (tmp_path / "var" / "sim" / "truth").is_dir()
 
 
 @pytest.mark.slow
 def test_demo_can_run_twice_on_the_same_home(tmp_path, capsys):
     settings = Settings(home=tmp_path / "var", argon2_memory_kib=1024, argon2_time_cost=1)
 
-    assert run_demo(settings) == 0
-    assert run_demo(settings) == 0
+    assert run_demo(settings, simulate_shoppers=20, simulate_days=2) == 0
+    assert run_demo(settings, simulate_shoppers=20, simulate_days=2) == 0
     assert "category tree seeded (0 new categories)" in capsys.readouterr().out

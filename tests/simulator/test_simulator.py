@@ -15,7 +15,7 @@ import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ from sqlalchemy import create_engine, func, select
 
 from shop_api.models import Order, User, UserRole
 from shop_api.tracking.lake import EVENTS, EVENTS_BAD, LandingZone
+from simulator.behaviour import Behaviour
 from simulator.calendar import black_friday, day_multiplier
 from simulator.driver import RunReport, SimulationConfig, Simulator
 from simulator.population import PopulationConfig, make_population
+from simulator.tag import EventSink
 from simulator.truth import read_truth
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -187,6 +189,20 @@ def test_shoppers_mostly_look_at_and_buy_what_they_like(run: Run) -> None:
     assert sum(weights["add_to_cart"]) / len(weights["add_to_cart"]) > 8 * baseline
 
 
+def test_behaviour_chooses_by_the_utility_the_truth_states() -> None:
+    population = make_population(PopulationConfig(shoppers=30, days=10), random.Random(5))
+    behaviour = Behaviour(
+        population, seed=5, start=datetime(2031, 1, 1, tzinfo=UTC),
+        sink=EventSink(lambda lines, token: None), spawn=lambda at, flow: None,
+        now=lambda: datetime(2031, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    for shopper in population.shoppers:
+        state = behaviour.states[shopper.index]
+        for item in population.items[:40]:
+            expected = shopper.utility(item, population.sellers[item.seller])
+            assert behaviour.utility(shopper, state, item.index) == pytest.approx(expected)
+
+
 def test_marketing_consent_is_given_by_about_half_and_recorded_as_in_the_truth(
     run: Run,
 ) -> None:
@@ -279,3 +295,49 @@ def test_weekends_and_black_friday_are_busier() -> None:
 
 def _time(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["event_time"])
+
+
+# --- the other ways of running --------------------------------------------------------
+
+
+def test_the_collector_process_lands_the_same_events(runs: dict[str, Run], tmp_path: Path) -> None:
+    """Big runs post the clickstream from a second process: same events either way."""
+    split = simulate(tmp_path, seed=11, collect_process=True)
+    assert split.canonical() == runs["first"].canonical()
+
+
+@pytest.mark.slow
+def test_a_running_server_can_be_driven_over_http(tmp_path: Path) -> None:
+    from mercado_cli.server import running_api
+    from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
+    from shop_api.catalog.service import seed_category_tree
+    from shop_api.core.clock import SystemClock
+    from shop_api.core.db import create_db_engine, create_session_factory
+    from shop_api.core.migrations import upgrade_to_head
+
+    home = tmp_path / "server"
+    home.mkdir()
+    url = f"sqlite:///{home / 'shop.db'}"
+    upgrade_to_head(url)
+    engine = create_db_engine(url, pool_size=1)
+    with create_session_factory(engine)() as session:
+        seed_category_tree(session, SystemClock(), DEFAULT_CATEGORY_TREE)
+    engine.dispose()
+    env = {
+        "MERCADO_HOME": str(home), "MERCADO_ARGON2_TIME_COST": "1",
+        "MERCADO_ARGON2_MEMORY_KIB": "1024", "MERCADO_SANDBOX_PROCESSING_SECONDS": "0",
+        "MERCADO_BACKGROUND_INTERVAL_SECONDS": "0.1", "MERCADO_LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    with running_api(env) as base_url:
+        config = SimulationConfig(
+            shoppers=20, days=2, sellers=4, visit_rate=2.0, seed=3,
+            start=date.fromordinal(datetime.now(UTC).date().toordinal() - 2),
+            home=tmp_path / "client", base_url=base_url, http_settle_seconds=0.5,
+        )  # fmt: skip
+        report = Simulator(config).run()
+    assert report.events_accepted > 200 and report.events_rejected == 0
+    assert not report.unexpected, report.unexpected
+    assert report.stats["listings"] > 20 and report.stats["cart_adds"] > 0
+    assert (tmp_path / "client" / "sim" / "truth" / "shoppers.csv").exists()
+    events = list(LandingZone(home / "lake").read(EVENTS))
+    assert len([e for e in events if e["event_name"] == "page_view"]) > 50
