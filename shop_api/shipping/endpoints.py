@@ -8,12 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from shop_api.core.deps import ClockDep, CurrentUser, SessionDep
-from shop_api.core.errors import BadRequest, Unauthorized, error_response, error_responses
+from shop_api.core.errors import error_response, error_responses
 from shop_api.payments.deps import CarrierDep
-from shop_api.payments.endpoints import read_webhook_body
 from shop_api.payments.schemas import WebhookAck
 from shop_api.payments.service import RetryLater
-from shop_api.providers.signing import SignatureError
+from shop_api.providers.webhook_http import verified_event
 from shop_api.shipping import service
 from shop_api.shipping.schemas import (
     ShipmentEventPublic,
@@ -75,15 +74,7 @@ async def shipping_webhook(
     request: Request, session: SessionDep, clock: ClockDep, carrier: CarrierDep
 ) -> JSONResponse:
     """Signed tracking updates from the carrier (same rules as payment webhooks)."""
-    body = await read_webhook_body(request)
-    try:
-        event = carrier.parse_webhook(body, request.headers, clock.now())
-    except SignatureError as exc:
-        if exc.malformed:
-            raise BadRequest(f"Invalid signature header: {exc}") from exc
-        raise Unauthorized(f"Webhook signature rejected: {exc}") from exc
-    except ValueError as exc:
-        raise BadRequest(f"Malformed webhook payload: {exc}") from exc
+    event = await verified_event(request, carrier.parse_webhook, clock.now())
 
     def process() -> str:
         outcome = service.apply_tracking_event(session, clock, carrier.name, event)
