@@ -266,12 +266,10 @@ class Behaviour:
     def available(self, index: int) -> bool:
         return self.listing_ids[index] is not None and self.stock[index] > 0
 
-    def list_items(self, indices: list[int], list_id: str, offset: int = 0) -> list[dict]:
-        return [
-            {**self.item_events[index], "index": offset + k,  # type: ignore[dict-item]
-             "item_list_id": list_id}
-            for k, index in enumerate(indices)
-        ]  # fmt: skip
+    def list_items(self, indices: list[int], offset: int = 0) -> list[dict]:
+        """Items of a list as events carry them (the list's id is in ``params``)."""
+        events = self.item_events
+        return [{**events[index], "index": offset + k} for k, index in enumerate(indices)]  # type: ignore[dict-item]
 
     def record_id(self, kind: str, key: str, shop_id: str) -> None:
         self.ids.append((kind, key, shop_id))
@@ -732,7 +730,7 @@ class Behaviour:
         tag.event(
             "view_item_list", visit.t, page=page,
             params={"item_list_id": list_id, "item_list_name": name},
-            items=self.list_items(indices, list_id, offset),
+            items=self.list_items(indices, offset),
         )  # fmt: skip
         choice = self.pick(visit, indices, boldness)
         if choice is None:
@@ -743,7 +741,7 @@ class Behaviour:
         tag.event(
             "select_item", visit.t, page=page,
             params={"item_list_id": list_id, "item_list_name": name},
-            items=self.list_items([index], list_id, position),
+            items=self.list_items([index], position),
         )  # fmt: skip
         return ("item", index, list_id, position)
 
@@ -888,7 +886,7 @@ class Behaviour:
         visit.wait(50)
         if rng.random() < 0.004:
             yield from self.ask(visit, index, page)
-        p_add = sigmoid(utility - 0.8) * 0.13 * mood
+        p_add = sigmoid(utility - 0.8) * 0.1 * mood
         if index not in visit.state.cart and rng.random() < p_add:
             added = yield from self.add_to_cart(visit, index, entry, page)
             if added:
@@ -1031,14 +1029,14 @@ class Behaviour:
             return self.browse_next(visit, leave=0.4)
         value = sum(self.population.items[i].price_minor for i in indices) / 100
         tag.event("view_cart", visit.t, page=page, params={"value": value, "currency": "USD"},
-                  items=self.list_items(indices, "cart"))  # fmt: skip
+                  items=self.list_items(indices))  # fmt: skip
         visit.wait(30)
         if len(indices) > 1 and rng.random() < 0.2:
             worst = min(indices, key=lambda i: self.utility(visit.shopper, state, i))
             yield from self.remove_from_cart(visit, worst, page)
             indices.remove(worst)
         utilities = [self.utility(visit.shopper, state, i) for i in indices]
-        p_checkout = sigmoid(max(utilities) + 0.3) * (0.4 + 0.3 * visit.shopper.loyalty) * mood
+        p_checkout = sigmoid(max(utilities) + 0.3) * (0.35 + 0.3 * visit.shopper.loyalty) * mood
         if rng.random() < p_checkout:
             yield from self.checkout(visit)
             return None if rng.random() < 0.75 else ("home",)
@@ -1154,7 +1152,7 @@ class Behaviour:
             "begin_checkout", visit.t, page=page,
             params={"transaction_id": order.order_id, "value": order.value_minor / 100,
                     "currency": body["currency"]},
-            items=self.list_items([index for index, _ in order.items], "checkout"),
+            items=self.list_items([index for index, _ in order.items]),
             event_id=event_id,
         )  # fmt: skip
         state.cart.clear()  # the cart became the order
@@ -1170,7 +1168,7 @@ class Behaviour:
                 "add_payment_info", visit.t, page=page,
                 params={"payment_type": "card", "value": order.value_minor / 100,
                         "currency": "USD", "transaction_id": order.order_id},
-                items=self.list_items([i for i, _ in order.items], "checkout"),
+                items=self.list_items([i for i, _ in order.items]),
             )  # fmt: skip
             visit.wait(8)
             yield Until(visit.t)
