@@ -58,7 +58,7 @@ def simulate(
         start=first_day,
         home=home or settings.home,
         base_url=base_url,
-        database_url=None if home else settings.database_url,
+        database_url=settings.database_url,  # MERCADO_DATABASE_URL, else shop.db in home
         sellers=sellers,
         collect_process=collect_process,
     )
