@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Select, cast, func, null, or_, select
+from sqlalchemy import ColumnElement, Float, Select, bindparam, cast, func, null, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from shop_api.catalog.service import subtree_ids
@@ -17,26 +17,57 @@ from shop_api.search.backends import SearchBackend, query_terms
 PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
 
 
-def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
-    """Published listings for everyone; drafts and paused ones for their seller and staff."""
-    statement = select(Listing)
+def _visible_to(actor: User | None) -> ColumnElement[bool] | None:
     if actor is not None and actor.role == UserRole.staff:
-        return statement
+        return None
     visible = Listing.status.in_(PUBLIC_STATUSES)
     if actor is not None:
         visible = or_(visible, Listing.seller_id == actor.id)
-    return statement.where(visible)
+    return visible
+
+
+def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
+    """Published listings for everyone; drafts and paused ones for their seller and staff."""
+    visible = _visible_to(actor)
+    statement = select(Listing)
+    return statement if visible is None else statement.where(visible)
+
+
+def _by_id_statements(*, with_images: bool) -> dict[str, Select[tuple[Listing]]]:
+    """One statement per kind of caller, with the ids as bound parameters.
+
+    Built once at import: constructing a statement costs more than running its cached
+    compiled form, and the single-listing read is the hottest query in the shop.
+    """
+    by_id = Listing.id == bindparam("listing_id")
+    public = Listing.status.in_(PUBLIC_STATUSES)
+    own = Listing.seller_id == bindparam("actor_id")
+    statements = {
+        "anonymous": select(Listing).where(public, by_id),
+        "user": select(Listing).where(or_(public, own), by_id),
+        "staff": select(Listing).where(by_id),
+    }
+    if with_images:
+        # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
+        return {kind: s.options(joinedload(Listing.images)) for kind, s in statements.items()}
+    return statements
+
+
+_BY_ID = {False: _by_id_statements(with_images=False), True: _by_id_statements(with_images=True)}
 
 
 def get_readable(
     session: Session, actor: User | None, listing_id: uuid.UUID, *, with_images: bool = False
 ) -> Listing | None:
-    statement = readable_statement(actor).where(Listing.id == listing_id)
-    if with_images:
-        # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
-        statement = statement.options(joinedload(Listing.images))
-        return session.scalars(statement).unique().one_or_none()
-    return session.scalar(statement)
+    statements = _BY_ID[with_images]
+    if actor is None:
+        statement, params = statements["anonymous"], {"listing_id": listing_id}
+    elif actor.role == UserRole.staff:
+        statement, params = statements["staff"], {"listing_id": listing_id}
+    else:
+        statement, params = statements["user"], {"listing_id": listing_id, "actor_id": actor.id}
+    result = session.scalars(statement, params)
+    return (result.unique() if with_images else result).one_or_none()
 
 
 def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:

@@ -28,7 +28,7 @@ import structlog
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from shop_api.core.deps import get_optional_user
+from shop_api.core.deps import token_holder
 from shop_api.core.errors import Unauthorized
 from shop_api.tracking.outbox import to_major
 
@@ -128,16 +128,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 def verified_user_id(request: Request, session: Session, token: str) -> uuid.UUID | None:
-    """The token holder by the API's own rules (``get_optional_user``), leniently: an
+    """The token holder by the API's own rules (``token_holder``), leniently: an
     invalid, expired or revoked token gives None instead of an error."""
     state = request.app.state
     try:
-        user = get_optional_user(
-            session=session, settings=state.settings, clock=state.clock, token=token
-        )
+        return token_holder(session, state.settings, state.clock.now(), token).id
     except Unauthorized:
         return None
-    return user.id if user is not None else None
 
 
 def caller_id(request: Request, session: Session) -> uuid.UUID | None:
