@@ -1,0 +1,88 @@
+"""Right to erasure inside the warehouse: the safety net after the shop and lake steps.
+
+``DELETE /me`` anonymises the user's OLTP rows (bumping ``modified_at``, so incremental
+loads pick them up) and rewrites the lake files that mention them (their fingerprints
+change, so those partitions reload). Anything still carrying an erased user's id in raw
+(events another process flushed after the rewrite, a partition not reloaded yet) is
+scrubbed here; every raw load calls this, so the order of loads does not matter.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+ERASED_DISPLAY_NAME = "Erased user"
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = ?",
+            [table],
+        ).fetchall()[0][0]
+    )
+
+
+def erased_user_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Ids of erased users known to the warehouse (erasure records and anonymised users)."""
+    parts = []
+    if _table_exists(conn, "shop_erasure_records"):
+        parts.append("select user_id from raw.shop_erasure_records")
+    if _table_exists(conn, "shop_users"):
+        parts.append("select id from raw.shop_users where erased_at is not null")
+    if not parts:
+        return []
+    query = " union ".join(parts)
+    return sorted(row[0] for row in conn.execute(query).fetchall() if row[0])
+
+
+def scrub_erased_users(
+    conn: duckdb.DuckDBPyConnection, event_date: str | None = None
+) -> dict[str, int]:
+    """Remove erased users' identifiers from raw tables; returns rows changed per table.
+
+    Runs inside the caller's transaction. ``event_date`` limits the events part to one
+    partition (the one a load just replaced).
+    """
+    ids = erased_user_ids(conn)
+    changed: dict[str, int] = {}
+    if not ids:
+        return changed
+    conn.execute("create or replace temp table _erased (user_id varchar)")
+    conn.executemany("insert into _erased values (?)", [[i] for i in ids])
+    if _table_exists(conn, "events"):
+        window = "and event_date = ?" if event_date else ""
+        params = [event_date] if event_date else []
+        changed["raw.events"] = conn.execute(
+            f"""
+            update raw.events set
+                user_id = null,
+                client_id = 'erased-' || md5(coalesce(client_id, event_id)),
+                context = null
+            where user_id in (select user_id from _erased) {window}
+            """,
+            params,
+        ).fetchall()[0][0]
+    if _table_exists(conn, "events_bad") and event_date is None:
+        changed["raw.events_bad"] = conn.execute(
+            """
+            update raw.events_bad set event = '{"redacted": true}'::json
+            where exists (
+                select 1 from _erased e where contains(cast(event as varchar), e.user_id)
+            )
+            """
+        ).fetchall()[0][0]
+    if _table_exists(conn, "shop_users") and event_date is None:
+        changed["raw.shop_users"] = conn.execute(
+            f"""
+            update raw.shop_users set
+                email = 'erased-' || replace(id, '-', '') || '@erased.invalid',
+                display_name = '{ERASED_DISPLAY_NAME}',
+                last_login_at = null
+            where id in (select user_id from _erased)
+              and email <> 'erased-' || replace(id, '-', '') || '@erased.invalid'
+            """
+        ).fetchall()[0][0]
+    conn.execute("drop table _erased")
+    return {table: count for table, count in changed.items() if count}

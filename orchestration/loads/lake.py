@@ -1,0 +1,346 @@
+"""Landing zone → ``raw.events`` / ``raw.events_bad``: idempotent, partition-replacing loads.
+
+The lake (``shop_api.tracking.lake``) writes ``events/dt=YYYY-MM-DD/part-*.jsonl`` (by
+event date) and ``events_bad/dt=YYYY-MM-DD/part-*.jsonl`` (by received date); files
+appear whole, late files can land in old partitions, and erasure rewrites files in
+place. Each load therefore replaces one whole partition in one transaction and records
+the partition's file fingerprints (name, size, mtime) in ``raw._load_state``, so a
+sensor or an incremental run reloads exactly the partitions whose files changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from orchestration.loads.erasure import scrub_erased_users
+from orchestration.loads.stats import LoadStats
+
+EVENTS = "events"
+EVENTS_BAD = "events_bad"
+STATE_TABLE = "raw._load_state"
+
+EVENTS_DDL = """
+create table if not exists raw.events (
+    event_id varchar not null,
+    event_name varchar,
+    event_time timestamptz,
+    received_at timestamptz,
+    schema_version integer,
+    client_id varchar,
+    user_id varchar,
+    session_id varchar,
+    page json,
+    params json,
+    items json,
+    context json,
+    extra json,
+    event_date date not null,
+    _source_file varchar,
+    _loaded_at timestamptz
+)
+"""
+
+EVENTS_BAD_DDL = """
+create table if not exists raw.events_bad (
+    received_date date not null,
+    received_at timestamptz,
+    source varchar,
+    reasons json,
+    event json,
+    _source_file varchar,
+    _loaded_at timestamptz
+)
+"""
+
+STATE_DDL = f"""
+create table if not exists {STATE_TABLE} (
+    dataset varchar not null,
+    partition_key varchar not null,
+    fingerprint varchar not null,
+    files json,
+    file_count integer,
+    bytes bigint,
+    rows bigint,
+    loaded_at timestamptz,
+    primary key (dataset, partition_key)
+)
+"""
+
+# Column types for read_json: unknown top-level keys are ignored, missing ones are null.
+EVENT_COLUMNS = {
+    "event_id": "VARCHAR",
+    "event_name": "VARCHAR",
+    "event_time": "VARCHAR",
+    "received_at": "VARCHAR",
+    "schema_version": "VARCHAR",
+    "client_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "session_id": "VARCHAR",
+    "page": "JSON",
+    "params": "JSON",
+    "items": "JSON",
+    "context": "JSON",
+    "extra": "JSON",
+}
+BAD_COLUMNS = {"received_at": "VARCHAR", "source": "VARCHAR", "reasons": "JSON", "event": "JSON"}
+
+
+@dataclass(frozen=True)
+class PartitionFiles:
+    """The files of one lake partition and a fingerprint that changes when any does."""
+
+    dataset: str
+    day: str
+    files: tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns)
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for name, size, mtime in self.files:
+            digest.update(f"{name}|{size}|{mtime}\n".encode())
+        return digest.hexdigest()
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _, size, _ in self.files)
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("create schema if not exists raw")
+    conn.execute(EVENTS_DDL)
+    conn.execute(EVENTS_BAD_DDL)
+    conn.execute(STATE_DDL)
+
+
+def partition_dir(lake_dir: Path, dataset: str, day: str) -> Path:
+    return lake_dir / dataset / f"dt={day}"
+
+
+def scan_partition(lake_dir: Path, dataset: str, day: str) -> PartitionFiles:
+    """Fingerprint a partition's complete files (hidden ``.tmp-*`` files are skipped)."""
+    files = []
+    folder = partition_dir(lake_dir, dataset, day)
+    if folder.is_dir():
+        for path in sorted(folder.glob("part-*.jsonl")):
+            stat = path.stat()
+            files.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return PartitionFiles(dataset, day, tuple(files))
+
+
+def lake_days(lake_dir: Path, dataset: str = EVENTS) -> list[str]:
+    """Partition days present in the lake, sorted (folders that are not ``dt=<date>`` skip)."""
+    base = lake_dir / dataset
+    days = []
+    if base.is_dir():
+        for folder in base.glob("dt=*"):
+            day = folder.name.removeprefix("dt=")
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                continue
+            days.append(day)
+    return sorted(days)
+
+
+def loaded_fingerprints(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, str]:
+    ensure_tables(conn)
+    rows = conn.execute(
+        f"select partition_key, fingerprint from {STATE_TABLE} where dataset = ?", [dataset]
+    ).fetchall()
+    return dict(rows)
+
+
+def stale_partitions(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, dataset: str = EVENTS
+) -> list[str]:
+    """Days whose files differ from what was loaded: new, late files, rewritten or removed."""
+    loaded = loaded_fingerprints(conn, dataset)
+    days = set(lake_days(lake_dir, dataset)) | set(loaded)
+    return sorted(
+        day for day in days if scan_partition(lake_dir, dataset, day).fingerprint != loaded.get(day)
+    )
+
+
+def _record_state(conn: duckdb.DuckDBPyConnection, part: PartitionFiles, rows: int) -> None:
+    conn.execute(
+        f"delete from {STATE_TABLE} where dataset = ? and partition_key = ?",
+        [part.dataset, part.day],
+    )
+    conn.execute(
+        f"insert into {STATE_TABLE} values (?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            part.dataset,
+            part.day,
+            part.fingerprint,
+            json.dumps([{"name": n, "size": s, "mtime_ns": m} for n, s, m in part.files]),
+            len(part.files),
+            part.bytes,
+            rows,
+        ],
+    )
+
+
+def _read_json_sql(columns: dict[str, str]) -> str:
+    cols = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+    return (
+        "read_json(?, format = 'newline_delimited', columns = {" + cols + "}, "
+        "filename = true, hive_partitioning = false)"
+    )
+
+
+def load_events_partition(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, day: str | date
+) -> LoadStats:
+    """Replace ``raw.events`` for one ``dt=`` day with that partition's files, deduplicated.
+
+    Delete and insert run in one transaction: a rerun leaves identical rows, and a crash
+    leaves the previous partition. Duplicated ``event_id`` (client retries) keep the
+    copy received first.
+    """
+    started = time.perf_counter()
+    day = day.isoformat() if isinstance(day, date) else day
+    date.fromisoformat(day)  # refuse anything but a date
+    ensure_tables(conn)
+    part = scan_partition(lake_dir, EVENTS, day)
+    folder = partition_dir(lake_dir, EVENTS, day)
+    paths = [str(folder / name) for name, _, _ in part.files]
+    conn.execute("begin transaction")
+    try:
+        deleted = conn.execute("delete from raw.events where event_date = ?", [day]).fetchall()[0][
+            0
+        ]
+        if paths:
+            conn.execute(
+                f"""
+                insert into raw.events
+                select
+                    event_id,
+                    event_name,
+                    cast(event_time as timestamptz),
+                    cast(received_at as timestamptz),
+                    cast(schema_version as integer),
+                    client_id,
+                    user_id,
+                    session_id,
+                    page,
+                    params,
+                    items,
+                    context,
+                    extra,
+                    cast(? as date) as event_date,
+                    parse_filename(filename) as _source_file,
+                    now() as _loaded_at
+                from {_read_json_sql(EVENT_COLUMNS)}
+                where event_id is not null
+                qualify row_number() over (
+                    partition by event_id order by received_at, filename
+                ) = 1
+                """,
+                [day, paths],
+            )
+        scrubbed = scrub_erased_users(conn, event_date=day)
+        rows = conn.execute(
+            "select count(*) from raw.events where event_date = ?", [day]
+        ).fetchall()[0][0]
+        _record_state(conn, part, rows)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return LoadStats(
+        table="raw.events",
+        partition=day,
+        rows_loaded=rows,
+        rows_deleted=deleted,
+        rows_in_table=conn.execute("select count(*) from raw.events").fetchall()[0][0],
+        files=len(paths),
+        bytes_read=part.bytes,
+        seconds=round(time.perf_counter() - started, 3),
+        extra={"erasure_scrubbed_rows": sum(scrubbed.values())},
+    )
+
+
+def load_events_bad_partition(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, day: str | date
+) -> LoadStats:
+    """Replace ``raw.events_bad`` for one received day (the quarantine is kept whole)."""
+    started = time.perf_counter()
+    day = day.isoformat() if isinstance(day, date) else day
+    date.fromisoformat(day)
+    ensure_tables(conn)
+    part = scan_partition(lake_dir, EVENTS_BAD, day)
+    folder = partition_dir(lake_dir, EVENTS_BAD, day)
+    paths = [str(folder / name) for name, _, _ in part.files]
+    conn.execute("begin transaction")
+    try:
+        deleted = conn.execute(
+            "delete from raw.events_bad where received_date = ?", [day]
+        ).fetchall()[0][0]
+        if paths:
+            conn.execute(
+                f"""
+                insert into raw.events_bad
+                select
+                    cast(? as date) as received_date,
+                    cast(received_at as timestamptz),
+                    source,
+                    reasons,
+                    event,
+                    parse_filename(filename) as _source_file,
+                    now() as _loaded_at
+                from {_read_json_sql(BAD_COLUMNS)}
+                """,
+                [day, paths],
+            )
+        rows = conn.execute(
+            "select count(*) from raw.events_bad where received_date = ?", [day]
+        ).fetchall()[0][0]
+        _record_state(conn, part, rows)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return LoadStats(
+        table="raw.events_bad",
+        partition=day,
+        rows_loaded=rows,
+        rows_deleted=deleted,
+        files=len(paths),
+        bytes_read=part.bytes,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def load_events_bad(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, *, only_changed: bool = True
+) -> LoadStats:
+    """Bring ``raw.events_bad`` in line with the quarantine: every changed (or every) day."""
+    started = time.perf_counter()
+    ensure_tables(conn)
+    days = (
+        stale_partitions(conn, lake_dir, EVENTS_BAD)
+        if only_changed
+        else sorted(
+            set(lake_days(lake_dir, EVENTS_BAD)) | set(loaded_fingerprints(conn, EVENTS_BAD))
+        )
+    )
+    total = LoadStats(table="raw.events_bad", mode="changed partitions" if only_changed else "all")
+    for day in days:
+        stats = load_events_bad_partition(conn, lake_dir, day)
+        total.rows_loaded += stats.rows_loaded
+        total.rows_deleted += stats.rows_deleted
+        total.files += stats.files
+        total.bytes_read += stats.bytes_read
+    if days:
+        total.extra["erasure_scrubbed_rows"] = sum(scrub_erased_users(conn).values())
+    total.rows_in_table = conn.execute("select count(*) from raw.events_bad").fetchall()[0][0]
+    total.extra["partitions"] = ",".join(days)
+    total.seconds = round(time.perf_counter() - started, 3)
+    return total
