@@ -1,0 +1,84 @@
+-- Clickstream events assigned to sessions: a device's (client_id) session ends after
+-- var('session_timeout_minutes') of inactivity. Reads the run window padded by a day on
+-- each side, so sessions crossing midnight are whole; fct_sessions keeps the sessions that
+-- start inside the window.
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__events') }}
+    where {{ event_window_predicate('event_date', pad_days=1) }}
+
+),
+
+gaps as (
+
+    select
+        *,
+        lag(event_at) over (partition by client_id order by event_at, event_id) as previous_event_at
+    from events
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when previous_event_at is null then 1
+            when {{ dbt.datediff('previous_event_at', 'event_at', 'second') }}
+                > {{ var('session_timeout_minutes') }} * 60 then 1
+            else 0
+        end as is_session_start
+    from gaps
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(is_session_start) over (
+            partition by client_id order by event_at, event_id rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+
+),
+
+sessionized as (
+
+    select
+        *,
+        min(event_at) over (partition by client_id, session_number) as session_start_at
+    from numbered
+
+)
+
+select
+    {{ dbt.hash("client_id || '|' || cast(session_start_at as " ~ dbt.type_string() ~ ")") }} as session_id,
+    event_id,
+    client_id,
+    user_id,
+    tag_session_id,
+    event_name,
+    event_source,
+    page_url,
+    page_referrer,
+    search_term,
+    result_count,
+    value_minor,
+    currency,
+    list_id,
+    transaction_id,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    device_category,
+    locale,
+    item_count,
+    event_at,
+    event_date,
+    session_start_at,
+    cast(session_start_at as date) as session_date,
+    cast(is_session_start as {{ dbt.type_boolean() }}) as is_session_start
+from sessionized

@@ -1,0 +1,46 @@
+-- Every account with its erasure state: erased when the account says so or an erasure
+-- record exists (a request still running counts: no PII from the moment it is asked).
+with
+
+users as (
+
+    select * from {{ ref('stg_raw__users') }}
+
+),
+
+erasures as (
+
+    select
+        user_id,
+        min(requested_at) as erasure_requested_at,
+        max(completed_at) as erasure_completed_at
+    from {{ ref('stg_raw__erasure_records') }}
+    group by user_id
+
+),
+
+flagged as (
+
+    select
+        users.user_id,
+        users.role,
+        users.is_active,
+        users.created_at,
+        users.last_login_at,
+        (users.erased_at is not null or erasures.user_id is not null) as is_erased,
+        coalesce(users.erased_at, erasures.erasure_completed_at, erasures.erasure_requested_at) as erased_at,
+        case when users.erased_at is null and erasures.user_id is null then users.email end as email,
+        case when users.erased_at is null and erasures.user_id is null then users.display_name end as display_name,
+        case
+            when users.erased_at is null and erasures.user_id is null then users.has_marketing_consent
+            else false
+        end as has_marketing_consent,
+        users.marketing_consent_at,
+        users.marketing_consent_source
+    from users
+    left join erasures
+        on users.user_id = erasures.user_id
+
+)
+
+select * from flagged

@@ -1,0 +1,128 @@
+-- One row per recommender model version per day: item impressions and clicks from
+-- view_item_list / select_item events whose list_id is 'recs:<version>', and purchases and
+-- revenue attributed to a click: the same device bought the clicked item within
+-- var('recs_attribution_days') days after the click (each purchased line credited once, to
+-- the latest click before it).
+with
+
+item_events as (
+
+    select * from {{ ref('stg_raw__event_items') }}
+
+),
+
+recs_items as (
+
+    select
+        event_id,
+        event_name,
+        client_id,
+        listing_id,
+        event_at,
+        event_date,
+        substring(list_id, 6) as model_version
+    from item_events
+    where list_id like 'recs:%'
+        and event_name in ('view_item_list', 'select_item')
+
+),
+
+impressions as (
+
+    select
+        model_version,
+        event_date,
+        count(*) as impressions,
+        count(distinct event_id) as list_views,
+        count(distinct client_id) as devices_reached
+    from recs_items
+    where event_name = 'view_item_list'
+    group by model_version, event_date
+
+),
+
+clicks as (
+
+    select
+        model_version,
+        event_date,
+        count(*) as clicks
+    from recs_items
+    where event_name = 'select_item'
+    group by model_version, event_date
+
+),
+
+purchased_lines as (
+
+    select
+        event_id,
+        item_position,
+        client_id,
+        listing_id,
+        event_at,
+        coalesce(price_minor, 0) * quantity as revenue_minor
+    from item_events
+    where event_name = 'purchase'
+
+),
+
+attributed as (
+
+    select
+        recs_items.model_version,
+        recs_items.event_date,
+        purchased_lines.event_id,
+        purchased_lines.revenue_minor,
+        row_number() over (
+            partition by purchased_lines.event_id, purchased_lines.item_position
+            order by recs_items.event_at desc
+        ) as click_rank
+    from purchased_lines
+    inner join recs_items
+        on purchased_lines.client_id = recs_items.client_id
+        and purchased_lines.listing_id = recs_items.listing_id
+        and recs_items.event_name = 'select_item'
+        and recs_items.event_at <= purchased_lines.event_at
+        and recs_items.event_at >= {{ dbt.dateadd('day', -var('recs_attribution_days'), 'purchased_lines.event_at') }}
+
+),
+
+purchases as (
+
+    select
+        model_version,
+        event_date,
+        count(*) as attributed_purchased_items,
+        count(distinct event_id) as attributed_purchases,
+        sum(revenue_minor) as attributed_revenue_minor
+    from attributed
+    where click_rank = 1
+    group by model_version, event_date
+
+),
+
+final as (
+
+    select
+        impressions.model_version,
+        impressions.event_date as activity_date,
+        impressions.impressions,
+        impressions.list_views,
+        impressions.devices_reached,
+        coalesce(clicks.clicks, 0) as clicks,
+        case when impressions.impressions > 0 then coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions end as click_through_rate,
+        coalesce(purchases.attributed_purchases, 0) as attributed_purchases,
+        coalesce(purchases.attributed_purchased_items, 0) as attributed_purchased_items,
+        coalesce(purchases.attributed_revenue_minor, 0) as attributed_revenue_minor
+    from impressions
+    left join clicks
+        on impressions.model_version = clicks.model_version
+        and impressions.event_date = clicks.event_date
+    left join purchases
+        on impressions.model_version = purchases.model_version
+        and impressions.event_date = purchases.event_date
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+-- One row per order line, with its order's buyer, status and dates and its review if any.
+select
+    order_item_id,
+    order_id,
+    fulfilment_group_id,
+    listing_id,
+    seller_id,
+    category_id,
+    buyer_id,
+    review_id,
+    position,
+    title,
+    currency,
+    order_status,
+    is_paid,
+    unit_price_minor,
+    quantity,
+    discount_minor,
+    tax_minor,
+    line_total_minor,
+    review_rating,
+    placed_at,
+    order_date,
+    paid_at,
+    reviewed_at
+from {{ ref('int_order_items_joined_to_listings') }}

@@ -1,0 +1,68 @@
+-- One row per order: amounts in minor units, rolled-up lines, payments, shipping and refunds.
+with
+
+orders as (
+
+    select * from {{ ref('stg_raw__orders') }}
+
+),
+
+children as (
+
+    select * from {{ ref('int_orders_aggregated_from_children') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        orders.order_id,
+        orders.buyer_id,
+        orders.coupon_id,
+        -- status
+        orders.order_status,
+        orders.paid_at is not null as is_paid,
+        orders.cancelled_at is not null as is_cancelled,
+        orders.coupon_id is not null as has_coupon,
+        orders.currency,
+        -- amounts (minor units)
+        orders.subtotal_minor,
+        orders.discount_minor,
+        orders.shipping_minor,
+        orders.tax_minor,
+        orders.total_minor,
+        orders.refunded_minor,
+        orders.total_minor - orders.refunded_minor as net_total_minor,
+        -- rolled up from children
+        coalesce(children.line_count, 0) as line_count,
+        coalesce(children.units, 0) as units,
+        coalesce(children.seller_count, 0) as seller_count,
+        coalesce(children.payment_count, 0) as payment_count,
+        coalesce(children.failed_payment_attempts, 0) as failed_payment_attempts,
+        coalesce(children.refund_count, 0) as refund_count,
+        -- buyer sequence (paid orders only)
+        case
+            when orders.paid_at is not null then row_number() over (
+                partition by orders.buyer_id, orders.paid_at is not null
+                order by orders.placed_at, orders.order_id
+            )
+        end as buyer_paid_order_number,
+        -- timestamps
+        orders.placed_at,
+        cast(orders.placed_at as date) as order_date,
+        orders.paid_at,
+        orders.cancelled_at,
+        children.first_shipped_at,
+        children.delivered_at,
+        case
+            when children.delivered_at is not null
+                then {{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0
+        end as hours_paid_to_delivered
+    from orders
+    left join children
+        on orders.order_id = children.order_id
+
+)
+
+select * from final

@@ -1,0 +1,152 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['user_key', 'product_id', 'interaction_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=["{{ delete_erased_user_rows() }}"],
+    )
+}}
+-- The recommender's training input: one row per user x product x day with the signals
+-- seen that day and their weighted sum. Signals: detail views, list clicks and cart adds
+-- (clickstream), paid units (shop orders) and reviews (shop). Weights come from
+-- var('interaction_weights'); interaction_weight = view_item*views + select_item*clicks +
+-- add_to_cart*cart_adds + purchase*units_purchased + review_base*rating/5.
+-- Users are accounts; devices never logged in appear as 'client:<client_id>'. Erased
+-- accounts are left out entirely.
+{%- set w = var('interaction_weights') %}
+with
+
+event_items as (
+
+    select * from {{ ref('stg_raw__event_items') }}
+    where event_name in ('view_item', 'select_item', 'add_to_cart')
+        and listing_id is not null
+        and {{ event_window_predicate('event_date') }}
+
+),
+
+stitched as (
+
+    select * from {{ ref('int_clients_stitched_to_users') }}
+
+),
+
+erased as (
+
+    select user_id from {{ ref('stg_raw__erasure_records') }}
+
+),
+
+event_signals as (
+
+    select
+        coalesce(event_items.user_id, stitched.user_id) as user_id,
+        event_items.client_id,
+        event_items.listing_id as product_id,
+        event_items.event_date as interaction_date,
+        case when event_items.event_name = 'view_item' then 1 else 0 end as views,
+        case when event_items.event_name = 'select_item' then 1 else 0 end as clicks,
+        case when event_items.event_name = 'add_to_cart' then event_items.quantity else 0 end as cart_adds,
+        0 as units_purchased,
+        cast(null as {{ dbt.type_int() }}) as review_rating,
+        event_items.event_at as interacted_at
+    from event_items
+    left join stitched
+        on event_items.client_id = stitched.client_id
+
+),
+
+purchase_signals as (
+
+    select
+        buyer_id as user_id,
+        cast(null as {{ dbt.type_string() }}) as client_id,
+        listing_id as product_id,
+        order_date as interaction_date,
+        0 as views,
+        0 as clicks,
+        0 as cart_adds,
+        quantity as units_purchased,
+        cast(null as {{ dbt.type_int() }}) as review_rating,
+        placed_at as interacted_at
+    from {{ ref('fct_order_items') }}
+    where is_paid
+        and {{ event_window_predicate('order_date') }}
+
+),
+
+review_signals as (
+
+    select
+        buyer_id as user_id,
+        cast(null as {{ dbt.type_string() }}) as client_id,
+        listing_id as product_id,
+        cast(reviewed_at as date) as interaction_date,
+        0 as views,
+        0 as clicks,
+        0 as cart_adds,
+        0 as units_purchased,
+        rating as review_rating,
+        reviewed_at as interacted_at
+    from {{ ref('stg_raw__reviews') }}
+    where {{ event_window_predicate('cast(reviewed_at as date)') }}
+
+),
+
+signals as (
+
+    select * from event_signals
+    union all
+    select * from purchase_signals
+    union all
+    select * from review_signals
+
+),
+
+keyed as (
+
+    select
+        coalesce(user_id, 'client:' || client_id) as user_key,
+        user_id,
+        product_id,
+        interaction_date,
+        views,
+        clicks,
+        cart_adds,
+        units_purchased,
+        review_rating,
+        interacted_at
+    from signals
+    where user_id is null or user_id not in (select user_id from erased)
+
+),
+
+final as (
+
+    select
+        user_key,
+        max(user_id) as user_id,
+        product_id,
+        interaction_date,
+        sum(views) as views,
+        sum(clicks) as clicks,
+        sum(cart_adds) as cart_adds,
+        sum(units_purchased) as units_purchased,
+        max(review_rating) as review_rating,
+        cast(
+            {{ w['view_item'] }} * sum(views)
+            + {{ w['select_item'] }} * sum(clicks)
+            + {{ w['add_to_cart'] }} * sum(cart_adds)
+            + {{ w['purchase'] }} * sum(units_purchased)
+            + {{ w['review_base'] }} * coalesce(max(review_rating), 0) / 5.0
+            as {{ dbt.type_float() }}
+        ) as interaction_weight,
+        min(interacted_at) as first_interaction_at,
+        max(interacted_at) as last_interaction_at
+    from keyed
+    group by user_key, product_id, interaction_date
+
+)
+
+select * from final
