@@ -1,4 +1,5 @@
--- Clickstream events assigned to sessions: a device's (client_id) session ends after
+-- Clickstream events assigned to sessions: a device's (device_id, see
+-- int_events_resolved_to_devices) session ends after
 -- var('session_timeout_minutes') of inactivity. Reads the run window padded by a day on
 -- each side, so sessions crossing midnight are whole; fct_sessions keeps the sessions that
 -- start inside the window.
@@ -6,8 +7,13 @@ with
 
 events as (
 
-    select * from {{ ref('stg_raw__events') }}
-    where {{ event_window_predicate('event_date', pad_days=1) }}
+    select
+        stg.*,
+        devices.device_id
+    from {{ ref('stg_raw__events') }} as stg
+    inner join {{ ref('int_events_resolved_to_devices') }} as devices
+        on stg.event_id = devices.event_id
+    where {{ event_window_predicate('stg.event_date', pad_days=1) }}
 
 ),
 
@@ -15,7 +21,7 @@ gaps as (
 
     select
         *,
-        lag(event_at) over (partition by client_id order by event_at, event_id) as previous_event_at
+        lag(event_at) over (partition by device_id order by event_at, event_id) as previous_event_at
     from events
 
 ),
@@ -39,7 +45,7 @@ numbered as (
     select
         *,
         sum(is_session_start) over (
-            partition by client_id order by event_at, event_id rows between unbounded preceding and current row
+            partition by device_id order by event_at, event_id rows between unbounded preceding and current row
         ) as session_number
     from flagged
 
@@ -49,14 +55,15 @@ sessionized as (
 
     select
         *,
-        min(event_at) over (partition by client_id, session_number) as session_start_at
+        min(event_at) over (partition by device_id, session_number) as session_start_at
     from numbered
 
 )
 
 select
-    {{ dbt.hash("client_id || '|' || cast(session_start_at as " ~ dbt.type_string() ~ ")") }} as session_id,
+    {{ dbt.hash("device_id || '|' || cast(session_start_at as " ~ dbt.type_string() ~ ")") }} as session_id,
     event_id,
+    device_id,
     client_id,
     user_id,
     tag_session_id,

@@ -23,7 +23,7 @@ sessions as (
 
     select
         session_id,
-        client_id,
+        device_id as client_id,
         min(session_start_at) as session_start_at,
         max(event_at) as session_end_at,
         min(session_date) as session_date,
@@ -41,7 +41,7 @@ sessions as (
         min(case when event_name = 'begin_checkout' then event_at end) as first_begin_checkout_at,
         min(case when event_name = 'purchase' then event_at end) as first_purchase_at
     from events
-    group by session_id, client_id
+    group by session_id, device_id
 
 ),
 

@@ -1,6 +1,7 @@
 -- One row per recommender model version per day: item impressions and clicks from
 -- view_item_list / select_item events whose list_id is 'recs:<version>', and purchases and
--- revenue attributed to a click: the same device bought the clicked item within
+-- revenue attributed to a click: the same device (server-side purchases resolved to the
+-- shopper's device, see int_events_resolved_to_devices) bought the clicked item within
 -- var('recs_attribution_days') days after the click (each purchased line credited once, to
 -- the latest click before it).
 with
@@ -56,14 +57,16 @@ clicks as (
 purchased_lines as (
 
     select
-        event_id,
-        item_position,
-        client_id,
-        listing_id,
-        event_at,
-        coalesce(price_minor, 0) * quantity as revenue_minor
+        item_events.event_id,
+        item_events.item_position,
+        devices.device_id as client_id,
+        item_events.listing_id,
+        item_events.event_at,
+        coalesce(item_events.price_minor, 0) * item_events.quantity as revenue_minor
     from item_events
-    where event_name = 'purchase'
+    inner join {{ ref('int_events_resolved_to_devices') }} as devices
+        on item_events.event_id = devices.event_id
+    where item_events.event_name = 'purchase'
 
 ),
 

@@ -140,7 +140,7 @@ final as (
             + {{ w['add_to_cart'] }} * sum(cart_adds)
             + {{ w['purchase'] }} * sum(units_purchased)
             + {{ w['review_base'] }} * coalesce(max(review_rating), 0) / 5.0
-            as {{ dbt.type_float() }}
+            as double precision
         ) as interaction_weight,
         min(interacted_at) as first_interaction_at,
         max(interacted_at) as last_interaction_at

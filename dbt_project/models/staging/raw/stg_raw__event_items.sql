@@ -60,7 +60,7 @@ renamed as (
         {{ json_extract_string('item', '$.item_name') }} as item_name,
         -- numerics
         {{ dbt.safe_cast(json_extract_string('item', '$.index'), dbt.type_int()) }} as list_index,
-        {{ major_to_minor(dbt.safe_cast(json_extract_string('item', '$.price'), dbt.type_float())) }} as price_minor,
+        {{ major_to_minor(dbt.safe_cast(json_extract_string('item', '$.price'), "double precision")) }} as price_minor,
         coalesce({{ dbt.safe_cast(json_extract_string('item', '$.quantity'), dbt.type_int()) }}, 1) as quantity,
         -- timestamps
         event_at,

@@ -51,8 +51,8 @@ renamed as (
         -- params
         {{ json_extract_string('params', '$.search_term') }} as search_term,
         {{ dbt.safe_cast(json_extract_string('params', '$.result_count'), dbt.type_int()) }} as result_count,
-        {{ dbt.safe_cast(json_extract_string('params', '$.value'), dbt.type_float()) }} as event_value,
-        {{ major_to_minor(dbt.safe_cast(json_extract_string('params', '$.value'), dbt.type_float())) }} as value_minor,
+        {{ dbt.safe_cast(json_extract_string('params', '$.value'), "double precision") }} as event_value,
+        {{ major_to_minor(dbt.safe_cast(json_extract_string('params', '$.value'), "double precision")) }} as value_minor,
         upper({{ json_extract_string('params', '$.currency') }}) as currency,
         coalesce(
             {{ json_extract_string('params', '$.list_id') }},
