@@ -110,14 +110,14 @@ final as (
     select
         impressions.model_version,
         impressions.event_date as activity_date,
-        impressions.impressions,
-        impressions.list_views,
-        impressions.devices_reached,
-        coalesce(clicks.clicks, 0) as clicks,
-        case when impressions.impressions > 0 then coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions end as click_through_rate,
-        coalesce(purchases.attributed_purchases, 0) as attributed_purchases,
-        coalesce(purchases.attributed_purchased_items, 0) as attributed_purchased_items,
-        coalesce(purchases.attributed_revenue_minor, 0) as attributed_revenue_minor
+        cast(impressions.impressions as {{ dbt.type_bigint() }}) as impressions,
+        cast(impressions.list_views as {{ dbt.type_bigint() }}) as list_views,
+        cast(impressions.devices_reached as {{ dbt.type_bigint() }}) as devices_reached,
+        cast(coalesce(clicks.clicks, 0) as {{ dbt.type_bigint() }}) as clicks,
+        case when impressions.impressions > 0 then cast(coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions as double precision) end as click_through_rate,
+        cast(coalesce(purchases.attributed_purchases, 0) as {{ dbt.type_bigint() }}) as attributed_purchases,
+        cast(coalesce(purchases.attributed_purchased_items, 0) as {{ dbt.type_bigint() }}) as attributed_purchased_items,
+        cast(coalesce(purchases.attributed_revenue_minor, 0) as {{ dbt.type_bigint() }}) as attributed_revenue_minor
     from impressions
     left join clicks
         on impressions.model_version = clicks.model_version

@@ -35,18 +35,18 @@ final as (
         orders.refunded_minor,
         orders.total_minor - orders.refunded_minor as net_total_minor,
         -- rolled up from children
-        coalesce(children.line_count, 0) as line_count,
-        coalesce(children.units, 0) as units,
-        coalesce(children.seller_count, 0) as seller_count,
-        coalesce(children.payment_count, 0) as payment_count,
-        coalesce(children.failed_payment_attempts, 0) as failed_payment_attempts,
-        coalesce(children.refund_count, 0) as refund_count,
+        cast(coalesce(children.line_count, 0) as {{ dbt.type_bigint() }}) as line_count,
+        cast(coalesce(children.units, 0) as {{ dbt.type_bigint() }}) as units,
+        cast(coalesce(children.seller_count, 0) as {{ dbt.type_bigint() }}) as seller_count,
+        cast(coalesce(children.payment_count, 0) as {{ dbt.type_bigint() }}) as payment_count,
+        cast(coalesce(children.failed_payment_attempts, 0) as {{ dbt.type_bigint() }}) as failed_payment_attempts,
+        cast(coalesce(children.refund_count, 0) as {{ dbt.type_bigint() }}) as refund_count,
         -- buyer sequence (paid orders only)
         case
-            when orders.paid_at is not null then row_number() over (
+            when orders.paid_at is not null then cast(row_number() over (
                 partition by orders.buyer_id, orders.paid_at is not null
                 order by orders.placed_at, orders.order_id
-            )
+            ) as {{ dbt.type_bigint() }})
         end as buyer_paid_order_number,
         -- timestamps
         orders.placed_at,
@@ -57,7 +57,7 @@ final as (
         children.delivered_at,
         case
             when children.delivered_at is not null
-                then {{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0
+                then cast({{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0 as double precision)
         end as hours_paid_to_delivered
     from orders
     left join children

@@ -22,7 +22,7 @@ measured as (
 
     select
         customers.customer_id,
-        {{ dbt.datediff('customers.last_order_at', 'as_of.as_of_at', 'day') }} as recency_days,
+        cast({{ dbt.datediff('customers.last_order_at', 'as_of.as_of_at', 'day') }} as {{ dbt.type_bigint() }}) as recency_days,
         customers.orders_paid as frequency,
         customers.lifetime_value_minor as monetary_minor,
         cast(as_of.as_of_at as date) as as_of_date

@@ -56,17 +56,17 @@ final as (
         users.marketing_consent_at,
         users.marketing_consent_source,
         consent.last_consent_change_at,
-        coalesce(consent.consent_event_count, 0) as consent_event_count,
-        coalesce(order_figures.orders_placed, 0) as orders_placed,
-        coalesce(order_figures.orders_paid, 0) as orders_paid,
+        cast(coalesce(consent.consent_event_count, 0) as {{ dbt.type_bigint() }}) as consent_event_count,
+        cast(coalesce(order_figures.orders_placed, 0) as {{ dbt.type_bigint() }}) as orders_placed,
+        cast(coalesce(order_figures.orders_paid, 0) as {{ dbt.type_bigint() }}) as orders_paid,
         order_figures.first_order_at,
         order_figures.last_order_at,
         cast(order_figures.first_order_at as date) as first_order_date,
-        coalesce(order_figures.gross_spend_minor, 0) as gross_spend_minor,
-        coalesce(order_figures.gross_spend_minor, 0) - coalesce(order_figures.refunded_minor, 0) as lifetime_value_minor,
+        cast(coalesce(order_figures.gross_spend_minor, 0) as {{ dbt.type_bigint() }}) as gross_spend_minor,
+        cast(coalesce(order_figures.gross_spend_minor, 0) - coalesce(order_figures.refunded_minor, 0) as {{ dbt.type_bigint() }}) as lifetime_value_minor,
         case
             when coalesce(order_figures.orders_paid, 0) > 0
-                then (coalesce(order_figures.gross_spend_minor, 0) * 1.0) / order_figures.orders_paid
+                then cast(coalesce(order_figures.gross_spend_minor, 0) * 1.0 / order_figures.orders_paid as double precision)
         end as average_order_value_minor,
         users.created_at as signed_up_at,
         users.last_login_at

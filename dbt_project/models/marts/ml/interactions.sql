@@ -129,10 +129,10 @@ final as (
         max(user_id) as user_id,
         product_id,
         interaction_date,
-        sum(views) as views,
-        sum(clicks) as clicks,
-        sum(cart_adds) as cart_adds,
-        sum(units_purchased) as units_purchased,
+        cast(sum(views) as {{ dbt.type_bigint() }}) as views,
+        cast(sum(clicks) as {{ dbt.type_bigint() }}) as clicks,
+        cast(sum(cart_adds) as {{ dbt.type_bigint() }}) as cart_adds,
+        cast(sum(units_purchased) as {{ dbt.type_bigint() }}) as units_purchased,
         max(review_rating) as review_rating,
         cast(
             {{ w['view_item'] }} * sum(views)
