@@ -306,3 +306,12 @@ def load_all_shop_tables(
     conn: duckdb.DuckDBPyConnection, shop_engine: Engine, full_refresh: bool = False
 ) -> list[LoadStats]:
     return [load_shop_table(conn, shop_engine, name, full_refresh) for name in shop_tables()]
+
+
+def source_row_count(shop_engine: Engine, table: str) -> int:
+    """Rows in the OLTP table now (for the reconciliation check after a load)."""
+    from sqlalchemy import func
+
+    spec = shop_tables()[table]
+    with shop_engine.connect() as source:
+        return int(source.execute(select(func.count()).select_from(spec.table)).scalar_one())

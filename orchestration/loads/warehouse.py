@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
-WAREHOUSE_ENV = "MERCADO_WAREHOUSE_PATH"
 RAW_SCHEMA = "raw"
 
 
 def default_warehouse_path() -> Path:
     """``$MERCADO_WAREHOUSE_PATH``, else ``$MERCADO_HOME/warehouse.duckdb``."""
-    override = os.environ.get(WAREHOUSE_ENV)
-    if override:
-        return Path(override).expanduser().resolve()
-    from shop_api.core.config import Settings
+    from orchestration.settings import PipelineSettings
 
-    return Settings().resolved_home / "warehouse.duckdb"
+    return PipelineSettings().resolved_warehouse_path
 
 
 def lock_path(database: Path) -> Path:

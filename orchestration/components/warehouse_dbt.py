@@ -1,0 +1,43 @@
+"""``DbtProjectComponent`` that writes the DuckDB warehouse through its single-writer lock.
+
+dbt-duckdb opens the warehouse file itself, so the component takes the same lock as the
+raw loads before it starts dbt, and points dbt at the absolute warehouse path (the
+profile would otherwise resolve a relative ``MERCADO_HOME`` from dbt's own directory).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
+
+from orchestration.components.dbt_translation import apply_naming
+from orchestration.loads.warehouse import writer_lock
+from orchestration.settings import PipelineSettings
+
+
+def export_warehouse_env() -> None:
+    """Make the dbt subprocess write exactly the warehouse the loads write."""
+    settings = PipelineSettings()
+    os.environ["MERCADO_WAREHOUSE_PATH"] = str(settings.resolved_warehouse_path)
+    os.environ["MERCADO_HOME"] = str(settings.shop.resolved_home)
+
+
+@dataclass
+class WarehouseDbtProjectComponent(DbtProjectComponent):
+    """The dbt project as assets; runs hold the warehouse writer lock."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return apply_naming(spec, self.get_resource_props(manifest, unique_id))
+
+    def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        export_warehouse_env()
+        with writer_lock(PipelineSettings().resolved_warehouse_path):
+            yield from super().execute(context, dbt)

@@ -1,0 +1,75 @@
+"""The dbt project and its manifest, prepared by our own commands.
+
+``dagster dev`` re-parses dbt on every load (``prepare_if_dev``); everywhere else
+(``make demo``, ``make test``, ``mercado pipeline run``, CI) calls
+``prepare_dbt_manifest`` first, which runs ``dbt parse`` into ``dbt_project/target`` and
+drops any copy an earlier ``dagster dev`` left in ``defs/.local_defs_state``, so the code
+location always reads the current manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtProject
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (``.venv/bin/dbt``), else ``dbt`` on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
+def _put_dbt_on_path() -> None:
+    """dagster-dbt's preparer calls plain ``dbt``: make it resolve when the venv is not
+    activated (``.venv/bin/python -m ...``)."""
+    bindir = str(Path(sys.executable).parent)
+    if shutil.which("dbt") is None and (Path(bindir) / "dbt").exists():
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+_put_dbt_on_path()
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+LOCAL_STATE_DIR = Path(__file__).parent / "defs" / ".local_defs_state"
+INCREMENTAL_SELECTOR = "config.materialized:incremental"
+
+
+def prepare_dbt_manifest() -> Path:
+    """Parse the dbt project now (no warehouse connection needed) and return the manifest."""
+    from orchestration.components.warehouse_dbt import export_warehouse_env
+
+    export_warehouse_env()
+    dbt_project.preparer.prepare(dbt_project)
+    if LOCAL_STATE_DIR.exists():
+        for stale in LOCAL_STATE_DIR.glob("DbtProjectComponent*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    return dbt_project.manifest_path
+
+
+def ensure_dbt_manifest() -> Path:
+    """Parse only when no manifest exists yet (first load on a fresh clone)."""
+    dbt_project.prepare_if_dev()
+    if not dbt_project.manifest_path.exists():
+        return prepare_dbt_manifest()
+    return dbt_project.manifest_path
+
+
+def load_manifest() -> dict[str, Any]:
+    return json.loads(ensure_dbt_manifest().read_text())
+
+
+def incremental_models(manifest: dict[str, Any]) -> list[str]:
+    """Names of the incremental models (they get daily partitions in Dagster)."""
+    return sorted(
+        node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and node.get("config", {}).get("materialized") == "incremental"
+    )

@@ -1,0 +1,1 @@
+"""Landing zone and shop database → ``raw.*``."""

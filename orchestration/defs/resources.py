@@ -1,0 +1,88 @@
+"""Typed resources: the DuckDB warehouse, the shop database, the landing zone and dbt.
+
+Paths and URLs come from ``MERCADO_*`` settings (``orchestration.settings``); the shop
+database URL is passed as an ``EnvVar`` when it is set, so a password never shows in the
+UI's resource config.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+from pydantic import Field
+from sqlalchemy import Engine
+
+from orchestration.dbt import dbt_executable
+from orchestration.loads.warehouse import open_reader, open_writer
+from orchestration.settings import DBT_PROJECT_DIR, PipelineSettings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file. Writers hold the single-writer lock while connected."""
+
+    database: str = Field(description="Path of the DuckDB file.")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.database).expanduser().resolve()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_writer(self.path) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_reader(self.path) as conn:
+            yield conn
+
+
+class ShopDatabaseResource(dg.ConfigurableResource):
+    """The shop's OLTP database (SQLite or PostgreSQL), read through SQLAlchemy."""
+
+    url: str = Field(description="SQLAlchemy URL of the shop database.")
+
+    @contextlib.contextmanager
+    def engine(self) -> Iterator[Engine]:
+        from shop_api.core.config import normalise_database_url
+        from shop_api.core.db import create_db_engine
+
+        engine = create_db_engine(normalise_database_url(self.url), pool_size=1)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The clickstream landing zone (``events/`` and ``events_bad/`` folders)."""
+
+    root: str = Field(description="Folder holding events/ and events_bad/.")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root).expanduser().resolve()
+
+
+def build_resources(settings: PipelineSettings | None = None) -> dict[str, object]:
+    settings = settings or PipelineSettings()
+    shop_url: str | dg.EnvVar = (
+        dg.EnvVar("MERCADO_DATABASE_URL")
+        if os.environ.get("MERCADO_DATABASE_URL")
+        else settings.shop_database_url
+    )
+    return {
+        "warehouse": WarehouseResource(database=str(settings.resolved_warehouse_path)),
+        "shop_db": ShopDatabaseResource(url=shop_url),
+        "lake": LakeResource(root=str(settings.lake_dir)),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

@@ -1,0 +1,77 @@
+"""The incremental dbt models (event-sized facts) as daily-partitioned assets.
+
+A run for a partition (or a range of them, in one dbt invocation) passes the window as
+``--vars '{"min_date": ..., "max_date": ...}'`` (inclusive dates), which the models use
+to bound ``is_incremental()``; ``full_refresh`` rebuilds them from scratch.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.components.dbt_translation import MercadoDbtTranslator
+from orchestration.components.warehouse_dbt import export_warehouse_env
+from orchestration.dbt import INCREMENTAL_SELECTOR, dbt_project, incremental_models, load_manifest
+from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.policies import WAREHOUSE_POOL
+from orchestration.loads.warehouse import writer_lock
+from orchestration.settings import PipelineSettings
+
+
+class DbtRunConfig(dg.Config):
+    """Run config of the incremental dbt models."""
+
+    full_refresh: bool = False
+
+
+def dbt_build_args(window: dg.TimeWindow | None, full_refresh: bool = False) -> list[str]:
+    """``dbt build`` arguments for a partition window (end exclusive → inclusive max_date)."""
+    args = ["build"]
+    if window is not None:
+        dates = {
+            "min_date": window.start.date().isoformat(),
+            "max_date": (window.end - timedelta(days=1)).date().isoformat(),
+        }
+        args += ["--vars", json.dumps(dates)]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest,
+        select=INCREMENTAL_SELECTOR,
+        name="dbt_incremental_models",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=MercadoDbtTranslator(),
+        project=dbt_project,
+        pool=WAREHOUSE_POOL,
+        op_tags={"layer": "transform"},
+    )
+    def dbt_incremental_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig
+    ) -> Iterator[Any]:
+        """Incremental dbt models for the run's partition window."""
+        partitioned = context.has_partition_key or context.has_partition_key_range
+        window = context.partition_time_window if partitioned else None
+        export_warehouse_env()
+        with writer_lock(PipelineSettings().resolved_warehouse_path):
+            yield from dbt.cli(
+                dbt_build_args(window, config.full_refresh), context=context
+            ).stream()
+
+    return dbt_incremental_models
+
+
+@dg.definitions
+def incremental() -> dg.Definitions:
+    manifest = load_manifest()
+    if not incremental_models(manifest):
+        return dg.Definitions()
+    return dg.Definitions(assets=[build_incremental_assets(manifest)])

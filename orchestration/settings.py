@@ -1,0 +1,50 @@
+"""Where the pipeline reads and writes, derived from the shop's own ``MERCADO_*`` settings.
+
+Only the warehouse path and the first partition day are the pipeline's own settings; the
+home, lake and shop database come from ``shop_api.core.config.Settings`` so the shop and
+the pipeline can never disagree about them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shop_api.core.config import Settings as ShopSettings
+
+# Early enough for the Olist import (orders from 2016-09) and the simulator (2026-01-01).
+DEFAULT_PARTITIONS_START = date(2016, 1, 1)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class PipelineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERCADO_", env_file=".env", extra="ignore")
+
+    warehouse_path: Path | None = Field(
+        default=None, description="DuckDB file; $MERCADO_HOME/warehouse.duckdb when unset."
+    )
+    partitions_start: date = Field(
+        default=DEFAULT_PARTITIONS_START, description="First daily partition of events."
+    )
+
+    @property
+    def shop(self) -> ShopSettings:
+        return ShopSettings()
+
+    @property
+    def resolved_warehouse_path(self) -> Path:
+        if self.warehouse_path is not None:
+            return self.warehouse_path.expanduser().resolve()
+        return self.shop.resolved_home / "warehouse.duckdb"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.shop.lake_dir
+
+    @property
+    def shop_database_url(self) -> str:
+        return self.shop.sqlalchemy_url
