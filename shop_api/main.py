@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shop_api.api import include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
-from shop_api.core.db import create_db_engine, create_session_factory
+from shop_api.core.db import create_async_read_engine, create_db_engine, create_session_factory
 from shop_api.core.errors import register_exception_handlers
 from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
@@ -81,6 +82,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Made here, not with the app: asyncio connections belong to the running loop.
+        async_engine = create_async_read_engine(
+            settings.sqlalchemy_url, pool_size=settings.db_pool_size
+        )
+        if async_engine is not None:
+            app.state.async_read_sessions = async_sessionmaker(async_engine, expire_on_commit=False)
         app.state.tracking.start()
         jobs = None
         if settings.background_jobs:
@@ -90,6 +97,9 @@ def create_app(
         if jobs is not None:
             jobs.stop()
         app.state.tracking.stop()  # flushes queued events to the lake
+        if async_engine is not None:
+            app.state.async_read_sessions = None
+            await async_engine.dispose()
         engine.dispose()
 
     app = FastAPI(

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -73,6 +74,27 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     # Recycling instead of a ping per checkout: one round trip less on every request.
     return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=1800)
+
+
+def create_async_read_engine(url: str, *, pool_size: int = 10) -> AsyncEngine | None:
+    """An asyncio engine for the short reads of hot endpoints on PostgreSQL; None elsewhere.
+
+    A sync query from an ``async`` endpoint needs a hop to a worker thread and back, and
+    under load the hand-offs of the GIL between threads cost more than the query. The
+    asyncio driver waits for the server in the event loop itself. SQLite needs none: its
+    short reads run inline (see ``shop_api.core.deps.ShortReads``). Autocommit: a short
+    read is one or two statements, and without BEGIN and ROLLBACK it is one round trip.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    return create_async_engine(
+        parsed.set(drivername="postgresql+psycopg_async"),
+        pool_size=pool_size,
+        max_overflow=2 * pool_size,
+        pool_recycle=1800,
+        isolation_level="AUTOCOMMIT",
+    )
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

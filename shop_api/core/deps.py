@@ -7,12 +7,13 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -65,9 +66,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            if gate is None and state.engine.dialect.name == "sqlite":
-                # Ending an SQLite read transaction is an in-process call that never
-                # waits for anyone: cheaper here than a hop to a thread and back.
+            if not session.in_transaction() or (
+                gate is None and state.engine.dialect.name == "sqlite"
+            ):
+                # Nothing to end, or an SQLite read transaction, whose end is an
+                # in-process call that never waits: cheaper here than a hop to a thread.
                 session.close()
             else:
                 # Closing may wait for the database: not in the event loop, and not on
@@ -91,19 +94,34 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def run_short_read(
-    session: Session, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """Run a short read (a few indexed rows) for an ``async`` endpoint.
+class ShortReads:
+    """Runs the short reads (a few indexed rows) of ``async`` endpoints without paying
+    for a hop to a worker thread and back, which under load costs more than the query.
 
-    On SQLite it runs right here in the event loop: the query is an in-process call of
-    tens of microseconds that, under WAL, never waits for a writer, and a hop to a worker
-    thread and back costs several times that. A server database is a network round trip
-    away, so there it runs in a worker thread.
+    * SQLite, read requests: inline in the event loop. The query is an in-process call of
+      tens of microseconds that, under WAL, never waits for a writer.
+    * PostgreSQL, read requests: on the asyncio driver (``AsyncSession.run_sync``), which
+      waits for the server in the event loop. The function still gets a plain ``Session``.
+    * Otherwise (write requests, whose session may wait for a lock; or an app running
+      without its lifespan): in a worker thread, on the request's own session.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        return function(*args, **kwargs)
-    return await run_in_threadpool(function, *args, **kwargs)
+
+    def __init__(
+        self, session: Session, *, inline: bool, async_sessions: async_sessionmaker | None
+    ) -> None:
+        self._session = session
+        self._inline = inline
+        self._async_sessions = async_sessions
+
+    async def run(
+        self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        if self._inline:
+            return function(self._session, *args, **kwargs)
+        if self._async_sessions is not None:
+            async with self._async_sessions() as session:
+                return await session.run_sync(function, *args, **kwargs)
+        return await run_in_threadpool(function, self._session, *args, **kwargs)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -112,6 +130,19 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 ObjectStoreDep = Annotated[ObjectStore, Depends(get_object_store)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_short_reads(request: Request, session: SessionDep) -> ShortReads:
+    state = request.app.state
+    reading = request.method in READ_METHODS
+    return ShortReads(
+        session,
+        inline=reading and state.engine.dialect.name == "sqlite",
+        async_sessions=getattr(state, "async_read_sessions", None) if reading else None,
+    )
+
+
+ShortReadsDep = Annotated[ShortReads, Depends(get_short_reads)]
 
 
 def token_holder(session: Session, settings: Settings, now: datetime, token: str) -> User:
@@ -127,16 +158,18 @@ def token_holder(session: Session, settings: Settings, now: datetime, token: str
 
 
 async def get_optional_user(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep, token: TokenDep
+    reads: ShortReadsDep, settings: SettingsDep, clock: ClockDep, token: TokenDep
 ) -> User | None:
     """The caller when a valid token is sent; None for anonymous requests.
 
     A token that is present but invalid is an error, not silently anonymous. Anonymous
-    callers (most catalog traffic) cost no thread hop; only the user lookup takes one.
+    callers (most catalog traffic) cost nothing; the user lookup is a short read. On read
+    requests the user may come from a session other than the endpoint's: use its
+    attributes, and load anything else through the endpoint's session.
     """
     if token is None:
         return None
-    return await run_short_read(session, token_holder, session, settings, clock.now(), token)
+    return await reads.run(token_holder, settings, clock.now(), token)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -17,7 +17,7 @@ from shop_api.core.deps import (
     OptionalUser,
     SessionDep,
     SettingsDep,
-    run_short_read,
+    ShortReadsDep,
 )
 from shop_api.core.errors import PayloadTooLarge, Unprocessable, error_responses
 from shop_api.core.pagination import PageDep
@@ -188,17 +188,14 @@ def search_listings(
 @router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))
 async def read_listing(
     listing_id: uuid.UUID,
-    session: SessionDep,
+    reads: ShortReadsDep,
     actor: OptionalUser,
     store: ObjectStoreDep,
     request: Request,
 ) -> ListingPublic:
-    # The hottest page of the shop: ``async``, with the database read as a short read,
-    # rather than a ``def`` endpoint whose response FastAPI then validates in a second hop
-    # to a worker thread.
-    listing = await run_short_read(
-        session, _readable_listing_public, session, actor, listing_id, store
-    )
+    # The hottest page of the shop: ``async`` with its query as a short read, rather than
+    # a ``def`` endpoint whose response FastAPI then validates in a second thread hop.
+    listing = await reads.run(_readable_listing_public, actor, listing_id, store)
     track(
         request,
         "view_item",
