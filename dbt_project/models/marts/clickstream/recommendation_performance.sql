@@ -1,14 +1,24 @@
--- One row per recommender model version per day: item impressions and clicks from
--- view_item_list / select_item events whose list_id is 'recs:<version>', and purchases and
--- revenue attributed to a click: the same device (server-side purchases resolved to the
--- shopper's device, see int_events_resolved_to_devices) bought the clicked item within
--- var('recs_attribution_days') days after the click (each purchased line credited once, to
--- the latest click before it).
+{{
+    config(
+        materialized='incremental',
+        unique_key=['model_version', 'activity_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+-- One row per recommender model version per UTC day: item impressions and clicks from
+-- view_item_list / select_item events whose list_id is 'recs:<version>', and the purchases
+-- made that day that are attributed to a recommendation click: the same device (server-side
+-- purchases resolved to the shopper's device, see int_events_resolved_to_devices) bought the
+-- clicked item within var('recs_attribution_days') days after the click. Each purchased
+-- line is credited once, to the version of the latest click before it. Incremental on
+-- activity_date.
 with
 
 item_events as (
 
     select * from {{ ref('stg_raw__event_items') }}
+    where {{ event_window_predicate('event_date', pad_days=var('recs_attribution_days')) }}
 
 ),
 
@@ -32,7 +42,7 @@ impressions as (
 
     select
         model_version,
-        event_date,
+        event_date as activity_date,
         count(*) as impressions,
         count(distinct event_id) as list_views,
         count(distinct client_id) as devices_reached
@@ -46,7 +56,7 @@ clicks as (
 
     select
         model_version,
-        event_date,
+        event_date as activity_date,
         count(*) as clicks
     from recs_items
     where event_name = 'select_item'
@@ -59,9 +69,10 @@ purchased_lines as (
     select
         item_events.event_id,
         item_events.item_position,
-        devices.device_id as client_id,
+        devices.device_id,
         item_events.listing_id,
         item_events.event_at,
+        item_events.event_date,
         coalesce(item_events.price_minor, 0) * item_events.quantity as revenue_minor
     from item_events
     inner join {{ ref('int_events_resolved_to_devices') }} as devices
@@ -74,16 +85,16 @@ attributed as (
 
     select
         recs_items.model_version,
-        recs_items.event_date,
+        purchased_lines.event_date as activity_date,
         purchased_lines.event_id,
         purchased_lines.revenue_minor,
         row_number() over (
             partition by purchased_lines.event_id, purchased_lines.item_position
-            order by recs_items.event_at desc
+            order by recs_items.event_at desc, recs_items.event_id desc
         ) as click_rank
     from purchased_lines
     inner join recs_items
-        on purchased_lines.client_id = recs_items.client_id
+        on purchased_lines.device_id = recs_items.client_id
         and purchased_lines.listing_id = recs_items.listing_id
         and recs_items.event_name = 'select_item'
         and recs_items.event_at <= purchased_lines.event_at
@@ -95,36 +106,53 @@ purchases as (
 
     select
         model_version,
-        event_date,
+        activity_date,
         count(*) as attributed_purchased_items,
         count(distinct event_id) as attributed_purchases,
         sum(revenue_minor) as attributed_revenue_minor
     from attributed
     where click_rank = 1
-    group by model_version, event_date
+    group by model_version, activity_date
+
+),
+
+keys as (
+
+    select model_version, activity_date from impressions
+    union
+    select model_version, activity_date from clicks
+    union
+    select model_version, activity_date from purchases
 
 ),
 
 final as (
 
     select
-        impressions.model_version,
-        impressions.event_date as activity_date,
-        cast(impressions.impressions as {{ dbt.type_bigint() }}) as impressions,
-        cast(impressions.list_views as {{ dbt.type_bigint() }}) as list_views,
-        cast(impressions.devices_reached as {{ dbt.type_bigint() }}) as devices_reached,
+        keys.model_version,
+        keys.activity_date,
+        cast(coalesce(impressions.impressions, 0) as {{ dbt.type_bigint() }}) as impressions,
+        cast(coalesce(impressions.list_views, 0) as {{ dbt.type_bigint() }}) as list_views,
+        cast(coalesce(impressions.devices_reached, 0) as {{ dbt.type_bigint() }}) as devices_reached,
         cast(coalesce(clicks.clicks, 0) as {{ dbt.type_bigint() }}) as clicks,
-        case when impressions.impressions > 0 then cast(coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions as double precision) end as click_through_rate,
+        case
+            when impressions.impressions > 0
+                then cast(coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions as double precision)
+        end as click_through_rate,
         cast(coalesce(purchases.attributed_purchases, 0) as {{ dbt.type_bigint() }}) as attributed_purchases,
         cast(coalesce(purchases.attributed_purchased_items, 0) as {{ dbt.type_bigint() }}) as attributed_purchased_items,
         cast(coalesce(purchases.attributed_revenue_minor, 0) as {{ dbt.type_bigint() }}) as attributed_revenue_minor
-    from impressions
+    from keys
+    left join impressions
+        on keys.model_version = impressions.model_version
+        and keys.activity_date = impressions.activity_date
     left join clicks
-        on impressions.model_version = clicks.model_version
-        and impressions.event_date = clicks.event_date
+        on keys.model_version = clicks.model_version
+        and keys.activity_date = clicks.activity_date
     left join purchases
-        on impressions.model_version = purchases.model_version
-        and impressions.event_date = purchases.event_date
+        on keys.model_version = purchases.model_version
+        and keys.activity_date = purchases.activity_date
+    where {{ event_window_predicate('keys.activity_date') }}
 
 )
 
