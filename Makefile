@@ -12,7 +12,13 @@ ifeq ($(UV),)
 UV := $(PYTHON) -m uv
 endif
 
-.PHONY: help install chromium demo test test-fast dev bench lint format clean
+.PHONY: help install chromium demo test test-fast dev docs manifest bench lint format clean
+
+# Dagster keeps its run history here for `make dev` (the instance settings are copied from
+# orchestration/dagster.yaml: one writer at a time in the "warehouse" pool, no telemetry).
+MERCADO_HOME ?= var
+DAGSTER_HOME ?= $(abspath $(MERCADO_HOME))/dagster
+DAGSTER_PORT ?= 3000
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,16 +47,29 @@ chromium: ## Install headless Chromium for the browser tests (apt, when missing)
 demo: install ## Run the whole platform once on embedded defaults (SQLite under var/)
 	$(UV) run --frozen mercado demo
 
+manifest: install ## Parse the dbt project (dbt_project/target/manifest.json) for Dagster
+	$(UV) run --frozen python -m orchestration.dbt
+
 test: install chromium ## Lint, then run the whole test suite (SQLite and PostgreSQL)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen python -m orchestration.dbt
 	$(UV) run --frozen pytest -n 2
 
 test-fast: install ## Tests without the slow end-to-end ones
 	$(UV) run --frozen pytest -m "not slow"
 
-dev: install ## The API with auto-reload at http://127.0.0.1:8000/docs
-	$(UV) run --frozen mercado serve --reload
+dev: install ## The API (http://127.0.0.1:8000/docs) and the Dagster UI (http://127.0.0.1:3000)
+	@mkdir -p "$(DAGSTER_HOME)" && cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)   (DAGSTER_HOME=$(DAGSTER_HOME))"
+	@trap 'kill 0' EXIT INT TERM; \
+		$(UV) run --frozen mercado serve --reload & \
+		DAGSTER_HOME="$(DAGSTER_HOME)" $(UV) run --frozen dagster dev \
+			-m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT) & \
+		wait
+
+docs: install ## Build the dbt docs site from the warehouse and print where it is
+	$(UV) run --frozen python -m orchestration.docs
 
 bench: install ## Benchmarks that print figures
 	$(UV) run --frozen python bench/api_catalog.py

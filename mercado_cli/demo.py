@@ -82,6 +82,13 @@ def run_demo(
         if code != 0:
             typer.secho("demo failed: the simulation did not finish", fg="red", err=True)
             return 1
+    typer.secho("\nRunning the data pipeline: raw loads, dbt models and tests", bold=True)
+    from mercado_cli.pipeline import run_and_report
+    from orchestration.settings import PipelineSettings
+
+    if run_and_report() != 0:
+        typer.secho("demo failed: the pipeline did not succeed", fg="red", err=True)
+        return 1
     events, files = lake_summary(settings)
     typer.secho(f"\nDemo finished in {time.monotonic() - started:.1f} s.", bold=True)
     typer.echo(
@@ -91,6 +98,10 @@ def run_demo(
         f"  clickstream lake   {settings.lake_dir / 'events'} "
         f"({events:,} events in {files:,} files)\n"
         f"  simulation truth   {settings.simulation_dir / 'truth'}\n"
-        "  API and its docs   make dev   → http://127.0.0.1:8000/docs (OpenAPI, try it out)"
+        f"  warehouse (DuckDB) {PipelineSettings().resolved_warehouse_path} "
+        "(schemas raw, staging, intermediate, marts)\n"
+        "  dbt docs           make docs  (builds the docs site and prints where)\n"
+        "  API and its docs   make dev   → http://127.0.0.1:8000/docs (OpenAPI, try it out)\n"
+        "  Dagster UI         make dev   → http://127.0.0.1:3000 (assets, runs, schedules)"
     )
     return 0

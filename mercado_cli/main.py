@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mercado_cli.importers import import_app
+from mercado_cli.pipeline import pipeline_app
 from shop_api.core.config import get_settings
 from simulator.cli import simulate
 
@@ -20,6 +21,7 @@ users_app = typer.Typer(help="Operator tasks on accounts.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
+app.add_typer(pipeline_app, name="pipeline")
 app.command("simulate")(simulate)
 
 

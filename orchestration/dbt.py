@@ -43,10 +43,10 @@ INCREMENTAL_SELECTOR = "config.materialized:incremental"
 
 def prepare_dbt_manifest() -> Path:
     """Parse the dbt project now (no warehouse connection needed) and return the manifest."""
-    from orchestration.components.warehouse_dbt import export_warehouse_env
+    from orchestration.components.warehouse_dbt import warehouse_env
 
-    export_warehouse_env()
-    dbt_project.preparer.prepare(dbt_project)
+    with warehouse_env():
+        dbt_project.preparer.prepare(dbt_project)
     if LOCAL_STATE_DIR.exists():
         for stale in LOCAL_STATE_DIR.glob("DbtProjectComponent*"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -73,3 +73,7 @@ def incremental_models(manifest: dict[str, Any]) -> list[str]:
         if node.get("resource_type") == "model"
         and node.get("config", {}).get("materialized") == "incremental"
     )
+
+
+if __name__ == "__main__":
+    print(f"dbt manifest: {prepare_dbt_manifest()}")

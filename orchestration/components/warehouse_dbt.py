@@ -7,6 +7,7 @@ profile would otherwise resolve a relative ``MERCADO_HOME`` from dbt's own direc
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,11 +21,29 @@ from orchestration.loads.warehouse import writer_lock
 from orchestration.settings import PipelineSettings
 
 
-def export_warehouse_env() -> None:
-    """Make the dbt subprocess write exactly the warehouse the loads write."""
+@contextlib.contextmanager
+def warehouse_env() -> Iterator[None]:
+    """While dbt runs: point it at exactly the warehouse the loads write, and select only
+    tests that can run; the process environment is restored afterwards."""
     settings = PipelineSettings()
-    os.environ["MERCADO_WAREHOUSE_PATH"] = str(settings.resolved_warehouse_path)
-    os.environ["MERCADO_HOME"] = str(settings.shop.resolved_home)
+    values = {
+        "MERCADO_WAREHOUSE_PATH": str(settings.resolved_warehouse_path),
+        "MERCADO_HOME": str(settings.shop.resolved_home),
+        # Dagster splits dbt into several steps (partitioned incremental models between
+        # unpartitioned ones). A test over two models runs in the step that builds the
+        # later of them ("buildable"), never before the other exists (dbt's "eager").
+        "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass
@@ -38,6 +57,5 @@ class WarehouseDbtProjectComponent(DbtProjectComponent):
         return apply_naming(spec, self.get_resource_props(manifest, unique_id))
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        export_warehouse_env()
-        with writer_lock(PipelineSettings().resolved_warehouse_path):
+        with warehouse_env(), writer_lock(PipelineSettings().resolved_warehouse_path):
             yield from super().execute(context, dbt)

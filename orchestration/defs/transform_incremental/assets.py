@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.components.dbt_translation import MercadoDbtTranslator
-from orchestration.components.warehouse_dbt import export_warehouse_env
+from orchestration.components.warehouse_dbt import warehouse_env
 from orchestration.dbt import INCREMENTAL_SELECTOR, dbt_project, incremental_models, load_manifest
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
@@ -60,8 +60,7 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         """Incremental dbt models for the run's partition window."""
         partitioned = context.has_partition_key or context.has_partition_key_range
         window = context.partition_time_window if partitioned else None
-        export_warehouse_env()
-        with writer_lock(PipelineSettings().resolved_warehouse_path):
+        with warehouse_env(), writer_lock(PipelineSettings().resolved_warehouse_path):
             yield from dbt.cli(
                 dbt_build_args(window, config.full_refresh), context=context
             ).stream()
