@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlalchemy import Row, func, select
@@ -20,7 +20,7 @@ from shop_api.core.deps import (
     ShortReadsDep,
 )
 from shop_api.core.errors import PayloadTooLarge, Unprocessable, error_responses
-from shop_api.core.pagination import PageDep
+from shop_api.core.pagination import PageDep, PageParams
 from shop_api.core.storage import ObjectStore
 from shop_api.listings import repository, service
 from shop_api.listings.schemas import (
@@ -128,9 +128,9 @@ def create_listing(
 
 
 @router.get("", response_model=ListingPage, responses=error_responses(422))
-def search_listings(
+async def search_listings(
     request: Request,
-    session: SessionDep,
+    reads: ShortReadsDep,
     backend: SearchBackendDep,
     store: ObjectStoreDep,
     page: PageDep,
@@ -152,6 +152,47 @@ def search_listings(
             "min_price is greater than max_price",
             details=[{"loc": ["query", "min_price"], "msg": "greater than max_price"}],
         )
+    query = q.strip() if q else None
+    # Like the listing page, one short read (see ShortReads) rather than a def endpoint.
+    result, user_id = await reads.run(
+        _search_page,
+        request,
+        backend,
+        store,
+        page,
+        query=query,
+        category=category,
+        filters=dict(
+            min_price=min_price,
+            max_price=max_price,
+            condition=condition,
+            seller_id=seller_id,
+            sort=sort,
+        ),
+    )
+    if query:
+        track(
+            request,
+            "search",
+            user_id=user_id,
+            params={"search_term": query, "result_count": result.count, "page": page.page,
+                    "category": category, "sort": sort},
+        )  # fmt: skip
+    return result
+
+
+def _search_page(
+    session: Session,
+    request: Request,
+    backend: SearchBackend,
+    store: ObjectStore,
+    page: PageParams,
+    *,
+    query: str | None,
+    category: str | None,
+    filters: dict[str, Any],
+) -> tuple[ListingPage, uuid.UUID | None]:
+    """A page of search results, and the signed-in caller for the search event."""
     category_row = None
     if category is not None:
         category_row = find_category(session, category)
@@ -160,29 +201,14 @@ def search_listings(
                 f"Category {category!r} does not exist",
                 details=[{"loc": ["query", "category"], "msg": "unknown category"}],
             )
-    filters = repository.SearchFilters(
-        query=q.strip() if q else None,
-        category=category_row,
-        min_price=min_price,
-        max_price=max_price,
-        condition=condition,
-        seller_id=seller_id,
-        sort=sort,
-    )
+    search_filters = repository.SearchFilters(query=query, category=category_row, **filters)
     rows, total = repository.search(
-        session, backend, filters, limit=page.page_size, offset=page.offset
+        session, backend, search_filters, limit=page.page_size, offset=page.offset
     )
-    if filters.query:
-        track(
-            request,
-            "search",
-            user_id=caller_id(request, session),
-            params={"search_term": filters.query, "result_count": total, "page": page.page,
-                    "category": category, "sort": sort},
-        )  # fmt: skip
-    return ListingPage(
+    result = ListingPage(
         data=_summaries(session, store, rows), count=total, page=page.page, page_size=page.page_size
     )
+    return result, caller_id(request, session) if query else None
 
 
 @router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))

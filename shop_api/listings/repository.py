@@ -6,13 +6,25 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, Select, bindparam, cast, func, null, or_, select
+from sqlalchemy import (
+    ColumnCollection,
+    ColumnElement,
+    Float,
+    Select,
+    bindparam,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from shop_api.catalog.service import subtree_ids
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
 from shop_api.models.user import UserRole
 from shop_api.search.backends import SearchBackend, query_terms
+from shop_api.search.schema import search_docs
 
 PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
 
@@ -120,42 +132,107 @@ def search(
     terms = query_terms(filters.query or "")
     if filters.query and not terms:
         return [], 0
-    statement = select(*SUMMARY_COLUMNS)
-    score = None
     if terms:
-        statement, score = backend.restrict(statement, terms)
-    score_column = (score if score is not None else cast(null(), Float)).label("score")
-    statement = statement.add_columns(score_column)
-    statement = statement.where(Listing.status == ListingStatus.active)
-    if filters.category is not None:
-        statement = statement.where(Listing.category_id.in_(subtree_ids(filters.category)))
-    if filters.min_price is not None:
-        statement = statement.where(Listing.price_minor >= filters.min_price)
-    if filters.max_price is not None:
-        statement = statement.where(Listing.price_minor <= filters.max_price)
-    if filters.condition is not None:
-        statement = statement.where(Listing.condition == filters.condition)
-    if filters.seller_id is not None:
-        statement = statement.where(Listing.seller_id == filters.seller_id)
+        return _search_text(session, backend, terms, filters, limit=limit, offset=offset)
+    return _browse(session, filters, limit=limit, offset=offset)
 
-    sort = filters.sort if (filters.sort != "relevance" or score is not None) else "newest"
-    order_by = {
-        "relevance": (score_column.desc(), Listing.created_at.desc()),
-        "newest": (Listing.created_at.desc(),),
-        "price_asc": (Listing.price_minor.asc(), Listing.created_at.desc()),
-        "price_desc": (Listing.price_minor.desc(), Listing.created_at.desc()),
+
+def _filtered(statement: Select, columns: ColumnCollection, filters: SearchFilters) -> Select:
+    """``statement`` limited to active listings and the filters, on ``listings`` or on the
+    search documents (which carry the same filter columns)."""
+    statement = statement.where(columns.status == ListingStatus.active)
+    if filters.category is not None:
+        statement = statement.where(columns.category_id.in_(subtree_ids(filters.category)))
+    if filters.min_price is not None:
+        statement = statement.where(columns.price_minor >= filters.min_price)
+    if filters.max_price is not None:
+        statement = statement.where(columns.price_minor <= filters.max_price)
+    if filters.condition is not None:
+        statement = statement.where(columns.condition == ListingCondition(filters.condition))
+    if filters.seller_id is not None:
+        statement = statement.where(columns.seller_id == filters.seller_id)
+    return statement
+
+
+def _order(columns: ColumnCollection, sort: str, score: ColumnElement[float] | None) -> list:
+    keys = {
+        "relevance": [score.desc()] if score is not None else [],
+        "newest": [],
+        "price_asc": [columns.price_minor.asc()],
+        "price_desc": [columns.price_minor.desc()],
     }[sort]
-    # The total comes with the page (a window count) instead of from a second query.
+    # Ties in the same order everywhere, so pages never overlap.
+    return [
+        *keys,
+        columns.created_at.desc(),
+        columns.listing_id if "listing_id" in columns else columns.id,
+    ]
+
+
+def _search_text(
+    session: Session,
+    backend: SearchBackend,
+    terms: list[str],
+    filters: SearchFilters,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence, int]:
+    """Match, filter, count, rank and page on the narrow search documents; then read the
+    wide listing rows of the one page only."""
+    source, condition, score_expression = backend.matching(terms)
+    # Ordered by its label: SQLite's bm25() may appear only once, in the result columns.
+    score = score_expression.label("score")
+    docs = search_docs.c
+    matched = _filtered(
+        select(
+            docs.listing_id,
+            docs.created_at,
+            docs.price_minor,
+            score,
+            # The total comes with the page (a window count) instead of a second query.
+            func.count().over().label("total_count"),
+        )
+        .select_from(source)
+        .where(condition),
+        docs,
+        filters,
+    )
+    sort = filters.sort
+    page = matched.order_by(*_order(docs, sort, score)).limit(limit).offset(offset).subquery("page")
+    rows = session.execute(
+        select(*SUMMARY_COLUMNS, page.c.score, page.c.total_count)
+        .join(page, page.c.listing_id == Listing.id)
+        .order_by(*_order(page.c, sort, page.c.score))
+    ).all()
+    if rows:
+        return rows, rows[0].total_count
+    # No matches, or a page past the last one.
+    counted = select(func.count()).select_from(
+        _filtered(
+            select(docs.listing_id).select_from(source).where(condition), docs, filters
+        ).subquery()
+    )
+    return [], session.scalar(counted) or 0
+
+
+def _browse(
+    session: Session, filters: SearchFilters, *, limit: int, offset: int
+) -> tuple[Sequence, int]:
+    """Active listings by filters alone (no query words): newest or by price."""
+    statement = _filtered(select(*SUMMARY_COLUMNS), Listing.__table__.c, filters)
+    sort = "newest" if filters.sort == "relevance" else filters.sort
     page = (
-        statement.add_columns(func.count().over().label("total_count"))
-        .order_by(*order_by, Listing.id)
+        statement.add_columns(
+            cast(null(), Float).label("score"), func.count().over().label("total_count")
+        )
+        .order_by(*_order(Listing.__table__.c, sort, None))
         .limit(limit)
         .offset(offset)
     )
     rows = session.execute(page).all()
     if rows:
         return rows, rows[0].total_count
-    # No matches, or a page past the last one.
     return [], session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 

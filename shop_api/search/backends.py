@@ -5,9 +5,20 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Float, Select, Subquery, Uuid, func, literal_column, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Subquery,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    true,
+)
 
-from shop_api.search.schema import TEXT_SEARCH_CONFIG
+from shop_api.search.schema import TEXT_SEARCH_CONFIG, search_docs
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 12
@@ -34,58 +45,56 @@ def query_terms(query: str) -> list[str]:
 
 
 class SearchBackend(Protocol):
+    def matching(
+        self, terms: list[str]
+    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
+        """Where to find search documents (``search_docs`` columns), the condition that
+        keeps the documents containing every term, and their score (higher is better)."""
+        ...
+
     def matches(self, terms: list[str]) -> Subquery:
-        """Listings containing every term: a subquery with ``listing_id`` and ``score``
-        (higher is more relevant)."""
-        ...
-
-    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
-        """``statement``, a SELECT from ``listings``, limited to the listings containing
-        every term; and their score (higher is more relevant)."""
+        """Listings containing every term: ``listing_id`` and ``score``."""
         ...
 
 
-class SqliteFts5Search:
+class _Matches:
+    def matches(self, terms: list[str]) -> Subquery:
+        source, condition, score = self.matching(terms)  # type: ignore[attr-defined]
+        statement = select(search_docs.c.listing_id, score.label("score"))
+        return statement.select_from(source).where(condition).subquery("search_matches")
+
+
+class SqliteFts5Search(_Matches):
     """FTS5 with BM25; title matches weigh ten times description matches."""
 
-    def matches(self, terms: list[str]) -> Subquery:
+    _fts = table("listings_fts", column("rowid"))
+
+    def matching(
+        self, terms: list[str]
+    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
         expression = " ".join(f'"{term}"' for term in terms)
-        statement = text(
-            """
-            SELECT k.listing_id AS listing_id, -bm25(listings_fts, 10.0, 1.0) AS score
-            FROM listings_fts JOIN listing_search_keys AS k ON k.rowid = listings_fts.rowid
-            WHERE listings_fts MATCH :expression
-            """
-        ).bindparams(expression=expression)
-        return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
-
-    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
-        matches = self.matches(terms)
-        listing_id = literal_column("listings.id")
-        return statement.join(matches, matches.c.listing_id == listing_id), matches.c.score
+        fts = literal_column("listings_fts")
+        # bm25() works only while FTS5 itself runs the MATCH, so the matches are a
+        # materialised CTE that the planner cannot turn into lookups from the other side.
+        found = (
+            select(self._fts.c.rowid, (-func.bm25(fts, 10.0, 1.0, type_=Float)).label("score"))
+            .where(fts.op("MATCH")(expression))
+            .cte("fts_matches")
+            .prefix_with("MATERIALIZED")
+        )
+        source = found.join(search_docs, search_docs.c.rowid == found.c.rowid)
+        return source, true(), found.c.score
 
 
-class PostgresFullTextSearch:
+class PostgresFullTextSearch(_Matches):
     """tsvector/tsquery with cover-density ranking over the weighted search document."""
 
-    def matches(self, terms: list[str]) -> Subquery:
-        statement = text(
-            f"""
-            SELECT l.id AS listing_id, ts_rank_cd(l.search_document, q.query) AS score
-            FROM listings AS l,
-                 plainto_tsquery('{TEXT_SEARCH_CONFIG}', :expression) AS q(query)
-            WHERE l.search_document @@ q.query
-            """
-        ).bindparams(expression=" ".join(terms))
-        return statement.columns(listing_id=Uuid(), score=Float()).subquery("search_matches")
-
-    def restrict(self, statement: Select, terms: list[str]) -> tuple[Select, ColumnElement[float]]:
-        # A condition on ``listings`` itself rather than a join with a second scan of the
-        # table: the GIN index finds the rows and the ranking reads the same rows.
-        document = literal_column("listings.search_document")
+    def matching(
+        self, terms: list[str]
+    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
+        document = search_docs.c.document
         query = func.plainto_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), " ".join(terms))
-        score = func.ts_rank_cd(document, query, type_=Float)
-        return statement.where(document.op("@@")(query)), score
+        return search_docs, document.op("@@")(query), func.ts_rank_cd(document, query, type_=Float)
 
 
 def search_backend_for(dialect_name: str) -> SearchBackend:

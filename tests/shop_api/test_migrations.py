@@ -130,7 +130,8 @@ def test_every_revision_steps_up_and_down(empty_database_url: str, engine: Engin
 def test_search_migration_indexes_existing_listings(
     empty_database_url: str, engine: Engine
 ) -> None:
-    """Listings written before full-text search existed are found once it is added."""
+    """Listings written before full-text search existed are found once it is added, and
+    stay found through the search-document migration (0004) and back down to 0002."""
     config = alembic_config(empty_database_url)
     command.upgrade(config, "0001")
     word = unique_word()
@@ -195,9 +196,15 @@ def test_search_migration_indexes_existing_listings(
             )
         )
 
-    command.upgrade(config, "0002")
+    command.upgrade(config, "head")
 
     matches = search_backend_for(engine.dialect.name).matches([word])
+    with engine.connect() as connection:
+        found = connection.execute(select(matches.c.listing_id)).scalars().all()
+    assert found == [ids["listing"]]
+
+    command.downgrade(config, "0003")
+    command.upgrade(config, "head")
     with engine.connect() as connection:
         found = connection.execute(select(matches.c.listing_id)).scalars().all()
     assert found == [ids["listing"]]

@@ -378,6 +378,39 @@ class TestIndexSync:
         assert ids(page) == [listing["id"]]
         assert page["data"][0]["price_minor"] == 1
 
+    def test_filters_follow_edits_of_price_condition_and_category(
+        self, client: TestClient, factory: Factory, seller: Actor, staff: Actor
+    ) -> None:
+        word = unique_word()
+        moved_to = factory.category(staff)["slug"]
+        listing = factory.listing(seller, title=f"{word} lamp", price_minor=5_000)
+
+        client.patch(
+            f"/listings/{listing['id']}",
+            json={"price_minor": 900, "condition": "new", "category": moved_to},
+            headers=seller.headers,
+        )
+
+        assert ids(search(client, q=word, max_price=1_000)) == [listing["id"]]
+        assert search(client, q=word, min_price=1_000)["count"] == 0
+        assert ids(search(client, q=word, condition="new")) == [listing["id"]]
+        assert search(client, q=word, condition="used")["count"] == 0
+        assert ids(search(client, q=word, category=moved_to)) == [listing["id"]]
+        assert search(client, q=word, category="cameras")["count"] == 0
+
+    def test_a_listing_sold_out_by_stock_edit_leaves_search(
+        self, client: TestClient, factory: Factory, seller: Actor
+    ) -> None:
+        word = unique_word()
+        listing = factory.listing(seller, title=f"{word} lamp", stock=1)
+
+        response = client.patch(
+            f"/listings/{listing['id']}", json={"stock": 0}, headers=seller.headers
+        )
+
+        assert response.json()["status"] == "sold_out"
+        assert search(client, q=word)["count"] == 0
+
 
 class TestSorting:
     @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shop_api.search.schema import create_search_objects, drop_search_objects
+from shop_api.search.schema import create_search_objects_v1, drop_search_objects_v1
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    create_search_objects(op.get_bind())
+    create_search_objects_v1(op.get_bind())
 
 
 def downgrade() -> None:
-    drop_search_objects(op.get_bind())
+    drop_search_objects_v1(op.get_bind())
