@@ -526,9 +526,7 @@ def verify_search_index(engine: Engine, expected: int) -> None:
         if engine.dialect.name == "sqlite":
             indexed = connection.scalar(text("SELECT count(*) FROM listings_fts"))
         else:
-            indexed = connection.scalar(
-                text("SELECT count(*) FROM listings WHERE search_document IS NOT NULL")
-            )
+            indexed = connection.scalar(text("SELECT count(*) FROM listing_search_docs"))
         total = connection.scalar(select(func.count()).select_from(Listing.__table__))
     print(f"  search index: {indexed:,} of {total:,} listings indexed")
     if indexed != total or total != expected:
