@@ -223,3 +223,46 @@ def test_rerunning_on_the_same_data_changes_nothing(warehouse: Warehouse) -> Non
     window = f'{{"min_date": "{last_day}", "max_date": "{last_day}"}}'
     warehouse.dbt("run", "--select", "config.materialized:incremental", "--vars", window)
     assert warehouse.fingerprint() == before
+
+
+def test_an_erased_buyer_leaves_no_personal_data_in_the_marts(warehouse: Warehouse) -> None:
+    """Erase a buyer in the shop (no app running: the lake is not rewritten, so the raw
+    loads' erasure sweep and dbt's own handling must do the job), reload, rebuild."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from shop_api.accounts.erasure import erase_user
+    from shop_api.core.clock import SystemClock
+    from shop_api.models import User
+
+    [(user_id, email)] = warehouse.query(
+        "select customer_id, email from marts.dim_customers "
+        "where orders_paid > 0 and customer_id in (select user_id from marts.fct_sessions) "
+        "order by customer_id limit 1"
+    )
+    engine = create_engine(warehouse.shop_url)
+    try:
+        with Session(engine) as session:
+            erase_user(session, session.get(User, uuid.UUID(user_id)), SystemClock())
+    finally:
+        engine.dispose()
+    load_raw(warehouse.home, warehouse.database, warehouse.shop_url)
+    warehouse.dbt("run")
+    warehouse.dbt("test", "--select", "assert_no_personal_data_of_erased_users")
+
+    [(is_erased, mart_email, email_hash, name, consent)] = warehouse.query(
+        "select is_erased, email, email_sha256, display_name, has_marketing_consent "
+        f"from marts.dim_customers where customer_id = '{user_id}'"
+    )
+    assert (is_erased, mart_email, email_hash, name, consent) == (True, None, None, None, False)
+    for table in ("marts.fct_sessions", "marts.interactions", "staging.stg_raw__events"):
+        assert warehouse.query(f"select count(*) from {table} where user_id = '{user_id}'") == [
+            (0,)
+        ], table
+    assert warehouse.query(
+        f"select count(*) from marts.customer_rfm where customer_id = '{user_id}'"
+    ) == [(0,)]
+    vertices = (warehouse.home / "exports" / "graph" / "vertices.csv").read_text()
+    assert f"buyer:{user_id}" not in vertices
+    assert email not in vertices
