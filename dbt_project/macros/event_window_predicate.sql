@@ -1,8 +1,4 @@
-{#
-    Predicate: date_column within the run window [min_date - pad_days, max_date + pad_days]
-    (vars, inclusive). Under --full-refresh it is always true: a full refresh rebuilds all
-    of history whatever window the caller passed.
-#}
+{# Predicate: date_column within the run window [min_date - pad, max_date + pad]; always true under --full-refresh. #}
 {% macro event_window_predicate(date_column, pad_days=0) -%}
     {%- if flags.FULL_REFRESH -%}
         1 = 1

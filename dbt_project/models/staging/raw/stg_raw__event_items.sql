@@ -33,40 +33,31 @@ source as (
 
 ),
 
-elements as (
-
-    select
-        *,
-        {{ json_array_element('items', 'item_position') }} as item
-    from source
-
-),
-
 renamed as (
 
     select
         -- ids
         event_id,
         cast(item_position as {{ dbt.type_int() }}) as item_position,
-        {{ normalize_uuid(json_extract_string('item', '$.item_id')) }} as listing_id,
-        {{ normalize_uuid(json_extract_string('item', '$.seller_id')) }} as seller_id,
-        {{ json_extract_string('item', '$.item_category') }} as item_category,
+        {{ normalize_uuid(json_extract_string(json_array_element('items', 'item_position'), '$.item_id')) }} as listing_id,
+        {{ normalize_uuid(json_extract_string(json_array_element('items', 'item_position'), '$.seller_id')) }} as seller_id,
+        {{ json_extract_string(json_array_element('items', 'item_position'), '$.item_category') }} as item_category,
         client_id,
         user_id,
         transaction_id,
         -- attributes
         event_name,
         list_id,
-        {{ json_extract_string('item', '$.item_name') }} as item_name,
+        {{ json_extract_string(json_array_element('items', 'item_position'), '$.item_name') }} as item_name,
         -- numerics
-        {{ dbt.safe_cast(json_extract_string('item', '$.index'), dbt.type_int()) }} as list_index,
-        {{ major_to_minor(dbt.safe_cast(json_extract_string('item', '$.price'), "double precision")) }} as price_minor,
-        coalesce({{ dbt.safe_cast(json_extract_string('item', '$.quantity'), dbt.type_int()) }}, 1) as quantity,
+        {{ dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.index'), dbt.type_int()) }} as list_index,
+        {{ major_to_minor(dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.price'), "double precision")) }} as price_minor,
+        coalesce({{ dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.quantity'), dbt.type_int()) }}, 1) as quantity,
         -- timestamps
         event_at,
         event_date
 
-    from elements
+    from source
 
 )
 
