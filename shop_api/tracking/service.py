@@ -29,7 +29,7 @@ from typing import Any
 
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
-from shop_api.tracking.events import validate_event
+from shop_api.tracking.events import validate_event, validate_events
 from shop_api.tracking.lake import LandingZone
 from shop_api.tracking.ratelimit import TokenBuckets
 from shop_api.tracking.sink import EventSink
@@ -92,8 +92,9 @@ def process_batch(
     """Validate and normalise a batch; see the module docstring for the rules."""
     latest, earliest = now + max_future, now - max_age
     outcome = BatchOutcome()
-    for index, raw in enumerate(raw_events):
-        event, reasons = validate_event(raw)
+    for index, (raw, (event, reasons)) in enumerate(
+        zip(raw_events, validate_events(raw_events), strict=True)
+    ):
         if event is not None:
             when = datetime.fromisoformat(event["event_time"])
             if when > latest:

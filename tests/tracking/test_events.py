@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop_api.tracking.events import EVENT_NAMES, event_date, validate_event
+from shop_api.tracking.events import EVENT_NAMES, event_date, validate_event, validate_events
 from tests.tracking.conftest import make_event
 
 
@@ -72,3 +72,27 @@ def test_partition_is_the_utc_date():
     event, _ = validate_event(make_event(event_time="2024-03-01T22:30:00-03:00"))
     assert event is not None
     assert event_date(event) == "2024-03-02"
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        {},  # every event valid: the batch path
+        {"event_id": "not-a-uuid"},  # one fails the shape: one event at a time
+        {"items": []},  # one fails a per-name rule only
+    ],
+)
+def test_a_batch_validates_exactly_like_its_events_one_by_one(breakage: dict):
+    batch = [make_event(name, extra_field=index) for index, name in enumerate(EVENT_NAMES)]
+    batch[3] = {**batch[3], **breakage}
+
+    assert validate_events(batch) == [validate_event(raw) for raw in batch]
+
+
+def test_a_batch_may_hold_things_that_are_not_events():
+    batch = [make_event("page_view"), "page_view", None]
+
+    results = validate_events(batch)
+
+    assert results[0][1] == []
+    assert results[1:] == [(None, ["event: must be a JSON object"])] * 2
