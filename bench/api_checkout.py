@@ -32,7 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_catalog import (
     BACKENDS,
     BenchDatabase,
+    CpuSample,
     Server,
+    _cpu_sample,
+    _process_tree,
     bench_home,
     machine_load,
     postgres_admin_url,
@@ -62,6 +65,8 @@ class Samples:
     checkout_ms: list[float] = field(default_factory=list)
     cart_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    cart_requests: int = 0  # measured cart calls, for the CPU per request
+    cpu: tuple[CpuSample, CpuSample] | None = None  # at the start and end of the window
 
 
 def seed(url: str, listings: int, buyers: int, seed_value: int) -> tuple[list[str], list[str]]:
@@ -129,6 +134,7 @@ async def buyer_loop(
                 )
                 if time.monotonic() >= measure_from:
                     samples.cart_ms.append((time.perf_counter() - started) * 1000)
+                    samples.cart_requests += 1
             started = time.perf_counter()
             response = await client.post(
                 "/checkout",
@@ -144,12 +150,20 @@ async def buyer_loop(
             samples.statuses[status] = samples.statuses.get(status, 0) + 1
 
 
-async def drive(base_url: str, tokens: list[str], listing_ids: list[str], args) -> Samples:  # type: ignore[no-untyped-def]
+async def drive(  # type: ignore[no-untyped-def]
+    base_url: str, tokens: list[str], listing_ids: list[str], args, server_pids: list[int]
+) -> Samples:
     samples = Samples()
+
+    async def sample_at(moment: float) -> CpuSample:
+        await asyncio.sleep(max(0.0, moment - time.monotonic()))
+        return _cpu_sample(server_pids)
+
     limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
         start = time.monotonic()
         measure_from, stop_at = start + args.warmup, start + args.warmup + args.duration
+        sampled = asyncio.gather(sample_at(measure_from), sample_at(stop_at))
         await asyncio.gather(
             *(
                 buyer_loop(client, token, listing_ids, random.Random(args.seed + i),
@@ -157,6 +171,7 @@ async def drive(base_url: str, tokens: list[str], listing_ids: list[str], args) 
                 for i, token in enumerate(tokens)
             )
         )  # fmt: skip
+        samples.cpu = tuple(await sampled)  # type: ignore[assignment]
     return samples
 
 
@@ -190,7 +205,15 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> dict | 
             database.url, home, args.workers, home / "bench" / f"checkout-{backend}.log"
         )
         server.wait_ready()
-        samples = asyncio.run(drive(f"http://127.0.0.1:{server.port}", tokens, listing_ids, args))
+        samples = asyncio.run(
+            drive(
+                f"http://127.0.0.1:{server.port}",
+                tokens,
+                listing_ids,
+                args,
+                _process_tree(server.process.pid),
+            )
+        )
     finally:
         if server is not None:
             server.stop()
@@ -206,8 +229,30 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> dict | 
         "cart_p50_ms": percentile(samples.cart_ms, 0.50),
         "cart_p99_ms": percentile(samples.cart_ms, 0.99),
         "statuses": samples.statuses,
+        **cpu_figures(samples, args.duration),
     }
     return result
+
+
+def cpu_figures(samples: Samples, seconds: float) -> dict[str, float]:
+    """Cores busy during the window (server, this client, the whole machine, which takes
+    in PostgreSQL's own processes) and server CPU per request (cart and checkout calls)."""
+    if samples.cpu is None:
+        return {}
+    before, after = samples.cpu
+    requests = samples.cart_requests + len(samples.checkout_ms)
+    machine_total = after.machine_total - before.machine_total
+    cores = os.cpu_count() or 1
+    return {
+        "server_cores": (after.server - before.server) / seconds,
+        "client_cores": (after.client - before.client) / seconds,
+        "machine_cores": (
+            cores * (after.machine_busy - before.machine_busy) / machine_total
+            if machine_total
+            else float("nan")
+        ),
+        "server_ms_per_request": 1000 * (after.server - before.server) / max(1, requests),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [r for r in (bench_backend(b, args, home) for b in backends) if r]
     header = (
         f"{'backend':<11} {'checkouts/s':>11} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'cart p50':>9} {'cart p99':>9}  {'statuses':<24} target p99 < 150 ms"
+        f"{'cart p50':>9} {'cart p99':>9}  {'statuses':<24} {'p99 < 150 ms':<13}"
+        f"cpu srv/cli/all srv ms/req"
     )
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
@@ -241,9 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['backend']:<11} {r['checkouts_per_s']:>11,.1f} {r['p50_ms']:>8.1f} "
             f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cart_p50_ms']:>9.1f} "
-            f"{r['cart_p99_ms']:>9.1f}  {r['statuses']!s:<24} {met}"
+            f"{r['cart_p99_ms']:>9.1f}  {r['statuses']!s:<24} {met:<13}"
+            f"{r.get('server_cores', float('nan')):.2f}/{r.get('client_cores', float('nan')):.2f}/"
+            f"{r.get('machine_cores', float('nan')):.2f}      "
+            f"{r.get('server_ms_per_request', float('nan')):.2f}"
         )
     print("(the target applies to PostgreSQL; SQLite serialises writers by design)")
+    print(
+        "cpu = cores busy during the measured window: server processes / this client (httpx) /"
+        " whole machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server"
+        " CPU per cart or checkout call"
+    )
     return 0
 
 
