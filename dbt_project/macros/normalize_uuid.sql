@@ -13,3 +13,7 @@
         else lower(cast({{ column_name }} as {{ dbt.type_string() }}))
     end
 {%- endmacro %}
+
+{% macro duckdb__normalize_uuid(column_name) -%}
+    coalesce(cast(try_cast({{ column_name }} as uuid) as varchar), lower({{ column_name }}))
+{%- endmacro %}

@@ -1,8 +1,8 @@
--- Server-side events (client_id 'srv-...', e.g. the purchase sent when the payment webhook
--- lands) carry a server pseudonym, not the shopper's device. Each one is credited to the
+-- One row per server-side event (client_id 'srv-...', e.g. the purchase sent when the
+-- payment webhook lands): these carry a server pseudonym, not the shopper's device. Each is credited to the
 -- browser device that started the same transaction (begin_checkout, add_payment_info),
--- else to the device the account used last before it; browser events keep their own
--- client_id. Only devices seen within one day before the event count, so a run over a
+-- else to the device the account used last before it (browser events are not listed: their
+-- device is their own client_id). Only devices seen within one day before the event count, so a run over a
 -- window (padded by a day) resolves exactly as a full rebuild does.
 with
 
@@ -69,7 +69,6 @@ resolved as (
         events.event_id,
         events.client_id,
         case
-            when events.is_browser then events.client_id
             when transaction_devices.client_id is not null then transaction_devices.client_id
             when user_last_devices.last_device_at
                 >= {{ dbt.dateadd('day', -1, 'events.event_at') }} then user_last_devices.last_device_id
@@ -82,6 +81,7 @@ resolved as (
         and transaction_devices.event_at between {{ dbt.dateadd('day', -1, 'events.event_at') }} and events.event_at
     left join user_last_devices
         on events.event_id = user_last_devices.event_id
+    where not events.is_browser
 
 )
 

@@ -9,9 +9,9 @@ events as (
 
     select
         stg.*,
-        devices.device_id
+        coalesce(devices.device_id, stg.client_id) as device_id
     from {{ ref('stg_raw__events') }} as stg
-    inner join {{ ref('int_events_resolved_to_devices') }} as devices
+    left join {{ ref('int_events_resolved_to_devices') }} as devices
         on stg.event_id = devices.event_id
     where {{ event_window_predicate('stg.event_date', pad_days=1) }}
 
@@ -40,23 +40,15 @@ flagged as (
 
 ),
 
-numbered as (
-
-    select
-        *,
-        sum(is_session_start) over (
-            partition by device_id order by event_at, event_id rows between unbounded preceding and current row
-        ) as session_number
-    from flagged
-
-),
-
 sessionized as (
 
     select
         *,
-        min(event_at) over (partition by device_id, session_number) as session_start_at
-    from numbered
+        -- same window as the lag above (one sort): the latest session start up to this event
+        max(case when is_session_start = 1 then event_at end) over (
+            partition by device_id order by event_at, event_id rows between unbounded preceding and current row
+        ) as session_start_at
+    from flagged
 
 )
 

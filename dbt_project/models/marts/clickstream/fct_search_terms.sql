@@ -8,19 +8,21 @@
 }}
 -- One row per normalised search term per day: how often it was searched, by how many
 -- devices, how often it found nothing (params.result_count = 0) and how often a search
--- result was clicked in the same session afterwards.
+-- result was clicked (select_item on the 'search_results' list) on the same device within
+-- var('session_timeout_minutes') minutes afterwards. Incremental on search_date.
 with
 
 events as (
 
-    select * from {{ ref('int_events_sessionized') }}
+    select * from {{ ref('stg_raw__events') }}
+    where {{ event_window_predicate('event_date', pad_days=1) }}
 
 ),
 
 searches as (
 
     select
-        session_id,
+        event_id,
         client_id,
         lower(trim(search_term)) as search_term,
         result_count,
@@ -36,7 +38,7 @@ searches as (
 
 result_clicks as (
 
-    select session_id, event_at
+    select client_id, event_at
     from events
     where event_name = 'select_item'
         and list_id = 'search_results'
@@ -46,30 +48,32 @@ result_clicks as (
 searches_with_clicks as (
 
     select
-        searches.*,
-        exists (
-            select 1
-            from result_clicks
-            where result_clicks.session_id = searches.session_id
-                and result_clicks.event_at >= searches.event_at
-        ) as has_result_click
+        searches.event_id,
+        max(case when result_clicks.client_id is not null then 1 else 0 end) as has_result_click
     from searches
+    left join result_clicks
+        on searches.client_id = result_clicks.client_id
+        and result_clicks.event_at >= searches.event_at
+        and result_clicks.event_at <= {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'searches.event_at') }}
+    group by searches.event_id
 
 ),
 
 final as (
 
     select
-        search_term,
-        event_date as search_date,
+        searches.search_term,
+        searches.event_date as search_date,
         count(*) as searches,
-        count(distinct client_id) as searching_devices,
-        sum(case when result_count = 0 then 1 else 0 end) as zero_result_searches,
-        sum(case when result_count = 0 then 1 else 0 end) * 1.0 / count(*) as zero_result_rate,
-        avg(result_count) as average_result_count,
-        sum(case when has_result_click then 1 else 0 end) as searches_with_result_click
-    from searches_with_clicks
-    group by search_term, event_date
+        count(distinct searches.client_id) as searching_devices,
+        sum(case when searches.result_count = 0 then 1 else 0 end) as zero_result_searches,
+        sum(case when searches.result_count = 0 then 1 else 0 end) * 1.0 / count(*) as zero_result_rate,
+        avg(searches.result_count) as average_result_count,
+        sum(searches_with_clicks.has_result_click) as searches_with_result_click
+    from searches
+    inner join searches_with_clicks
+        on searches.event_id = searches_with_clicks.event_id
+    group by searches.search_term, searches.event_date
 
 )
 

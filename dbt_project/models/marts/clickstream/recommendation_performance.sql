@@ -69,13 +69,13 @@ purchased_lines as (
     select
         item_events.event_id,
         item_events.item_position,
-        devices.device_id,
+        coalesce(devices.device_id, item_events.client_id) as device_id,
         item_events.listing_id,
         item_events.event_at,
         item_events.event_date,
         coalesce(item_events.price_minor, 0) * item_events.quantity as revenue_minor
     from item_events
-    inner join {{ ref('int_events_resolved_to_devices') }} as devices
+    left join {{ ref('int_events_resolved_to_devices') }} as devices
         on item_events.event_id = devices.event_id
     where item_events.event_name = 'purchase'
 

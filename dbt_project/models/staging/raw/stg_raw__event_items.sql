@@ -9,14 +9,17 @@
 }}
 {#- Items of clickstream events, one row per (event, item). Built from the deduplicated
     stg_raw__events (not from the source again) so both agree on which copy was kept. -#}
+{%- set item_fields = {
+    'item_id': 'string', 'item_name': 'string', 'item_category': 'string', 'price': 'float',
+    'quantity': 'int', 'index': 'int', 'seller_id': 'string',
+} %}
 
 with
 
 source as (
 
     select
-        {{ json_array_indexes('items') }} as item_position,
-        items,
+        {{ json_array_unnest('items', item_fields) }},
         event_id,
         event_name,
         client_id,
@@ -39,20 +42,20 @@ renamed as (
         -- ids
         event_id,
         cast(item_position as {{ dbt.type_int() }}) as item_position,
-        {{ normalize_uuid(json_extract_string(json_array_element('items', 'item_position'), '$.item_id')) }} as listing_id,
-        {{ normalize_uuid(json_extract_string(json_array_element('items', 'item_position'), '$.seller_id')) }} as seller_id,
-        {{ json_extract_string(json_array_element('items', 'item_position'), '$.item_category') }} as item_category,
+        {{ normalize_uuid(record_field('item', 'item_id')) }} as listing_id,
+        {{ normalize_uuid(record_field('item', 'seller_id')) }} as seller_id,
+        {{ record_field('item', 'item_category') }} as item_category,
         client_id,
         user_id,
         transaction_id,
         -- attributes
         event_name,
         list_id,
-        {{ json_extract_string(json_array_element('items', 'item_position'), '$.item_name') }} as item_name,
+        {{ record_field('item', 'item_name') }} as item_name,
         -- numerics
-        {{ dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.index'), dbt.type_int()) }} as list_index,
-        {{ major_to_minor(dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.price'), "double precision")) }} as price_minor,
-        coalesce({{ dbt.safe_cast(json_extract_string(json_array_element('items', 'item_position'), '$.quantity'), dbt.type_int()) }}, 1) as quantity,
+        {{ record_field('item', 'index', 'int') }} as list_index,
+        {{ major_to_minor(record_field('item', 'price', 'float')) }} as price_minor,
+        coalesce({{ record_field('item', 'quantity', 'int') }}, 1) as quantity,
         -- timestamps
         event_at,
         event_date

@@ -15,18 +15,39 @@ with
 source as (
 
     select * from {{ source('raw', 'events') }}
-    {% if is_incremental() %}
-    where {{ event_window_predicate('event_date') }}
-    {% endif %}
-    -- client and server copies of one action share event_id: keep the client copy (it
-    -- carries page and utm context), else the first received
-    qualify row_number() over (
-        partition by event_id
-        order by
-            case when coalesce({{ json_extract_string('context', '$.source') }}, 'client') = 'client' then 0 else 1 end,
-            received_at,
-            _source_file
-    ) = 1
+    where
+        {% if is_incremental() %}{{ event_window_predicate('event_date') }}{% else %}1 = 1{% endif %}
+        -- client and server copies of one action share event_id (and can sit in different
+        -- date partitions). Only those few are ranked: keep the client copy (it carries page
+        -- and utm context), else the first received. Ranking every row would sort the
+        -- whole, wide table.
+        and (
+            event_id not in (
+                select event_id
+                from {{ source('raw', 'events') }}
+                where {% if is_incremental() %}{{ event_window_predicate('event_date') }}{% else %}1 = 1{% endif %}
+                group by event_id
+                having count(*) > 1
+            )
+            or (event_id, event_date) in (
+                select event_id, event_date
+                from (
+                    select
+                        event_id,
+                        event_date,
+                        row_number() over (
+                            partition by event_id
+                            order by
+                                case when coalesce({{ json_extract_string('context', '$.source') }}, 'client') = 'client' then 0 else 1 end,
+                                received_at,
+                                _source_file
+                        ) as copy_rank
+                    from {{ source('raw', 'events') }}
+                    where {% if is_incremental() %}{{ event_window_predicate('event_date') }}{% else %}1 = 1{% endif %}
+                ) as copies
+                where copy_rank = 1
+            )
+        )
 
 ),
 

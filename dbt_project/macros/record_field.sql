@@ -1,0 +1,14 @@
+{# A field of a record made by json_array_unnest, typed 'string' | 'int' | 'float' (null when absent or mistyped). #}
+{% macro record_field(record, name, kind='string') -%}
+    {{ return(adapter.dispatch('record_field', 'mercado')(record, name, kind)) }}
+{%- endmacro %}
+
+{% macro default__record_field(record, name, kind) -%}
+    {%- set types = {'string': dbt.type_string(), 'int': dbt.type_int(), 'float': 'double precision'} -%}
+    {{ dbt.safe_cast(json_extract_string(record, '$.' ~ name), types[kind]) }}
+{%- endmacro %}
+
+{% macro duckdb__record_field(record, name, kind) -%}
+    {#- json_array_unnest already typed the struct -#}
+    {{ record }}."{{ name }}"
+{%- endmacro %}
