@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- One row per server-side event (client_id 'srv-...', e.g. the purchase sent when the
 -- payment webhook lands): these carry a server pseudonym, not the shopper's device. Each is credited to the
 -- browser device that started the same transaction (begin_checkout, add_payment_info),

@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- Clickstream events assigned to sessions: a device's (device_id, see
 -- int_events_resolved_to_devices) session ends after
 -- var('session_timeout_minutes') of inactivity. Reads the run window padded by a day on
