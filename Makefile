@@ -75,6 +75,7 @@ bench: install ## Benchmarks that print figures
 	$(UV) run --frozen python bench/api_catalog.py
 	$(UV) run --frozen python bench/api_checkout.py
 	$(UV) run --frozen python bench/collect.py
+	$(UV) run --frozen python bench/pipeline.py
 
 lint: install ## ruff lint and format check
 	$(UV) run --frozen ruff check .
