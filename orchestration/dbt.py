@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,32 @@ INCREMENTAL_SELECTOR = "config.materialized:incremental"
 
 
 def prepare_dbt_manifest() -> Path:
-    """Parse the dbt project now (no warehouse connection needed) and return the manifest."""
-    from orchestration.components.warehouse_dbt import warehouse_env
+    """Parse the dbt project now (no warehouse connection needed) and return the manifest.
 
+    ``dbt parse`` runs into ``$MERCADO_HOME/dbt/target`` (which seeds partial parsing for
+    the runs against this warehouse); the manifest is then copied atomically to
+    ``dbt_project/target/manifest.json``, where the code location reads it.
+    """
+    from orchestration.components.warehouse_dbt import dbt_target_dir, warehouse_env
+    from orchestration.settings import PipelineSettings
+
+    target = dbt_target_dir(PipelineSettings())
+    target.mkdir(parents=True, exist_ok=True)
     with warehouse_env():
-        dbt_project.preparer.prepare(dbt_project)
+        subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--target-path", str(target)],
+            cwd=dbt_project.project_dir,
+            check=True,
+        )
+    manifest = dbt_project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    staged = manifest.with_name(f".manifest-{os.getpid()}.json")
+    shutil.copyfile(target / "manifest.json", staged)
+    os.replace(staged, manifest)
     if LOCAL_STATE_DIR.exists():
         for stale in LOCAL_STATE_DIR.glob("DbtProjectComponent*"):
             shutil.rmtree(stale, ignore_errors=True)
-    return dbt_project.manifest_path
+    return manifest
 
 
 def ensure_dbt_manifest() -> Path:

@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,6 +22,11 @@ from orchestration.loads.warehouse import writer_lock
 from orchestration.settings import PipelineSettings
 
 
+def dbt_target_dir(settings: PipelineSettings) -> Path:
+    """``$MERCADO_HOME/dbt/target``: dbt runs, logs and parse cache for this warehouse."""
+    return settings.shop.resolved_home / "dbt" / "target"
+
+
 @contextlib.contextmanager
 def warehouse_env() -> Iterator[None]:
     """While dbt runs: point it at exactly the warehouse the loads write, and select only
@@ -29,6 +35,10 @@ def warehouse_env() -> Iterator[None]:
     values = {
         "MERCADO_WAREHOUSE_PATH": str(settings.resolved_warehouse_path),
         "MERCADO_HOME": str(settings.shop.resolved_home),
+        # dbt's artefacts and partial-parse state live with the warehouse they describe:
+        # the profile (the warehouse path) is part of dbt's parse cache key, so a target
+        # folder shared between homes would force a full re-parse on every run.
+        "DBT_TARGET_PATH": str(dbt_target_dir(settings)),
         # Dagster splits dbt into several steps (partitioned incremental models between
         # unpartitioned ones). A test over two models runs in the step that builds the
         # later of them ("buildable"), never before the other exists (dbt's "eager").

@@ -201,8 +201,9 @@ def load_events_partition(
     """Replace ``raw.events`` for one ``dt=`` day with that partition's files, deduplicated.
 
     Delete and insert run in one transaction: a rerun leaves identical rows, and a crash
-    leaves the previous partition. Duplicated ``event_id`` (client retries) keep the
-    copy received first.
+    leaves the previous partition. Duplicated ``event_id`` (client retries, the client
+    and server copies of one action) keep the copy received first; on a tie the copy that
+    names the user, then a fixed order, so reloading always keeps the same copy.
     """
     started = time.perf_counter()
     day = day.isoformat() if isinstance(day, date) else day
@@ -240,7 +241,13 @@ def load_events_partition(
                 from {_read_json_sql(EVENT_COLUMNS)}
                 where event_id is not null
                 qualify row_number() over (
-                    partition by event_id order by received_at, filename
+                    partition by event_id
+                    order by
+                        cast(received_at as timestamptz),
+                        user_id is null,
+                        filename,
+                        md5(concat_ws('|', event_name, event_time, client_id, user_id,
+                            session_id, page, params, items, context, extra))
                 ) = 1
                 """,
                 [day, paths],
