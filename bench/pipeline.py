@@ -748,6 +748,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-hourly", action="store_true", help="only the full builds")
     parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="generate (and keep) the data for --sizes, measure nothing",
+    )
+    parser.add_argument(
         "--processes", type=int, default=os.cpu_count() or 1, help="generator processes"
     )
     parser.add_argument("--seed", type=int, default=20_260_630)
@@ -778,7 +783,7 @@ def _mb(value: float) -> str:
 def print_table(results: list[Measurement]) -> None:
     print(
         f"\n  {'run':<14} {'history':>11} {'new':>9} {'seconds':>8} {'peak tree':>10} "
-        f"{'python':>9} {'dbt':>8} {'cpu s':>7} {'load':>5}  status"
+        f"{'python':>9} {'dbt':>8} {'cores':>5} {'load':>5}  status"
     )
     for m in results:
         load = "n/a" if m.machine_load_before is None else f"{m.machine_load_before:.2f}"
@@ -788,7 +793,7 @@ def print_table(results: list[Measurement]) -> None:
         print(
             f"  {m.size + ' ' + m.kind:<14} {m.history_events:>11,} {m.new_events:>9,} "
             f"{m.seconds:>8.1f} {_mb(m.peak_tree_rss_mb):>10} {_mb(m.python_rss_mb):>9} "
-            f"{_mb(m.dbt_rss_mb):>8} {m.cpu_seconds:>7.0f} {load:>5}  {status}"
+            f"{_mb(m.dbt_rss_mb):>8} {m.cpu_seconds / m.process_seconds:>5.2f} {load:>5}  {status}"
         )
 
 
@@ -896,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
             f"events, {generation.bytes_generated / 1e9:.2f} GB in {generation.seconds:.0f} s "
             f"({generation.days_cached} days cached); not part of the figures"
         )
-        for events in sizes:
+        for events in [] if args.generate_only else sizes:
             label = size_label(events)
             days = days_for(events, args.events_per_day)
             home = base / "runs" / label
@@ -932,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 shutil.rmtree(home, ignore_errors=True)
     finally:
-        if args.keep:
+        if args.keep or args.generate_only:
             print(f"\n  kept: {base}")
         elif created:
             shutil.rmtree(base, ignore_errors=True)
@@ -945,7 +950,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "  seconds = run_pipeline() wall time; peak tree = peak of the summed resident sets "
         "of the Python process and its dbt subprocess (sampled); python = its own maxrss; "
-        "dbt = sampled peak of the subprocesses"
+        "dbt = sampled peak of the subprocesses; cores = CPU seconds of the run's processes "
+        "per wall second; load = other cores busy just before it started"
     )
     verdicts = targets(results)
     for verdict in verdicts:
