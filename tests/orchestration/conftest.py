@@ -86,6 +86,18 @@ def _exclusive(path: Path) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``dbt parse`` once per worker, as ``make test`` and ``make demo`` do it themselves."""
+    from orchestration.dbt import prepare_dbt_manifest
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ENV_KEYS:
+            patch.delenv(key, raising=False)
+        patch.setenv("MERCADO_HOME", str(tmp_path_factory.mktemp("dbt-parse-home")))
+        return prepare_dbt_manifest()
+
+
 COPY_IGNORE = shutil.ignore_patterns("media", "logs", "dbt", "*.log", "*.lock", "docs")
 
 

@@ -9,11 +9,12 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from orchestration.dbt import dbt_project, prepare_dbt_manifest
+from orchestration.dbt import dbt_project
 from orchestration.defs.schedules import RANGE_END, RANGE_START, hourly_refresh_schedule
 from orchestration.defs.transform_incremental.assets import dbt_build_args
 from orchestration.loads import shop_tables
@@ -23,16 +24,12 @@ ROOT = dbt_project.project_dir.parent
 
 
 @pytest.fixture(scope="module")
-def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
-    home = tmp_path_factory.mktemp("defs-home")
-    os.environ.setdefault("MERCADO_HOME", str(home))
-    prepare_dbt_manifest()
+def defs(dbt_manifest: Path) -> dg.Definitions:
     return load_definitions()
 
 
 @pytest.mark.slow
-def test_dagster_definitions_validate(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    prepare_dbt_manifest()
+def test_dagster_definitions_validate(tmp_path: Path, dbt_manifest: Path) -> None:
     env = {**os.environ, "MERCADO_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m",

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestration.dbt import dbt_project, prepare_dbt_manifest
+from orchestration.dbt import dbt_project
 
 pytestmark = pytest.mark.slow
 ROOT = dbt_project.project_dir.parent
@@ -34,8 +34,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_webserver_serves_the_asset_graph(tmp_path: Path) -> None:
-    prepare_dbt_manifest()
+def test_webserver_serves_the_asset_graph(tmp_path: Path, dbt_manifest: Path) -> None:
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", dagster_home / "dagster.yaml")
