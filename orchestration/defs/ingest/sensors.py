@@ -4,25 +4,58 @@ The cursor is JSON ``{"events": {day: fingerprint}, "events_bad": fingerprint}``
 fingerprint covers every file's name, size and mtime, so a new file, a late file in an
 old day and an erasure rewrite all change it. Run keys embed the fingerprint: each
 change of a partition starts exactly one run, however often the sensor re-evaluates.
+Without a cursor (first tick) the sensor starts from what the warehouse says it loaded
+(``raw._load_state``), so days loaded by ``mercado pipeline run`` are not loaded again.
 """
 
 import hashlib
 import json
 
 import dagster as dg
+import duckdb
 
 from orchestration.defs.jobs import events_bad_job, events_partition_job
 from orchestration.defs.partitions import daily_partitions
-from orchestration.defs.resources import LakeResource
-from orchestration.loads.lake import EVENTS, EVENTS_BAD, lake_days, scan_partition
+from orchestration.defs.resources import LakeResource, WarehouseResource
+from orchestration.loads.lake import EVENTS, EVENTS_BAD, STATE_TABLE, lake_days, scan_partition
+from orchestration.loads.warehouse import writer_lock
+
+
+def _digest(fingerprints: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for day in sorted(fingerprints):
+        digest.update(f"{day}:{fingerprints[day]}".encode())
+    return digest.hexdigest()
+
+
+EMPTY = hashlib.sha256().hexdigest()  # the fingerprint of a partition without files
 
 
 def quarantine_fingerprint(lake: LakeResource) -> str:
     """One digest over every quarantine day (the quarantine loads as one asset)."""
-    digest = hashlib.sha256()
-    for day in lake_days(lake.path, EVENTS_BAD):
-        digest.update(f"{day}:{scan_partition(lake.path, EVENTS_BAD, day).fingerprint}".encode())
-    return digest.hexdigest()
+    days = lake_days(lake.path, EVENTS_BAD)
+    fingerprints = {d: scan_partition(lake.path, EVENTS_BAD, d).fingerprint for d in days}
+    return _digest({d: fp for d, fp in fingerprints.items() if fp != EMPTY})
+
+
+def cursor_from_warehouse(warehouse: WarehouseResource) -> dict[str, object] | None:
+    """The cursor matching what the warehouse loaded; None while a writer holds it."""
+    if not warehouse.path.exists():
+        return {}
+    try:
+        # Hold the writers' lock while reading: DuckDB refuses a writer while any other
+        # process has the file open, so a reader must not overlap a load or dbt.
+        with writer_lock(warehouse.path, timeout=0), warehouse.reader() as conn:
+            rows = conn.execute(
+                f"select dataset, partition_key, fingerprint from {STATE_TABLE}"
+            ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    except (TimeoutError, duckdb.Error):
+        return None
+    events = {day: fp for dataset, day, fp in rows if dataset == EVENTS}
+    bad = {day: fp for dataset, day, fp in rows if dataset == EVENTS_BAD and fp != EMPTY}
+    return {EVENTS: events, EVENTS_BAD: _digest(bad)}
 
 
 def landing_run_requests(
@@ -48,7 +81,7 @@ def landing_run_requests(
             )
         )
     bad = quarantine_fingerprint(lake)
-    if lake_days(lake.path, EVENTS_BAD) and bad != cursor.get(EVENTS_BAD):
+    if bad != _digest({}) and bad != cursor.get(EVENTS_BAD):
         requests.append(
             dg.RunRequest(
                 run_key=f"{EVENTS_BAD}:{bad[:16]}",
@@ -66,8 +99,16 @@ def landing_run_requests(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Loads clickstream partitions whose landing files are new, late or rewritten.",
 )
-def landing_zone_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
-    cursor = json.loads(context.cursor) if context.cursor else {}
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource, warehouse: WarehouseResource
+) -> dg.SensorResult | dg.SkipReason:
+    if context.cursor:
+        cursor = json.loads(context.cursor)
+    else:
+        seeded = cursor_from_warehouse(warehouse)
+        if seeded is None:
+            return dg.SkipReason("the warehouse is being written; trying again next tick")
+        cursor = seeded
     requests, new_cursor = landing_run_requests(lake, cursor)
     if requests:
         context.log.info(f"{len(requests)} landing partition(s) changed")
