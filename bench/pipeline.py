@@ -63,6 +63,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -583,6 +584,15 @@ def _tree_rss(root: int) -> tuple[int, int]:
     return total, total - own
 
 
+def mem_available() -> int | None:
+    """The machine's ``MemAvailable`` in bytes (None where /proc/meminfo is missing)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def _seconds(text: str) -> float:
     """Dagster's step durations: ``94ms``, ``2.15s``, ``1m53s``."""
     if text.endswith("ms"):
@@ -620,6 +630,7 @@ def measure(
     days: list[str],
     history_events: int,
     new_events: int,
+    min_available: int,
 ) -> Measurement:
     load = machine_load(1.0)
     print(
@@ -642,16 +653,25 @@ def measure(
         "--worker-days", ",".join(days), "--worker-out", str(out),
     ]  # fmt: skip
     peak = peak_children = 0
+    aborted = ""
     started = time.perf_counter()
     with (logs / f"{kind}.log").open("w") as log:
         child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak, peak_children
+            nonlocal peak, peak_children, aborted
             while not done.is_set():
                 total, children = _tree_rss(child.pid)
                 peak, peak_children = max(peak, total), max(peak_children, children)
+                available = mem_available()
+                if available is not None and available < min_available and not aborted:
+                    # Protect the other processes of a shared machine: stop this run's
+                    # processes (the worker and its dbt), by pid.
+                    aborted = f"aborted: machine MemAvailable {available / 2**20:,.0f} MB"
+                    for pid in reversed(_process_tree(child.pid)):
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -664,7 +684,10 @@ def measure(
     try:
         result = json.loads(out.read_text())
     except (OSError, ValueError):
-        result = {"success": False, "failed_steps": [f"worker exited {child.returncode}"]}
+        result = {
+            "success": False,
+            "failed_steps": [aborted or f"worker exited {child.returncode}"],
+        }
     warehouse = home / "warehouse.duckdb"
     return Measurement(
         kind=kind,
@@ -755,6 +778,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, default=os.cpu_count() or 1, help="generator processes"
     )
+    parser.add_argument(
+        "--min-available-mb",
+        type=int,
+        default=1024,
+        help="stop a run when the machine's available memory falls below this",
+    )
     parser.add_argument("--seed", type=int, default=20_260_630)
     parser.add_argument(
         "--dir", type=Path, help="bench data folder (default $MERCADO_HOME/bench/pipeline)"
@@ -788,12 +817,13 @@ def print_table(results: list[Measurement]) -> None:
     for m in results:
         load = "n/a" if m.machine_load_before is None else f"{m.machine_load_before:.2f}"
         status = "ok" if m.success else "FAILED"
+        cores = m.cpu_seconds / max(m.process_seconds, 0.1)
         if m.checks_failed:
             status += f" ({len(m.checks_failed)} failed checks)"
         print(
             f"  {m.size + ' ' + m.kind:<14} {m.history_events:>11,} {m.new_events:>9,} "
             f"{m.seconds:>8.1f} {_mb(m.peak_tree_rss_mb):>10} {_mb(m.python_rss_mb):>9} "
-            f"{_mb(m.dbt_rss_mb):>8} {m.cpu_seconds / m.process_seconds:>5.2f} {load:>5}  {status}"
+            f"{_mb(m.dbt_rss_mb):>8} {cores:>5.2f} {load:>5}  {status}"
         )
 
 
@@ -913,7 +943,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(days) - 1} days + {NEW_HOUR} hours ({days[0]}..{days[-1]})",
                 flush=True,
             )
-            full = measure("full", label, home, shop_db, [], history, history)
+            min_available = args.min_available_mb * 2**20
+            full = measure("full", label, home, shop_db, [], history, history, min_available)
             results.append(full)
             print(
                 f"    full build: {full.seconds:.1f} s, peak {_mb(full.peak_tree_rss_mb)} "
@@ -925,7 +956,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_hourly and full.success:
                 new, _ = land_new_hour(home, data_dir, manifests[TODAY.isoformat()])
                 window = [(TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()]
-                hourly = measure("hourly", label, home, shop_db, window, history, new)
+                hourly = measure(
+                    "hourly", label, home, shop_db, window, history, new, min_available
+                )
                 results.append(hourly)
                 print(
                     f"    hourly run (+{new:,} events, window {window[0]}..{window[1]}): "
