@@ -979,6 +979,8 @@ def main(argv: list[str] | None = None) -> int:
             for folder in generated_here:
                 shutil.rmtree(folder, ignore_errors=True)
 
+    if args.generate_only:
+        return 0
     print_table(results)
     print(
         "  seconds = run_pipeline() wall time; peak tree = peak of the summed resident sets "
