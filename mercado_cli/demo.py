@@ -40,7 +40,12 @@ def lake_summary(settings: Settings) -> tuple[int, int]:
 
 
 def run_demo(
-    settings: Settings, *, port: int = 0, simulate_shoppers: int = 200, simulate_days: int = 7
+    settings: Settings,
+    *,
+    port: int = 0,
+    simulate_shoppers: int = 200,
+    simulate_days: int = 7,
+    pipeline: bool = True,
 ) -> int:
     started = time.monotonic()
     home = settings.resolved_home
@@ -82,14 +87,19 @@ def run_demo(
         if code != 0:
             typer.secho("demo failed: the simulation did not finish", fg="red", err=True)
             return 1
-    typer.secho("\nRunning the data pipeline: raw loads, dbt models and tests", bold=True)
-    from mercado_cli.pipeline import run_and_report
-    from orchestration.settings import PipelineSettings
-
-    if run_and_report() != 0:
-        typer.secho("demo failed: the pipeline did not succeed", fg="red", err=True)
-        return 1
+    if pipeline:
+        typer.secho("\nRunning the data pipeline: raw loads, dbt models and tests", bold=True)
+        # Its own process with this demo's home and database, as for the simulation: the
+        # pipeline's Dagster resources read MERCADO_* from the environment.
+        code = subprocess.call(
+            [sys.executable, "-m", "mercado_cli.main", "pipeline", "run"],
+            env={**os.environ, **env},
+        )
+        if code != 0:
+            typer.secho("demo failed: the pipeline did not succeed", fg="red", err=True)
+            return 1
     events, files = lake_summary(settings)
+    warehouse = os.environ.get("MERCADO_WAREHOUSE_PATH") or home / "warehouse.duckdb"
     typer.secho(f"\nDemo finished in {time.monotonic() - started:.1f} s.", bold=True)
     typer.echo(
         "Where to look next:\n"
@@ -98,7 +108,7 @@ def run_demo(
         f"  clickstream lake   {settings.lake_dir / 'events'} "
         f"({events:,} events in {files:,} files)\n"
         f"  simulation truth   {settings.simulation_dir / 'truth'}\n"
-        f"  warehouse (DuckDB) {PipelineSettings().resolved_warehouse_path} "
+        f"  warehouse (DuckDB) {warehouse} "
         "(schemas raw, staging, intermediate, marts)\n"
         "  dbt docs           make docs  (builds the docs site and prints where)\n"
         "  API and its docs   make dev   → http://127.0.0.1:8000/docs (OpenAPI, try it out)\n"

@@ -25,12 +25,14 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capsys):
     assert "Simulating 200 shoppers for 7 days" in output
     assert any((tmp_path / "var" / "lake" / "events").glob("dt=*/part-*.jsonl"))
     assert (tmp_path / "var" / "sim" / "truth").is_dir()
+    assert (tmp_path / "var" / "warehouse.duckdb").exists()
 
 
 @pytest.mark.slow
 def test_demo_can_run_twice_on_the_same_home(tmp_path, capsys):
+    """The shop part twice (the pipeline's reruns are the orchestration tests' business)."""
     settings = Settings(home=tmp_path / "var", argon2_memory_kib=1024, argon2_time_cost=1)
 
-    assert run_demo(settings, simulate_shoppers=20, simulate_days=2) == 0
-    assert run_demo(settings, simulate_shoppers=20, simulate_days=2) == 0
+    assert run_demo(settings, simulate_shoppers=20, simulate_days=2, pipeline=False) == 0
+    assert run_demo(settings, simulate_shoppers=20, simulate_days=2, pipeline=False) == 0
     assert "category tree seeded (0 new categories)" in capsys.readouterr().out
