@@ -741,6 +741,24 @@ class CpuSample:
     machine_total: float
 
 
+def cores_busy(
+    before: CpuSample, after: CpuSample, seconds: float
+) -> tuple[float, float, float | None]:
+    """Cores busy between two samples: the server's, this client's and the whole machine's
+    (None where /proc/stat is unreadable)."""
+    machine_total = after.machine_total - before.machine_total
+    machine = (
+        (after.machine_busy - before.machine_busy) / machine_total * (os.cpu_count() or 1)
+        if machine_total
+        else None
+    )
+    return (
+        (after.server - before.server) / seconds,
+        (after.client - before.client) / seconds,
+        machine,
+    )
+
+
 def _cpu_sample(server_pids: list[int]) -> CpuSample:
     busy, total = _machine_busy_seconds()
     return CpuSample(_cpu_seconds(server_pids), time.process_time(), busy, total)
@@ -905,7 +923,7 @@ def run_scenario(
     elif with_target:
         target = f">= {READ_RPS_TARGET:,.0f} req/s"
         met = rps >= READ_RPS_TARGET and not errors
-    machine_total = after.machine_total - before.machine_total
+    server_cores, client_cores, machine_cores = cores_busy(before, after, duration)
     return ScenarioResult(
         backend=backend,
         scenario=scenario,
@@ -920,13 +938,9 @@ def run_scenario(
         clients=clients,
         target=target,
         target_met=met,
-        cpu_cores_server=(after.server - before.server) / duration,
-        cpu_cores_client=(after.client - before.client) / duration,
-        cpu_cores_machine=(
-            (after.machine_busy - before.machine_busy) / machine_total * (os.cpu_count() or 1)
-            if machine_total
-            else None
-        ),
+        cpu_cores_server=server_cores,
+        cpu_cores_client=client_cores,
+        cpu_cores_machine=machine_cores,
     )
 
 

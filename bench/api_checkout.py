@@ -37,6 +37,7 @@ from api_catalog import (
     _cpu_sample,
     _process_tree,
     bench_home,
+    cores_busy,
     machine_load,
     postgres_admin_url,
     postgres_unavailable_reason,
@@ -241,16 +242,11 @@ def cpu_figures(samples: Samples, seconds: float) -> dict[str, float]:
         return {}
     before, after = samples.cpu
     requests = samples.cart_requests + len(samples.checkout_ms)
-    machine_total = after.machine_total - before.machine_total
-    cores = os.cpu_count() or 1
+    server, client, machine = cores_busy(before, after, seconds)
     return {
-        "server_cores": (after.server - before.server) / seconds,
-        "client_cores": (after.client - before.client) / seconds,
-        "machine_cores": (
-            cores * (after.machine_busy - before.machine_busy) / machine_total
-            if machine_total
-            else float("nan")
-        ),
+        "server_cores": server,
+        "client_cores": client,
+        "machine_cores": machine if machine is not None else float("nan"),
         "server_ms_per_request": 1000 * (after.server - before.server) / max(1, requests),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnCollection,
@@ -29,18 +30,23 @@ from shop_api.search.schema import search_docs
 PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
 
 
-def _visible_to(actor: User | None) -> ColumnElement[bool] | None:
-    if actor is not None and actor.role == UserRole.staff:
+def _caller_kind(actor: User | None) -> str:
+    if actor is None:
+        return "anonymous"
+    return "staff" if actor.role == UserRole.staff else "user"
+
+
+def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
+    """Published listings for everyone; drafts and paused ones for their seller and staff
+    (None: no restriction). ``actor_id`` is a value or a bound parameter."""
+    if kind == "staff":
         return None
-    visible = Listing.status.in_(PUBLIC_STATUSES)
-    if actor is not None:
-        visible = or_(visible, Listing.seller_id == actor.id)
-    return visible
+    public = Listing.status.in_(PUBLIC_STATUSES)
+    return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
 
 
 def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
-    """Published listings for everyone; drafts and paused ones for their seller and staff."""
-    visible = _visible_to(actor)
+    visible = _visibility(_caller_kind(actor), actor.id if actor is not None else None)
     statement = select(Listing)
     return statement if visible is None else statement.where(visible)
 
@@ -51,17 +57,16 @@ def _by_id_statements(*, with_images: bool) -> dict[str, Select[tuple[Listing]]]
     Built once at import: constructing a statement costs more than running its cached
     compiled form, and the single-listing read is the hottest query in the shop.
     """
-    by_id = Listing.id == bindparam("listing_id")
-    public = Listing.status.in_(PUBLIC_STATUSES)
-    own = Listing.seller_id == bindparam("actor_id")
-    statements = {
-        "anonymous": select(Listing).where(public, by_id),
-        "user": select(Listing).where(or_(public, own), by_id),
-        "staff": select(Listing).where(by_id),
-    }
-    if with_images:
-        # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
-        return {kind: s.options(joinedload(Listing.images)) for kind, s in statements.items()}
+    statements = {}
+    for kind in ("anonymous", "user", "staff"):
+        statement = select(Listing).where(Listing.id == bindparam("listing_id"))
+        visible = _visibility(kind, bindparam("actor_id"))
+        if visible is not None:
+            statement = statement.where(visible)
+        if with_images:
+            # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
+            statement = statement.options(joinedload(Listing.images))
+        statements[kind] = statement
     return statements
 
 
@@ -71,14 +76,12 @@ _BY_ID = {False: _by_id_statements(with_images=False), True: _by_id_statements(w
 def get_readable(
     session: Session, actor: User | None, listing_id: uuid.UUID, *, with_images: bool = False
 ) -> Listing | None:
-    statements = _BY_ID[with_images]
-    if actor is None:
-        statement, params = statements["anonymous"], {"listing_id": listing_id}
-    elif actor.role == UserRole.staff:
-        statement, params = statements["staff"], {"listing_id": listing_id}
-    else:
-        statement, params = statements["user"], {"listing_id": listing_id, "actor_id": actor.id}
-    result = session.scalars(statement, params)
+    kind = _caller_kind(actor)
+    params: dict[str, Any] = {"listing_id": listing_id}
+    if kind == "user":
+        assert actor is not None
+        params["actor_id"] = actor.id
+    result = session.scalars(_BY_ID[with_images][kind], params)
     return (result.unique() if with_images else result).one_or_none()
 
 
@@ -154,7 +157,10 @@ def _filtered(statement: Select, columns: ColumnCollection, filters: SearchFilte
     return statement
 
 
-def _order(columns: ColumnCollection, sort: str, score: ColumnElement[float] | None) -> list:
+def _order(
+    columns: ColumnCollection, key: ColumnElement, sort: str, score: ColumnElement[float] | None
+) -> list:
+    """ORDER BY for a sort; ``key`` (the listing id) breaks the last ties."""
     keys = {
         "relevance": [score.desc()] if score is not None else [],
         "newest": [],
@@ -162,11 +168,7 @@ def _order(columns: ColumnCollection, sort: str, score: ColumnElement[float] | N
         "price_desc": [columns.price_minor.desc()],
     }[sort]
     # Ties in the same order everywhere, so pages never overlap.
-    return [
-        *keys,
-        columns.created_at.desc(),
-        columns.listing_id if "listing_id" in columns else columns.id,
-    ]
+    return [*keys, columns.created_at.desc(), key]
 
 
 def _search_text(
@@ -199,21 +201,21 @@ def _search_text(
         filters,
     )
     sort = filters.sort
-    page = matched.order_by(*_order(docs, sort, score)).limit(limit).offset(offset).subquery("page")
+    page = (
+        matched.order_by(*_order(docs, docs.listing_id, sort, score))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
     rows = session.execute(
         select(*SUMMARY_COLUMNS, page.c.score, page.c.total_count)
         .join(page, page.c.listing_id == Listing.id)
-        .order_by(*_order(page.c, sort, page.c.score))
+        .order_by(*_order(page.c, page.c.listing_id, sort, page.c.score))
     ).all()
     if rows:
         return rows, rows[0].total_count
     # No matches, or a page past the last one.
-    counted = select(func.count()).select_from(
-        _filtered(
-            select(docs.listing_id).select_from(source).where(condition), docs, filters
-        ).subquery()
-    )
-    return [], session.scalar(counted) or 0
+    return [], session.scalar(select(func.count()).select_from(matched.subquery())) or 0
 
 
 def _browse(
@@ -226,7 +228,7 @@ def _browse(
         statement.add_columns(
             cast(null(), Float).label("score"), func.count().over().label("total_count")
         )
-        .order_by(*_order(Listing.__table__.c, sort, None))
+        .order_by(*_order(Listing.__table__.c, Listing.id, sort, None))
         .limit(limit)
         .offset(offset)
     )

@@ -17,7 +17,8 @@ Both weight the title above the description and stem English words. Version 1 (0
 kept the filters on ``listings`` itself; its DDL stays here because 0002 and 0004 run it.
 
 A SQLite "batch" migration that rebuilds ``listings`` drops its triggers: call
-``create_search_objects`` again at the end of such a migration.
+``drop_search_objects`` and ``create_search_objects`` at the end of such a migration
+(the search documents are rebuilt from the listings).
 """
 
 from __future__ import annotations
