@@ -72,6 +72,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH_DATABASE = "mercado_bench"
+# This script's own database: the checkout bench, which may run at the same time, uses
+# BenchDatabase's defaults and would otherwise drop it (and the other way round).
+PG_CATALOG_DATABASE = "mercado_bench_catalog"
 HOST = "127.0.0.1"
 
 SEARCH_P99_TARGET_MS = 100.0
@@ -1130,7 +1133,7 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
             print("  (set MERCADO_BENCH_POSTGRES_URL or MERCADO_TEST_POSTGRES_URL)")
             return []
 
-    database = BenchDatabase(backend, home)
+    database = BenchDatabase(backend, home, pg_database=PG_CATALOG_DATABASE)
     database.create()
     server: Server | None = None
     engine: Engine | None = None
