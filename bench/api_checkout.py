@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -25,17 +26,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_catalog import (
     BACKENDS,
+    HOST,
     BenchDatabase,
     CpuSample,
     Server,
     _cpu_sample,
+    _event_loop_factory,
     _process_tree,
+    _read_response,
     bench_home,
     cores_busy,
     machine_load,
@@ -116,43 +118,76 @@ def seed(url: str, listings: int, buyers: int, seed_value: int) -> tuple[list[st
     return listing_ids, tokens
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection: the bench's minimal client (see api_catalog).
+
+    httpx would need most of a core at these rates, CPU taken from the server it measures.
+    """
+
+    def __init__(self, port: int, token: str) -> None:
+        self._port = port
+        self._auth = f"Authorization: Bearer {token}\r\n"
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: dict, extra_headers: str = "") -> int:
+        """POST JSON; returns the status, 0 when the connection failed."""
+        body = json.dumps(payload).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{self._auth}{extra_headers}\r\n"
+        )
+        try:
+            if self._writer is None:
+                self._reader, self._writer = await asyncio.open_connection(HOST, self._port)
+            assert self._reader is not None
+            self._writer.write(head.encode() + body)
+            status, keep_alive = await _read_response(self._reader)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            self.close()
+            return 0
+        if not keep_alive:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 async def buyer_loop(
-    client: httpx.AsyncClient,
-    token: str,
+    connection: Connection,
     listing_ids: list[str],
     rng: random.Random,
     measure_from: float,
     stop_at: float,
     samples: Samples,
 ) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    while time.monotonic() < stop_at:
-        try:
+    try:
+        while time.monotonic() < stop_at:
             for listing_id in rng.sample(listing_ids, rng.randint(1, 3)):
                 started = time.perf_counter()
-                await client.post(
-                    "/cart/items", json={"listing_id": listing_id, "quantity": 1}, headers=headers
-                )
+                await connection.post("/cart/items", {"listing_id": listing_id, "quantity": 1})
                 if time.monotonic() >= measure_from:
                     samples.cart_ms.append((time.perf_counter() - started) * 1000)
                     samples.cart_requests += 1
             started = time.perf_counter()
-            response = await client.post(
+            status = await connection.post(
                 "/checkout",
-                json={"shipping_address": ADDRESS},
-                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                {"shipping_address": ADDRESS},
+                f"Idempotency-Key: {uuid.uuid4().hex}\r\n",
             )
-            status = response.status_code
-        except httpx.HTTPError:  # a dropped connection counts as an error, not a crash
-            status = 0
-        elapsed = (time.perf_counter() - started) * 1000
-        if time.monotonic() >= measure_from:
-            samples.checkout_ms.append(elapsed)
-            samples.statuses[status] = samples.statuses.get(status, 0) + 1
+            elapsed = (time.perf_counter() - started) * 1000
+            if time.monotonic() >= measure_from:
+                samples.checkout_ms.append(elapsed)
+                samples.statuses[status] = samples.statuses.get(status, 0) + 1
+    finally:
+        connection.close()
 
 
 async def drive(  # type: ignore[no-untyped-def]
-    base_url: str, tokens: list[str], listing_ids: list[str], args, server_pids: list[int]
+    port: int, tokens: list[str], listing_ids: list[str], args, server_pids: list[int]
 ) -> Samples:
     samples = Samples()
 
@@ -160,19 +195,17 @@ async def drive(  # type: ignore[no-untyped-def]
         await asyncio.sleep(max(0.0, moment - time.monotonic()))
         return _cpu_sample(server_pids)
 
-    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
-        start = time.monotonic()
-        measure_from, stop_at = start + args.warmup, start + args.warmup + args.duration
-        sampled = asyncio.gather(sample_at(measure_from), sample_at(stop_at))
-        await asyncio.gather(
-            *(
-                buyer_loop(client, token, listing_ids, random.Random(args.seed + i),
-                           measure_from, stop_at, samples)
-                for i, token in enumerate(tokens)
-            )
-        )  # fmt: skip
-        samples.cpu = tuple(await sampled)  # type: ignore[assignment]
+    start = time.monotonic()
+    measure_from, stop_at = start + args.warmup, start + args.warmup + args.duration
+    sampled = asyncio.gather(sample_at(measure_from), sample_at(stop_at))
+    await asyncio.gather(
+        *(
+            buyer_loop(Connection(port, token), listing_ids, random.Random(args.seed + i),
+                       measure_from, stop_at, samples)
+            for i, token in enumerate(tokens)
+        )
+    )  # fmt: skip
+    samples.cpu = tuple(await sampled)  # type: ignore[assignment]
     return samples
 
 
@@ -190,10 +223,9 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> dict | 
         if reason:
             print(f"  SKIPPED PostgreSQL: {reason}")
             return None
-    database = BenchDatabase(backend, home)
-    if backend == "sqlite":
-        database.path = home / "bench" / "api_checkout.db"
-        database.url = f"sqlite:///{database.path}"
+    database = BenchDatabase(
+        backend, home, sqlite_name="api_checkout.db", pg_database="mercado_bench_checkout"
+    )
     database.create()
     server = None
     try:
@@ -206,15 +238,10 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> dict | 
             database.url, home, args.workers, home / "bench" / f"checkout-{backend}.log"
         )
         server.wait_ready()
-        samples = asyncio.run(
-            drive(
-                f"http://127.0.0.1:{server.port}",
-                tokens,
-                listing_ids,
-                args,
-                _process_tree(server.process.pid),
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            samples = runner.run(
+                drive(server.port, tokens, listing_ids, args, _process_tree(server.process.pid))
             )
-        )
     finally:
         if server is not None:
             server.stop()
@@ -290,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("(the target applies to PostgreSQL; SQLite serialises writers by design)")
     print(
-        "cpu = cores busy during the measured window: server processes / this client (httpx) /"
+        "cpu = cores busy during the measured window: server processes / this client /"
         " whole machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server"
         " CPU per cart or checkout call"
     )

@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from shop_api.api import include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
-from shop_api.core.db import create_async_read_engine, create_db_engine, create_session_factory
+from shop_api.core.db import (
+    create_async_read_engine,
+    create_async_write_engine,
+    create_db_engine,
+    create_session_factory,
+)
 from shop_api.core.errors import register_exception_handlers
 from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
@@ -88,6 +93,13 @@ def create_app(
         )
         if async_engine is not None:
             app.state.async_read_sessions = async_sessionmaker(async_engine, expire_on_commit=False)
+        async_write_engine = create_async_write_engine(
+            settings.sqlalchemy_url, pool_size=settings.db_pool_size
+        )
+        if async_write_engine is not None:
+            app.state.async_write_sessions = async_sessionmaker(
+                async_write_engine, expire_on_commit=False
+            )
         app.state.tracking.start()
         jobs = None
         if settings.background_jobs:
@@ -100,6 +112,9 @@ def create_app(
         if async_engine is not None:
             app.state.async_read_sessions = None
             await async_engine.dispose()
+        if async_write_engine is not None:
+            app.state.async_write_sessions = None
+            await async_write_engine.dispose()
         engine.dispose()
 
     app = FastAPI(

@@ -1,15 +1,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
+from sqlalchemy.orm import Session
 
 from shop_api.cart import service
 from shop_api.cart.schemas import CartItemAdd, CartItemUpdate, CartLine, CartPublic
-from shop_api.core.deps import ClockDep, OptionalUser, SessionDep
+from shop_api.core.clock import Clock
+from shop_api.core.config import Settings
+from shop_api.core.deps import (
+    ClockDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    TokenDep,
+    WritesDep,
+    caller_of,
+)
 from shop_api.core.errors import error_responses
 from shop_api.models import Listing, ListingStatus
+from shop_api.models.cart import Cart
 from shop_api.tracking.outbox import to_major
 from shop_api.tracking.server_events import listing_item, track
 
@@ -32,8 +45,8 @@ def cart_owner(user: OptionalUser, client_id: ClientIdHeader = None) -> service.
 OwnerDep = Annotated[service.CartOwner, Depends(cart_owner)]
 
 
-def render_cart(session: SessionDep, owner: service.CartOwner) -> CartPublic:
-    cart = service.find_cart(session, owner)
+def cart_public(session: Session, cart: Cart | None) -> CartPublic:
+    """The cart at current prices; unavailable lines are listed but not summed."""
     lines = []
     subtotal = 0
     currencies = set()
@@ -66,10 +79,43 @@ def render_cart(session: SessionDep, owner: service.CartOwner) -> CartPublic:
     )
 
 
+@dataclass(frozen=True)
+class CartCall:
+    """Who calls a cart write, resolved inside its unit of work (see ``Writes``)."""
+
+    settings: Settings
+    clock: Clock
+    token: str | None
+    client_id: str | None
+
+    def owner(self, session: Session) -> service.CartOwner:
+        user = caller_of(session, self.settings, self.clock.now(), self.token)
+        return service.owner_from_request(user, self.client_id)
+
+
+async def cart_call(
+    settings: SettingsDep, clock: ClockDep, token: TokenDep, client_id: ClientIdHeader = None
+) -> CartCall:
+    return CartCall(settings, clock, token, client_id)
+
+
+CartCallDep = Annotated[CartCall, Depends(cart_call)]
+
+
 @router.get("", response_model=CartPublic, responses=error_responses(400, 401))
 def read_cart(owner: OwnerDep, session: SessionDep) -> CartPublic:
     """The caller's cart (signed in, or anonymous by ``X-Client-Id``) at current prices."""
-    return render_cart(session, owner)
+    return cart_public(session, service.find_cart(session, owner))
+
+
+def _add(
+    session: Session, call: CartCall, body: CartItemAdd
+) -> tuple[CartPublic, Listing, service.CartOwner]:
+    owner = call.owner(session)
+    cart, listing = service.add_item(session, call.clock, owner, body.listing_id, body.quantity)
+    cart_view = cart_public(session, cart)
+    session.commit()
+    return cart_view, listing, owner
 
 
 @router.post(
@@ -78,24 +124,29 @@ def read_cart(owner: OwnerDep, session: SessionDep) -> CartPublic:
     response_model=CartPublic,
     responses=error_responses(400, 401, 404, 409, 422),
 )
-def add_to_cart(
-    body: CartItemAdd, owner: OwnerDep, session: SessionDep, clock: ClockDep, request: Request
+async def add_to_cart(
+    body: CartItemAdd, call: CartCallDep, writes: WritesDep, request: Request
 ) -> CartPublic:
     """Add a listing; adding it again raises the quantity. Stock is checked, not held."""
-    service.add_item(session, clock, owner, body.listing_id, body.quantity)
-    listing = session.get(Listing, body.listing_id)
-    if listing is not None:
-        track(
-            request,
-            "add_to_cart",
-            user_id=owner.user.id if owner.user else None,
-            params={
-                "currency": listing.currency,
-                "value": to_major(listing.price_minor * body.quantity),
-            },
-            items=[listing_item(listing, quantity=body.quantity)],
-        )
-    return render_cart(session, owner)
+    cart_view, listing, owner = await writes.run(_add, call, body)
+    track(
+        request,
+        "add_to_cart",
+        user_id=owner.user.id if owner.user else None,
+        params={
+            "currency": listing.currency,
+            "value": to_major(listing.price_minor * body.quantity),
+        },
+        items=[listing_item(listing, quantity=body.quantity)],
+    )
+    return cart_view
+
+
+def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int) -> CartPublic:
+    cart = service.update_item(session, call.clock, call.owner(session), item_id, quantity)
+    cart_view = cart_public(session, cart)
+    session.commit()
+    return cart_view
 
 
 @router.patch(
@@ -103,12 +154,15 @@ def add_to_cart(
     response_model=CartPublic,
     responses=error_responses(400, 401, 404, 409, 422),
 )
-def change_quantity(
-    item_id: uuid.UUID, body: CartItemUpdate, owner: OwnerDep, session: SessionDep,
-    clock: ClockDep,
-) -> CartPublic:  # fmt: skip
-    service.update_item(session, clock, owner, item_id, body.quantity)
-    return render_cart(session, owner)
+async def change_quantity(
+    item_id: uuid.UUID, body: CartItemUpdate, call: CartCallDep, writes: WritesDep
+) -> CartPublic:
+    return await writes.run(_change, call, item_id, body.quantity)
+
+
+def _remove(session: Session, call: CartCall, item_id: uuid.UUID) -> None:
+    service.remove_item(session, call.clock, call.owner(session), item_id)
+    session.commit()
 
 
 @router.delete(
@@ -116,6 +170,6 @@ def change_quantity(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(400, 401, 404, 422),
 )
-def remove_from_cart(item_id: uuid.UUID, owner: OwnerDep, session: SessionDep) -> Response:
-    service.remove_item(session, owner, item_id)
+async def remove_from_cart(item_id: uuid.UUID, call: CartCallDep, writes: WritesDep) -> Response:
+    await writes.run(_remove, call, item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

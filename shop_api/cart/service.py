@@ -72,7 +72,9 @@ def cart_lines(session: Session, cart: Cart | None) -> list[tuple[CartItem, List
 
 def add_item(
     session: Session, clock: Clock, owner: CartOwner, listing_id: uuid.UUID, quantity: int
-) -> CartItem:
+) -> tuple[Cart, Listing]:
+    """Put ``quantity`` more of a listing in the cart; the caller commits (after it has
+    read the cart back in the same transaction)."""
     listing = session.get(Listing, listing_id)
     if listing is None or listing.status not in (ListingStatus.active, ListingStatus.sold_out):
         raise NotFound("Listing not found")
@@ -100,34 +102,37 @@ def add_item(
         item.quantity = wanted
         item.modified_at = now
     cart.modified_at = now
-    session.commit()
-    return item
+    return cart, listing
 
 
-def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> CartItem:
+def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple[Cart, CartItem]:
     cart = find_cart(session, owner)
     item = session.get(CartItem, item_id)
     if cart is None or item is None or item.cart_id != cart.id:
         raise NotFound("Cart item not found")
-    return item
+    return cart, item
 
 
 def update_item(
     session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID, quantity: int
-) -> CartItem:
-    item = _owned_item(session, owner, item_id)
+) -> Cart:
+    """Set a line's quantity; the caller commits."""
+    cart, item = _owned_item(session, owner, item_id)
     listing = session.get(Listing, item.listing_id)
     if listing is not None and quantity > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
+    now = clock.now()
     item.quantity = quantity
-    item.modified_at = clock.now()
-    session.commit()
-    return item
+    item.modified_at = now
+    cart.modified_at = now
+    return cart
 
 
-def remove_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> None:
-    session.delete(_owned_item(session, owner, item_id))
-    session.commit()
+def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID) -> None:
+    """Take a line out; the caller commits."""
+    cart, item = _owned_item(session, owner, item_id)
+    session.delete(item)
+    cart.modified_at = clock.now()
 
 
 def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: str) -> int:

@@ -85,6 +85,21 @@ def create_async_read_engine(url: str, *, pool_size: int = 10) -> AsyncEngine | 
     short reads run inline (see ``shop_api.core.deps.ShortReads``). Autocommit: a short
     read is one or two statements, and without BEGIN and ROLLBACK it is one round trip.
     """
+    return _create_async_engine(url, pool_size, isolation_level="AUTOCOMMIT")
+
+
+def create_async_write_engine(url: str, *, pool_size: int = 10) -> AsyncEngine | None:
+    """An asyncio engine for the units of work of hot write endpoints on PostgreSQL.
+
+    Their transactions wait for the server and for row locks in the event loop, not in a
+    worker thread: no hand-offs of the GIL between threads, which under load cost more
+    than the statements. None elsewhere: the sqlite3 module blocks, so SQLite writers
+    keep their worker thread (see ``shop_api.core.deps.Writes``).
+    """
+    return _create_async_engine(url, pool_size)
+
+
+def _create_async_engine(url: str, pool_size: int, **options: Any) -> AsyncEngine | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
@@ -93,7 +108,7 @@ def create_async_read_engine(url: str, *, pool_size: int = 10) -> AsyncEngine | 
         pool_size=pool_size,
         max_overflow=2 * pool_size,
         pool_recycle=1800,
-        isolation_level="AUTOCOMMIT",
+        **options,
     )
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shop_api.cart.service import CartOwner, cart_lines, find_cart
+from shop_api.cart.service import cart_lines
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, Unprocessable
@@ -70,22 +71,19 @@ def checkout(
     body: CheckoutRequest,
     idempotency_key: str,
 ) -> tuple[Order, bool]:
-    """Place the order; returns (order, created). ``created`` is False for a replay."""
+    """Place the order and commit; returns (order, created), ``created`` False for a replay.
+
+    A placed order comes back with its groups and items loaded, ready to render.
+    """
     request_fingerprint = fingerprint(body)
+    # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue): a
+    # concurrent one waits for this lock, then finds the order placed or the cart emptied.
+    cart = session.scalar(select(Cart).where(Cart.user_id == buyer.id).with_for_update())
     existing = find_by_key(session, buyer, idempotency_key)
     if existing is not None:
         return _replay(existing, request_fingerprint), False
-
-    cart = find_cart(session, CartOwner(user=buyer, client_id=None))
-    if cart is not None:
-        # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue):
-        # a concurrent one waits here, then finds the order placed or the cart emptied.
-        session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update())
-        existing = find_by_key(session, buyer, idempotency_key)
-        if existing is not None:
-            return _replay(existing, request_fingerprint), False
     lines = cart_lines(session, cart)
-    if not lines:
+    if cart is None or not lines:
         raise Conflict("The cart is empty")
     unavailable = [
         str(listing.id) for _item, listing in lines if listing.status != ListingStatus.active
@@ -118,13 +116,21 @@ def checkout(
                 details={"listing_id": str(line.listing.id)},
             )
 
-    order = _build_order(session, settings, buyer, body, basket, applied, currency, now)
+    order = _build_order(settings, buyer, body, basket, applied, currency, now)
     order.idempotency_key = idempotency_key
     order.request_fingerprint = request_fingerprint
     order.reservation_expires_at = now + timedelta(minutes=settings.reservation_minutes)
+    session.add(order)
+    session.add_all(order.groups)
+    session.add_all(order.items)
+    session.add(
+        OrderStatusChange(
+            order_id=order.id, from_status=None, to_status=OrderStatus.pending_payment.value,
+            reason="checkout", changed_at=now,
+        )
+    )  # fmt: skip
     if applied is not None:
         redeem(session, applied, buyer.id, order.id, now)
-    assert cart is not None
     session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
     try:
         session.commit()
@@ -139,82 +145,69 @@ def checkout(
 
 
 def _build_order(
-    session: Session,
     settings: Settings,
     buyer: User,
     body: CheckoutRequest,
     basket: list[BasketLine],
     applied: AppliedCoupon | None,
     currency: str,
-    now,  # type: ignore[no-untyped-def]
+    now: datetime,
 ) -> Order:
-    by_seller: dict = defaultdict(list)
+    """The order, its per-seller groups and its items, priced, in memory.
+
+    Keys are made here and every amount is known before the first INSERT: the flush is
+    one INSERT per table, with no UPDATE of totals afterwards.
+    """
+    by_seller: dict[uuid.UUID, list[BasketLine]] = defaultdict(list)
     for line in basket:
         by_seller[line.listing.seller_id].append(line)
 
-    order = Order(
-        buyer_id=buyer.id,
-        status=OrderStatus.pending_payment,
-        currency=currency,
-        subtotal_minor=0,
-        total_minor=0,
-        coupon_id=applied.coupon.id if applied else None,
-        coupon_code=applied.coupon.code if applied else None,
-        shipping_address=body.shipping_address.model_dump(mode="json"),
-        placed_at=now,
-        created_at=now,
-        modified_at=now,
-        idempotency_key="",
-        request_fingerprint="",
-    )
-    session.add(order)
-    session.flush()
-    session.add(
-        OrderStatusChange(
-            order_id=order.id, from_status=None, to_status=OrderStatus.pending_payment.value,
-            reason="checkout", changed_at=now,
-        )
-    )  # fmt: skip
-    position = 0
+    order_id = uuid.uuid4()
+    groups: list[FulfilmentGroup] = []
+    items: list[OrderItem] = []
     for seller_id, seller_lines in by_seller.items():
-        group = FulfilmentGroup(
-            order_id=order.id,
-            seller_id=seller_id,
-            status=FulfilmentStatus.awaiting_payment,
-            subtotal_minor=0,
-            total_minor=0,
-            shipping_minor=settings.shipping_fee_minor,
-            created_at=now,
-            modified_at=now,
-        )
-        session.add(group)
-        session.flush()
+        group_id = uuid.uuid4()
+        subtotal = discount_total = tax_total = 0
         for line in seller_lines:
             listing: Listing = line.listing
             discount = applied.per_listing.get(listing.id, 0) if applied else 0
             taxable = line.amount - discount
             tax = tax_on(taxable, settings.tax_rate_bps)
-            session.add(
+            items.append(
                 OrderItem(
-                    order_id=order.id, group_id=group.id, listing_id=listing.id,
-                    seller_id=seller_id, category_id=listing.category_id, position=position,
+                    id=uuid.uuid4(), order_id=order_id, group_id=group_id,
+                    listing_id=listing.id, seller_id=seller_id,
+                    category_id=listing.category_id, position=len(items),
                     title=listing.title, unit_price_minor=listing.price_minor,
                     quantity=line.quantity, discount_minor=discount, tax_minor=tax,
                     line_total_minor=taxable + tax, created_at=now, modified_at=now,
                 )
             )  # fmt: skip
-            position += 1
-            group.subtotal_minor += line.amount
-            group.discount_minor += discount
-            group.tax_minor += tax
-        group.total_minor = (
-            group.subtotal_minor - group.discount_minor + group.tax_minor + group.shipping_minor
-        )
-        order.subtotal_minor += group.subtotal_minor
-        order.discount_minor += group.discount_minor
-        order.tax_minor += group.tax_minor
-        order.shipping_minor += group.shipping_minor
-        order.total_minor += group.total_minor
-    if order.total_minor <= 0:
+            subtotal += line.amount
+            discount_total += discount
+            tax_total += tax
+        shipping = settings.shipping_fee_minor
+        groups.append(
+            FulfilmentGroup(
+                id=group_id, order_id=order_id, seller_id=seller_id,
+                status=FulfilmentStatus.awaiting_payment, subtotal_minor=subtotal,
+                discount_minor=discount_total, tax_minor=tax_total, shipping_minor=shipping,
+                total_minor=subtotal - discount_total + tax_total + shipping,
+                shipped_at=None, delivered_at=None, created_at=now, modified_at=now,
+            )
+        )  # fmt: skip
+    total = sum(group.total_minor for group in groups)
+    if total <= 0:
         raise Unprocessable("An order must have a positive total")
-    return order
+    return Order(
+        id=order_id, buyer_id=buyer.id, status=OrderStatus.pending_payment,
+        currency=currency, subtotal_minor=sum(g.subtotal_minor for g in groups),
+        discount_minor=sum(g.discount_minor for g in groups),
+        shipping_minor=sum(g.shipping_minor for g in groups),
+        tax_minor=sum(g.tax_minor for g in groups), total_minor=total, refunded_minor=0,
+        coupon_id=applied.coupon.id if applied else None,
+        coupon_code=applied.coupon.code if applied else None,
+        shipping_address=body.shipping_address.model_dump(mode="json"),
+        placed_at=now, paid_at=None, cancelled_at=None, created_at=now, modified_at=now,
+        idempotency_key="", request_fingerprint="", groups=groups, items=items,
+    )  # fmt: skip

@@ -5,9 +5,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from shop_api.core.deps import ClockDep, CurrentSeller, CurrentUser, SessionDep, SettingsDep
-from shop_api.core.errors import BadRequest, error_responses
+from shop_api.core.clock import Clock
+from shop_api.core.config import Settings
+from shop_api.core.deps import (
+    ClockDep,
+    CurrentSeller,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TokenDep,
+    WritesDep,
+    caller_of,
+)
+from shop_api.core.errors import BadRequest, Unauthorized, error_responses
 from shop_api.core.pagination import PageDep
 from shop_api.models import UserRole
 from shop_api.models.orders import FulfilmentGroup, Order, OrderItem, OrderStatus, OrderStatusChange
@@ -73,6 +85,24 @@ def render(session: SessionDep, actor, order_id: uuid.UUID) -> OrderPublic:  # t
     return order_public(order, actor.id, seller_view=seller_view)
 
 
+def _place_order(
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    token: str,
+    body: CheckoutRequest,
+    idempotency_key: str,
+) -> tuple[OrderPublic, bool]:
+    buyer = caller_of(session, settings, clock.now(), token)
+    assert buyer is not None
+    order, created = checkout_service.checkout(
+        session, clock, settings, buyer, body, idempotency_key
+    )
+    # A new order is rendered from what was just written; a replay is read back.
+    placed = order_public(order) if created else render(session, buyer, order.id)
+    return placed, created
+
+
 @router.post(
     "/checkout",
     status_code=status.HTTP_201_CREATED,
@@ -80,10 +110,10 @@ def render(session: SessionDep, actor, order_id: uuid.UUID) -> OrderPublic:  # t
     responses={200: {"model": OrderPublic, "description": "Replay of an earlier checkout"},
                **error_responses(400, 401, 409, 422)},
 )  # fmt: skip
-def checkout(
+async def checkout(
     body: CheckoutRequest,
-    buyer: CurrentUser,
-    session: SessionDep,
+    token: TokenDep,
+    writes: WritesDep,
     clock: ClockDep,
     settings: SettingsDep,
     response: Response,
@@ -92,20 +122,21 @@ def checkout(
 ) -> OrderPublic:
     """Turn the cart into an order (one fulfilment group per seller) and hold its stock
     for ``reservation_minutes`` until it is paid."""
+    if token is None:
+        raise Unauthorized()
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required")
-    order, created = checkout_service.checkout(
-        session, clock, settings, buyer, body, idempotency_key.strip()
+    placed, created = await writes.run(
+        _place_order, settings, clock, token, body, idempotency_key.strip()
     )
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
-    placed = render(session, buyer, order.id)
-    if created:
+    else:
         track(
             request,
             "begin_checkout",
-            user_id=buyer.id,
+            user_id=placed.buyer_id,
             params={"transaction_id": str(placed.id), "value": to_major(placed.total_minor),
                     "currency": placed.currency, "coupon": placed.coupon_code},
             items=[{"item_id": str(item.listing_id), "item_name": item.title,
