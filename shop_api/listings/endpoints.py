@@ -4,7 +4,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from pydantic import BaseModel
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
@@ -39,13 +40,6 @@ from shop_api.tracking.server_events import caller_id, listing_item, track
 
 router = APIRouter(prefix="/listings", tags=["listings"])
 me_router = APIRouter(prefix="/me", tags=["me"])
-
-
-async def get_search_backend(request: Request) -> SearchBackend:
-    return request.app.state.search_backend
-
-
-SearchBackendDep = Annotated[SearchBackend, Depends(get_search_backend)]
 
 
 def image_public(image: ListingImage, store: ObjectStore) -> ImagePublic:
@@ -99,6 +93,35 @@ def _summaries(
     ]
 
 
+def _search_summaries(store: ObjectStore, rows: Sequence[Row]) -> list[ListingSummary]:
+    """Summaries of search rows (which carry their cover's key), built without validation:
+    every value comes typed from the database."""
+    construct = ListingSummary.model_construct
+    return [
+        construct(
+            id=row.id,
+            seller_id=row.seller_id,
+            category_id=row.category_id,
+            title=row.title,
+            price_minor=row.price_minor,
+            currency=row.currency,
+            stock=row.stock,
+            condition=row.condition,
+            status=row.status,
+            created_at=row.created_at,
+            cover_image_url=store.url(row.cover_key) if row.cover_key is not None else None,
+            score=row.score,
+        )
+        for row in rows
+    ]
+
+
+def _json(model: BaseModel) -> Response:
+    """The response of a model built by the endpoint itself: serialised once, without the
+    validation FastAPI gives a returned model (``response_model`` still documents it)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def _with_images(session: SessionDep, listing: Listing, store: ObjectStore) -> ListingPublic:
     images = session.scalars(
         select(ListingImage)
@@ -131,8 +154,6 @@ def create_listing(
 async def search_listings(
     request: Request,
     reads: ShortReadsDep,
-    backend: SearchBackendDep,
-    store: ObjectStoreDep,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Keywords")] = None,
     category: Annotated[
@@ -145,7 +166,7 @@ async def search_listings(
     sort: Annotated[
         SortOrder, Query(description="relevance needs q; without q it falls back to newest")
     ] = "relevance",
-) -> ListingPage:
+) -> Response:
     """Search active listings: every word must match, best matches first."""
     if min_price is not None and max_price is not None and min_price > max_price:
         raise Unprocessable(
@@ -154,11 +175,12 @@ async def search_listings(
         )
     query = q.strip() if q else None
     # Like the listing page, one short read (see ShortReads) rather than a def endpoint.
+    state = request.app.state
     result, user_id = await reads.run(
         _search_page,
         request,
-        backend,
-        store,
+        state.search_backend,
+        state.object_store,
         page,
         query=query,
         category=category,
@@ -178,7 +200,7 @@ async def search_listings(
             params={"search_term": query, "result_count": result.count, "page": page.page,
                     "category": category, "sort": sort},
         )  # fmt: skip
-    return result
+    return _json(result)
 
 
 def _search_page(
@@ -205,8 +227,8 @@ def _search_page(
     rows, total = repository.search(
         session, backend, search_filters, limit=page.page_size, offset=page.offset
     )
-    result = ListingPage(
-        data=_summaries(session, store, rows), count=total, page=page.page, page_size=page.page_size
+    result = ListingPage.model_construct(
+        data=_search_summaries(store, rows), count=total, page=page.page, page_size=page.page_size
     )
     return result, caller_id(request, session) if query else None
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ColumnCollection,
     ColumnElement,
     Float,
+    Integer,
     Select,
     bindparam,
     cast,
@@ -20,11 +21,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
-from shop_api.catalog.service import subtree_ids
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
 from shop_api.models.user import UserRole
-from shop_api.search.backends import SearchBackend, query_terms
+from shop_api.search.backends import DocumentFilters, SearchBackend, query_terms
 from shop_api.search.schema import search_docs
 
 PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
@@ -130,35 +131,114 @@ def search(
 ) -> tuple[Sequence, int]:
     """Active listings matching every query word and filter, with a total count.
 
-    Rows have the ``SUMMARY_COLUMNS``, ``score`` and ``total_count``.
+    Rows have the ``SUMMARY_COLUMNS``, ``cover_key`` (the first image), ``score`` and
+    ``total_count``.
     """
     terms = query_terms(filters.query or "")
     if filters.query and not terms:
         return [], 0
+    shape = _Shape.of(filters, text=bool(terms))
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "top_rows": offset + limit}
     if terms:
-        return _search_text(session, backend, terms, filters, limit=limit, offset=offset)
-    return _browse(session, filters, limit=limit, offset=offset)
+        params["match"] = backend.match_value(terms)
+        statement, count = _text_statements(backend, shape)
+    else:
+        statement, count = _browse_statements(shape)
+    params.update(_filter_values(filters))
+    # Core statements on the session's connection: no ORM entities to load.
+    connection = session.connection()
+    rows = connection.execute(statement, params).all()
+    if rows:
+        return rows, rows[0].total_count
+    # No matches, or a page past the last one.
+    return [], connection.execute(count, params).scalar_one()
 
 
-def _filtered(statement: Select, columns: ColumnCollection, filters: SearchFilters) -> Select:
-    """``statement`` limited to active listings and the filters, on ``listings`` or on the
-    search documents (which carry the same filter columns)."""
-    statement = statement.where(columns.status == ListingStatus.active)
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the SQL of a search: the sort and which filters are set (not their
+    values, which are bound parameters)."""
+
+    text: bool
+    sort: str
+    category: bool
+    min_price: bool
+    max_price: bool
+    condition: bool
+    seller: bool
+
+    @classmethod
+    def of(cls, filters: SearchFilters, *, text: bool) -> _Shape:
+        sort = filters.sort
+        if not text and sort == "relevance":
+            sort = "newest"  # relevance needs words
+        return cls(
+            text=text,
+            sort=sort,
+            category=filters.category is not None,
+            min_price=filters.min_price is not None,
+            max_price=filters.max_price is not None,
+            condition=filters.condition is not None,
+            seller=filters.seller_id is not None,
+        )
+
+    @property
+    def filtered(self) -> bool:
+        return self.category or self.min_price or self.max_price or self.condition or self.seller
+
+
+def _filter_values(filters: SearchFilters) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     if filters.category is not None:
-        statement = statement.where(columns.category_id.in_(subtree_ids(filters.category)))
+        values["category_path"] = filters.category.path
+        values["category_prefix"] = filters.category.path + "/"
     if filters.min_price is not None:
-        statement = statement.where(columns.price_minor >= filters.min_price)
+        values["min_price"] = filters.min_price
     if filters.max_price is not None:
-        statement = statement.where(columns.price_minor <= filters.max_price)
+        values["max_price"] = filters.max_price
     if filters.condition is not None:
-        statement = statement.where(columns.condition == ListingCondition(filters.condition))
+        values["condition"] = ListingCondition(filters.condition)
     if filters.seller_id is not None:
-        statement = statement.where(columns.seller_id == filters.seller_id)
-    return statement
+        values["seller_id"] = filters.seller_id
+    return values
+
+
+def _filters(shape: _Shape) -> DocumentFilters | None:
+    """The filter conditions of a shape, on ``listings`` or on the search documents (which
+    carry the same filter columns), with the filter values as bound parameters."""
+    if not shape.filtered:
+        return None
+
+    def conditions(columns: ReadOnlyColumnCollection[str, Any]) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if shape.category:
+            # The category and its descendants (as catalog.service.subtree_ids).
+            path = Category.path
+            subtree = select(Category.id).where(
+                or_(
+                    path == bindparam("category_path"),
+                    path.startswith(bindparam("category_prefix")),
+                )
+            )
+            found.append(columns.category_id.in_(subtree))
+        if shape.min_price:
+            found.append(columns.price_minor >= bindparam("min_price"))
+        if shape.max_price:
+            found.append(columns.price_minor <= bindparam("max_price"))
+        if shape.condition:
+            found.append(columns.condition == bindparam("condition"))
+        if shape.seller:
+            found.append(columns.seller_id == bindparam("seller_id"))
+        return found
+
+    return conditions
 
 
 def _order(
-    columns: ColumnCollection, key: ColumnElement, sort: str, score: ColumnElement[float] | None
+    columns: ReadOnlyColumnCollection[str, Any],
+    key: ColumnElement,
+    sort: str,
+    score: ColumnElement[float] | None,
 ) -> list:
     """ORDER BY for a sort; ``key`` (the listing id) breaks the last ties."""
     keys = {
@@ -171,71 +251,74 @@ def _order(
     return [*keys, columns.created_at.desc(), key]
 
 
-def _search_text(
-    session: Session,
-    backend: SearchBackend,
-    terms: list[str],
-    filters: SearchFilters,
-    *,
-    limit: int,
-    offset: int,
-) -> tuple[Sequence, int]:
-    """Match, filter, count, rank and page on the narrow search documents; then read the
-    wide listing rows of the one page only."""
-    source, condition, score_expression = backend.matching(terms)
-    # Ordered by its label: SQLite's bm25() may appear only once, in the result columns.
-    score = score_expression.label("score")
-    docs = search_docs.c
-    matched = _filtered(
-        select(
-            docs.listing_id,
-            docs.created_at,
-            docs.price_minor,
-            score,
-            # The total comes with the page (a window count) instead of a second query.
-            func.count().over().label("total_count"),
-        )
-        .select_from(source)
-        .where(condition),
-        docs,
-        filters,
+# The first image of each listing of a page, read with the page.
+_COVER_KEY = (
+    select(ListingImage.storage_key)
+    .where(ListingImage.listing_id == Listing.id)
+    .order_by(ListingImage.position)
+    .limit(1)
+    .scalar_subquery()
+    .label("cover_key")
+)
+
+_LIMIT, _OFFSET = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+
+
+@functools.cache
+def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Select]:
+    """The page statement of a full-text search shape, and its count for empty pages.
+
+    Built once per backend and shape, with every value a bound parameter: building and
+    hashing a statement costs more than running its cached compiled form. Matching,
+    filtering, counting, ranking and paging run on the narrow search documents; the wide
+    listing rows are read for the one page only.
+    """
+    documents = backend.documents(
+        _filters(shape),
+        ranked=shape.sort == "relevance",
+        top_rows=bindparam("top_rows", type_=Integer),
     )
-    sort = filters.sort
+    docs = search_docs.c
+    score = documents.score if documents.score is not None else cast(null(), Float)
+    # Ordered by its label: SQLite's bm25() may appear only once, in the result columns.
+    score = score.label("score")
     page = (
-        matched.order_by(*_order(docs, docs.listing_id, sort, score))
-        .limit(limit)
-        .offset(offset)
+        select(docs.listing_id, docs.created_at, docs.price_minor, score)
+        .select_from(documents.source)
+        .where(*documents.where)
+        .order_by(*_order(docs, docs.listing_id, shape.sort, score))
+        .limit(_LIMIT)
+        .offset(_OFFSET)
         .subquery("page")
     )
-    rows = session.execute(
-        select(*SUMMARY_COLUMNS, page.c.score, page.c.total_count)
+    statement = (
+        select(*SUMMARY_COLUMNS, _COVER_KEY, page.c.score, documents.total.label("total_count"))
         .join(page, page.c.listing_id == Listing.id)
-        .order_by(*_order(page.c, page.c.listing_id, sort, page.c.score))
-    ).all()
-    if rows:
-        return rows, rows[0].total_count
-    # No matches, or a page past the last one.
-    return [], session.scalar(select(func.count()).select_from(matched.subquery())) or 0
-
-
-def _browse(
-    session: Session, filters: SearchFilters, *, limit: int, offset: int
-) -> tuple[Sequence, int]:
-    """Active listings by filters alone (no query words): newest or by price."""
-    statement = _filtered(select(*SUMMARY_COLUMNS), Listing.__table__.c, filters)
-    sort = "newest" if filters.sort == "relevance" else filters.sort
-    page = (
-        statement.add_columns(
-            cast(null(), Float).label("score"), func.count().over().label("total_count")
-        )
-        .order_by(*_order(Listing.__table__.c, Listing.id, sort, None))
-        .limit(limit)
-        .offset(offset)
+        .order_by(*_order(page.c, page.c.listing_id, shape.sort, page.c.score))
     )
-    rows = session.execute(page).all()
-    if rows:
-        return rows, rows[0].total_count
-    return [], session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    return statement, select(documents.total)
+
+
+@functools.cache
+def _browse_statements(shape: _Shape) -> tuple[Select, Select]:
+    """Active listings by filters alone (no query words): newest or by price."""
+    columns = Listing.__table__.c
+    filters = _filters(shape)
+    where = [columns.status == ListingStatus.active, *(filters(columns) if filters else [])]
+    total = select(func.count()).select_from(Listing).where(*where).scalar_subquery()
+    statement = (
+        select(
+            *SUMMARY_COLUMNS,
+            _COVER_KEY,
+            cast(null(), Float).label("score"),
+            total.label("total_count"),
+        )
+        .where(*where)
+        .order_by(*_order(columns, Listing.id, shape.sort, None))
+        .limit(_LIMIT)
+        .offset(_OFFSET)
+    )
+    return statement, select(total)
 
 
 def cover_image_keys(session: Session, listing_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

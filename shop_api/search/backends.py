@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     FromClause,
+    ScalarSelect,
+    String,
     Subquery,
+    bindparam,
     column,
+    exists,
     func,
+    literal,
     literal_column,
     select,
     table,
-    true,
 )
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from shop_api.models import ListingStatus
 from shop_api.search.schema import TEXT_SEARCH_CONFIG, search_docs
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -44,57 +52,132 @@ def query_terms(query: str) -> list[str]:
     return words[:MAX_QUERY_TERMS]
 
 
+DocumentFilters = Callable[[ReadOnlyColumnCollection[str, Any]], list[ColumnElement[bool]]]
+"""The filter conditions of one search (category, price, ...) on some search-document columns."""
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The active search documents that match the ``match`` parameter and the filters.
+
+    ``source`` holds the ``search_docs`` columns, restricted by ``where``; ``score`` (higher
+    is better) is present only when ranking was asked for; ``total`` counts every such
+    document, for the result count.
+    """
+
+    source: FromClause
+    where: list[ColumnElement[bool]]
+    score: ColumnElement[float] | None
+    total: ScalarSelect[int]
+
+
 class SearchBackend(Protocol):
-    def matching(
-        self, terms: list[str]
-    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
-        """Where to find search documents (``search_docs`` columns), the condition that
-        keeps the documents containing every term, and their score (higher is better)."""
+    def match_value(self, terms: list[str]) -> str:
+        """The value of the ``match`` bound parameter for these query words."""
+        ...
+
+    def documents(
+        self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
+    ) -> Documents:
+        """Active documents containing every word and passing ``filters``.
+
+        Statements take the bound parameters ``match`` and those of ``filters``. Ranked,
+        the score is computed for every match (the order needs it), but a backend may join
+        the documents of only the ``top_rows`` best scores (and their ties): a page never
+        needs more.
+        """
         ...
 
     def matches(self, terms: list[str]) -> Subquery:
-        """Listings containing every term: ``listing_id`` and ``score``."""
+        """Active listings containing every term: ``listing_id`` and ``score`` (for checks
+        and tools; the search endpoint uses ``documents``)."""
         ...
 
 
 class _Matches:
     def matches(self, terms: list[str]) -> Subquery:
-        source, condition, score = self.matching(terms)  # type: ignore[attr-defined]
-        statement = select(search_docs.c.listing_id, score.label("score"))
-        return statement.select_from(source).where(condition).subquery("search_matches")
+        documents = self.documents(  # type: ignore[attr-defined]
+            None, ranked=True, top_rows=literal(1_000_000_000)
+        )
+        statement = select(search_docs.c.listing_id, documents.score.label("score"))
+        statement = statement.select_from(documents.source).where(*documents.where)
+        match = bindparam("match", self.match_value(terms))  # type: ignore[attr-defined]
+        return statement.params(match=match.value).subquery("search_matches")
 
 
 class SqliteFts5Search(_Matches):
-    """FTS5 with BM25; title matches weigh ten times description matches."""
+    """FTS5 with BM25; title matches weigh ten times description matches.
+
+    The FTS5 index holds active listings only (search objects version 3), so a search
+    without filters never reads the search documents of all its matches: the count comes
+    from the index, and a ranked page joins only the documents that can reach it.
+    """
 
     _fts = table("listings_fts", column("rowid"))
 
-    def matching(
-        self, terms: list[str]
-    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
-        expression = " ".join(f'"{term}"' for term in terms)
+    def match_value(self, terms: list[str]) -> str:
+        # Every word quoted: FTS5 operators in the query are just words.
+        return " ".join(f'"{term}"' for term in terms)
+
+    def documents(
+        self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
+    ) -> Documents:
         fts = literal_column("listings_fts")
+        match = fts.op("MATCH")(bindparam("match"))
+        rowid = self._fts.c.rowid
+        if not ranked:
+            # No score: the planner may join from the index (the only way to run MATCH).
+            source = self._fts.join(search_docs, search_docs.c.rowid == rowid)
+            where = [match, *(filters(search_docs.c) if filters else [])]
+            counted = select(func.count()).select_from(source if filters else self._fts)
+            return Documents(source, where, None, counted.where(*where).scalar_subquery())
+        found = select(rowid, (-func.bm25(fts, 10.0, 1.0, type_=Float)).label("score")).where(match)
+        if filters:
+            # Filtered inside the match, so bm25() runs only for the documents kept.
+            kept = search_docs.alias("filter_docs")
+            found = found.where(exists().where(kept.c.rowid == rowid, *filters(kept.c)))
         # bm25() works only while FTS5 itself runs the MATCH, so the matches are a
         # materialised CTE that the planner cannot turn into lookups from the other side.
-        found = (
-            select(self._fts.c.rowid, (-func.bm25(fts, 10.0, 1.0, type_=Float)).label("score"))
-            .where(fts.op("MATCH")(expression))
-            .cte("fts_matches")
-            .prefix_with("MATERIALIZED")
+        matches = found.cte("fts_matches").prefix_with("MATERIALIZED")
+        # The score of the last row a page can reach; only rows scoring at least that much
+        # (ties included) are joined with their documents for the tie-breaking sort keys.
+        cutoff = (
+            select(matches.c.score)
+            .order_by(matches.c.score.desc())
+            .limit(1)
+            .offset(top_rows - 1)
+            .scalar_subquery()
         )
-        source = found.join(search_docs, search_docs.c.rowid == found.c.rowid)
-        return source, true(), found.c.score
+        source = matches.join(search_docs, search_docs.c.rowid == matches.c.rowid)
+        return Documents(
+            source,
+            [matches.c.score >= func.coalesce(cutoff, literal(-1e308, Float))],
+            matches.c.score,
+            select(func.count()).select_from(matches).scalar_subquery(),
+        )
 
 
 class PostgresFullTextSearch(_Matches):
     """tsvector/tsquery with cover-density ranking over the weighted search document."""
 
-    def matching(
-        self, terms: list[str]
-    ) -> tuple[FromClause, ColumnElement[bool], ColumnElement[float]]:
-        document = search_docs.c.document
-        query = func.plainto_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'"), " ".join(terms))
-        return search_docs, document.op("@@")(query), func.ts_rank_cd(document, query, type_=Float)
+    def match_value(self, terms: list[str]) -> str:
+        return " ".join(terms)
+
+    def documents(
+        self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
+    ) -> Documents:
+        docs = search_docs.c
+        query = func.plainto_tsquery(
+            literal_column(f"'{TEXT_SEARCH_CONFIG}'"), bindparam("match", type_=String)
+        )
+        where = [
+            docs.document.op("@@")(query),
+            docs.status == ListingStatus.active,
+            *(filters(docs) if filters else []),
+        ]
+        score = func.ts_rank_cd(docs.document, query, type_=Float) if ranked else None
+        total = select(func.count()).select_from(search_docs).where(*where).scalar_subquery()
+        return Documents(search_docs, where, score, total)
 
 
 def search_backend_for(dialect_name: str) -> SearchBackend:

@@ -16,9 +16,16 @@ are no longer read for every match.
 Both weight the title above the description and stem English words. Version 1 (0002)
 kept the filters on ``listings`` itself; its DDL stays here because 0002 and 0004 run it.
 
+Version 3 (migration 0005), applied on top of version 2 by ``apply_search_objects_v3``:
+on SQLite the FTS5 index holds the *active* listings only (search finds nothing else),
+so a search without filters counts its matches and ranks them without reading one
+search document per match; the triggers add and remove a listing's text as it is
+published, paused or sold out. PostgreSQL is unchanged (its documents keep every
+listing; queries filter on ``status``).
+
 A SQLite "batch" migration that rebuilds ``listings`` drops its triggers: call
-``drop_search_objects`` and ``create_search_objects`` at the end of such a migration
-(the search documents are rebuilt from the listings).
+``drop_search_objects`` and ``create_current_search_objects`` at the end of such a
+migration (the search documents are rebuilt from the listings).
 """
 
 from __future__ import annotations
@@ -241,6 +248,56 @@ _POSTGRES_DDL = [
 ]
 
 
+# Version 3: the FTS5 index holds active listings only. Changes of title, description or
+# status (re)index a listing only when it is or was active and something searched changed:
+# a stock update that leaves an active listing active costs nothing here.
+_SQLITE_DDL_V3 = [
+    "DROP TRIGGER listings_search_after_insert",
+    "DROP TRIGGER listings_search_after_update",
+    f"""
+    CREATE TRIGGER listings_search_after_insert AFTER INSERT ON listings BEGIN
+        INSERT INTO listing_search_docs (listing_id, {_FACETS})
+        VALUES (new.id, {_NEW_FACETS});
+        INSERT INTO listings_fts (rowid, title, description)
+        SELECT rowid, new.title, new.description FROM listing_search_docs
+        WHERE listing_id = new.id AND new.status = 'active';
+    END
+    """,
+    """
+    CREATE TRIGGER listings_search_after_update
+    AFTER UPDATE OF title, description, status ON listings
+    WHEN (old.status = 'active' OR new.status = 'active')
+        AND (old.status IS NOT new.status OR old.title IS NOT new.title
+             OR old.description IS NOT new.description)
+    BEGIN
+        DELETE FROM listings_fts
+        WHERE old.status = 'active'
+            AND rowid = (SELECT rowid FROM listing_search_docs WHERE listing_id = new.id);
+        INSERT INTO listings_fts (rowid, title, description)
+        SELECT rowid, new.title, new.description FROM listing_search_docs
+        WHERE listing_id = new.id AND new.status = 'active';
+    END
+    """,
+    """
+    DELETE FROM listings_fts
+    WHERE rowid IN (SELECT rowid FROM listing_search_docs WHERE status <> 'active')
+    """,
+]
+
+_SQLITE_DDL_V3_UNDO = [
+    "DROP TRIGGER listings_search_after_insert",
+    "DROP TRIGGER listings_search_after_update",
+    _SQLITE_DDL[2],  # version 2's triggers
+    _SQLITE_DDL[3],
+    """
+    INSERT INTO listings_fts (rowid, title, description)
+    SELECT d.rowid, l.title, l.description
+    FROM listings AS l JOIN listing_search_docs AS d ON d.listing_id = l.id
+    WHERE l.status <> 'active'
+    """,
+]
+
+
 def _run(connection: Connection, sqlite: list[str], postgresql: list[str]) -> None:
     dialect = connection.dialect.name
     if dialect == "sqlite":
@@ -269,11 +326,27 @@ def drop_search_objects_v1(connection: Connection) -> None:
 
 
 def create_search_objects(connection: Connection) -> None:
-    """The current (version 2) search objects, indexing the listings that exist."""
+    """Version 2 search objects (migration 0004), indexing the listings that exist."""
     _run(connection, _SQLITE_DDL, _POSTGRES_DDL)
 
 
+def apply_search_objects_v3(connection: Connection) -> None:
+    """Version 2 to 3: an FTS5 index of active listings only (SQLite)."""
+    _run(connection, _SQLITE_DDL_V3, [])
+
+
+def revert_search_objects_v3(connection: Connection) -> None:
+    _run(connection, _SQLITE_DDL_V3_UNDO, [])
+
+
+def create_current_search_objects(connection: Connection) -> None:
+    """The current (version 3) search objects, indexing the listings that exist."""
+    create_search_objects(connection)
+    apply_search_objects_v3(connection)
+
+
 def drop_search_objects(connection: Connection) -> None:
+    """Drops version 2 or 3 (the same objects)."""
     if connection.dialect.name == "sqlite":
         for trigger in ("after_insert", "after_update", "after_update_facets", "before_delete"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS listings_search_{trigger}")
