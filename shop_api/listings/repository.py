@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Row,
     Select,
     bindparam,
     cast,
@@ -84,6 +85,49 @@ def get_readable(
         params["actor_id"] = actor.id
     result = session.scalars(_BY_ID[with_images][kind], params)
     return (result.unique() if with_images else result).one_or_none()
+
+
+# The listing page's columns, and its images' (null when it has none).
+_PAGE_COLUMNS = (
+    *Listing.__table__.c,
+    ListingImage.id.label("image_id"),
+    ListingImage.storage_key.label("image_key"),
+    ListingImage.content_type.label("image_content_type"),
+    ListingImage.width.label("image_width"),
+    ListingImage.height.label("image_height"),
+    ListingImage.size_bytes.label("image_size_bytes"),
+    ListingImage.position.label("image_position"),
+)
+
+
+def _page_statements() -> dict[str, Select]:
+    """Per kind of caller: a listing with its images as rows of one Core SELECT (no ORM
+    entities, one round trip), the ids bound parameters. Built once, like ``_BY_ID``."""
+    statements = {}
+    for kind in ("anonymous", "user", "staff"):
+        statement = (
+            select(*_PAGE_COLUMNS)
+            .outerjoin(ListingImage, ListingImage.listing_id == Listing.id)
+            .where(Listing.id == bindparam("listing_id"))
+            .order_by(ListingImage.position, ListingImage.id)
+        )
+        visible = _visibility(kind, bindparam("actor_id"))
+        statements[kind] = statement if visible is None else statement.where(visible)
+    return statements
+
+
+_PAGE = _page_statements()
+
+
+def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UUID) -> list[Row]:
+    """The listing the caller may see, one row per image (one row with null image columns
+    when it has none); no rows when it does not exist or is not visible to the caller."""
+    kind = _caller_kind(actor)
+    params: dict[str, Any] = {"listing_id": listing_id}
+    if kind == "user":
+        assert actor is not None
+        params["actor_id"] = actor.id
+    return list(session.connection().execute(_PAGE[kind], params).all())
 
 
 def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:
@@ -283,7 +327,13 @@ def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Sel
     # Ordered by its label: SQLite's bm25() may appear only once, in the result columns.
     score = score.label("score")
     page = (
-        select(docs.listing_id, docs.created_at, docs.price_minor, score)
+        select(
+            docs.listing_id,
+            docs.created_at,
+            docs.price_minor,
+            score,
+            documents.total.label("total_count"),
+        )
         .select_from(documents.source)
         .where(*documents.where)
         .order_by(*_order(docs, docs.listing_id, shape.sort, score))
@@ -292,11 +342,11 @@ def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Sel
         .subquery("page")
     )
     statement = (
-        select(*SUMMARY_COLUMNS, _COVER_KEY, page.c.score, documents.total.label("total_count"))
+        select(*SUMMARY_COLUMNS, _COVER_KEY, page.c.score, page.c.total_count)
         .join(page, page.c.listing_id == Listing.id)
         .order_by(*_order(page.c, page.c.listing_id, shape.sort, page.c.score))
     )
-    return statement, select(documents.total)
+    return statement, documents.count
 
 
 @functools.cache

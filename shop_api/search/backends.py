@@ -11,7 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     FromClause,
-    ScalarSelect,
+    Select,
     String,
     Subquery,
     bindparam,
@@ -61,14 +61,16 @@ class Documents:
     """The active search documents that match the ``match`` parameter and the filters.
 
     ``source`` holds the ``search_docs`` columns, restricted by ``where``; ``score`` (higher
-    is better) is present only when ranking was asked for; ``total`` counts every such
-    document, for the result count.
+    is better) is present only when ranking was asked for. ``total`` is a column of the
+    page's SELECT that counts every such document (so a page and the result count come
+    from one statement); ``count`` a statement that counts them alone, for empty pages.
     """
 
     source: FromClause
     where: list[ColumnElement[bool]]
     score: ColumnElement[float] | None
-    total: ScalarSelect[int]
+    total: ColumnElement[int]
+    count: Select[tuple[int]]
 
 
 class SearchBackend(Protocol):
@@ -129,8 +131,11 @@ class SqliteFts5Search(_Matches):
             # No score: the planner may join from the index (the only way to run MATCH).
             source = self._fts.join(search_docs, search_docs.c.rowid == rowid)
             where = [match, *(filters(search_docs.c) if filters else [])]
-            counted = select(func.count()).select_from(source if filters else self._fts)
-            return Documents(source, where, None, counted.where(*where).scalar_subquery())
+            # Without filters the index alone counts (it holds active listings only). A
+            # second pass costs less here than a window, which would copy every match.
+            count = select(func.count()).select_from(source if filters else self._fts)
+            count = count.where(*where)
+            return Documents(source, where, None, count.scalar_subquery(), count)
         found = select(rowid, (-func.bm25(fts, 10.0, 1.0, type_=Float)).label("score")).where(match)
         if filters:
             # Filtered inside the match, so bm25() runs only for the documents kept.
@@ -149,16 +154,24 @@ class SqliteFts5Search(_Matches):
             .scalar_subquery()
         )
         source = matches.join(search_docs, search_docs.c.rowid == matches.c.rowid)
+        count = select(func.count()).select_from(matches)
         return Documents(
             source,
             [matches.c.score >= func.coalesce(cutoff, literal(-1e308, Float))],
             matches.c.score,
-            select(func.count()).select_from(matches).scalar_subquery(),
+            count.scalar_subquery(),
+            count,
         )
 
 
 class PostgresFullTextSearch(_Matches):
-    """tsvector/tsquery with cover-density ranking over the weighted search document."""
+    """tsvector/tsquery ranked by ``ts_rank`` over the weighted search document.
+
+    ``ts_rank`` (term frequencies by weight) rather than cover density (``ts_rank_cd``),
+    which costs twice as much per match and every match is ranked. The status is a
+    literal: the GIN index covers active documents only (search objects version 3), and
+    only a literal lets the planner use it in a prepared statement's generic plan.
+    """
 
     def match_value(self, terms: list[str]) -> str:
         return " ".join(terms)
@@ -172,12 +185,13 @@ class PostgresFullTextSearch(_Matches):
         )
         where = [
             docs.document.op("@@")(query),
-            docs.status == ListingStatus.active,
+            docs.status == literal_column(f"'{ListingStatus.active.value}'"),
             *(filters(docs) if filters else []),
         ]
-        score = func.ts_rank_cd(docs.document, query, type_=Float) if ranked else None
-        total = select(func.count()).select_from(search_docs).where(*where).scalar_subquery()
-        return Documents(search_docs, where, score, total)
+        score = func.ts_rank(docs.document, query, type_=Float) if ranked else None
+        count = select(func.count()).select_from(search_docs).where(*where)
+        # A window count over the one scan the page needs: cheaper than a second scan.
+        return Documents(search_docs, where, score, func.count().over(), count)
 
 
 def search_backend_for(dialect_name: str) -> SearchBackend:

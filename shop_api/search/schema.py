@@ -20,8 +20,9 @@ Version 3 (migration 0005), applied on top of version 2 by ``apply_search_object
 on SQLite the FTS5 index holds the *active* listings only (search finds nothing else),
 so a search without filters counts its matches and ranks them without reading one
 search document per match; the triggers add and remove a listing's text as it is
-published, paused or sold out. PostgreSQL is unchanged (its documents keep every
-listing; queries filter on ``status``).
+published, paused or sold out. On PostgreSQL the documents keep every listing and the
+GIN index becomes partial, over active documents only (queries name the status as a
+literal so that prepared statements can use it).
 
 A SQLite "batch" migration that rebuilds ``listings`` drops its triggers: call
 ``drop_search_objects`` and ``create_current_search_objects`` at the end of such a
@@ -42,6 +43,7 @@ SEARCH_OBJECTS = frozenset(
         "listing_search_docs",
         "ix_listing_search_docs_document",
         "ix_listing_search_docs_category_id",
+        "ix_listing_search_docs_active_document",
         # version 1
         "listing_search_keys",
         "search_document",
@@ -284,6 +286,19 @@ _SQLITE_DDL_V3 = [
     """,
 ]
 
+_POSTGRES_DDL_V3 = [
+    """
+    CREATE INDEX ix_listing_search_docs_active_document ON listing_search_docs
+    USING gin (document) WHERE status = 'active'
+    """,
+    "DROP INDEX ix_listing_search_docs_document",
+]
+
+_POSTGRES_DDL_V3_UNDO = [
+    _POSTGRES_DDL[1],  # version 2's index
+    "DROP INDEX ix_listing_search_docs_active_document",
+]
+
 _SQLITE_DDL_V3_UNDO = [
     "DROP TRIGGER listings_search_after_insert",
     "DROP TRIGGER listings_search_after_update",
@@ -331,12 +346,12 @@ def create_search_objects(connection: Connection) -> None:
 
 
 def apply_search_objects_v3(connection: Connection) -> None:
-    """Version 2 to 3: an FTS5 index of active listings only (SQLite)."""
-    _run(connection, _SQLITE_DDL_V3, [])
+    """Version 2 to 3: full-text indexes of active listings only."""
+    _run(connection, _SQLITE_DDL_V3, _POSTGRES_DDL_V3)
 
 
 def revert_search_objects_v3(connection: Connection) -> None:
-    _run(connection, _SQLITE_DDL_V3_UNDO, [])
+    _run(connection, _SQLITE_DDL_V3_UNDO, _POSTGRES_DDL_V3_UNDO)
 
 
 def create_current_search_objects(connection: Connection) -> None:

@@ -1,8 +1,8 @@
-"""Search index of active listings only (SQLite FTS5).
+"""Full-text indexes of active listings only: SQLite FTS5 rows, a partial PostgreSQL GIN index.
 
-Search never returns other listings, and with them out of the FTS5 index a search
-without filters counts and ranks its matches from the index alone. See
-``shop_api.search.schema`` (version 3). No change on PostgreSQL.
+Search never returns other listings. Without them in the FTS5 index a search without
+filters counts and ranks its matches from the index alone; the partial GIN index skips
+their heap rows. See ``shop_api.search.schema`` (version 3).
 
 Revision ID: 0005
 Revises: 0004
