@@ -26,7 +26,7 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
 from shop_api.models.user import UserRole
-from shop_api.search.backends import DocumentFilters, SearchBackend, query_terms
+from shop_api.search.backends import DocumentFilters, SearchBackend, ordered_join, query_terms
 from shop_api.search.schema import search_docs
 
 PUBLIC_STATUSES = (ListingStatus.active, ListingStatus.sold_out)
@@ -343,7 +343,7 @@ def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Sel
     )
     statement = (
         select(*SUMMARY_COLUMNS, _COVER_KEY, page.c.score, page.c.total_count)
-        .join(page, page.c.listing_id == Listing.id)
+        .select_from(ordered_join(page, Listing.__table__, Listing.id == page.c.listing_id))
         .order_by(*_order(page.c, page.c.listing_id, shape.sort, page.c.score))
     )
     return statement, documents.count

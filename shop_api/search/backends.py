@@ -23,7 +23,10 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Join
 
 from shop_api.models import ListingStatus
 from shop_api.search.schema import TEXT_SEARCH_CONFIG, search_docs
@@ -50,6 +53,34 @@ def query_terms(query: str) -> list[str]:
     """Words of a shopper's query; punctuation, engine operators and stop words are dropped."""
     words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS]
     return words[:MAX_QUERY_TERMS]
+
+
+class OrderedJoin(Join):
+    """An inner join whose left side stays the outer loop: SQLite's ``CROSS JOIN``.
+
+    SQLite's planner costs a join of a small materialised page (or of FTS5 matches) with
+    an indexed table badly: a plain ``JOIN`` in the same order measured up to twice as
+    slow as ``CROSS JOIN``, which tells it to keep the order. Elsewhere a plain ``JOIN``.
+    """
+
+    inherit_cache = True
+
+
+@compiles(OrderedJoin, "sqlite")
+def _cross_join(element: OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["asfrom"] = True
+    left = compiler.process(element.left, **kw)
+    right = compiler.process(element.right, **kw)
+    return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
+
+
+@compiles(OrderedJoin)
+def _join(element: OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.visit_join(element, **kw)
+
+
+def ordered_join(left: FromClause, right: FromClause, onclause: ColumnElement[bool]) -> OrderedJoin:
+    return OrderedJoin(left, right, onclause)
 
 
 DocumentFilters = Callable[[ReadOnlyColumnCollection[str, Any]], list[ColumnElement[bool]]]
@@ -129,7 +160,7 @@ class SqliteFts5Search(_Matches):
         rowid = self._fts.c.rowid
         if not ranked:
             # No score: the planner may join from the index (the only way to run MATCH).
-            source = self._fts.join(search_docs, search_docs.c.rowid == rowid)
+            source = ordered_join(self._fts, search_docs, search_docs.c.rowid == rowid)
             where = [match, *(filters(search_docs.c) if filters else [])]
             # Without filters the index alone counts (it holds active listings only). A
             # second pass costs less here than a window, which would copy every match.
@@ -153,7 +184,7 @@ class SqliteFts5Search(_Matches):
             .offset(top_rows - 1)
             .scalar_subquery()
         )
-        source = matches.join(search_docs, search_docs.c.rowid == matches.c.rowid)
+        source = ordered_join(matches, search_docs, search_docs.c.rowid == matches.c.rowid)
         count = select(func.count()).select_from(matches)
         return Documents(
             source,
