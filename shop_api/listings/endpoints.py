@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
-from pydantic import BaseModel
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,7 @@ from shop_api.core.deps import (
 from shop_api.core.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
 from shop_api.core.pagination import PageDep, PageParams
 from shop_api.core.storage import ObjectStore
-from shop_api.listings import repository, service
+from shop_api.listings import rendering, repository, service
 from shop_api.listings.schemas import (
     ImagePublic,
     ListingCreate,
@@ -93,35 +92,6 @@ def _summaries(
     ]
 
 
-def _search_summaries(store: ObjectStore, rows: Sequence[Row]) -> list[ListingSummary]:
-    """Summaries of search rows (which carry their cover's key), built without validation:
-    every value comes typed from the database."""
-    construct = ListingSummary.model_construct
-    return [
-        construct(
-            id=row.id,
-            seller_id=row.seller_id,
-            category_id=row.category_id,
-            title=row.title,
-            price_minor=row.price_minor,
-            currency=row.currency,
-            stock=row.stock,
-            condition=row.condition,
-            status=row.status,
-            created_at=row.created_at,
-            cover_image_url=store.url(row.cover_key) if row.cover_key is not None else None,
-            score=row.score,
-        )
-        for row in rows
-    ]
-
-
-def _json(model: BaseModel) -> Response:
-    """The response of a model built by the endpoint itself: serialised once, without the
-    validation FastAPI gives a returned model (``response_model`` still documents it)."""
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 def _with_images(session: SessionDep, listing: Listing, store: ObjectStore) -> ListingPublic:
     images = session.scalars(
         select(ListingImage)
@@ -176,7 +146,7 @@ async def search_listings(
     query = q.strip() if q else None
     # Like the listing page, one short read (see ShortReads) rather than a def endpoint.
     state = request.app.state
-    result, user_id = await reads.run(
+    body, total, user_id = await reads.run(
         _search_page,
         request,
         state.search_backend,
@@ -197,10 +167,10 @@ async def search_listings(
             request,
             "search",
             user_id=user_id,
-            params={"search_term": query, "result_count": result.count, "page": page.page,
+            params={"search_term": query, "result_count": total, "page": page.page,
                     "category": category, "sort": sort},
         )  # fmt: skip
-    return _json(result)
+    return rendering.json_response(body)
 
 
 def _search_page(
@@ -213,8 +183,9 @@ def _search_page(
     query: str | None,
     category: str | None,
     filters: dict[str, Any],
-) -> tuple[ListingPage, uuid.UUID | None]:
-    """A page of search results, and the signed-in caller for the search event."""
+) -> tuple[bytes, int, uuid.UUID | None]:
+    """A page of search results (JSON), its total, and the signed-in caller for the search
+    event."""
     category_row = None
     if category is not None:
         category_row = find_category(session, category)
@@ -227,10 +198,8 @@ def _search_page(
     rows, total = repository.search(
         session, backend, search_filters, limit=page.page_size, offset=page.offset
     )
-    result = ListingPage.model_construct(
-        data=_search_summaries(store, rows), count=total, page=page.page, page_size=page.page_size
-    )
-    return result, caller_id(request, session) if query else None
+    body = rendering.search_page_json(store, rows, total, page)
+    return body, total, caller_id(request, session) if query else None
 
 
 @router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))
@@ -243,7 +212,7 @@ async def read_listing(
 ) -> Response:
     # The hottest page of the shop: ``async`` with its query as a short read, rather than
     # a ``def`` endpoint whose response FastAPI then validates in a second thread hop.
-    listing = await reads.run(_readable_listing_public, actor, listing_id, store)
+    listing, body = await reads.run(_readable_listing_page, actor, listing_id, store)
     track(
         request,
         "view_item",
@@ -251,55 +220,17 @@ async def read_listing(
         params={"currency": listing.currency, "value": to_major(listing.price_minor)},
         items=[listing_item(listing)],
     )
-    return _json(listing)
+    return rendering.json_response(body)
 
 
-def _readable_listing_public(
+def _readable_listing_page(
     session: Session, actor: User | None, listing_id: uuid.UUID, store: ObjectStore
-) -> ListingPublic:
+) -> tuple[Row, bytes]:
+    """The listing (for the view_item event) and its page as JSON."""
     rows = repository.readable_page_rows(session, actor, listing_id)
     if not rows:
         raise NotFound("Listing not found")
-    return _page_public(rows, store)
-
-
-def _page_public(rows: Sequence[Row], store: ObjectStore) -> ListingPublic:
-    """``listing_public`` from the rows of ``repository.readable_page_rows``, built without
-    validation: every value comes typed from the database."""
-    listing = rows[0]
-    images = [
-        ImagePublic.model_construct(
-            id=row.image_id,
-            url=store.url(row.image_key),
-            content_type=row.image_content_type,
-            width=row.image_width,
-            height=row.image_height,
-            size_bytes=row.image_size_bytes,
-            position=row.image_position,
-        )
-        for row in rows
-        if row.image_id is not None
-    ]
-    count = listing.rating_count
-    return ListingPublic.model_construct(
-        id=listing.id,
-        seller_id=listing.seller_id,
-        category_id=listing.category_id,
-        title=listing.title,
-        description=listing.description,
-        price_minor=listing.price_minor,
-        currency=listing.currency,
-        stock=listing.stock,
-        condition=listing.condition,
-        attributes=listing.attributes,
-        status=listing.status,
-        images=images,
-        created_at=listing.created_at,
-        modified_at=listing.modified_at,
-        published_at=listing.published_at,
-        rating_count=count,
-        rating_average=round(listing.rating_sum / count, 2) if count else None,
-    )
+    return rows[0], rendering.listing_page_json(rows, store)
 
 
 @router.patch(

@@ -1,0 +1,90 @@
+"""JSON of the two hottest catalog responses, written straight from database rows.
+
+A search page or a listing page returned as a Pydantic model is validated twice (built,
+then checked again by FastAPI against ``response_model``) and its UUIDs and datetimes are
+converted on each pass; under load that cost more than the search itself. Here the rows,
+already typed by SQLAlchemy, become plain dicts in the schema's field order and
+``pydantic_core.to_json`` serialises them exactly as the models would (the tests compare
+both). The endpoints keep ``response_model`` for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Response
+from pydantic_core import to_json
+from sqlalchemy import Row
+
+from shop_api.core.pagination import PageParams
+from shop_api.core.storage import ObjectStore
+
+
+def json_response(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def search_page_json(
+    store: ObjectStore, rows: Sequence[Row], total: int, page: PageParams
+) -> bytes:
+    """A ``ListingPage`` of ``ListingSummary`` from ``repository.search`` rows."""
+    url = store.url
+    data = [
+        {
+            "id": row.id,
+            "seller_id": row.seller_id,
+            "category_id": row.category_id,
+            "title": row.title,
+            "price_minor": row.price_minor,
+            "currency": row.currency,
+            "stock": row.stock,
+            "condition": row.condition,
+            "status": row.status,
+            "created_at": row.created_at,
+            "cover_image_url": url(row.cover_key) if row.cover_key is not None else None,
+            "score": row.score,
+        }
+        for row in rows
+    ]
+    return to_json({"data": data, "count": total, "page": page.page, "page_size": page.page_size})
+
+
+def listing_page_json(rows: Sequence[Row], store: ObjectStore) -> bytes:
+    """A ``ListingPublic`` from ``repository.readable_page_rows`` (one row per image)."""
+    listing = rows[0]
+    images: list[dict[str, Any]] = [
+        {
+            "id": row.image_id,
+            "url": store.url(row.image_key),
+            "content_type": row.image_content_type,
+            "width": row.image_width,
+            "height": row.image_height,
+            "size_bytes": row.image_size_bytes,
+            "position": row.image_position,
+        }
+        for row in rows
+        if row.image_id is not None
+    ]
+    count = listing.rating_count
+    return to_json(
+        {
+            "id": listing.id,
+            "seller_id": listing.seller_id,
+            "category_id": listing.category_id,
+            "title": listing.title,
+            "description": listing.description,
+            "price_minor": listing.price_minor,
+            "currency": listing.currency,
+            "stock": listing.stock,
+            "condition": listing.condition,
+            "attributes": listing.attributes,
+            "status": listing.status,
+            "images": images,
+            "created_at": listing.created_at,
+            "modified_at": listing.modified_at,
+            "published_at": listing.published_at,
+            "rating_count": count,
+            "rating_average": round(listing.rating_sum / count, 2) if count else None,
+        }
+    )
