@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -35,6 +36,7 @@ from api_catalog import (
     CpuSample,
     Server,
     _cpu_sample,
+    _cpu_seconds,
     _event_loop_factory,
     _process_tree,
     _read_response,
@@ -70,6 +72,25 @@ class Samples:
     statuses: dict[int, int] = field(default_factory=dict)
     cart_requests: int = 0  # measured cart calls, for the CPU per request
     cpu: tuple[CpuSample, CpuSample] | None = None  # at the start and end of the window
+    database_cpu: float | None = None  # CPU seconds of PostgreSQL in the window
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each of this machine's PostgreSQL processes (backends, WAL writer,
+    checkpointer...), by pid."""
+    cpu = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    cpu[int(entry.name)] = _cpu_seconds([int(entry.name)])
+    return cpu
+
+
+def postgres_cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL used between two samples (processes that exited meanwhile
+    are not counted; the bench's own connections live through the window)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def seed(url: str, listings: int, buyers: int, seed_value: int) -> tuple[list[str], list[str]]:
@@ -191,9 +212,9 @@ async def drive(  # type: ignore[no-untyped-def]
 ) -> Samples:
     samples = Samples()
 
-    async def sample_at(moment: float) -> CpuSample:
+    async def sample_at(moment: float) -> tuple[CpuSample, dict[int, float]]:
         await asyncio.sleep(max(0.0, moment - time.monotonic()))
-        return _cpu_sample(server_pids)
+        return _cpu_sample(server_pids), postgres_cpu()
 
     start = time.monotonic()
     measure_from, stop_at = start + args.warmup, start + args.warmup + args.duration
@@ -205,7 +226,9 @@ async def drive(  # type: ignore[no-untyped-def]
             for i, token in enumerate(tokens)
         )
     )  # fmt: skip
-    samples.cpu = tuple(await sampled)  # type: ignore[assignment]
+    (cpu_before, db_before), (cpu_after, db_after) = await sampled
+    samples.cpu = (cpu_before, cpu_after)
+    samples.database_cpu = postgres_cpu_between(db_before, db_after)
     return samples
 
 
@@ -270,7 +293,12 @@ def cpu_figures(samples: Samples, seconds: float) -> dict[str, float]:
     before, after = samples.cpu
     requests = samples.cart_requests + len(samples.checkout_ms)
     server, client, machine = cores_busy(before, after, seconds)
+    database = float("nan")
+    if samples.database_cpu is not None:
+        database = samples.database_cpu / seconds
     return {
+        "database_cores": database,
+        "database_ms_per_request": 1000 * database * seconds / max(1, requests),
         "server_cores": server,
         "client_cores": client,
         "machine_cores": machine if machine is not None else float("nan"),
@@ -302,24 +330,25 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"{'backend':<11} {'checkouts/s':>11} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
         f"{'cart p50':>9} {'cart p99':>9}  {'statuses':<24} {'p99 < 150 ms':<13}"
-        f"cpu srv/cli/all srv ms/req"
+        f"cpu srv/cli/db/all  ms/req srv/db"
     )
     print("\n" + header + "\n" + "-" * len(header))
+    nan = float("nan")
     for r in results:
         met = "yes" if r["p99_ms"] < CHECKOUT_P99_TARGET_MS else "NO"
         print(
             f"{r['backend']:<11} {r['checkouts_per_s']:>11,.1f} {r['p50_ms']:>8.1f} "
             f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['cart_p50_ms']:>9.1f} "
             f"{r['cart_p99_ms']:>9.1f}  {r['statuses']!s:<24} {met:<13}"
-            f"{r.get('server_cores', float('nan')):.2f}/{r.get('client_cores', float('nan')):.2f}/"
-            f"{r.get('machine_cores', float('nan')):.2f}      "
-            f"{r.get('server_ms_per_request', float('nan')):.2f}"
+            f"{r.get('server_cores', nan):.2f}/{r.get('client_cores', nan):.2f}/"
+            f"{r.get('database_cores', nan):.2f}/{r.get('machine_cores', nan):.2f}  "
+            f"{r.get('server_ms_per_request', nan):.2f}/{r.get('database_ms_per_request', nan):.2f}"
         )
     print("(the target applies to PostgreSQL; SQLite serialises writers by design)")
     print(
         "cpu = cores busy during the measured window: server processes / this client /"
-        " whole machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server"
-        " CPU per cart or checkout call"
+        " PostgreSQL's processes (PostgreSQL runs only) / whole machine; ms/req = CPU of the"
+        " server and of PostgreSQL per cart or checkout call"
     )
     return 0
 

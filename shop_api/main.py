@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -88,6 +89,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Made here, not with the app: asyncio connections belong to the running loop.
+        app.state.async_loop = asyncio.get_running_loop()
         async_engine = create_async_read_engine(
             settings.sqlalchemy_url, pool_size=settings.db_pool_size
         )

@@ -21,8 +21,7 @@ from shop_api.core.deps import (
     caller_of,
 )
 from shop_api.core.errors import error_responses
-from shop_api.models import Listing, ListingStatus
-from shop_api.models.cart import Cart
+from shop_api.models import ListingStatus
 from shop_api.tracking.outbox import to_major
 from shop_api.tracking.server_events import listing_item, track
 
@@ -45,33 +44,34 @@ def cart_owner(user: OptionalUser, client_id: ClientIdHeader = None) -> service.
 OwnerDep = Annotated[service.CartOwner, Depends(cart_owner)]
 
 
-def cart_public(session: Session, cart: Cart | None) -> CartPublic:
+def cart_public(session: Session, cart_id: uuid.UUID | None) -> CartPublic:
     """The cart at current prices; unavailable lines are listed but not summed."""
     lines = []
     subtotal = 0
     currencies = set()
-    for item, listing in service.cart_lines(session, cart):
-        available = listing.status == ListingStatus.active and listing.stock >= item.quantity
-        line_total = listing.price_minor * item.quantity
+    for line in service.cart_lines(session, cart_id):
+        listing = line.listing
+        available = listing.status == ListingStatus.active and listing.stock >= line.quantity
+        line_total = listing.price_minor * line.quantity
         if available:
             subtotal += line_total
             currencies.add(listing.currency)
         lines.append(
             CartLine(
-                id=item.id,
+                id=line.item_id,
                 listing_id=listing.id,
                 seller_id=listing.seller_id,
                 title=listing.title,
                 unit_price_minor=listing.price_minor,
                 currency=listing.currency,
-                quantity=item.quantity,
+                quantity=line.quantity,
                 line_total_minor=line_total,
                 available=available,
                 stock=listing.stock,
             )
         )
     return CartPublic(
-        id=cart.id if cart else None,
+        id=cart_id,
         items=lines,
         item_count=sum(line.quantity for line in lines),
         subtotal_minor=subtotal,
@@ -105,15 +105,16 @@ CartCallDep = Annotated[CartCall, Depends(cart_call)]
 @router.get("", response_model=CartPublic, responses=error_responses(400, 401))
 def read_cart(owner: OwnerDep, session: SessionDep) -> CartPublic:
     """The caller's cart (signed in, or anonymous by ``X-Client-Id``) at current prices."""
-    return cart_public(session, service.find_cart(session, owner))
+    cart = service.find_cart(session, owner)
+    return cart_public(session, cart.id if cart else None)
 
 
 def _add(
     session: Session, call: CartCall, body: CartItemAdd
-) -> tuple[CartPublic, Listing, service.CartOwner]:
+) -> tuple[CartPublic, service.ListingSnapshot, service.CartOwner]:
     owner = call.owner(session)
-    cart, listing = service.add_item(session, call.clock, owner, body.listing_id, body.quantity)
-    cart_view = cart_public(session, cart)
+    cart_id, listing = service.add_item(session, call.clock, owner, body.listing_id, body.quantity)
+    cart_view = cart_public(session, cart_id)
     session.commit()
     return cart_view, listing, owner
 
@@ -143,8 +144,8 @@ async def add_to_cart(
 
 
 def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int) -> CartPublic:
-    cart = service.update_item(session, call.clock, call.owner(session), item_id, quantity)
-    cart_view = cart_public(session, cart)
+    cart_id = service.update_item(session, call.clock, call.owner(session), item_id, quantity)
+    cart_view = cart_public(session, cart_id)
     session.commit()
     return cart_view
 

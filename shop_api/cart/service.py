@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -36,6 +37,70 @@ def owner_from_request(user: User | None, client_id: str | None) -> CartOwner:
     return CartOwner(user=None, client_id=client_id)
 
 
+class ListingSnapshot(NamedTuple):
+    """The listing fields a cart line shows and a checkout prices, read with the line."""
+
+    id: uuid.UUID
+    seller_id: uuid.UUID
+    category_id: uuid.UUID
+    title: str
+    price_minor: int
+    currency: str
+    status: ListingStatus
+    stock: int
+
+
+class Line(NamedTuple):
+    item_id: uuid.UUID
+    quantity: int
+    listing: ListingSnapshot
+
+
+# Hot paths (every cart call and checkout) use prebuilt statements with bound values:
+# nothing to build or to derive a cache key from per request, and plain rows, not entities.
+_SNAPSHOT_COLUMNS = (
+    Listing.id, Listing.seller_id, Listing.category_id, Listing.title, Listing.price_minor,
+    Listing.currency, Listing.status, Listing.stock,
+)  # fmt: skip
+_LINES = (
+    select(CartItem.id, CartItem.quantity, *_SNAPSHOT_COLUMNS)
+    .join(Listing, Listing.id == CartItem.listing_id)
+    .where(CartItem.cart_id == bindparam("cart_id"))
+    .order_by(CartItem.created_at, CartItem.id)
+)
+
+
+def _add_context(owner_column: Any) -> Select[Any]:
+    """The listing, the owner's cart and the cart's line for that listing, in one read."""
+    return (
+        select(
+            *_SNAPSHOT_COLUMNS,
+            Cart.id.label("cart_id"),
+            CartItem.id.label("item_id"),
+            CartItem.quantity.label("item_quantity"),
+        )
+        .select_from(Listing)
+        .outerjoin(Cart, owner_column == bindparam("owner"))
+        .outerjoin(CartItem, and_(CartItem.cart_id == Cart.id, CartItem.listing_id == Listing.id))
+        .where(Listing.id == bindparam("listing_id"))
+    )
+
+
+_ADD_CONTEXT_BY_USER = _add_context(Cart.user_id)
+_ADD_CONTEXT_BY_CLIENT = _add_context(Cart.client_id)
+_carts, _cart_items = Cart.__table__, CartItem.__table__
+_INSERT_CART = insert(_carts)
+_TOUCH_CART = (
+    update(_carts).where(_carts.c.id == bindparam("cart_id")).values(modified_at=bindparam("now"))
+)
+_INSERT_ITEM = insert(_cart_items)
+_SET_ITEM_QUANTITY = (
+    update(_cart_items)
+    .where(_cart_items.c.id == bindparam("item_id"))
+    .values(quantity=bindparam("wanted"), modified_at=bindparam("now"))
+)
+
+
 def find_cart(session: Session, owner: CartOwner) -> Cart | None:
     if owner.user is not None:
         return session.scalar(select(Cart).where(Cart.user_id == owner.user.id))
@@ -57,52 +122,59 @@ def get_or_create_cart(session: Session, owner: CartOwner, clock: Clock) -> Cart
     return cart
 
 
-def cart_lines(session: Session, cart: Cart | None) -> list[tuple[CartItem, Listing]]:
-    if cart is None:
+def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
+    """The cart's lines in the order they were added, with their listings as they are now."""
+    if cart_id is None:
         return []
-    return list(
-        session.execute(
-            select(CartItem, Listing)
-            .join(Listing, Listing.id == CartItem.listing_id)
-            .where(CartItem.cart_id == cart.id)
-            .order_by(CartItem.created_at, CartItem.id)
-        ).all()
-    )
+    return [
+        Line(row[0], row[1], ListingSnapshot(*row[2:]))
+        for row in session.execute(_LINES, {"cart_id": cart_id})
+    ]
 
 
 def add_item(
     session: Session, clock: Clock, owner: CartOwner, listing_id: uuid.UUID, quantity: int
-) -> tuple[Cart, Listing]:
-    """Put ``quantity`` more of a listing in the cart; the caller commits (after it has
-    read the cart back in the same transaction)."""
-    listing = session.get(Listing, listing_id)
-    if listing is None or listing.status not in (ListingStatus.active, ListingStatus.sold_out):
+) -> tuple[uuid.UUID, ListingSnapshot]:
+    """Put ``quantity`` more of a listing in the cart; returns (cart id, listing). The
+    caller commits (after it has read the cart back in the same transaction)."""
+    statement, key = (
+        (_ADD_CONTEXT_BY_USER, owner.user.id)
+        if owner.user is not None
+        else (_ADD_CONTEXT_BY_CLIENT, owner.client_id)
+    )
+    row = session.execute(statement, {"owner": key, "listing_id": listing_id}).one_or_none()
+    if row is None or row.status not in (ListingStatus.active, ListingStatus.sold_out):
         raise NotFound("Listing not found")
+    listing = ListingSnapshot(*row[:8])
     if owner.user is not None and listing.seller_id == owner.user.id:
         raise Conflict("You cannot buy your own listing")
     if listing.status != ListingStatus.active:
         raise Conflict("This listing is sold out")
-    cart = get_or_create_cart(session, owner, clock)
-    item = session.scalar(
-        select(CartItem).where(CartItem.cart_id == cart.id, CartItem.listing_id == listing_id)
-    )
-    wanted = quantity + (item.quantity if item else 0)
+    wanted = quantity + (row.item_quantity or 0)
     if wanted > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
     if wanted > MAX_QUANTITY:
         raise Conflict(f"At most {MAX_QUANTITY} of one item per cart")
     now = clock.now()
-    if item is None:
-        item = CartItem(
-            cart_id=cart.id, listing_id=listing_id, quantity=quantity, created_at=now,
-            modified_at=now,
+    cart_id = row.cart_id
+    if cart_id is None:
+        cart_id = uuid.uuid4()
+        session.execute(
+            _INSERT_CART,
+            {"id": cart_id, "user_id": owner.user.id if owner.user else None,
+             "client_id": owner.client_id, "created_at": now, "modified_at": now},
         )  # fmt: skip
-        session.add(item)
     else:
-        item.quantity = wanted
-        item.modified_at = now
-    cart.modified_at = now
-    return cart, listing
+        session.execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
+    if row.item_id is None:
+        session.execute(
+            _INSERT_ITEM,
+            {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id,
+             "quantity": quantity, "created_at": now, "modified_at": now},
+        )  # fmt: skip
+    else:
+        session.execute(_SET_ITEM_QUANTITY, {"item_id": row.item_id, "wanted": wanted, "now": now})
+    return cart_id, listing
 
 
 def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple[Cart, CartItem]:
@@ -115,7 +187,7 @@ def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple
 
 def update_item(
     session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID, quantity: int
-) -> Cart:
+) -> uuid.UUID:
     """Set a line's quantity; the caller commits."""
     cart, item = _owned_item(session, owner, item_id)
     listing = session.get(Listing, item.listing_id)
@@ -125,7 +197,7 @@ def update_item(
     item.quantity = quantity
     item.modified_at = now
     cart.modified_at = now
-    return cart
+    return cart.id
 
 
 def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID) -> None:
@@ -149,19 +221,20 @@ def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: 
     }
     moved = 0
     now = clock.now()
-    for item, listing in cart_lines(session, anonymous):
+    for line in cart_lines(session, anonymous.id):
+        listing = line.listing
         if listing.seller_id == user.id:
             continue
         cap = min(MAX_QUANTITY, max(listing.stock, 1))
-        if item.listing_id in existing:
-            mine = existing[item.listing_id]
-            mine.quantity = min(cap, mine.quantity + item.quantity)
+        if listing.id in existing:
+            mine = existing[listing.id]
+            mine.quantity = min(cap, mine.quantity + line.quantity)
             mine.modified_at = now
         else:
             session.add(
                 CartItem(
-                    cart_id=target.id, listing_id=item.listing_id,
-                    quantity=min(cap, item.quantity), created_at=now, modified_at=now,
+                    cart_id=target.id, listing_id=listing.id,
+                    quantity=min(cap, line.quantity), created_at=now, modified_at=now,
                 )
             )  # fmt: skip
         moved += 1

@@ -13,6 +13,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -159,13 +160,25 @@ PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
+def _async_sessions(state: Any, name: str) -> async_sessionmaker | None:
+    """The app's asyncio sessions, when this request runs on the event loop they belong to.
+
+    asyncio connections are bound to the loop that opened them: an app driven from
+    another loop than its lifespan's (some test harnesses do that) takes the thread path.
+    """
+    sessions = getattr(state, name, None)
+    if sessions is None or getattr(state, "async_loop", None) is not asyncio.get_running_loop():
+        return None
+    return sessions
+
+
 async def get_short_reads(request: Request, session: SessionDep) -> ShortReads:
     state = request.app.state
     reading = request.method in READ_METHODS
     return ShortReads(
         session,
         inline=reading and state.engine.dialect.name == "sqlite",
-        async_sessions=getattr(state, "async_read_sessions", None) if reading else None,
+        async_sessions=_async_sessions(state, "async_read_sessions") if reading else None,
     )
 
 
@@ -173,10 +186,15 @@ ShortReadsDep = Annotated[ShortReads, Depends(get_short_reads)]
 
 
 async def get_writes(request: Request, session: SessionDep) -> Writes:
-    return Writes(session, async_sessions=getattr(request.app.state, "async_write_sessions", None))
+    sessions = _async_sessions(request.app.state, "async_write_sessions")
+    return Writes(session, async_sessions=sessions)
 
 
 WritesDep = Annotated[Writes, Depends(get_writes)]
+
+
+# Prebuilt: every authenticated request runs it (session.get would rebuild it each time).
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
 
 
 def token_holder(session: Session, settings: Settings, now: datetime, token: str) -> User:
@@ -185,7 +203,7 @@ def token_holder(session: Session, settings: Settings, now: datetime, token: str
     claims = decode_access_token(settings, token, now)
     if claims is None:
         raise Unauthorized("Invalid or expired token")
-    user = session.get(User, claims.user_id)
+    user = session.scalar(_USER_BY_ID, {"user_id": claims.user_id})
     if user is None or not user.is_active or user.token_version != claims.token_version:
         raise Unauthorized("Invalid or expired token")
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,15 +69,36 @@ def decode_access_token(
 ) -> TokenClaims | None:
     """The token's claims, or None when it is invalid or expired. Expiry is judged at
     ``now`` (the app's clock, so a simulated clock works too); wall time when omitted."""
+    verified = _verified_claims(settings.secret_key.get_secret_value(), token)
+    if verified is None:
+        return None
+    claims, issued_at, expires_at = verified
+    moment = now.timestamp() if now is not None else time.time()
+    if expires_at <= moment or (now is None and issued_at > moment + IAT_LEEWAY_SECONDS):
+        return None
+    return claims
+
+
+IAT_LEEWAY_SECONDS = 5
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified_claims(secret: str, token: str) -> tuple[TokenClaims, int, int] | None:
+    """(claims, iat, exp) of a token whose signature holds; None when it does not.
+
+    Cached: a client sends the same token with every request, and checking its signature
+    and parsing it cost more than the rest of authentication. Only the signature check
+    is cached; expiry is judged at each use, and the caller still looks the user up
+    (so revocation by token version is immediate).
+    """
     try:
-        options: dict = {"require": ["sub", "exp", "ver"]}
-        if now is not None:
-            options.update(verify_exp=False, verify_iat=False)
         payload = jwt.decode(
-            token, settings.secret_key.get_secret_value(), algorithms=[ALGORITHM], options=options
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "ver"], "verify_exp": False, "verify_iat": False},
         )
-        if now is not None and int(payload["exp"]) <= now.timestamp():
-            return None
-        return TokenClaims(user_id=uuid.UUID(payload["sub"]), token_version=int(payload["ver"]))
+        claims = TokenClaims(user_id=uuid.UUID(payload["sub"]), token_version=int(payload["ver"]))
+        return claims, int(payload.get("iat", 0)), int(payload["exp"])
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from shop_api.cart.service import cart_lines
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, Unprocessable
-from shop_api.models import Listing, ListingStatus, User
+from shop_api.models import ListingStatus, User
 from shop_api.models.cart import Cart, CartItem
 from shop_api.models.orders import (
     FulfilmentGroup,
@@ -48,10 +48,15 @@ def tax_on(amount_minor: int, rate_bps: int) -> int:
     return (amount_minor * rate_bps + 5_000) // 10_000
 
 
+_BY_KEY = select(Order).where(
+    Order.buyer_id == bindparam("buyer_id"), Order.idempotency_key == bindparam("key")
+)
+_LOCK_CART = select(Cart.id).where(Cart.user_id == bindparam("user_id")).with_for_update()
+_EMPTY_CART = delete(CartItem.__table__).where(CartItem.__table__.c.cart_id == bindparam("cart_id"))
+
+
 def find_by_key(session: Session, buyer: User, key: str) -> Order | None:
-    return session.scalar(
-        select(Order).where(Order.buyer_id == buyer.id, Order.idempotency_key == key)
-    )
+    return session.scalar(_BY_KEY, {"buyer_id": buyer.id, "key": key})
 
 
 def _replay(existing: Order, request_fingerprint: str) -> Order:
@@ -78,23 +83,23 @@ def checkout(
     request_fingerprint = fingerprint(body)
     # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue): a
     # concurrent one waits for this lock, then finds the order placed or the cart emptied.
-    cart = session.scalar(select(Cart).where(Cart.user_id == buyer.id).with_for_update())
+    cart_id = session.scalar(_LOCK_CART, {"user_id": buyer.id})
     existing = find_by_key(session, buyer, idempotency_key)
     if existing is not None:
         return _replay(existing, request_fingerprint), False
-    lines = cart_lines(session, cart)
-    if cart is None or not lines:
+    lines = cart_lines(session, cart_id)
+    if cart_id is None or not lines:
         raise Conflict("The cart is empty")
     unavailable = [
-        str(listing.id) for _item, listing in lines if listing.status != ListingStatus.active
+        str(line.listing.id) for line in lines if line.listing.status != ListingStatus.active
     ]
     if unavailable:
         raise Conflict(
             "Some items are no longer on sale", details={"unavailable_listings": unavailable}
         )
-    if any(listing.seller_id == buyer.id for _item, listing in lines):
+    if any(line.listing.seller_id == buyer.id for line in lines):
         raise Conflict("You cannot buy your own listing")
-    currencies = {listing.currency for _item, listing in lines}
+    currencies = {line.listing.currency for line in lines}
     if len(currencies) != 1:
         raise Conflict(
             "Items in different currencies must be bought separately",
@@ -102,7 +107,7 @@ def checkout(
         )
     currency = currencies.pop()
     now = clock.now()
-    basket = [BasketLine(listing=listing, quantity=item.quantity) for item, listing in lines]
+    basket = [BasketLine(listing=line.listing, quantity=line.quantity) for line in lines]
     applied: AppliedCoupon | None = None
     if body.coupon_code:
         applied = apply_coupon(session, body.coupon_code, buyer.id, basket, currency, now)
@@ -131,7 +136,7 @@ def checkout(
     )  # fmt: skip
     if applied is not None:
         redeem(session, applied, buyer.id, order.id, now)
-    session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+    session.execute(_EMPTY_CART, {"cart_id": cart_id})
     try:
         session.commit()
     except IntegrityError:
@@ -169,7 +174,7 @@ def _build_order(
         group_id = uuid.uuid4()
         subtotal = discount_total = tax_total = 0
         for line in seller_lines:
-            listing: Listing = line.listing
+            listing = line.listing
             discount = applied.per_listing.get(listing.id, 0) if applied else 0
             taxable = line.amount - discount
             tax = tax_on(taxable, settings.tax_rate_bps)

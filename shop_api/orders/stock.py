@@ -6,32 +6,35 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.orm import Session
 
 from shop_api.models import Listing, ListingStatus
 
+_listings = Listing.__table__
+# Prebuilt with bound values: checkout runs it once per line.
+_RESERVE = (
+    update(_listings)
+    .where(
+        _listings.c.id == bindparam("listing_id"),
+        _listings.c.status == ListingStatus.active.value,
+        _listings.c.stock >= bindparam("quantity"),
+    )
+    .values(
+        stock=_listings.c.stock - bindparam("quantity"),
+        status=case(
+            (_listings.c.stock - bindparam("quantity") == 0, ListingStatus.sold_out.value),
+            else_=_listings.c.status,
+        ),
+        modified_at=bindparam("now"),
+    )
+)
+
 
 def reserve(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> bool:
     """Take ``quantity`` units if that many are on sale; the last unit marks it sold out."""
-    result = session.execute(
-        update(Listing)
-        .where(
-            Listing.id == listing_id,
-            Listing.status == ListingStatus.active,
-            Listing.stock >= quantity,
-        )
-        .values(
-            stock=Listing.stock - quantity,
-            status=case(
-                (Listing.stock - quantity == 0, ListingStatus.sold_out.value),
-                else_=Listing.status,
-            ),
-            modified_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    result = session.execute(_RESERVE, {"listing_id": listing_id, "quantity": quantity, "now": now})
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def release(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> None:

@@ -9,15 +9,16 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shop_api.cart.service import ListingSnapshot
 from shop_api.catalog.service import subtree_ids
 from shop_api.core.errors import Conflict, Unprocessable
-from shop_api.models import Category, Listing
+from shop_api.models import Category
 from shop_api.models.promotions import Coupon, CouponKind, CouponRedemption
 
 
 @dataclass(frozen=True)
 class BasketLine:
-    listing: Listing
+    listing: ListingSnapshot
     quantity: int
 
     @property
