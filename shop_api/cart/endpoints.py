@@ -21,6 +21,7 @@ from shop_api.core.deps import (
     caller_of,
 )
 from shop_api.core.errors import error_responses
+from shop_api.core.responses import model_response
 from shop_api.models import ListingStatus
 from shop_api.tracking.outbox import to_major
 from shop_api.tracking.server_events import listing_item, track
@@ -127,7 +128,7 @@ def _add(
 )
 async def add_to_cart(
     body: CartItemAdd, call: CartCallDep, writes: WritesDep, request: Request
-) -> CartPublic:
+) -> Response:
     """Add a listing; adding it again raises the quantity. Stock is checked, not held."""
     cart_view, listing, owner = await writes.run(_add, call, body)
     track(
@@ -140,7 +141,7 @@ async def add_to_cart(
         },
         items=[listing_item(listing, quantity=body.quantity)],
     )
-    return cart_view
+    return model_response(cart_view, status.HTTP_201_CREATED)
 
 
 def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int) -> CartPublic:
@@ -157,8 +158,8 @@ def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int)
 )
 async def change_quantity(
     item_id: uuid.UUID, body: CartItemUpdate, call: CartCallDep, writes: WritesDep
-) -> CartPublic:
-    return await writes.run(_change, call, item_id, body.quantity)
+) -> Response:
+    return model_response(await writes.run(_change, call, item_id, body.quantity))
 
 
 def _remove(session: Session, call: CartCall, item_id: uuid.UUID) -> None:

@@ -132,15 +132,16 @@ class Writes:
       Waits for the server and for row locks happen in the event loop; there is no hop
       to a worker thread and back, whose GIL hand-offs under load cost more than the
       statements. The function still gets a plain ``Session`` and commits it itself.
-    * SQLite (and an app running without its lifespan): in a worker thread on the
-      request's writer session, behind the per-process write gate of ``get_session``.
+    * SQLite (and an app driven without its lifespan): in a worker thread, on a writer's
+      session opened and closed there, behind the per-process write gate (see
+      ``get_session``).
 
     The function resolves the caller itself (``caller_of``) so that authentication and
     the work share one session and one round of scheduling.
     """
 
-    def __init__(self, session: Session, *, async_sessions: async_sessionmaker | None) -> None:
-        self._session = session
+    def __init__(self, state: Any, *, async_sessions: async_sessionmaker | None) -> None:
+        self._state = state
         self._async_sessions = async_sessions
 
     async def run(
@@ -149,7 +150,21 @@ class Writes:
         if self._async_sessions is not None:
             async with self._async_sessions() as session:
                 return await session.run_sync(function, *args, **kwargs)
-        return await run_in_threadpool(function, self._session, *args, **kwargs)
+        gate = _sqlite_write_gate(self._state)
+        async with gate if gate is not None else contextlib.nullcontext():
+            return await run_in_threadpool(
+                _in_new_session, self._state.write_session_factory, function, *args, **kwargs
+            )
+
+
+def _in_new_session(
+    factory: Callable[[], Session],
+    function: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    with factory() as session:
+        return function(session, *args, **kwargs)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -185,9 +200,9 @@ async def get_short_reads(request: Request, session: SessionDep) -> ShortReads:
 ShortReadsDep = Annotated[ShortReads, Depends(get_short_reads)]
 
 
-async def get_writes(request: Request, session: SessionDep) -> Writes:
-    sessions = _async_sessions(request.app.state, "async_write_sessions")
-    return Writes(session, async_sessions=sessions)
+async def get_writes(request: Request) -> Writes:
+    state = request.app.state
+    return Writes(state, async_sessions=_async_sessions(state, "async_write_sessions"))
 
 
 WritesDep = Annotated[Writes, Depends(get_writes)]

@@ -21,6 +21,7 @@ from shop_api.core.deps import (
 )
 from shop_api.core.errors import BadRequest, Unauthorized, error_responses
 from shop_api.core.pagination import PageDep
+from shop_api.core.responses import model_response
 from shop_api.models import UserRole
 from shop_api.models.orders import FulfilmentGroup, Order, OrderItem, OrderStatus, OrderStatusChange
 from shop_api.orders import checkout as checkout_service
@@ -116,10 +117,9 @@ async def checkout(
     writes: WritesDep,
     clock: ClockDep,
     settings: SettingsDep,
-    response: Response,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-) -> OrderPublic:
+) -> Response:
     """Turn the cart into an order (one fulfilment group per seller) and hold its stock
     for ``reservation_minutes`` until it is paid."""
     if token is None:
@@ -130,20 +130,18 @@ async def checkout(
         _place_order, settings, clock, token, body, idempotency_key.strip()
     )
     if not created:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
-    else:
-        track(
-            request,
-            "begin_checkout",
-            user_id=placed.buyer_id,
-            params={"transaction_id": str(placed.id), "value": to_major(placed.total_minor),
-                    "currency": placed.currency, "coupon": placed.coupon_code},
-            items=[{"item_id": str(item.listing_id), "item_name": item.title,
-                    "price": to_major(item.unit_price_minor), "quantity": item.quantity,
-                    "seller_id": str(item.seller_id)} for item in placed.items],
-        )  # fmt: skip
-    return placed
+        return model_response(placed, status.HTTP_200_OK, {"Idempotent-Replayed": "true"})
+    track(
+        request,
+        "begin_checkout",
+        user_id=placed.buyer_id,
+        params={"transaction_id": str(placed.id), "value": to_major(placed.total_minor),
+                "currency": placed.currency, "coupon": placed.coupon_code},
+        items=[{"item_id": str(item.listing_id), "item_name": item.title,
+                "price": to_major(item.unit_price_minor), "quantity": item.quantity,
+                "seller_id": str(item.seller_id)} for item in placed.items],
+    )  # fmt: skip
+    return model_response(placed, status.HTTP_201_CREATED)
 
 
 @router.get("/orders", response_model=OrderPage, responses=error_responses(401, 422))
