@@ -7,6 +7,7 @@ the pipeline can never disagree about them.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,18 @@ from shop_api.core.config import Settings as ShopSettings
 DEFAULT_PARTITIONS_START = date(2016, 1, 1)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# DuckDB's own default is 80% of the RAM: on a shared machine a big build then leaves the
+# other processes almost nothing. Past this share of the RAM DuckDB spills to disk.
+DUCKDB_MEMORY_SHARE = 0.4
+
+
+def default_duckdb_memory_limit() -> str:
+    """``DUCKDB_MEMORY_SHARE`` of the physical memory, in whole MB (DuckDB's syntax)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "4GB"
+    return f"{max(512, int(total * DUCKDB_MEMORY_SHARE / 2**20))}MB"
 
 
 class PipelineSettings(BaseSettings):
@@ -30,6 +43,14 @@ class PipelineSettings(BaseSettings):
     partitions_start: date = Field(
         default=DEFAULT_PARTITIONS_START, description="First daily partition of events."
     )
+    duckdb_memory_limit: str = Field(
+        default_factory=default_duckdb_memory_limit,
+        description="DuckDB memory_limit for loads and dbt (e.g. '8GB'); 40% of RAM when unset.",
+    )
+    duckdb_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="DuckDB threads for loads and dbt; the number of cores when unset.",
+    )
 
     @property
     def shop(self) -> ShopSettings:
@@ -40,6 +61,12 @@ class PipelineSettings(BaseSettings):
         if self.warehouse_path is not None:
             return self.warehouse_path.expanduser().resolve()
         return self.shop.resolved_home / "warehouse.duckdb"
+
+    @property
+    def duckdb_temp_directory(self) -> Path:
+        """Where DuckDB spills past its memory limit: beside the warehouse (its default)."""
+        path = self.resolved_warehouse_path
+        return path.with_name(path.name + ".tmp")
 
     @property
     def lake_dir(self) -> Path:

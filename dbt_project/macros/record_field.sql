@@ -1,4 +1,4 @@
-{# A field of a record made by json_array_unnest, typed 'string' | 'int' | 'float' (null when absent or mistyped). #}
+{# A field of a record made by json_array_unnest or json_record, typed 'string' | 'int' | 'float' (null when absent or mistyped). #}
 {% macro record_field(record, name, kind='string') -%}
     {{ return(adapter.dispatch('record_field', 'mercado')(record, name, kind)) }}
 {%- endmacro %}

@@ -35,6 +35,10 @@ def warehouse_env() -> Iterator[None]:
     values = {
         "MERCADO_WAREHOUSE_PATH": str(settings.resolved_warehouse_path),
         "MERCADO_HOME": str(settings.shop.resolved_home),
+        # the profile's DuckDB settings: the loads' memory limit, threads and spill folder
+        "MERCADO_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "MERCADO_DUCKDB_THREADS": str(settings.duckdb_threads),
+        "MERCADO_DUCKDB_TEMP_DIRECTORY": str(settings.duckdb_temp_directory),
         # dbt's artefacts and partial-parse state live with the warehouse they describe:
         # the profile (the warehouse path) is part of dbt's parse cache key, so a target
         # folder shared between homes would force a full re-parse on every run.

@@ -14,6 +14,7 @@ from orchestration.loads.lake import (
     load_events_bad,
     load_events_bad_partition,
     load_events_partition,
+    load_events_partitions,
     stale_partitions,
 )
 from orchestration.loads.shop import load_all_shop_tables, load_shop_table, shop_tables
@@ -36,6 +37,7 @@ __all__ = [
     "load_events_bad",
     "load_events_bad_partition",
     "load_events_partition",
+    "load_events_partitions",
     "load_shop_table",
     "open_reader",
     "open_writer",

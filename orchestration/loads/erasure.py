@@ -38,12 +38,12 @@ def erased_user_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def scrub_erased_users(
-    conn: duckdb.DuckDBPyConnection, event_date: str | None = None
+    conn: duckdb.DuckDBPyConnection, event_dates: list[str] | None = None
 ) -> dict[str, int]:
     """Remove erased users' identifiers from raw tables; returns rows changed per table.
 
-    Runs inside the caller's transaction. ``event_date`` limits the events part to one
-    partition (the one a load just replaced).
+    Runs inside the caller's transaction. ``event_dates`` limits the events part to those
+    partitions (the ones a load just replaced) and skips the other tables.
     """
     ids = erased_user_ids(conn)
     changed: dict[str, int] = {}
@@ -52,8 +52,8 @@ def scrub_erased_users(
     conn.execute("create or replace temp table _erased (user_id varchar)")
     conn.executemany("insert into _erased values (?)", [[i] for i in ids])
     if _table_exists(conn, "events"):
-        window = "and event_date = ?" if event_date else ""
-        params = [event_date] if event_date else []
+        window = "and event_date in (select unnest(cast(? as date[])))" if event_dates else ""
+        params = [event_dates] if event_dates else []
         changed["raw.events"] = conn.execute(
             f"""
             update raw.events set
@@ -64,7 +64,7 @@ def scrub_erased_users(
             """,
             params,
         ).fetchall()[0][0]
-    if _table_exists(conn, "events_bad") and event_date is None:
+    if _table_exists(conn, "events_bad") and event_dates is None:
         changed["raw.events_bad"] = conn.execute(
             """
             update raw.events_bad set event = '{"redacted": true}'::json
@@ -73,7 +73,7 @@ def scrub_erased_users(
             )
             """
         ).fetchall()[0][0]
-    if _table_exists(conn, "shop_users") and event_date is None:
+    if _table_exists(conn, "shop_users") and event_dates is None:
         changed["raw.shop_users"] = conn.execute(
             f"""
             update raw.shop_users set

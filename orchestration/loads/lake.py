@@ -195,28 +195,92 @@ def _read_json_sql(columns: dict[str, str]) -> str:
     )
 
 
+# One statement reads this much JSON at most: DuckDB parses a statement's files in
+# parallel, so few large statements beat one per day, and the cap keeps a long backfill's
+# transaction (and its memory) bounded.
+EVENTS_BATCH_BYTES = 2 * 2**30
+# The partition a lake file belongs to: its ``dt=`` folder.
+DAY_OF_FILE = r"regexp_extract(filename, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', 1)"
+# A duplicated event_id keeps the copy received first, then the one naming the user, then a
+# fixed order (file, then a hash of the row), so a reload always keeps the same copy.
+COPY_ORDER = """
+    received_at,
+    user_id is null,
+    _source_file,
+    md5(concat_ws('|', event_name, event_time, client_id, user_id, session_id, page, params,
+        items, context, extra))
+"""
+
+
 def load_events_partition(
     conn: duckdb.DuckDBPyConnection, lake_dir: Path, day: str | date
 ) -> LoadStats:
-    """Replace ``raw.events`` for one ``dt=`` day with that partition's files, deduplicated.
+    """Replace ``raw.events`` for one ``dt=`` day (see ``load_events_partitions``)."""
+    return load_events_partitions(conn, lake_dir, [day])
 
-    Delete and insert run in one transaction: a rerun leaves identical rows, and a crash
-    leaves the previous partition. Duplicated ``event_id`` (client retries, the client
-    and server copies of one action) keep the copy received first; on a tie the copy that
-    names the user, then a fixed order, so reloading always keeps the same copy.
+
+def _batches(parts: list[PartitionFiles]) -> list[list[PartitionFiles]]:
+    """Consecutive partitions grouped up to ``EVENTS_BATCH_BYTES`` of files each."""
+    batches: list[list[PartitionFiles]] = []
+    size = 0
+    for part in parts:
+        if not batches or (size + part.bytes > EVENTS_BATCH_BYTES and batches[-1]):
+            batches.append([])
+            size = 0
+        batches[-1].append(part)
+        size += part.bytes
+    return batches
+
+
+def load_events_partitions(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, days: list[str] | list[date]
+) -> LoadStats:
+    """Replace ``raw.events`` for the given ``dt=`` days with their files, deduplicated.
+
+    Days are loaded in batches (one transaction and one ``read_json`` over all their files
+    per batch, ``EVENTS_BATCH_BYTES`` of JSON at most): delete and insert are atomic per
+    batch, so a rerun leaves identical rows and a crash leaves the batch's previous rows.
+    Duplicated ``event_id`` within a day (client retries, the client and server copies of
+    one action) keep one copy (``COPY_ORDER``). Only duplicated ids are ranked, after the
+    insert: ranking every row would sort the whole, wide batch.
     """
     started = time.perf_counter()
-    day = day.isoformat() if isinstance(day, date) else day
-    date.fromisoformat(day)  # refuse anything but a date
+    keys = sorted({d.isoformat() if isinstance(d, date) else d for d in days})
+    for day in keys:
+        date.fromisoformat(day)  # refuse anything but a date
     ensure_tables(conn)
-    part = scan_partition(lake_dir, EVENTS, day)
-    folder = partition_dir(lake_dir, EVENTS, day)
-    paths = [str(folder / name) for name, _, _ in part.files]
+    parts = [scan_partition(lake_dir, EVENTS, day) for day in keys]
+    total = LoadStats(table="raw.events", partition=",".join(keys) if len(keys) <= 7 else "")
+    if len(keys) > 7:
+        total.partition = f"{keys[0]}..{keys[-1]}"
+    scrubbed = 0
+    for batch in _batches(parts):
+        rows, deleted, erased = _load_event_batch(conn, lake_dir, batch)
+        total.rows_loaded += rows
+        total.rows_deleted += deleted
+        total.files += sum(len(part.files) for part in batch)
+        total.bytes_read += sum(part.bytes for part in batch)
+        scrubbed += erased
+    total.rows_in_table = conn.execute("select count(*) from raw.events").fetchall()[0][0]
+    total.seconds = round(time.perf_counter() - started, 3)
+    total.extra["erasure_scrubbed_rows"] = scrubbed
+    return total
+
+
+def _load_event_batch(
+    conn: duckdb.DuckDBPyConnection, lake_dir: Path, batch: list[PartitionFiles]
+) -> tuple[int, int, int]:
+    """One transaction: replace the batch's days; returns rows loaded, deleted, scrubbed."""
+    keys = [part.day for part in batch]
+    paths = [
+        str(partition_dir(lake_dir, EVENTS, part.day) / name)
+        for part in batch
+        for name, _, _ in part.files
+    ]
+    in_batch = "event_date in (select unnest(cast(? as date[])))"
     conn.execute("begin transaction")
     try:
-        deleted = conn.execute("delete from raw.events where event_date = ?", [day]).fetchall()[0][
-            0
-        ]
+        deleted = conn.execute(f"delete from raw.events where {in_batch}", [keys]).fetchall()[0][0]
         if paths:
             conn.execute(
                 f"""
@@ -235,43 +299,52 @@ def load_events_partition(
                     items,
                     context,
                     extra,
-                    cast(? as date) as event_date,
+                    cast({DAY_OF_FILE} as date) as event_date,
                     parse_filename(filename) as _source_file,
                     now() as _loaded_at
                 from {_read_json_sql(EVENT_COLUMNS)}
                 where event_id is not null
-                qualify row_number() over (
-                    partition by event_id
-                    order by
-                        cast(received_at as timestamptz),
-                        user_id is null,
-                        filename,
-                        md5(concat_ws('|', event_name, event_time, client_id, user_id,
-                            session_id, page, params, items, context, extra))
-                ) = 1
                 """,
-                [day, paths],
+                [paths],
             )
-        scrubbed = scrub_erased_users(conn, event_date=day)
-        rows = conn.execute(
-            "select count(*) from raw.events where event_date = ?", [day]
-        ).fetchall()[0][0]
-        _record_state(conn, part, rows)
+            conn.execute(
+                f"""
+                delete from raw.events where rowid in (
+                    select rowid from (
+                        select
+                            rowid,
+                            row_number() over (
+                                partition by event_date, event_id order by {COPY_ORDER}
+                            ) as copy_rank
+                        from raw.events
+                        where {in_batch}
+                            and (event_date, event_id) in (
+                                select event_date, event_id from raw.events
+                                where {in_batch}
+                                group by event_date, event_id
+                                having count(*) > 1
+                            )
+                    )
+                    where copy_rank > 1
+                )
+                """,
+                [keys, keys],
+            )
+        scrubbed = scrub_erased_users(conn, event_dates=keys)
+        counts = dict(
+            conn.execute(
+                f"select cast(event_date as varchar), count(*) from raw.events "
+                f"where {in_batch} group by event_date",
+                [keys],
+            ).fetchall()
+        )
+        for part in batch:
+            _record_state(conn, part, counts.get(part.day, 0))
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
-    return LoadStats(
-        table="raw.events",
-        partition=day,
-        rows_loaded=rows,
-        rows_deleted=deleted,
-        rows_in_table=conn.execute("select count(*) from raw.events").fetchall()[0][0],
-        files=len(paths),
-        bytes_read=part.bytes,
-        seconds=round(time.perf_counter() - started, 3),
-        extra={"erasure_scrubbed_rows": sum(scrubbed.values())},
-    )
+    return sum(counts.values()), deleted, sum(scrubbed.values())
 
 
 def load_events_bad_partition(

@@ -53,9 +53,28 @@ def writer_lock(database: Path, timeout: float = 600.0) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def configure(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """UTC session time zone (TIMESTAMPTZ renders the same everywhere) and the raw schema."""
+def resource_settings(database: Path) -> dict[str, str | int]:
+    """DuckDB memory limit, threads and spill folder: the same for loads and dbt (profile)."""
+    from orchestration.settings import PipelineSettings
+
+    settings = PipelineSettings()
+    return {
+        "memory_limit": settings.duckdb_memory_limit,
+        "threads": settings.duckdb_threads,
+        "temp_directory": str(database.with_name(database.name + ".tmp")),
+    }
+
+
+def configure(
+    conn: duckdb.DuckDBPyConnection, database: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """UTC session time zone (TIMESTAMPTZ renders the same everywhere), the raw schema and,
+    for a writer, DuckDB's resource settings (a bounded memory limit, spilling beside the
+    warehouse)."""
     conn.execute("SET TimeZone = 'UTC'")
+    if database is not None:
+        for name, value in resource_settings(database).items():
+            conn.execute(f"SET {name} = ?", [value])
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     return conn
 
@@ -67,7 +86,7 @@ def open_writer(database: Path | None = None) -> Iterator[duckdb.DuckDBPyConnect
     with writer_lock(path):
         conn = duckdb.connect(str(path))
         try:
-            yield configure(conn)
+            yield configure(conn, path)
         finally:
             conn.close()
 

@@ -15,7 +15,7 @@ from orchestration.defs.policies import RAW_FRESHNESS, TRANSIENT_RETRY, WAREHOUS
 from orchestration.defs.resources import LakeResource, ShopDatabaseResource, WarehouseResource
 from orchestration.loads import (
     load_events_bad,
-    load_events_partition,
+    load_events_partitions,
     load_shop_table,
     shop_tables,
 )
@@ -56,38 +56,33 @@ def raw_events(
 ) -> dg.MaterializeResult:
     """Clickstream events of one day (or a range of days) from ``lake/events/dt=<day>/``.
 
-    Replaces the day in one transaction, deduplicated by ``event_id`` (earliest
-    ``received_at`` wins), and records the files' fingerprints so late files and erasure
-    rewrites make the day stale again. One row per event.
+    Replaces the days (a backfill's range in a few large statements, not one per day),
+    deduplicated by ``event_id`` (earliest ``received_at`` wins), and records the files'
+    fingerprints so late files and erasure rewrites make a day stale again. One row per
+    event.
     """
     days = context.partition_keys
     started = time.perf_counter()
-    rows = deleted = files = size = scrubbed = 0
     with warehouse.writer() as conn:
-        for day in days:
-            stats = load_events_partition(conn, lake.path, day)
-            rows += stats.rows_loaded
-            deleted += stats.rows_deleted
-            files += stats.files
-            size += stats.bytes_read
-            scrubbed += int(stats.extra.get("erasure_scrubbed_rows", 0))
+        stats = load_events_partitions(conn, lake.path, days)
         duplicates = conn.execute(
             "select count(*) - count(distinct event_id) from raw.events "
             "where event_date between ? and ?",
             [days[0], days[-1]],
         ).fetchall()[0][0]
-        total = conn.execute("select count(*) from raw.events").fetchall()[0][0]
-    context.log.info(f"loaded {rows:,} events from {files} files for {len(days)} day(s)")
+    context.log.info(
+        f"loaded {stats.rows_loaded:,} events from {stats.files} files for {len(days)} day(s)"
+    )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows,
-            "rows_replaced": deleted,
-            "rows_in_table": total,
-            "files": files,
-            "bytes_read": size,
+            "dagster/row_count": stats.rows_loaded,
+            "rows_replaced": stats.rows_deleted,
+            "rows_in_table": stats.rows_in_table,
+            "files": stats.files,
+            "bytes_read": stats.bytes_read,
             "seconds": round(time.perf_counter() - started, 3),
             "source_partitions": ", ".join(days) if len(days) <= 7 else f"{days[0]}..{days[-1]}",
-            "erasure_scrubbed_rows": scrubbed,
+            "erasure_scrubbed_rows": stats.extra.get("erasure_scrubbed_rows", 0),
         },
         check_results=[
             dg.AssetCheckResult(

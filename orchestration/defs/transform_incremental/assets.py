@@ -1,4 +1,5 @@
-"""The incremental dbt models (event-sized facts) as daily-partitioned assets.
+"""The incremental dbt models (event-sized facts) as daily-partitioned assets, with the
+few models between them (tag ``daily_partitioned``, see ``orchestration.dbt``).
 
 A run for a partition (or a range of them, in one dbt invocation) passes the window as
 ``--vars '{"min_date": ..., "max_date": ...}'`` (inclusive dates), which the models use
@@ -15,7 +16,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.components.dbt_translation import MercadoDbtTranslator
 from orchestration.components.warehouse_dbt import warehouse_env
-from orchestration.dbt import INCREMENTAL_SELECTOR, dbt_project, incremental_models, load_manifest
+from orchestration.dbt import PARTITIONED_SELECTOR, dbt_project, load_manifest, partitioned_models
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
 from orchestration.loads.warehouse import writer_lock
@@ -45,7 +46,7 @@ def dbt_build_args(window: dg.TimeWindow | None, full_refresh: bool = False) -> 
 def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=manifest,
-        select=INCREMENTAL_SELECTOR,
+        select=PARTITIONED_SELECTOR,
         name="dbt_incremental_models",
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -71,6 +72,6 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
 @dg.definitions
 def incremental() -> dg.Definitions:
     manifest = load_manifest()
-    if not incremental_models(manifest):
+    if not partitioned_models(manifest):
         return dg.Definitions()
     return dg.Definitions(assets=[build_incremental_assets(manifest)])

@@ -1,3 +1,6 @@
+{#- Tagged daily_partitioned: Dagster runs it with the incremental event models, between
+    stg_raw__events and interactions, in one dbt invocation (a view over all events). -#}
+{{ config(tags=['daily_partitioned']) }}
 -- Identity stitching: each device (client_id) that was ever logged in, mapped to the account
 -- it was last logged in as, so its anonymous events can be credited to that account.
 with

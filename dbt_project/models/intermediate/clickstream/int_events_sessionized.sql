@@ -8,13 +8,23 @@ with
 
 events as (
 
+    select * from {{ ref('stg_raw__events') }}
+    where {{ event_window_predicate('event_date', pad_days=1) }}
+
+),
+
+-- Sessions are found on narrow rows (event, device, time) and joined back to the events:
+-- the two window passes below sort every row of the window, and sorting the wide event
+-- rows cost several times more.
+event_devices as (
+
     select
-        stg.*,
-        coalesce(devices.device_id, stg.client_id) as device_id
-    from {{ ref('stg_raw__events') }} as stg
+        events.event_id,
+        coalesce(devices.device_id, events.client_id) as device_id,
+        events.event_at
+    from events
     left join {{ ref('int_events_resolved_to_devices') }} as devices
-        on stg.event_id = devices.event_id
-    where {{ event_window_predicate('stg.event_date', pad_days=1) }}
+        on events.event_id = devices.event_id
 
 ),
 
@@ -23,7 +33,7 @@ gaps as (
     select
         *,
         lag(event_at) over (partition by device_id order by event_at, event_id) as previous_event_at
-    from events
+    from event_devices
 
 ),
 
@@ -41,15 +51,30 @@ flagged as (
 
 ),
 
-sessionized as (
+session_starts as (
 
     select
-        *,
-        -- same window as the lag above (one sort): the latest session start up to this event
+        event_id,
+        device_id,
+        is_session_start,
+        -- the latest session start up to this event (same partition and order as the lag)
         max(case when is_session_start = 1 then event_at end) over (
             partition by device_id order by event_at, event_id rows between unbounded preceding and current row
         ) as session_start_at
     from flagged
+
+),
+
+sessionized as (
+
+    select
+        events.*,
+        session_starts.device_id,
+        session_starts.session_start_at,
+        session_starts.is_session_start
+    from events
+    inner join session_starts
+        on events.event_id = session_starts.event_id
 
 )
 
