@@ -21,7 +21,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
@@ -53,38 +53,35 @@ def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
     return statement if visible is None else statement.where(visible)
 
 
-def _by_id_statements(*, with_images: bool) -> dict[str, Select[tuple[Listing]]]:
+def _by_id_statements() -> dict[str, Select[tuple[Listing]]]:
     """One statement per kind of caller, with the ids as bound parameters.
 
     Built once at import: constructing a statement costs more than running its cached
-    compiled form, and the single-listing read is the hottest query in the shop.
+    compiled form. (The listing page itself reads rows: see ``readable_page_rows``.)
     """
     statements = {}
     for kind in ("anonymous", "user", "staff"):
         statement = select(Listing).where(Listing.id == bindparam("listing_id"))
         visible = _visibility(kind, bindparam("actor_id"))
-        if visible is not None:
-            statement = statement.where(visible)
-        if with_images:
-            # One query (LEFT OUTER JOIN) rather than a second SELECT for the images.
-            statement = statement.options(joinedload(Listing.images))
-        statements[kind] = statement
+        statements[kind] = statement if visible is None else statement.where(visible)
     return statements
 
 
-_BY_ID = {False: _by_id_statements(with_images=False), True: _by_id_statements(with_images=True)}
+_BY_ID = _by_id_statements()
 
 
-def get_readable(
-    session: Session, actor: User | None, listing_id: uuid.UUID, *, with_images: bool = False
-) -> Listing | None:
+def _by_id_params(actor: User | None, listing_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
     kind = _caller_kind(actor)
     params: dict[str, Any] = {"listing_id": listing_id}
     if kind == "user":
         assert actor is not None
         params["actor_id"] = actor.id
-    result = session.scalars(_BY_ID[with_images][kind], params)
-    return (result.unique() if with_images else result).one_or_none()
+    return kind, params
+
+
+def get_readable(session: Session, actor: User | None, listing_id: uuid.UUID) -> Listing | None:
+    kind, params = _by_id_params(actor, listing_id)
+    return session.scalars(_BY_ID[kind], params).one_or_none()
 
 
 # The listing page's columns, and its images' (null when it has none).
@@ -122,11 +119,7 @@ _PAGE = _page_statements()
 def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UUID) -> list[Row]:
     """The listing the caller may see, one row per image (one row with null image columns
     when it has none); no rows when it does not exist or is not visible to the caller."""
-    kind = _caller_kind(actor)
-    params: dict[str, Any] = {"listing_id": listing_id}
-    if kind == "user":
-        assert actor is not None
-        params["actor_id"] = actor.id
+    kind, params = _by_id_params(actor, listing_id)
     return list(session.connection().execute(_PAGE[kind], params).all())
 
 
@@ -187,7 +180,7 @@ def search(
         params["match"] = backend.match_value(terms)
         statement, count = _text_statements(backend, shape)
     else:
-        statement, count = _browse_statements(shape)
+        statement, count = _browse_statements(backend, shape)
     params.update(_filter_values(filters))
     # Core statements on the session's connection: no ORM entities to load.
     connection = session.connection()
@@ -247,7 +240,7 @@ def _filter_values(filters: SearchFilters) -> dict[str, Any]:
     return values
 
 
-def _filters(shape: _Shape) -> DocumentFilters | None:
+def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
     """The filter conditions of a shape, on ``listings`` or on the search documents (which
     carry the same filter columns), with the filter values as bound parameters."""
     if not shape.filtered:
@@ -264,7 +257,7 @@ def _filters(shape: _Shape) -> DocumentFilters | None:
                     path.startswith(bindparam("category_prefix")),
                 )
             )
-            found.append(columns.category_id.in_(subtree))
+            found.append(backend.one_of(columns.category_id, subtree))
         if shape.min_price:
             found.append(columns.price_minor >= bindparam("min_price"))
         if shape.max_price:
@@ -318,7 +311,7 @@ def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Sel
     listing rows are read for the one page only.
     """
     documents = backend.documents(
-        _filters(shape),
+        _filters(backend, shape),
         ranked=shape.sort == "relevance",
         top_rows=bindparam("top_rows", type_=Integer),
     )
@@ -350,10 +343,10 @@ def _text_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Sel
 
 
 @functools.cache
-def _browse_statements(shape: _Shape) -> tuple[Select, Select]:
+def _browse_statements(backend: SearchBackend, shape: _Shape) -> tuple[Select, Select]:
     """Active listings by filters alone (no query words): newest or by price."""
     columns = Listing.__table__.c
-    filters = _filters(shape)
+    filters = _filters(backend, shape)
     where = [columns.status == ListingStatus.active, *(filters(columns) if filters else [])]
     total = select(func.count()).select_from(Listing).where(*where).scalar_subquery()
     statement = (

@@ -63,10 +63,8 @@ def create_listing(
     return listing
 
 
-def get_listing(
-    session: Session, actor: User | None, listing_id: uuid.UUID, *, with_images: bool = False
-) -> Listing:
-    listing = repository.get_readable(session, actor, listing_id, with_images=with_images)
+def get_listing(session: Session, actor: User | None, listing_id: uuid.UUID) -> Listing:
+    listing = repository.get_readable(session, actor, listing_id)
     if listing is None:
         raise NotFound("Listing not found")
     return listing

@@ -121,6 +121,10 @@ class SearchBackend(Protocol):
         """
         ...
 
+    def one_of(self, column: ColumnElement[Any], values: Select[Any]) -> ColumnElement[bool]:
+        """``column`` is one of the values a subquery selects (a category subtree)."""
+        ...
+
     def matches(self, terms: list[str]) -> Subquery:
         """Active listings containing every term: ``listing_id`` and ``score`` (for checks
         and tools; the search endpoint uses ``documents``)."""
@@ -147,6 +151,9 @@ class SqliteFts5Search(_Matches):
     """
 
     _fts = table("listings_fts", column("rowid"))
+
+    def one_of(self, column: ColumnElement[Any], values: Select[Any]) -> ColumnElement[bool]:
+        return column.in_(values)
 
     def match_value(self, terms: list[str]) -> str:
         # Every word quoted: FTS5 operators in the query are just words.
@@ -206,6 +213,12 @@ class PostgresFullTextSearch(_Matches):
 
     def match_value(self, terms: list[str]) -> str:
         return " ".join(terms)
+
+    def one_of(self, column: ColumnElement[Any], values: Select[Any]) -> ColumnElement[bool]:
+        # = ANY(ARRAY(subquery)): the subquery runs once, before the scan, and filters its
+        # rows. As IN (subquery) the planner makes a join whose generic plan (the one a
+        # prepared statement settles on) repeats the whole scan for each category found.
+        return column == func.any(func.array(values.scalar_subquery()))
 
     def documents(
         self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
