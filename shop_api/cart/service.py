@@ -90,9 +90,6 @@ _ADD_CONTEXT_BY_USER = _add_context(Cart.user_id)
 _ADD_CONTEXT_BY_CLIENT = _add_context(Cart.client_id)
 _carts, _cart_items = Cart.__table__, CartItem.__table__
 _INSERT_CART = insert(_carts)
-_TOUCH_CART = (
-    update(_carts).where(_carts.c.id == bindparam("cart_id")).values(modified_at=bindparam("now"))
-)
 _INSERT_ITEM = insert(_cart_items)
 _SET_ITEM_QUANTITY = (
     update(_cart_items)
@@ -164,8 +161,6 @@ def add_item(
             {"id": cart_id, "user_id": owner.user.id if owner.user else None,
              "client_id": owner.client_id, "created_at": now, "modified_at": now},
         )  # fmt: skip
-    else:
-        session.execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
     if row.item_id is None:
         session.execute(
             _INSERT_ITEM,
@@ -193,15 +188,14 @@ def update_item(
     listing = session.get(Listing, item.listing_id)
     if listing is not None and quantity > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
-    now = clock.now()
     item.quantity = quantity
-    item.modified_at = now
-    cart.modified_at = now
+    item.modified_at = clock.now()
     return cart.id
 
 
 def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID) -> None:
-    """Take a line out; the caller commits."""
+    """Take a line out; the caller commits. The cart's ``modified_at`` records it: a
+    removed line leaves no row of its own for the warehouse's incremental loads to see."""
     cart, item = _owned_item(session, owner, item_id)
     session.delete(item)
     cart.modified_at = clock.now()

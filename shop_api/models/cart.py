@@ -11,6 +11,9 @@ from shop_api.core.db import RecordModel
 
 
 class Cart(RecordModel):
+    """``modified_at`` moves when the cart itself changes (created, merged at login, a line
+    removed); adding or changing a line shows on the line's own ``modified_at``."""
+
     __tablename__ = "carts"
 
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True)
