@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    String,
     bindparam,
     cast,
     func,
@@ -174,14 +176,14 @@ def search(
     terms = query_terms(filters.query or "")
     if filters.query and not terms:
         return [], 0
-    shape = _Shape.of(filters, text=bool(terms))
+    shape = _Shape.of(filters, text=bool(terms), backend=backend)
     params: dict[str, Any] = {"limit": limit, "offset": offset, "top_rows": offset + limit}
     if terms:
         params["match"] = backend.match_value(terms)
         statement, count = _text_statements(backend, shape)
     else:
         statement, count = _browse_statements(backend, shape)
-    params.update(_filter_values(filters))
+    params.update(_filter_values(filters, shape))
     # Core statements on the session's connection: no ORM entities to load.
     connection = session.connection()
     rows = connection.execute(statement, params).all()
@@ -194,7 +196,13 @@ def search(
 @dataclass(frozen=True)
 class _Shape:
     """What decides the SQL of a search: the sort and which filters are set (not their
-    values, which are bound parameters)."""
+    values, which are bound parameters).
+
+    Where the driver prepares statements (PostgreSQL), each connection plans each distinct
+    statement several times before it settles on a generic plan. There the value filters
+    (price, condition, seller) are always in the statement and a null value turns one off:
+    a handful of statements per sort rather than dozens warm up in a few requests.
+    """
 
     text: bool
     sort: str
@@ -203,12 +211,15 @@ class _Shape:
     max_price: bool
     condition: bool
     seller: bool
+    optional_values: bool = False
 
     @classmethod
-    def of(cls, filters: SearchFilters, *, text: bool) -> _Shape:
+    def of(cls, filters: SearchFilters, *, text: bool, backend: SearchBackend) -> _Shape:
         sort = filters.sort
         if not text and sort == "relevance":
             sort = "newest"  # relevance needs words
+        if backend.prepares_statements:
+            return cls(text, sort, filters.category is not None, True, True, True, True, True)
         return cls(
             text=text,
             sort=sort,
@@ -224,8 +235,10 @@ class _Shape:
         return self.category or self.min_price or self.max_price or self.condition or self.seller
 
 
-def _filter_values(filters: SearchFilters) -> dict[str, Any]:
+def _filter_values(filters: SearchFilters, shape: _Shape) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    if shape.optional_values:
+        values.update(min_price=None, max_price=None, condition=None, seller_id=None)
     if filters.category is not None:
         values["category_path"] = filters.category.path
         values["category_prefix"] = filters.category.path + "/"
@@ -258,14 +271,19 @@ def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
                 )
             )
             found.append(backend.one_of(columns.category_id, subtree))
-        if shape.min_price:
-            found.append(columns.price_minor >= bindparam("min_price"))
-        if shape.max_price:
-            found.append(columns.price_minor <= bindparam("max_price"))
-        if shape.condition:
-            found.append(columns.condition == bindparam("condition"))
-        if shape.seller:
-            found.append(columns.seller_id == bindparam("seller_id"))
+        for flag, column, name, compare in (
+            (shape.min_price, columns.price_minor, "min_price", operator.ge),
+            (shape.max_price, columns.price_minor, "max_price", operator.le),
+            (shape.condition, columns.condition, "condition", operator.eq),
+            (shape.seller, columns.seller_id, "seller_id", operator.eq),
+        ):
+            if flag:
+                value = bindparam(name, type_=column.type)
+                condition = compare(column, value)
+                if shape.optional_values:
+                    # Cast: PostgreSQL must know the parameter's type to test it for null.
+                    condition = or_(cast(value, String).is_(None), condition)
+                found.append(condition)
         return found
 
     return conditions
