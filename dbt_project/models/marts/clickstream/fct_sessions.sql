@@ -11,6 +11,10 @@
 -- var('session_timeout_minutes'). Attribution is first-touch within the session: the first
 -- event carrying utm parameters; sessions without any are 'direct'. Incremental on the
 -- session start date.
+{%- set has_utm = 'utm_source is not null or utm_medium is not null or utm_campaign is not null' %}
+{#- first touch: the first event with any utm; landing: the first client event, else the first -#}
+{%- set touch_order = ['case when ' ~ has_utm ~ ' then 0 else 1 end', 'event_at', 'event_id'] %}
+{%- set landing_order = ["case when event_source = 'client' then 0 else 1 end", 'event_at', 'event_id'] %}
 with
 
 events as (
@@ -19,6 +23,8 @@ events as (
 
 ),
 
+-- One pass over the events: counts, and the first touch's and the landing event's columns
+-- as first_by aggregates (two row_number() windows and joins would sort every event twice).
 sessions as (
 
     select
@@ -39,38 +45,18 @@ sessions as (
         min(case when event_name = 'view_item' then event_at end) as first_view_item_at,
         min(case when event_name = 'add_to_cart' then event_at end) as first_add_to_cart_at,
         min(case when event_name = 'begin_checkout' then event_at end) as first_begin_checkout_at,
-        min(case when event_name = 'purchase' then event_at end) as first_purchase_at
+        min(case when event_name = 'purchase' then event_at end) as first_purchase_at,
+        -- without any utm event, the first event has none either: these are null
+        max(case when {{ has_utm }} then 1 else 0 end) as has_utm_touch,
+        {{ first_by('utm_source', touch_order) }} as touch_utm_source,
+        {{ first_by('utm_medium', touch_order) }} as touch_utm_medium,
+        {{ first_by('utm_campaign', touch_order) }} as touch_utm_campaign,
+        {{ first_by('page_url', landing_order) }} as landing_page_url,
+        {{ first_by('page_referrer', landing_order) }} as landing_referrer,
+        {{ first_by('device_category', landing_order) }} as device_category,
+        {{ first_by('locale', landing_order) }} as locale
     from events
     group by session_id, device_id
-
-),
-
-first_touch as (
-
-    select
-        session_id,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        row_number() over (partition by session_id order by event_at, event_id) as touch_number
-    from events
-    where utm_source is not null or utm_medium is not null or utm_campaign is not null
-
-),
-
-landing as (
-
-    select
-        session_id,
-        page_url as landing_page_url,
-        page_referrer as landing_referrer,
-        device_category,
-        locale,
-        row_number() over (
-            partition by session_id
-            order by case when event_source = 'client' then 0 else 1 end, event_at, event_id
-        ) as event_number
-    from events
 
 ),
 
@@ -98,30 +84,24 @@ final as (
         sessions.first_add_to_cart_at,
         sessions.first_begin_checkout_at,
         sessions.first_purchase_at,
-        coalesce(first_touch.utm_source, '(direct)') as utm_source,
-        coalesce(first_touch.utm_medium, '(none)') as utm_medium,
-        coalesce(first_touch.utm_campaign, '(none)') as utm_campaign,
+        coalesce(sessions.touch_utm_source, '(direct)') as utm_source,
+        coalesce(sessions.touch_utm_medium, '(none)') as utm_medium,
+        coalesce(sessions.touch_utm_campaign, '(none)') as utm_campaign,
         case
-            when first_touch.session_id is null then 'direct'
-            when lower(first_touch.utm_medium) in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search') then 'paid_search'
-            when lower(first_touch.utm_medium) = 'organic' then 'organic_search'
-            when lower(first_touch.utm_medium) in ('email', 'e-mail') then 'email'
-            when lower(first_touch.utm_medium) in ('social', 'paid_social', 'social_paid') then 'social'
-            when lower(first_touch.utm_medium) in ('display', 'banner', 'cpm') then 'display'
-            when lower(first_touch.utm_medium) = 'referral' then 'referral'
+            when sessions.has_utm_touch = 0 then 'direct'
+            when lower(sessions.touch_utm_medium) in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search') then 'paid_search'
+            when lower(sessions.touch_utm_medium) = 'organic' then 'organic_search'
+            when lower(sessions.touch_utm_medium) in ('email', 'e-mail') then 'email'
+            when lower(sessions.touch_utm_medium) in ('social', 'paid_social', 'social_paid') then 'social'
+            when lower(sessions.touch_utm_medium) in ('display', 'banner', 'cpm') then 'display'
+            when lower(sessions.touch_utm_medium) = 'referral' then 'referral'
             else 'other'
         end as channel,
-        landing.landing_page_url,
-        landing.landing_referrer,
-        landing.device_category,
-        landing.locale
+        sessions.landing_page_url,
+        sessions.landing_referrer,
+        sessions.device_category,
+        sessions.locale
     from sessions
-    left join first_touch
-        on sessions.session_id = first_touch.session_id
-        and first_touch.touch_number = 1
-    left join landing
-        on sessions.session_id = landing.session_id
-        and landing.event_number = 1
     where {{ event_window_predicate('sessions.session_date') }}
 
 )

@@ -1,0 +1,13 @@
+{# Aggregate: `value` of the group's first row in the order of `order_by` (a list of expressions, ascending), nulls included. #}
+{% macro first_by(value, order_by) -%}
+    {{ return(adapter.dispatch('first_by', 'mercado')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__first_by(value, order_by) -%}
+    (array_agg({{ value }} order by {{ order_by | join(', ') }}))[1]
+{%- endmacro %}
+
+{% macro duckdb__first_by(value, order_by) -%}
+    {#- arg_min_null keeps a null value (arg_min would skip that row); the key is a row value -#}
+    arg_min_null({{ value }}, ({{ order_by | join(', ') }}))
+{%- endmacro %}
