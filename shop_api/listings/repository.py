@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal_column,
     null,
     or_,
     select,
@@ -45,7 +46,8 @@ def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
     (None: no restriction). ``actor_id`` is a value or a bound parameter."""
     if kind == "staff":
         return None
-    public = Listing.status.in_(PUBLIC_STATUSES)
+    # The statuses as literals: an expanding IN of bound values is re-rendered per call.
+    public = Listing.status.in_([literal_column(f"'{status.value}'") for status in PUBLIC_STATUSES])
     return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
 
 
