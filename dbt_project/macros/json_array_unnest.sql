@@ -10,13 +10,20 @@
 {%- endmacro %}
 
 {% macro duckdb__json_array_unnest(json_column, fields) -%}
-    {#- one JSON parse per event into a list of structs (values of the wrong type become null) -#}
+    {#- one JSON parse per event into a list of structs (values of the wrong type become null),
+        each paired with its position and unnested to the two columns (max_depth 2: the list,
+        then the pair; the item record itself stays a struct) -#}
     {%- set types = {'string': 'VARCHAR', 'int': 'INTEGER', 'float': 'DOUBLE'} -%}
     {%- set parts = [] -%}
     {%- for name, kind in fields.items() -%}
         {%- do parts.append('"' ~ name ~ '":"' ~ types[kind] ~ '"') -%}
     {%- endfor -%}
     {%- set structure = "'[{" ~ parts | join(',') ~ "}]'" -%}
-    unnest(from_json({{ json_column }}, {{ structure }})) as item,
-    generate_subscripts(cast({{ json_column }} as json[]), 1) - 1 as item_position
+    unnest(
+        list_transform(
+            from_json({{ json_column }}, {{ structure }}),
+            lambda item, position: {'item': item, 'item_position': position - 1}
+        ),
+        max_depth := 2
+    )
 {%- endmacro %}
