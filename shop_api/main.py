@@ -21,6 +21,7 @@ from shop_api.core.db import (
     create_session_factory,
 )
 from shop_api.core.errors import register_exception_handlers
+from shop_api.core.gc_tuning import long_lived_heap
 from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
@@ -107,7 +108,8 @@ def create_app(
         if settings.background_jobs:
             jobs = BackgroundJobs(app.state, settings.background_interval_seconds)
             jobs.start()
-        yield
+        with long_lived_heap(settings.gc_young_threshold):
+            yield
         if jobs is not None:
             jobs.stop()
         app.state.tracking.stop()  # flushes queued events to the lake

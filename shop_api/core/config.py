@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     event_flush_seconds: float = Field(default=1.0, gt=0)
 
     db_pool_size: int = Field(default=10, ge=1)
+    gc_young_threshold: int = Field(
+        default=10_000,
+        ge=0,
+        description="Allocations between young-generation collections while serving, with "
+        "the startup heap frozen (see shop_api.core.gc_tuning); 0 leaves the collector as is.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True
