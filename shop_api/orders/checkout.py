@@ -11,9 +11,11 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +54,10 @@ _BY_KEY = select(Order).where(
     Order.buyer_id == bindparam("buyer_id"), Order.idempotency_key == bindparam("key")
 )
 _LOCK_CART = select(Cart.id).where(Cart.user_id == bindparam("user_id")).with_for_update()
+_INSERT_ORDER = insert(Order.__table__)
+_INSERT_HISTORY = insert(OrderStatusChange.__table__)
+_INSERT_GROUPS = insert(FulfilmentGroup.__table__)
+_INSERT_ITEMS = insert(OrderItem.__table__)
 _EMPTY_CART = delete(CartItem.__table__).where(CartItem.__table__.c.cart_id == bindparam("cart_id"))
 
 
@@ -75,18 +81,16 @@ def checkout(
     buyer: User,
     body: CheckoutRequest,
     idempotency_key: str,
-) -> tuple[Order, bool]:
-    """Place the order and commit; returns (order, created), ``created`` False for a replay.
-
-    A placed order comes back with its groups and items loaded, ready to render.
-    """
+) -> NewOrder | Order:
+    """Place the order and commit: the rows written (a ``NewOrder``), or the order placed
+    earlier with this key (a replay)."""
     request_fingerprint = fingerprint(body)
     # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue): a
     # concurrent one waits for this lock, then finds the order placed or the cart emptied.
     cart_id = session.scalar(_LOCK_CART, {"user_id": buyer.id})
     existing = find_by_key(session, buyer, idempotency_key)
     if existing is not None:
-        return _replay(existing, request_fingerprint), False
+        return _replay(existing, request_fingerprint)
     lines = cart_lines(session, cart_id)
     if cart_id is None or not lines:
         raise Conflict("The cart is empty")
@@ -121,23 +125,25 @@ def checkout(
                 details={"listing_id": str(line.listing.id)},
             )
 
-    order = _build_order(settings, buyer, body, basket, applied, currency, now)
-    order.idempotency_key = idempotency_key
-    order.request_fingerprint = request_fingerprint
-    order.reservation_expires_at = now + timedelta(minutes=settings.reservation_minutes)
-    session.add(order)
-    session.add_all(order.groups)
-    session.add_all(order.items)
-    session.add(
-        OrderStatusChange(
-            order_id=order.id, from_status=None, to_status=OrderStatus.pending_payment.value,
-            reason="checkout", changed_at=now,
-        )
-    )  # fmt: skip
-    if applied is not None:
-        redeem(session, applied, buyer.id, order.id, now)
-    session.execute(_EMPTY_CART, {"cart_id": cart_id})
+    placed = _build_order(settings, buyer, body, basket, applied, currency, now)
+    placed.order.update(
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        reservation_expires_at=now + timedelta(minutes=settings.reservation_minutes),
+    )
+    order_id = placed.order["id"]
     try:
+        session.execute(_INSERT_ORDER, [placed.order])
+        session.execute(_INSERT_HISTORY, [{
+            "id": uuid.uuid4(), "order_id": order_id, "group_id": None, "from_status": None,
+            "to_status": OrderStatus.pending_payment.value, "reason": "checkout",
+            "changed_at": now,
+        }])  # fmt: skip
+        session.execute(_INSERT_GROUPS, placed.groups)
+        session.execute(_INSERT_ITEMS, placed.items)
+        if applied is not None:
+            redeem(session, applied, buyer.id, order_id, now)
+        session.execute(_EMPTY_CART, {"cart_id": cart_id})
         session.commit()
     except IntegrityError:
         # A concurrent request with the same key won; answer as its replay.
@@ -145,8 +151,17 @@ def checkout(
         existing = find_by_key(session, buyer, idempotency_key)
         if existing is None:
             raise
-        return _replay(existing, request_fingerprint), False
-    return order, True
+        return _replay(existing, request_fingerprint)
+    return placed
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """A placed order as written: its row, its groups' rows and its items' rows."""
+
+    order: dict[str, Any]
+    groups: list[dict[str, Any]]
+    items: list[dict[str, Any]]
 
 
 def _build_order(
@@ -157,19 +172,19 @@ def _build_order(
     applied: AppliedCoupon | None,
     currency: str,
     now: datetime,
-) -> Order:
-    """The order, its per-seller groups and its items, priced, in memory.
+) -> NewOrder:
+    """The order, its per-seller groups and its items, priced, as rows to insert.
 
-    Keys are made here and every amount is known before the first INSERT: the flush is
-    one INSERT per table, with no UPDATE of totals afterwards.
+    Keys are made here and every amount is known before the first INSERT: one INSERT per
+    table, with no UPDATE of totals afterwards.
     """
     by_seller: dict[uuid.UUID, list[BasketLine]] = defaultdict(list)
     for line in basket:
         by_seller[line.listing.seller_id].append(line)
 
     order_id = uuid.uuid4()
-    groups: list[FulfilmentGroup] = []
-    items: list[OrderItem] = []
+    groups: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     for seller_id, seller_lines in by_seller.items():
         group_id = uuid.uuid4()
         subtotal = discount_total = tax_total = 0
@@ -178,41 +193,43 @@ def _build_order(
             discount = applied.per_listing.get(listing.id, 0) if applied else 0
             taxable = line.amount - discount
             tax = tax_on(taxable, settings.tax_rate_bps)
-            items.append(
-                OrderItem(
-                    id=uuid.uuid4(), order_id=order_id, group_id=group_id,
-                    listing_id=listing.id, seller_id=seller_id,
-                    category_id=listing.category_id, position=len(items),
-                    title=listing.title, unit_price_minor=listing.price_minor,
-                    quantity=line.quantity, discount_minor=discount, tax_minor=tax,
-                    line_total_minor=taxable + tax, created_at=now, modified_at=now,
-                )
-            )  # fmt: skip
+            items.append({
+                "id": uuid.uuid4(), "order_id": order_id, "group_id": group_id,
+                "listing_id": listing.id, "seller_id": seller_id,
+                "category_id": listing.category_id, "position": len(items),
+                "title": listing.title, "unit_price_minor": listing.price_minor,
+                "quantity": line.quantity, "discount_minor": discount, "tax_minor": tax,
+                "line_total_minor": taxable + tax, "created_at": now, "modified_at": now,
+            })  # fmt: skip
             subtotal += line.amount
             discount_total += discount
             tax_total += tax
         shipping = settings.shipping_fee_minor
-        groups.append(
-            FulfilmentGroup(
-                id=group_id, order_id=order_id, seller_id=seller_id,
-                status=FulfilmentStatus.awaiting_payment, subtotal_minor=subtotal,
-                discount_minor=discount_total, tax_minor=tax_total, shipping_minor=shipping,
-                total_minor=subtotal - discount_total + tax_total + shipping,
-                shipped_at=None, delivered_at=None, created_at=now, modified_at=now,
-            )
-        )  # fmt: skip
-    total = sum(group.total_minor for group in groups)
+        groups.append({
+            "id": group_id, "order_id": order_id, "seller_id": seller_id,
+            "status": FulfilmentStatus.awaiting_payment, "subtotal_minor": subtotal,
+            "discount_minor": discount_total, "tax_minor": tax_total,
+            "shipping_minor": shipping,
+            "total_minor": subtotal - discount_total + tax_total + shipping,
+            "shipped_at": None, "delivered_at": None, "created_at": now, "modified_at": now,
+        })  # fmt: skip
+    total = sum(group["total_minor"] for group in groups)
     if total <= 0:
         raise Unprocessable("An order must have a positive total")
-    return Order(
-        id=order_id, buyer_id=buyer.id, status=OrderStatus.pending_payment,
-        currency=currency, subtotal_minor=sum(g.subtotal_minor for g in groups),
-        discount_minor=sum(g.discount_minor for g in groups),
-        shipping_minor=sum(g.shipping_minor for g in groups),
-        tax_minor=sum(g.tax_minor for g in groups), total_minor=total, refunded_minor=0,
-        coupon_id=applied.coupon.id if applied else None,
-        coupon_code=applied.coupon.code if applied else None,
-        shipping_address=body.shipping_address.model_dump(mode="json"),
-        placed_at=now, paid_at=None, cancelled_at=None, created_at=now, modified_at=now,
-        idempotency_key="", request_fingerprint="", groups=groups, items=items,
-    )  # fmt: skip
+
+    def summed(field: str) -> int:
+        return sum(group[field] for group in groups)
+
+    order = {
+        "id": order_id, "buyer_id": buyer.id, "status": OrderStatus.pending_payment,
+        "currency": currency, "subtotal_minor": summed("subtotal_minor"),
+        "discount_minor": summed("discount_minor"), "shipping_minor": summed("shipping_minor"),
+        "tax_minor": summed("tax_minor"), "total_minor": total, "refunded_minor": 0,
+        "coupon_id": applied.coupon.id if applied else None,
+        "coupon_code": applied.coupon.code if applied else None,
+        "shipping_address": body.shipping_address.model_dump(mode="json"),
+        "placed_at": now, "paid_at": None, "cancelled_at": None,
+        "reservation_expires_at": None, "created_at": now, "modified_at": now,
+        "idempotency_key": "", "request_fingerprint": "",
+    }  # fmt: skip
+    return NewOrder(order=order, groups=groups, items=items)

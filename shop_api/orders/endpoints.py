@@ -96,12 +96,19 @@ def _place_order(
 ) -> tuple[OrderPublic, bool]:
     buyer = caller_of(session, settings, clock.now(), token)
     assert buyer is not None
-    order, created = checkout_service.checkout(
-        session, clock, settings, buyer, body, idempotency_key
+    result = checkout_service.checkout(session, clock, settings, buyer, body, idempotency_key)
+    if isinstance(result, checkout_service.NewOrder):
+        # Rendered from the rows just written; a replay is read back.
+        return new_order_public(result), True
+    return render(session, buyer, result.id), False
+
+
+def new_order_public(placed: checkout_service.NewOrder) -> OrderPublic:
+    return OrderPublic(
+        **placed.order,
+        groups=[FulfilmentGroupPublic.model_validate(group) for group in placed.groups],
+        items=[OrderItemPublic.model_validate(item) for item in placed.items],
     )
-    # A new order is rendered from what was just written; a replay is read back.
-    placed = order_public(order) if created else render(session, buyer, order.id)
-    return placed, created
 
 
 @router.post(
