@@ -28,9 +28,10 @@ def dbt_target_dir(settings: PipelineSettings) -> Path:
 
 
 @contextlib.contextmanager
-def warehouse_env() -> Iterator[None]:
+def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
     """While dbt runs: point it at exactly the warehouse the loads write, and select only
-    tests that can run; the process environment is restored afterwards."""
+    tests that can run (``indirect_selection`` overrides the rule below); the process
+    environment is restored afterwards."""
     settings = PipelineSettings()
     values = {
         "MERCADO_WAREHOUSE_PATH": str(settings.resolved_warehouse_path),
@@ -43,10 +44,11 @@ def warehouse_env() -> Iterator[None]:
         # the profile (the warehouse path) is part of dbt's parse cache key, so a target
         # folder shared between homes would force a full re-parse on every run.
         "DBT_TARGET_PATH": str(dbt_target_dir(settings)),
-        # Dagster splits dbt into several steps (partitioned incremental models between
-        # unpartitioned ones). A test over two models runs in the step that builds the
-        # later of them ("buildable"), never before the other exists (dbt's "eager").
-        "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
+        # Dagster splits dbt into several steps (unpartitioned models, then partitioned
+        # ones). A test over two models runs in the step that builds the later of them
+        # ("buildable"), never before the other exists (dbt's "eager").
+        "DBT_INDIRECT_SELECTION": indirect_selection
+        or os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)

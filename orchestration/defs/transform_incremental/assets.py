@@ -43,6 +43,15 @@ def dbt_build_args(window: dg.TimeWindow | None, full_refresh: bool = False) -> 
     return args
 
 
+def _indirect_selection(context: dg.AssetExecutionContext) -> str | None:
+    """``eager`` when every partitioned model runs: a test between one of them and an
+    unpartitioned model (``relationships`` to ``dim_products``) then runs here, the other
+    model being built in an earlier step (no unpartitioned model is downstream of these).
+    ``buildable`` would skip it, as dim_products is not selected. Subsets keep the default."""
+    whole = set(context.selected_asset_keys) == set(context.assets_def.keys)
+    return "eager" if whole else None
+
+
 def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=manifest,
@@ -61,7 +70,10 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         """Incremental dbt models for the run's partition window."""
         partitioned = context.has_partition_key or context.has_partition_key_range
         window = context.partition_time_window if partitioned else None
-        with warehouse_env(), writer_lock(PipelineSettings().resolved_warehouse_path):
+        with (
+            warehouse_env(indirect_selection=_indirect_selection(context)),
+            writer_lock(PipelineSettings().resolved_warehouse_path),
+        ):
             yield from dbt.cli(
                 dbt_build_args(window, config.full_refresh), context=context
             ).stream()
