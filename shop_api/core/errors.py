@@ -14,7 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -159,6 +159,23 @@ async def _value_refused_by_database(_request: Request, exc: Exception) -> JSONR
     return error_response(422, "validation_error", "Request contains a value that cannot be stored")
 
 
+def _sqlstate(exc: DBAPIError) -> str:
+    """The PostgreSQL SQLSTATE of a driver error (psycopg and asyncpg both carry one)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return ""
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error that SQLAlchemy did not classify further (asyncpg reports a NUL in
+    text as a plain error): SQLSTATE class 22, data exception, is the request's fault."""
+    if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("22"):
+        return await _value_refused_by_database(request, exc)
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return error_response(500, "internal_error", "Internal server error")
@@ -169,4 +186,5 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _value_refused_by_database)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
