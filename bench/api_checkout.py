@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import platform
@@ -25,7 +24,6 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +41,7 @@ from api_catalog import (
     _process_tree,
     _read_response,
     bench_home,
+    collector_paused,
     cores_busy,
     machine_load,
     postgres_admin_url,
@@ -232,24 +231,6 @@ async def drive(  # type: ignore[no-untyped-def]
     samples.cpu = (cpu_before, cpu_after)
     samples.database_cpu = postgres_cpu_between(db_before, db_after)
     return samples
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection in this process while it drives the load.
-
-    This process imported the whole app to seed the database; a full collection of that
-    heap paused the load generator for 200-400 ms, and every request in flight meanwhile
-    measured the pause as server latency. A run's garbage fits in memory easily.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
 
 
 def percentile(values: list[float], fraction: float) -> float:
