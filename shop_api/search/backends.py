@@ -141,8 +141,8 @@ class _Matches:
         )
         statement = select(search_docs.c.listing_id, documents.score.label("score"))
         statement = statement.select_from(documents.source).where(*documents.where)
-        match = bindparam("match", self.match_value(terms))  # type: ignore[attr-defined]
-        return statement.params(match=match.value).subquery("search_matches")
+        match = self.match_value(terms)  # type: ignore[attr-defined]
+        return statement.params(match=match).subquery("search_matches")
 
 
 class SqliteFts5Search(_Matches):
