@@ -786,21 +786,28 @@ async def _drive(
     duration: float,
     seed_value: int,
     server_pids: list[int],
-) -> tuple[list[ClientStats], CpuSample, CpuSample]:
+    database: str | None = None,
+) -> tuple[list[ClientStats], CpuSample, CpuSample, float | None]:
+    """Drive the load; returns the clients' figures, the CPU samples at both ends of the
+    measured window and the CPU seconds the PostgreSQL backends of ``database`` used in it
+    (None without one)."""
     start = time.perf_counter() + warmup
     window = Window(start=start, end=start + duration)
     stats = [ClientStats() for _ in range(clients)]
 
-    async def sample_at(moment: float) -> CpuSample:
+    async def sample_at(moment: float) -> tuple[CpuSample, dict[int, float]]:
         await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-        return _cpu_sample(server_pids)
+        return _cpu_sample(server_pids), _database_cpu(database) if database else {}
 
     sampled = asyncio.gather(sample_at(window.start), sample_at(window.end))
     await asyncio.gather(
         *(_client(port, requests, seed_value + n, window, stats[n]) for n in range(clients))
     )
-    before, after = await sampled
-    return stats, before, after
+    (before, db_before), (after, db_after) = await sampled
+    database_seconds = None
+    if db_after:
+        database_seconds = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+    return stats, before, after, database_seconds
 
 
 @contextlib.contextmanager
@@ -858,6 +865,20 @@ def _cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _database_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend process connected to ``database`` on this
+    machine (empty when there are none, or the server runs elsewhere)."""
+    found: dict[int, float] = {}
+    marker = f" {database} ".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                command = (entry / "cmdline").read_bytes()
+                if command.startswith(b"postgres:") and marker in command:
+                    found[int(entry.name)] = _cpu_seconds([int(entry.name)])
+    return found
+
+
 def machine_load(seconds: float = 1.0) -> float | None:
     """Cores busy over the next ``seconds`` (None where /proc/stat is missing)."""
     busy_before, total_before = _machine_busy_seconds()
@@ -903,6 +924,7 @@ class ScenarioResult:
     cpu_cores_server: float | None = None
     cpu_cores_client: float | None = None
     cpu_cores_machine: float | None = None
+    cpu_cores_database: float | None = None  # PostgreSQL's backends for the bench database
 
     @property
     def server_cpu_ms_per_request(self) -> float | None:
@@ -910,6 +932,13 @@ class ScenarioResult:
         if self.cpu_cores_server is None or not self.requests_per_s:
             return None
         return 1000 * self.cpu_cores_server / self.requests_per_s
+
+    @property
+    def database_cpu_ms_per_request(self) -> float | None:
+        """CPU PostgreSQL's backends spent per request (None on SQLite)."""
+        if self.cpu_cores_database is None or not self.requests_per_s:
+            return None
+        return 1000 * self.cpu_cores_database / self.requests_per_s
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -930,7 +959,10 @@ def run_scenario(
     duration: float,
     seed_value: int,
     with_target: bool = True,
+    database: str | None = None,
 ) -> ScenarioResult:
+    """One scenario; ``database``, a PostgreSQL database on this machine whose backends'
+    CPU is measured too."""
     host_header = f"{HOST}:{server.port}"
     requests = [
         f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n\r\n".encode()
@@ -938,8 +970,10 @@ def run_scenario(
     ]
     server_pids = _process_tree(server.process.pid)
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner, collector_paused():
-        stats, before, after = runner.run(
-            _drive(server.port, requests, clients, warmup, duration, seed_value, server_pids)
+        stats, before, after, database_seconds = runner.run(
+            _drive(
+                server.port, requests, clients, warmup, duration, seed_value, server_pids, database
+            )
         )
 
     latencies = sorted(latency for s in stats for latency in s.latencies)
@@ -973,6 +1007,7 @@ def run_scenario(
         cpu_cores_server=server_cores,
         cpu_cores_client=client_cores,
         cpu_cores_machine=machine_cores,
+        cpu_cores_database=None if database_seconds is None else database_seconds / duration,
     )
 
 
@@ -1218,6 +1253,7 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
                 warmup=args.warmup,
                 duration=args.duration,
                 seed_value=args.seed,
+                database=database.pg_database if backend == "postgresql" else None,
             )
             print(
                 f"  {SCENARIO_LABELS[scenario]}: {result.requests_per_s:,.0f} req/s, "
@@ -1238,6 +1274,7 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
                     duration=args.probe,
                     seed_value=args.seed,
                     with_target=False,
+                    database=database.pg_database if backend == "postgresql" else None,
                 )
                 print(
                     f"  {SCENARIO_LABELS[scenario]} (1 client): p50 {result.p50_ms:.1f} ms, "
@@ -1268,7 +1305,7 @@ def print_table(results: list[ScenarioResult]) -> None:
     header = (
         f"{'backend':<11} {'scenario':<21} {'clients':>7} {'req/s':>8} {'p50 ms':>8} "
         f"{'p90 ms':>8} {'p99 ms':>8} {'errors':>7}  {'target':<16} {'met':<4} "
-        f"{'cpu srv/cli/all':>16} {'srv ms/req':>10}"
+        f"{'cpu srv/cli/all':>16} {'srv ms/req':>10} {'db ms/req':>9}"
     )
     print("\n" + header)
     print("-" * len(header))
@@ -1283,14 +1320,15 @@ def print_table(results: list[ScenarioResult]) -> None:
             f"{r.backend:<11} {SCENARIO_LABELS[r.scenario]:<21} {r.clients:>7} "
             f"{r.requests_per_s:>8,.0f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} {r.p99_ms:>8.1f} "
             f"{r.errors:>7}  {r.target:<16} {met:<4} {cpu:>16} "
-            f"{_format_optional(r.server_cpu_ms_per_request):>10}"
+            f"{_format_optional(r.server_cpu_ms_per_request):>10} "
+            f"{_format_optional(r.database_cpu_ms_per_request):>9}"
         )
         if r.error_breakdown:
             print(f"{'':<33}errors by kind: {r.error_breakdown}")
     print(
         "cpu = cores busy during the measured window: server processes / this client / whole "
         "machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server CPU per "
-        "request"
+        "request; db ms/req = CPU of the PostgreSQL backends of the bench database per request"
     )
 
 
@@ -1385,7 +1423,11 @@ def main(argv: list[str] | None = None) -> int:
                 "read_requests_per_s_at_least": READ_RPS_TARGET,
             },
             "results": [
-                {**asdict(r), "server_cpu_ms_per_request": r.server_cpu_ms_per_request}
+                {
+                    **asdict(r),
+                    "server_cpu_ms_per_request": r.server_cpu_ms_per_request,
+                    "database_cpu_ms_per_request": r.database_cpu_ms_per_request,
+                }
                 for r in results
             ],
             "skipped": skipped,
