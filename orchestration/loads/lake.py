@@ -250,9 +250,8 @@ def load_events_partitions(
         date.fromisoformat(day)  # refuse anything but a date
     ensure_tables(conn)
     parts = [scan_partition(lake_dir, EVENTS, day) for day in keys]
-    total = LoadStats(table="raw.events", partition=",".join(keys) if len(keys) <= 7 else "")
-    if len(keys) > 7:
-        total.partition = f"{keys[0]}..{keys[-1]}"
+    label = ",".join(keys) if len(keys) <= 7 else f"{keys[0]}..{keys[-1]}"
+    total = LoadStats(table="raw.events", partition=label)
     scrubbed = 0
     for batch in _batches(parts):
         rows, deleted, erased = _load_event_batch(conn, lake_dir, batch)

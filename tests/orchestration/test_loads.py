@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from orchestration.loads import lake as lake_loads
 from orchestration.loads import (
     load_events_partition,
+    load_events_partitions,
     load_shop_table,
     open_writer,
     shop_tables,
@@ -60,6 +62,20 @@ class TestEventPartitions:
             after = checksum(conn, "raw.events", where)
         assert stats.rows_deleted == stats.rows_loaded == before[0] > 0
         assert after == before
+
+    def test_a_range_of_days_loads_the_same_rows_in_any_batching(
+        self, home_copy: Home, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        days = lake_days(home_copy.lake)
+        with open_writer(home_copy.warehouse) as conn:
+            before = checksum(conn, "raw.events")
+            stats = load_events_partitions(conn, home_copy.lake, days)
+            in_one_batch = checksum(conn, "raw.events")
+            monkeypatch.setattr(lake_loads, "EVENTS_BATCH_BYTES", 1)  # one day per batch
+            load_events_partitions(conn, home_copy.lake, days)
+            day_by_day = checksum(conn, "raw.events")
+        assert stats.rows_loaded == stats.rows_deleted == before[0] > 0
+        assert in_one_batch == day_by_day == before
 
     def test_a_duplicate_event_keeps_the_copy_received_first(self, home_copy: Home) -> None:
         day = busiest_day(home_copy)
