@@ -867,7 +867,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def _database_cpu(database: str) -> dict[int, float]:
     """CPU seconds of each PostgreSQL backend process connected to ``database`` on this
-    machine (empty when there are none, or the server runs elsewhere)."""
+    machine (empty when there are none, or the server runs elsewhere). A backend that
+    exits within the window (a pool discarding overflow connections) is not counted."""
     found: dict[int, float] = {}
     marker = f" {database} ".encode()
     for entry in Path("/proc").iterdir():
