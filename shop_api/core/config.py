@@ -68,7 +68,13 @@ class Settings(BaseSettings):
     # Server-side events on read paths are flushed to the lake at least this often.
     event_flush_seconds: float = Field(default=1.0, gt=0)
 
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections each engine of a worker keeps open. Below the requests a "
+        "worker has in flight, connections beyond it are closed on return and opened again "
+        "(a PostgreSQL backend started per request); pools only grow as far as they are used.",
+    )
     gc_young_threshold: int = Field(
         default=10_000,
         ge=0,
