@@ -14,10 +14,12 @@ groups as (
         groups.seller_id,
         count(*) as orders_paid,
         sum(groups.total_minor) as gross_sales_minor,
+        -- Averages of whole seconds, then hours: the same figure on every run (an average
+        -- of floating-point hours depends on the order parallel threads add them up in).
         avg(case when groups.shipped_at is not null
-            then {{ dbt.datediff('orders.paid_at', 'groups.shipped_at', 'second') }} / 3600.0 end) as avg_hours_to_ship,
+            then {{ dbt.datediff('orders.paid_at', 'groups.shipped_at', 'second') }} end) / 3600.0 as avg_hours_to_ship,
         avg(case when groups.delivered_at is not null and groups.shipped_at is not null
-            then {{ dbt.datediff('groups.shipped_at', 'groups.delivered_at', 'second') }} / 3600.0 end) as avg_hours_to_deliver,
+            then {{ dbt.datediff('groups.shipped_at', 'groups.delivered_at', 'second') }} end) / 3600.0 as avg_hours_to_deliver,
         sum(case when groups.delivered_at is not null then 1 else 0 end) as orders_delivered
     from {{ ref('stg_raw__fulfilment_groups') }} as groups
     inner join {{ ref('stg_raw__orders') }} as orders
@@ -54,7 +56,7 @@ questions as (
         count(*) as questions_received,
         sum(case when questions.answered_at is not null then 1 else 0 end) as questions_answered,
         avg(case when questions.answered_at is not null
-            then {{ dbt.datediff('questions.asked_at', 'questions.answered_at', 'second') }} / 3600.0 end) as avg_answer_hours
+            then {{ dbt.datediff('questions.asked_at', 'questions.answered_at', 'second') }} end) / 3600.0 as avg_answer_hours
     from {{ ref('stg_raw__questions') }} as questions
     inner join {{ ref('stg_raw__listings') }} as listings
         on questions.listing_id = listings.listing_id
