@@ -24,6 +24,11 @@ published, paused or sold out. On PostgreSQL the documents keep every listing an
 GIN index becomes partial, over active documents only (queries name the status as a
 literal so that prepared statements can use it).
 
+Version 4 (migration 0006), on top of version 3 by ``apply_search_objects_v4``: the
+triggers that copy the facet columns to the search document fire only when a facet value
+changed, not whenever an UPDATE names one: every stock reservation at checkout sets
+``status`` (to itself unless the last unit went) and used to rewrite the document.
+
 A SQLite "batch" migration that rebuilds ``listings`` drops its triggers: call
 ``drop_search_objects`` and ``create_current_search_objects`` at the end of such a
 migration (the search documents are rebuilt from the listings).
@@ -313,6 +318,44 @@ _SQLITE_DDL_V3_UNDO = [
 ]
 
 
+# Version 4: facet triggers fire on a changed facet value only.
+_FACETS_CHANGED_SQLITE = " OR ".join(
+    f"old.{name.strip()} IS NOT new.{name.strip()}" for name in _FACETS.split(",")
+)
+_OLD_FACETS = _NEW_FACETS.replace("new.", "old.")
+
+_SQLITE_DDL_V4 = [
+    "DROP TRIGGER listings_search_after_update_facets",
+    f"""
+    CREATE TRIGGER listings_search_after_update_facets AFTER UPDATE OF {_FACETS} ON listings
+    WHEN {_FACETS_CHANGED_SQLITE}
+    BEGIN
+        UPDATE listing_search_docs SET {_SET_FACETS} WHERE listing_id = new.id;
+    END
+    """,
+]
+
+_POSTGRES_DDL_V4 = [
+    "DROP TRIGGER listings_search_facets ON listings",
+    f"""
+    CREATE TRIGGER listings_search_facets AFTER UPDATE OF {_FACETS}
+    ON listings FOR EACH ROW
+    WHEN (({_OLD_FACETS}) IS DISTINCT FROM ({_NEW_FACETS}))
+    EXECUTE FUNCTION listings_search_index_facets()
+    """,
+]
+
+_SQLITE_DDL_V4_UNDO = [
+    "DROP TRIGGER listings_search_after_update_facets",
+    _SQLITE_DDL[4],  # version 2's facet trigger
+]
+
+_POSTGRES_DDL_V4_UNDO = [
+    "DROP TRIGGER listings_search_facets ON listings",
+    _POSTGRES_DDL[5],  # version 2's facet trigger
+]
+
+
 def _run(connection: Connection, sqlite: list[str], postgresql: list[str]) -> None:
     dialect = connection.dialect.name
     if dialect == "sqlite":
@@ -354,10 +397,20 @@ def revert_search_objects_v3(connection: Connection) -> None:
     _run(connection, _SQLITE_DDL_V3_UNDO, _POSTGRES_DDL_V3_UNDO)
 
 
+def apply_search_objects_v4(connection: Connection) -> None:
+    """Version 3 to 4: facet triggers fire on a changed facet value only."""
+    _run(connection, _SQLITE_DDL_V4, _POSTGRES_DDL_V4)
+
+
+def revert_search_objects_v4(connection: Connection) -> None:
+    _run(connection, _SQLITE_DDL_V4_UNDO, _POSTGRES_DDL_V4_UNDO)
+
+
 def create_current_search_objects(connection: Connection) -> None:
-    """The current (version 3) search objects, indexing the listings that exist."""
+    """The current (version 4) search objects, indexing the listings that exist."""
     create_search_objects(connection)
     apply_search_objects_v3(connection)
+    apply_search_objects_v4(connection)
 
 
 def drop_search_objects(connection: Connection) -> None:
