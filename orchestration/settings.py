@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # DuckDB's own default is 80% of the RAM: on a shared machine a big build then leaves the
 # other processes almost nothing. Past this share of the RAM DuckDB spills to disk.
-DUCKDB_MEMORY_SHARE = 0.4
+DUCKDB_MEMORY_SHARE = 0.6
 
 
 def default_duckdb_memory_limit() -> str:
@@ -45,7 +45,7 @@ class PipelineSettings(BaseSettings):
     )
     duckdb_memory_limit: str = Field(
         default_factory=default_duckdb_memory_limit,
-        description="DuckDB memory_limit for loads and dbt (e.g. '8GB'); 40% of RAM when unset.",
+        description="DuckDB memory_limit for loads and dbt (e.g. '8GB'); 60% of RAM when unset.",
     )
     duckdb_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
