@@ -63,12 +63,6 @@ class PipelineSettings(BaseSettings):
         return self.shop.resolved_home / "warehouse.duckdb"
 
     @property
-    def duckdb_temp_directory(self) -> Path:
-        """Where DuckDB spills past its memory limit: beside the warehouse (its default)."""
-        path = self.resolved_warehouse_path
-        return path.with_name(path.name + ".tmp")
-
-    @property
     def lake_dir(self) -> Path:
         return self.shop.lake_dir
 

@@ -39,7 +39,6 @@ def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
         # the profile's DuckDB settings: the loads' memory limit, threads and spill folder
         "MERCADO_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "MERCADO_DUCKDB_THREADS": str(settings.duckdb_threads),
-        "MERCADO_DUCKDB_TEMP_DIRECTORY": str(settings.duckdb_temp_directory),
         # dbt's artefacts and partial-parse state live with the warehouse they describe:
         # the profile (the warehouse path) is part of dbt's parse cache key, so a target
         # folder shared between homes would force a full re-parse on every run.
