@@ -125,7 +125,7 @@ def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
         return []
     return [
         Line(row[0], row[1], ListingSnapshot(*row[2:]))
-        for row in session.execute(_LINES, {"cart_id": cart_id})
+        for row in session.connection().execute(_LINES, {"cart_id": cart_id})
     ]
 
 
@@ -139,7 +139,9 @@ def add_item(
         if owner.user is not None
         else (_ADD_CONTEXT_BY_CLIENT, owner.client_id)
     )
-    row = session.execute(statement, {"owner": key, "listing_id": listing_id}).one_or_none()
+    # Core statements on the session's connection: the ORM's execute adds nothing here.
+    connection = session.connection()
+    row = connection.execute(statement, {"owner": key, "listing_id": listing_id}).one_or_none()
     if row is None or row.status not in (ListingStatus.active, ListingStatus.sold_out):
         raise NotFound("Listing not found")
     listing = ListingSnapshot(*row[:8])
@@ -156,19 +158,21 @@ def add_item(
     cart_id = row.cart_id
     if cart_id is None:
         cart_id = uuid.uuid4()
-        session.execute(
+        connection.execute(
             _INSERT_CART,
             {"id": cart_id, "user_id": owner.user.id if owner.user else None,
              "client_id": owner.client_id, "created_at": now, "modified_at": now},
         )  # fmt: skip
     if row.item_id is None:
-        session.execute(
+        connection.execute(
             _INSERT_ITEM,
             {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id,
              "quantity": quantity, "created_at": now, "modified_at": now},
         )  # fmt: skip
     else:
-        session.execute(_SET_ITEM_QUANTITY, {"item_id": row.item_id, "wanted": wanted, "now": now})
+        connection.execute(
+            _SET_ITEM_QUANTITY, {"item_id": row.item_id, "wanted": wanted, "now": now}
+        )
     return cart_id, listing
 
 
@@ -190,6 +194,7 @@ def update_item(
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
     item.quantity = quantity
     item.modified_at = clock.now()
+    session.flush()  # cart_lines reads through the connection, past the ORM's autoflush
     return cart.id
 
 

@@ -7,6 +7,7 @@ placed whole, or not at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -15,14 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Connection, Delete, bindparam, column, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop_api.cart.service import cart_lines
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
-from shop_api.core.errors import Conflict, Unprocessable
+from shop_api.core.errors import Conflict, MercadoError, Unprocessable
 from shop_api.models import ListingStatus, User
 from shop_api.models.cart import Cart, CartItem
 from shop_api.models.orders import (
@@ -83,16 +86,40 @@ def checkout(
     idempotency_key: str,
 ) -> NewOrder | Order:
     """Place the order and commit: the rows written (a ``NewOrder``), or the order placed
-    earlier with this key (a replay)."""
+    earlier with this key (a replay).
+
+    The key is looked up only when placing fails: a key already used makes the INSERT of
+    the order break its unique constraint, and any refusal (an empty cart, stock, a
+    coupon) is answered as the replay when the key was used. A checkout costs a round
+    trip less than looking the key up first, and the answer is the same.
+    """
     request_fingerprint = fingerprint(body)
+    try:
+        return _place(session, clock, settings, buyer, body, idempotency_key, request_fingerprint)
+    except (IntegrityError, MercadoError):
+        # IntegrityError: this key was used, maybe by a concurrent request that won.
+        session.rollback()
+        existing = find_by_key(session, buyer, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, request_fingerprint)
+
+
+def _place(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    buyer: User,
+    body: CheckoutRequest,
+    idempotency_key: str,
+    request_fingerprint: str,
+) -> NewOrder:
+    connection = session.connection()
     # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue): a
     # concurrent one waits for this lock, then finds the order placed or the cart emptied.
-    cart_id = session.scalar(_LOCK_CART, {"user_id": buyer.id})
-    existing = find_by_key(session, buyer, idempotency_key)
-    if existing is not None:
-        return _replay(existing, request_fingerprint)
+    cart_id = connection.execute(_LOCK_CART, {"user_id": buyer.id}).scalar()
     lines = cart_lines(session, cart_id)
-    if cart_id is None or not lines:
+    if not lines:
         raise Conflict("The cart is empty")
     unavailable = [
         str(line.listing.id) for line in lines if line.listing.status != ListingStatus.active
@@ -119,7 +146,6 @@ def checkout(
     # Reserve in a fixed order so concurrent multi-item checkouts cannot deadlock.
     for line in sorted(basket, key=lambda line: str(line.listing.id)):
         if not stock.reserve(session, line.listing.id, line.quantity, now):
-            session.rollback()
             raise Conflict(
                 f"Not enough stock for “{line.listing.title}”",
                 details={"listing_id": str(line.listing.id)},
@@ -131,28 +157,65 @@ def checkout(
         request_fingerprint=request_fingerprint,
         reservation_expires_at=now + timedelta(minutes=settings.reservation_minutes),
     )
-    order_id = placed.order["id"]
-    try:
-        session.execute(_INSERT_ORDER, [placed.order])
-        session.execute(_INSERT_HISTORY, [{
-            "id": uuid.uuid4(), "order_id": order_id, "group_id": None, "from_status": None,
-            "to_status": OrderStatus.pending_payment.value, "reason": "checkout",
-            "changed_at": now,
-        }])  # fmt: skip
-        session.execute(_INSERT_GROUPS, placed.groups)
-        session.execute(_INSERT_ITEMS, placed.items)
-        if applied is not None:
-            redeem(session, applied, buyer.id, order_id, now)
-        session.execute(_EMPTY_CART, {"cart_id": cart_id})
-        session.commit()
-    except IntegrityError:
-        # A concurrent request with the same key won; answer as its replay.
-        session.rollback()
-        existing = find_by_key(session, buyer, idempotency_key)
-        if existing is None:
-            raise
-        return _replay(existing, request_fingerprint)
+    history = {
+        "id": uuid.uuid4(), "order_id": placed.order["id"], "group_id": None,
+        "from_status": None, "to_status": OrderStatus.pending_payment.value,
+        "reason": "checkout", "changed_at": now,
+    }  # fmt: skip
+    _write(connection, placed, history, cart_id)
+    if applied is not None:
+        redeem(session, applied, buyer.id, placed.order["id"], now)
+    session.commit()
     return placed
+
+
+def _write(
+    connection: Connection, placed: NewOrder, history: dict[str, Any], cart_id: uuid.UUID
+) -> None:
+    """Insert the order, its history, groups and items, and empty the cart.
+
+    PostgreSQL: one statement (data-modifying CTEs), one round trip instead of five. Every
+    statement of a checkout is a wait for the server in which the event loop serves the
+    other requests first, so under load each round trip adds a turn of the whole loop.
+    """
+    if connection.dialect.name == "postgresql":
+        rows = {"order": [placed.order], "history": [history],
+                "groups": placed.groups, "items": placed.items}  # fmt: skip
+        statement = _write_statement(tuple((name, tuple(r[0])) for name, r in rows.items()))
+        params = {name: to_jsonable_python(r) for name, r in rows.items()}
+        connection.execute(statement, {**params, "cart_id": cart_id})
+        return
+    connection.execute(_INSERT_ORDER, [placed.order])
+    connection.execute(_INSERT_HISTORY, [history])
+    connection.execute(_INSERT_GROUPS, placed.groups)
+    connection.execute(_INSERT_ITEMS, placed.items)
+    connection.execute(_EMPTY_CART, {"cart_id": cart_id})
+
+
+_TABLES = {
+    "order": Order.__table__,
+    "history": OrderStatusChange.__table__,
+    "groups": FulfilmentGroup.__table__,
+    "items": OrderItem.__table__,
+}
+
+
+@functools.cache
+def _write_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Delete:
+    """``WITH`` one INSERT per table from a JSON array of its rows, then the DELETE of the
+    cart's lines. ``shape``: the parameter of each table and the columns its rows have
+    (always the same ones, so this is built once)."""
+    statement = _EMPTY_CART
+    for name, columns in shape:
+        table = _TABLES[name]
+        records = (
+            func.jsonb_to_recordset(bindparam(name, type_=JSONB))
+            .table_valued(*(column(key, table.c[key].type) for key in columns))
+            .render_derived(name=f"{name}_rows", with_types=True)
+        )
+        rows = insert(table).from_select(list(columns), select(*records.c))
+        statement = statement.add_cte(rows.cte(f"new_{name}"))
+    return statement
 
 
 @dataclass(frozen=True)

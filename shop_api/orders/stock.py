@@ -33,8 +33,8 @@ _RESERVE = (
 
 def reserve(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> bool:
     """Take ``quantity`` units if that many are on sale; the last unit marks it sold out."""
-    result = session.execute(_RESERVE, {"listing_id": listing_id, "quantity": quantity, "now": now})
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    parameters = {"listing_id": listing_id, "quantity": quantity, "now": now}
+    return session.connection().execute(_RESERVE, parameters).rowcount == 1  # type: ignore[attr-defined]
 
 
 def release(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> None:
