@@ -543,6 +543,43 @@ class TestIdempotency:
         orders = client.get("/orders", headers=shopper.headers).json()
         assert orders["count"] == 1
 
+    def test_replay_leaves_a_refilled_cart_alone(
+        self, client: TestClient, factory: Factory, seller: Actor, listing: dict, shopper: Actor
+    ) -> None:
+        other = factory.listing(seller, title="Tripod", price_minor=4_000, stock=5)
+        add(client, shopper.headers, listing["id"])
+        key = uuid.uuid4().hex
+        first = checkout(client, shopper, key).json()
+        add(client, shopper.headers, other["id"], quantity=2)
+
+        replay = checkout(client, shopper, key)
+
+        assert replay.status_code == 200, replay.text
+        assert replay.json()["id"] == first["id"]
+        assert [line["listing_id"] for line in cart(client, shopper.headers)["items"]] == [
+            other["id"]
+        ]
+        assert listing_now(client, other)["stock"] == 5  # nothing held for the replay
+        assert client.get("/orders", headers=shopper.headers).json()["count"] == 1
+
+    def test_replay_wins_over_a_cart_that_could_not_be_bought(
+        self, client: TestClient, factory: Factory, seller: Actor, listing: dict, shopper: Actor
+    ) -> None:
+        add(client, shopper.headers, listing["id"])
+        key = uuid.uuid4().hex
+        first = checkout(client, shopper, key).json()
+        paused = factory.listing(seller, title="Light meter", price_minor=2_000, stock=1)
+        add(client, shopper.headers, paused["id"])
+        response = client.patch(
+            f"/listings/{paused['id']}", json={"status": "paused"}, headers=seller.headers
+        )
+        assert response.status_code == 200, response.text
+
+        replay = checkout(client, shopper, key)
+
+        assert replay.status_code == 200, replay.text
+        assert replay.json()["id"] == first["id"]
+
     def test_same_key_with_another_body(
         self, client: TestClient, listing: dict, shopper: Actor
     ) -> None:
