@@ -1109,10 +1109,11 @@ def free_port() -> int:
 
 
 class Server:
-    """``uvicorn shop_api.main:create_app --factory`` in its own process group."""
+    """The API (``python -m shop_api.serving``, uvicorn workers) in its own process group."""
 
     def __init__(self, database_url: str, home: Path, workers: int, log_path: Path) -> None:
         self.port = free_port()
+        self.workers = workers
         self.log_path = log_path
         env = {
             **os.environ,
@@ -1121,19 +1122,17 @@ class Server:
             "MERCADO_ACCESS_LOG": "false",
             "MERCADO_LOG_LEVEL": "WARNING",
         }
+        # The shop's own launcher: one listening socket per worker (see shop_api.serving).
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "shop_api.main:create_app",
-            "--factory",
+            "shop_api.serving",
             "--host",
             HOST,
             "--port",
             str(self.port),
             "--workers",
             str(workers),
-            "--no-access-log",
             "--log-level",
             "warning",
         ]
@@ -1150,19 +1149,27 @@ class Server:
         )
 
     def wait_ready(self, timeout: float = 180.0) -> None:
+        """Until every worker answers ``/readyz`` (each poll is a new connection, taken by
+        whichever worker accepts first). Driving the server as soon as the first worker
+        is up would hand it every keep-alive connection while the others still start."""
         deadline = time.monotonic() + timeout
         url = f"http://{HOST}:{self.port}/readyz"
+        ready: set[int] = set()
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}: {self._tail()}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
-                        return
+                        ready.add(json.loads(response.read())["process"])
+                        if len(ready) >= self.workers:
+                            return
             except (urllib.error.URLError, OSError):
                 pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server not ready after {timeout:.0f} s: {self._tail()}")
+            time.sleep(0.05 if ready else 0.2)
+        raise RuntimeError(
+            f"{len(ready)} of {self.workers} workers ready after {timeout:.0f} s: {self._tail()}"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

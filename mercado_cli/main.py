@@ -92,18 +92,22 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart on code changes")] = False,
     migrate: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
 ) -> None:
-    """Run the shop API with uvicorn (OpenAPI docs at /docs)."""
+    """Run the shop API with uvicorn (OpenAPI docs at /docs); several workers each listen
+    on their own socket (``shop_api.serving``)."""
     import uvicorn
 
     if migrate:
         db_upgrade()
         db_seed()
+    if workers > 1 and not reload:
+        from shop_api.serving import serve as serve_workers
+
+        raise typer.Exit(serve_workers(host, port, workers=workers))
     uvicorn.run(
         "shop_api.main:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=None if reload else workers,
         reload=reload,
         access_log=False,
     )

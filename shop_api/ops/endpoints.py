@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -17,7 +19,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Not ready"}})
 def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers and its schema is at the latest migration."""
+    """Readiness: the database answers and its schema is at the latest migration.
+
+    ``process`` is the answering worker's process id: a load balancer or a benchmark
+    that starts several workers can tell when every one of them is serving."""
     engine = request.app.state.engine
     checks: dict[str, str] = {}
     try:
@@ -29,6 +34,6 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = f"error: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
+        {"status": "ready" if ready else "not_ready", "checks": checks, "process": os.getpid()},
         status_code=200 if ready else 503,
     )

@@ -143,13 +143,10 @@ def _place(
     if body.coupon_code:
         applied = apply_coupon(session, body.coupon_code, buyer.id, basket, currency, now)
 
-    # Reserve in a fixed order so concurrent multi-item checkouts cannot deadlock.
-    for line in sorted(basket, key=lambda line: str(line.listing.id)):
-        if not stock.reserve(session, line.listing.id, line.quantity, now):
-            raise Conflict(
-                f"Not enough stock for “{line.listing.title}”",
-                details={"listing_id": str(line.listing.id)},
-            )
+    short = stock.reserve_all(session, [(line.listing.id, line.quantity) for line in basket], now)
+    if short:
+        title = next(line.listing.title for line in basket if line.listing.id == short[0])
+        raise Conflict(f"Not enough stock for “{title}”", details={"listing_id": str(short[0])})
 
     placed = _build_order(settings, buyer, body, basket, applied, currency, now)
     placed.order.update(

@@ -1,0 +1,108 @@
+"""The multi-worker launcher: every worker serves, connections are spread over them, and
+a SIGTERM stops them all cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shop_api.core.migrations import upgrade_to_head
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 2
+CONNECTIONS = 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def readyz_process(sock: socket.socket) -> int:
+    """Send GET /readyz on a kept-alive connection; the answering worker's process id."""
+    sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return json.loads(body)["process"]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade_to_head(url)
+    port = free_port()
+    env = {**os.environ, "MERCADO_DATABASE_URL": url, "MERCADO_HOME": str(tmp_path),
+           "MERCADO_BACKGROUND_JOBS": "false"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shop_api.serving", "--port", str(port),
+         "--workers", str(WORKERS), "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for_every_worker(port: int, timeout: float = 90.0) -> set[int]:
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < WORKERS and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                seen.add(readyz_process(sock))
+        except OSError:
+            time.sleep(0.2)
+    return seen
+
+
+def test_connections_opened_at_once_reach_every_worker(
+    server: tuple[subprocess.Popen, int],
+) -> None:
+    _process, port = server
+    assert len(wait_for_every_worker(port)) == WORKERS
+
+    # A burst of keep-alive connections, as a client pool opens them.
+    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
+    try:
+        answered_by = [readyz_process(sock) for sock in connections]
+    finally:
+        for sock in connections:
+            sock.close()
+
+    per_worker = {pid: answered_by.count(pid) for pid in set(answered_by)}
+    assert len(per_worker) == WORKERS, per_worker
+    assert min(per_worker.values()) >= 4, per_worker  # hashing, not one worker taking all
+
+
+def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> None:
+    process, port = server
+    assert len(wait_for_every_worker(port)) == WORKERS
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
