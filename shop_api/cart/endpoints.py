@@ -47,10 +47,14 @@ OwnerDep = Annotated[service.CartOwner, Depends(cart_owner)]
 
 def cart_public(session: Session, cart_id: uuid.UUID | None) -> CartPublic:
     """The cart at current prices; unavailable lines are listed but not summed."""
+    return cart_view(cart_id, service.cart_lines(session, cart_id))
+
+
+def cart_view(cart_id: uuid.UUID | None, cart_lines: list[service.Line]) -> CartPublic:
     lines = []
     subtotal = 0
     currencies = set()
-    for line in service.cart_lines(session, cart_id):
+    for line in cart_lines:
         listing = line.listing
         available = listing.status == ListingStatus.active and listing.stock >= line.quantity
         line_total = listing.price_minor * line.quantity
@@ -114,10 +118,11 @@ def _add(
     session: Session, call: CartCall, body: CartItemAdd
 ) -> tuple[CartPublic, service.ListingSnapshot, service.CartOwner]:
     owner = call.owner(session)
-    cart_id, listing = service.add_item(session, call.clock, owner, body.listing_id, body.quantity)
-    cart_view = cart_public(session, cart_id)
+    cart_id, listing, lines = service.add_item(
+        session, call.clock, owner, body.listing_id, body.quantity
+    )
     session.commit()
-    return cart_view, listing, owner
+    return cart_view(cart_id, lines), listing, owner
 
 
 @router.post(
@@ -130,7 +135,7 @@ async def add_to_cart(
     body: CartItemAdd, call: CartCallDep, writes: WritesDep, request: Request
 ) -> Response:
     """Add a listing; adding it again raises the quantity. Stock is checked, not held."""
-    cart_view, listing, owner = await writes.run(_add, call, body)
+    cart, listing, owner = await writes.run(_add, call, body)
     track(
         request,
         "add_to_cart",
@@ -141,14 +146,14 @@ async def add_to_cart(
         },
         items=[listing_item(listing, quantity=body.quantity)],
     )
-    return model_response(cart_view, status.HTTP_201_CREATED)
+    return model_response(cart, status.HTTP_201_CREATED)
 
 
 def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int) -> CartPublic:
     cart_id = service.update_item(session, call.clock, call.owner(session), item_id, quantity)
-    cart_view = cart_public(session, cart_id)
+    cart = cart_public(session, cart_id)
     session.commit()
-    return cart_view
+    return cart
 
 
 @router.patch(

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -70,19 +70,30 @@ _LINES = (
 )
 
 
+_line_listings = Listing.__table__.alias("line_listing")
+_LINE_SNAPSHOT_COLUMNS = tuple(
+    _line_listings.c[column.key].label(f"line_{column.key}") for column in _SNAPSHOT_COLUMNS
+)
+
+
 def _add_context(owner_column: Any) -> Select[Any]:
-    """The listing, the owner's cart and the cart's line for that listing, in one read."""
+    """The listing, the owner's cart and all the cart's lines with their listings, in one
+    read: one row per line (one row with null line columns when the cart is empty or
+    does not exist), in the order the lines were added."""
     return (
         select(
             *_SNAPSHOT_COLUMNS,
             Cart.id.label("cart_id"),
             CartItem.id.label("item_id"),
             CartItem.quantity.label("item_quantity"),
+            *_LINE_SNAPSHOT_COLUMNS,
         )
         .select_from(Listing)
         .outerjoin(Cart, owner_column == bindparam("owner"))
-        .outerjoin(CartItem, and_(CartItem.cart_id == Cart.id, CartItem.listing_id == Listing.id))
+        .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+        .outerjoin(_line_listings, _line_listings.c.id == CartItem.listing_id)
         .where(Listing.id == bindparam("listing_id"))
+        .order_by(CartItem.created_at, CartItem.id)
     )
 
 
@@ -131,9 +142,13 @@ def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
 
 def add_item(
     session: Session, clock: Clock, owner: CartOwner, listing_id: uuid.UUID, quantity: int
-) -> tuple[uuid.UUID, ListingSnapshot]:
-    """Put ``quantity`` more of a listing in the cart; returns (cart id, listing). The
-    caller commits (after it has read the cart back in the same transaction)."""
+) -> tuple[uuid.UUID, ListingSnapshot, list[Line]]:
+    """Put ``quantity`` more of a listing in the cart; returns (cart id, listing, the cart's
+    lines after the change). The caller commits.
+
+    The lines come from the same read as the listing, with this change applied, rather
+    than from a second read after the write: a cart call is a round trip shorter.
+    """
     statement, key = (
         (_ADD_CONTEXT_BY_USER, owner.user.id)
         if owner.user is not None
@@ -141,21 +156,28 @@ def add_item(
     )
     # Core statements on the session's connection: the ORM's execute adds nothing here.
     connection = session.connection()
-    row = connection.execute(statement, {"owner": key, "listing_id": listing_id}).one_or_none()
-    if row is None or row.status not in (ListingStatus.active, ListingStatus.sold_out):
+    rows = connection.execute(statement, {"owner": key, "listing_id": listing_id}).all()
+    if not rows or rows[0].status not in (ListingStatus.active, ListingStatus.sold_out):
         raise NotFound("Listing not found")
-    listing = ListingSnapshot(*row[:8])
+    first = rows[0]
+    listing = ListingSnapshot(*first[:8])
     if owner.user is not None and listing.seller_id == owner.user.id:
         raise Conflict("You cannot buy your own listing")
     if listing.status != ListingStatus.active:
         raise Conflict("This listing is sold out")
-    wanted = quantity + (row.item_quantity or 0)
+    lines = [
+        Line(row.item_id, row.item_quantity, ListingSnapshot(*row[11:]))
+        for row in rows
+        if row.item_id is not None
+    ]
+    index = next((i for i, line in enumerate(lines) if line.listing.id == listing_id), None)
+    wanted = quantity + (lines[index].quantity if index is not None else 0)
     if wanted > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
     if wanted > MAX_QUANTITY:
         raise Conflict(f"At most {MAX_QUANTITY} of one item per cart")
     now = clock.now()
-    cart_id = row.cart_id
+    cart_id = first.cart_id
     if cart_id is None:
         cart_id = uuid.uuid4()
         connection.execute(
@@ -163,17 +185,19 @@ def add_item(
             {"id": cart_id, "user_id": owner.user.id if owner.user else None,
              "client_id": owner.client_id, "created_at": now, "modified_at": now},
         )  # fmt: skip
-    if row.item_id is None:
+    if index is None:
+        item_id = uuid.uuid4()
         connection.execute(
             _INSERT_ITEM,
-            {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id,
+            {"id": item_id, "cart_id": cart_id, "listing_id": listing_id,
              "quantity": quantity, "created_at": now, "modified_at": now},
         )  # fmt: skip
+        lines.append(Line(item_id, quantity, listing))
     else:
-        connection.execute(
-            _SET_ITEM_QUANTITY, {"item_id": row.item_id, "wanted": wanted, "now": now}
-        )
-    return cart_id, listing
+        item_id = lines[index].item_id
+        connection.execute(_SET_ITEM_QUANTITY, {"item_id": item_id, "wanted": wanted, "now": now})
+        lines[index] = Line(item_id, wanted, listing)
+    return cart_id, listing, lines
 
 
 def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple[Cart, CartItem]:
