@@ -17,6 +17,7 @@ dies it stops the others and exits with an error, for the process manager to res
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,6 +30,7 @@ from types import FrameType
 import uvicorn
 
 APP = "shop_api.main:create_app"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -47,7 +49,20 @@ def _config(host: str, port: int, log_level: str, access_log: bool) -> uvicorn.C
     )
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when the supervisor dies, even by
+    SIGKILL, so no orphan keeps serving on the port."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop still works
+        return
+    if os.getppid() == 1:  # the supervisor died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
+    _die_with_parent()
     sock = reuse_port_socket(host, port)
     uvicorn.Server(_config(host, port, log_level, access_log)).run(sockets=[sock])
 

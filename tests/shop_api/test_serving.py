@@ -62,8 +62,29 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
         yield process, port
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_workers_die_with_a_killed_supervisor(server: tuple[subprocess.Popen, int]) -> None:
+    process, port = server
+    assert len(wait_for_every_worker(port)) == WORKERS
+
+    process.kill()
+    process.wait()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return  # nobody listens any more
+        time.sleep(0.2)
+    pytest.fail("a worker kept serving after its supervisor was killed")
 
 
 def wait_for_every_worker(port: int, timeout: float = 90.0) -> set[int]:
