@@ -29,13 +29,14 @@ def running_api(
     log_path: Path | None = None,
     timeout: float = 90.0,
 ) -> Iterator[str]:
-    """Start uvicorn on loopback, wait until /readyz answers 200, yield the base URL."""
+    """Start the API on loopback, wait until /readyz answers 200, yield the base URL."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
+    # The shop's launcher: with several workers each listens on its own socket, so the
+    # connections of a burst of clients reach all of them (see shop_api.serving).
     command = [
-        sys.executable, "-m", "uvicorn", "shop_api.main:create_app", "--factory",
+        sys.executable, "-m", "shop_api.serving",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log",
     ]  # fmt: skip
     log_file = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(

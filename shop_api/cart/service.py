@@ -76,6 +76,22 @@ _LINE_SNAPSHOT_COLUMNS = tuple(
 )
 
 
+# A user's cart lines with the cart's id, for checkout (which has no cart id yet).
+USER_LINES = (
+    select(Cart.id.label("cart_id"), CartItem.id, CartItem.quantity, *_SNAPSHOT_COLUMNS)
+    .join(CartItem, CartItem.cart_id == Cart.id)
+    .join(Listing, Listing.id == CartItem.listing_id)
+    .where(Cart.user_id == bindparam("user_id"))
+    .order_by(CartItem.created_at, CartItem.id)
+)
+
+
+def user_cart_lines(session: Session, user_id: uuid.UUID) -> list[Line]:
+    """The lines of a user's cart (none when there is no cart), as ``cart_lines``."""
+    rows = session.connection().execute(USER_LINES, {"user_id": user_id})
+    return [Line(row[1], row[2], ListingSnapshot(*row[3:])) for row in rows]
+
+
 def _add_context(owner_column: Any) -> Select[Any]:
     """The listing, the owner's cart and all the cart's lines with their listings, in one
     read: one row per line (one row with null line columns when the cart is empty or

@@ -17,17 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Delete, bindparam, column, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, Delete, Uuid, bindparam, column, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shop_api.cart.service import cart_lines
+from shop_api.cart.service import user_cart_lines
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, MercadoError, Unprocessable
 from shop_api.models import ListingStatus, User
-from shop_api.models.cart import Cart, CartItem
+from shop_api.models.cart import CartItem
 from shop_api.models.orders import (
     FulfilmentGroup,
     FulfilmentStatus,
@@ -56,12 +56,22 @@ def tax_on(amount_minor: int, rate_bps: int) -> int:
 _BY_KEY = select(Order).where(
     Order.buyer_id == bindparam("buyer_id"), Order.idempotency_key == bindparam("key")
 )
-_LOCK_CART = select(Cart.id).where(Cart.user_id == bindparam("user_id")).with_for_update()
 _INSERT_ORDER = insert(Order.__table__)
 _INSERT_HISTORY = insert(OrderStatusChange.__table__)
 _INSERT_GROUPS = insert(FulfilmentGroup.__table__)
 _INSERT_ITEMS = insert(OrderItem.__table__)
-_EMPTY_CART = delete(CartItem.__table__).where(CartItem.__table__.c.cart_id == bindparam("cart_id"))
+_cart_items = CartItem.__table__
+# The lines this checkout read, not the whole cart: a line added meanwhile stays.
+_TAKE_LINES = (
+    delete(_cart_items)
+    .where(_cart_items.c.id.in_(bindparam("item_ids", expanding=True)))
+    .returning(_cart_items.c.id)
+)
+_TAKE_LINES_PG = (
+    delete(_cart_items)
+    .where(_cart_items.c.id == func.any(bindparam("item_ids", type_=ARRAY(Uuid()))))
+    .returning(_cart_items.c.id)
+)
 
 
 def find_by_key(session: Session, buyer: User, key: str) -> Order | None:
@@ -115,10 +125,10 @@ def _place(
     request_fingerprint: str,
 ) -> NewOrder:
     connection = session.connection()
-    # One checkout of a cart at a time (PostgreSQL; SQLite writers already queue): a
-    # concurrent one waits for this lock, then finds the order placed or the cart emptied.
-    cart_id = connection.execute(_LOCK_CART, {"user_id": buyer.id}).scalar()
-    lines = cart_lines(session, cart_id)
+    # No lock on the cart: the lines read here are taken out of it with the order's
+    # INSERTs, and a checkout that finds any of them gone (a concurrent checkout of the
+    # same cart won) rolls back. SQLite writers queue anyway.
+    lines = user_cart_lines(session, buyer.id)
     if not lines:
         raise Conflict("The cart is empty")
     unavailable = [
@@ -159,7 +169,9 @@ def _place(
         "from_status": None, "to_status": OrderStatus.pending_payment.value,
         "reason": "checkout", "changed_at": now,
     }  # fmt: skip
-    _write(connection, placed, history, cart_id)
+    taken = _write(connection, placed, history, [line.item_id for line in lines])
+    if taken != len(lines):
+        raise Conflict("The cart changed during checkout: review it and try again")
     if applied is not None:
         redeem(session, applied, buyer.id, placed.order["id"], now)
     session.commit()
@@ -167,9 +179,13 @@ def _place(
 
 
 def _write(
-    connection: Connection, placed: NewOrder, history: dict[str, Any], cart_id: uuid.UUID
-) -> None:
-    """Insert the order, its history, groups and items, and empty the cart.
+    connection: Connection,
+    placed: NewOrder,
+    history: dict[str, Any],
+    item_ids: list[uuid.UUID],
+) -> int:
+    """Insert the order, its history, groups and items, and take the cart lines out;
+    returns how many of the lines were still there to take.
 
     PostgreSQL: one statement (data-modifying CTEs), one round trip instead of five. Every
     statement of a checkout is a wait for the server in which the event loop serves the
@@ -180,13 +196,12 @@ def _write(
                 "groups": placed.groups, "items": placed.items}  # fmt: skip
         statement = _write_statement(tuple((name, tuple(r[0])) for name, r in rows.items()))
         params = {name: to_jsonable_python(r) for name, r in rows.items()}
-        connection.execute(statement, {**params, "cart_id": cart_id})
-        return
+        return len(connection.execute(statement, {**params, "item_ids": item_ids}).all())
     connection.execute(_INSERT_ORDER, [placed.order])
     connection.execute(_INSERT_HISTORY, [history])
     connection.execute(_INSERT_GROUPS, placed.groups)
     connection.execute(_INSERT_ITEMS, placed.items)
-    connection.execute(_EMPTY_CART, {"cart_id": cart_id})
+    return len(connection.execute(_TAKE_LINES, {"item_ids": item_ids}).all())
 
 
 _TABLES = {
@@ -200,9 +215,9 @@ _TABLES = {
 @functools.cache
 def _write_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Delete:
     """``WITH`` one INSERT per table from a JSON array of its rows, then the DELETE of the
-    cart's lines. ``shape``: the parameter of each table and the columns its rows have
+    cart lines ordered. ``shape``: the parameter of each table and the columns its rows have
     (always the same ones, so this is built once)."""
-    statement = _EMPTY_CART
+    statement = _TAKE_LINES_PG
     for name, columns in shape:
         table = _TABLES[name]
         records = (

@@ -122,3 +122,21 @@ def test_a_checkout_retried_in_parallel_places_one_order(
     assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
     placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
     assert placed == 1
+
+
+def test_one_cart_checked_out_in_parallel_with_different_keys_places_one_order(
+    server: tuple[str, Path], client: TestClient, factory: Factory, db: Session
+) -> None:
+    base_url, log = server
+    listing = factory.listing(factory.user("seller"), title="Double click", stock=STOCK)
+    buyer = factory.user("shopper")
+    fill_cart(client, buyer, listing)
+
+    responses = all_at_once(base_url, [(buyer, uuid.uuid4().hex) for _ in range(8)])
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 7, log.read_text()[-4_000:]
+    assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
+    placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
+    assert placed == 1
+    assert client.get("/cart", headers=buyer.headers).json()["items"] == []
