@@ -19,6 +19,7 @@ from shop_api.core.db import (
     create_async_write_engine,
     create_db_engine,
     create_session_factory,
+    create_short_read_session_factory,
 )
 from shop_api.core.errors import register_exception_handlers
 from shop_api.core.gc_tuning import long_lived_heap
@@ -131,6 +132,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.short_read_session_factory = create_short_read_session_factory(engine)
     app.state.write_session_factory = create_session_factory(engine, for_writes=True)
     app.state.clock = clock or SystemClock()
     app.state.password_hasher = PasswordHasher(settings)

@@ -134,11 +134,25 @@ def _begin_sqlite_transaction(connection: Any) -> None:
     A deferred transaction that reads and then writes fails at once with "database is
     locked" when another writer committed in between; an immediate one waits its turn.
     """
-    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get(SQLITE_STATEMENT_READS, False):
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(SQLITE_IMMEDIATE) else "BEGIN")
 
 
 SQLITE_IMMEDIATE = "sqlite_immediate"
+SQLITE_STATEMENT_READS = "sqlite_statement_reads"
+
+
+def create_short_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for the short reads of GET endpoints (see ``deps.ShortReads``).
+
+    On SQLite they open no transaction: each statement reads its own snapshot (WAL), and
+    a page read of one or two statements skips a BEGIN and a ROLLBACK, which cost as much
+    as a listing read. Never for anything that writes.
+    """
+    return sessionmaker(engine.execution_options(**{SQLITE_STATEMENT_READS: True}),
+                        expire_on_commit=False)  # fmt: skip
 
 
 def create_session_factory(engine: Engine, *, for_writes: bool = False) -> sessionmaker[Session]:

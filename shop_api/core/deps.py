@@ -105,24 +105,39 @@ class ShortReads:
       waits for the server in the event loop. The function still gets a plain ``Session``.
     * Otherwise (write requests, whose session may wait for a lock; or an app running
       without its lifespan): in a worker thread, on the request's own session.
+
+    Without a request session (``ReadOnlyReadsDep``, for GET-only endpoints) a read opens
+    its own short-read session, and the request pays for no session it does not use.
     """
 
     def __init__(
-        self, session: Session, *, inline: bool, async_sessions: async_sessionmaker | None
+        self,
+        session: Session | None,
+        *,
+        inline: bool,
+        async_sessions: async_sessionmaker | None,
+        factory: Callable[[], Session] | None = None,
     ) -> None:
         self._session = session
         self._inline = inline
         self._async_sessions = async_sessions
+        self._factory = factory
 
     async def run(
         self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        if self._inline:
-            return function(self._session, *args, **kwargs)
         if self._async_sessions is not None:
             async with self._async_sessions() as session:
                 return await session.run_sync(function, *args, **kwargs)
-        return await run_in_threadpool(function, self._session, *args, **kwargs)
+        if self._session is not None:
+            if self._inline:
+                return function(self._session, *args, **kwargs)
+            return await run_in_threadpool(function, self._session, *args, **kwargs)
+        assert self._factory is not None
+        if self._inline:
+            with self._factory() as session:
+                return function(session, *args, **kwargs)
+        return await run_in_threadpool(_in_new_session, self._factory, function, *args, **kwargs)
 
 
 class Writes:
@@ -200,6 +215,20 @@ async def get_short_reads(request: Request, session: SessionDep) -> ShortReads:
 ShortReadsDep = Annotated[ShortReads, Depends(get_short_reads)]
 
 
+async def get_read_only_reads(request: Request) -> ShortReads:
+    """Short reads for endpoints that only ever answer GET: no request session."""
+    state = request.app.state
+    return ShortReads(
+        None,
+        inline=state.engine.dialect.name == "sqlite",
+        async_sessions=_async_sessions(state, "async_read_sessions"),
+        factory=state.short_read_session_factory,
+    )
+
+
+ReadOnlyReadsDep = Annotated[ShortReads, Depends(get_read_only_reads)]
+
+
 async def get_writes(request: Request) -> Writes:
     state = request.app.state
     return Writes(state, async_sessions=_async_sessions(state, "async_write_sessions"))
@@ -247,6 +276,18 @@ async def get_optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_optional_reader(
+    reads: ReadOnlyReadsDep, settings: SettingsDep, clock: ClockDep, token: TokenDep
+) -> User | None:
+    """``OptionalUser`` for GET-only endpoints (read through ``ReadOnlyReadsDep``)."""
+    if token is None:
+        return None
+    return await reads.run(token_holder, settings, clock.now(), token)
+
+
+OptionalReader = Annotated[User | None, Depends(get_optional_reader)]
 
 
 async def get_current_user(user: OptionalUser) -> User:

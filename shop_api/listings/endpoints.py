@@ -14,10 +14,10 @@ from shop_api.core.deps import (
     CurrentSeller,
     CurrentUser,
     ObjectStoreDep,
-    OptionalUser,
+    OptionalReader,
+    ReadOnlyReadsDep,
     SessionDep,
     SettingsDep,
-    ShortReadsDep,
 )
 from shop_api.core.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
 from shop_api.core.pagination import PageDep, PageParams
@@ -123,7 +123,7 @@ def create_listing(
 @router.get("", response_model=ListingPage, responses=error_responses(422))
 async def search_listings(
     request: Request,
-    reads: ShortReadsDep,
+    reads: ReadOnlyReadsDep,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Keywords")] = None,
     category: Annotated[
@@ -205,8 +205,8 @@ def _search_page(
 @router.get("/{listing_id}", response_model=ListingPublic, responses=error_responses(404, 422))
 async def read_listing(
     listing_id: uuid.UUID,
-    reads: ShortReadsDep,
-    actor: OptionalUser,
+    reads: ReadOnlyReadsDep,
+    actor: OptionalReader,
     store: ObjectStoreDep,
     request: Request,
 ) -> Response:
