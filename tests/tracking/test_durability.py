@@ -27,7 +27,7 @@ BATCH = 50
 
 
 def server_pid(port: int) -> int:
-    """The uvicorn child of this process listening on ``port`` (one worker: no supervisor)."""
+    """The API child of this process serving ``port`` (one worker: the server itself)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -36,9 +36,9 @@ def server_pid(port: int) -> int:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if parent == os.getpid() and b"uvicorn" in command and str(port).encode() in command:
+        if parent == os.getpid() and b"shop_api.serving" in command and str(port).encode() in command:
             return int(entry.name)
-    raise AssertionError(f"no uvicorn child on port {port}")
+    raise AssertionError(f"no API child on port {port}")
 
 
 @pytest.mark.slow
