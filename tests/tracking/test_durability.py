@@ -36,7 +36,8 @@ def server_pid(port: int) -> int:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if parent == os.getpid() and b"shop_api.serving" in command and str(port).encode() in command:
+        ours = parent == os.getpid() and b"shop_api.serving" in command
+        if ours and str(port).encode() in command:
             return int(entry.name)
     raise AssertionError(f"no API child on port {port}")
 
