@@ -28,25 +28,28 @@ def json_response(body: bytes) -> Response:
 def search_page_json(
     store: ObjectStore, rows: Sequence[Row], total: int, page: PageParams
 ) -> bytes:
-    """A ``ListingPage`` of ``ListingSummary`` from ``repository.search`` rows."""
+    """A ``ListingPage`` of ``ListingSummary`` from ``repository.search`` rows (the
+    ``SUMMARY_COLUMNS``, then ``cover_key``, ``score`` and ``total_count``: unpacked by
+    position, which costs less than a named lookup per field)."""
     url = store.url
     data = [
         {
-            "id": row.id,
-            "seller_id": row.seller_id,
-            "category_id": row.category_id,
-            "title": row.title,
-            "price_minor": row.price_minor,
-            "currency": row.currency,
-            "stock": row.stock,
-            "condition": row.condition,
-            "status": row.status,
-            "created_at": row.created_at,
-            "cover_image_url": url(row.cover_key) if row.cover_key is not None else None,
-            "score": row.score,
+            "id": id_,
+            "seller_id": seller_id,
+            "category_id": category_id,
+            "title": title,
+            "price_minor": price_minor,
+            "currency": currency,
+            "stock": stock,
+            "condition": condition,
+            "status": status,
+            "created_at": created_at,
+            "cover_image_url": url(cover_key) if cover_key is not None else None,
+            "score": score,
         }
-        for row in rows
-    ]
+        for (id_, seller_id, category_id, title, price_minor, currency, stock, condition,
+             status, created_at, cover_key, score, _total) in rows
+    ]  # fmt: skip
     return to_json({"data": data, "count": total, "page": page.page, "page_size": page.page_size})
 
 
