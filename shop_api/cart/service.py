@@ -62,34 +62,35 @@ _SNAPSHOT_COLUMNS = (
     Listing.id, Listing.seller_id, Listing.category_id, Listing.title, Listing.price_minor,
     Listing.currency, Listing.status, Listing.stock,
 )  # fmt: skip
-_LINES = (
-    select(CartItem.id, CartItem.quantity, *_SNAPSHOT_COLUMNS)
-    .join(Listing, Listing.id == CartItem.listing_id)
-    .where(CartItem.cart_id == bindparam("cart_id"))
-    .order_by(CartItem.created_at, CartItem.id)
+
+
+def _lines_of(cart: Any) -> Select[Any]:
+    """A cart's lines with their listings, in the order they were added; ``cart`` is the
+    condition that picks the cart."""
+    return (
+        select(CartItem.id, CartItem.quantity, *_SNAPSHOT_COLUMNS)
+        .join(Listing, Listing.id == CartItem.listing_id)
+        .where(cart)
+        .order_by(CartItem.created_at, CartItem.id)
+    )
+
+
+_LINES = _lines_of(CartItem.cart_id == bindparam("cart_id"))
+# Checkout knows the buyer, not the cart.
+_USER_LINES = _lines_of(
+    CartItem.cart_id
+    == select(Cart.id).where(Cart.user_id == bindparam("user_id")).scalar_subquery()
 )
+
+
+def _as_lines(rows: Any) -> list[Line]:
+    return [Line(row[0], row[1], ListingSnapshot(*row[2:])) for row in rows]
 
 
 _line_listings = Listing.__table__.alias("line_listing")
 _LINE_SNAPSHOT_COLUMNS = tuple(
     _line_listings.c[column.key].label(f"line_{column.key}") for column in _SNAPSHOT_COLUMNS
 )
-
-
-# A user's cart lines with the cart's id, for checkout (which has no cart id yet).
-USER_LINES = (
-    select(Cart.id.label("cart_id"), CartItem.id, CartItem.quantity, *_SNAPSHOT_COLUMNS)
-    .join(CartItem, CartItem.cart_id == Cart.id)
-    .join(Listing, Listing.id == CartItem.listing_id)
-    .where(Cart.user_id == bindparam("user_id"))
-    .order_by(CartItem.created_at, CartItem.id)
-)
-
-
-def user_cart_lines(session: Session, user_id: uuid.UUID) -> list[Line]:
-    """The lines of a user's cart (none when there is no cart), as ``cart_lines``."""
-    rows = session.connection().execute(USER_LINES, {"user_id": user_id})
-    return [Line(row[1], row[2], ListingSnapshot(*row[3:])) for row in rows]
 
 
 def _add_context(owner_column: Any) -> Select[Any]:
@@ -150,10 +151,12 @@ def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
     """The cart's lines in the order they were added, with their listings as they are now."""
     if cart_id is None:
         return []
-    return [
-        Line(row[0], row[1], ListingSnapshot(*row[2:]))
-        for row in session.connection().execute(_LINES, {"cart_id": cart_id})
-    ]
+    return _as_lines(session.connection().execute(_LINES, {"cart_id": cart_id}))
+
+
+def user_cart_lines(session: Session, user_id: uuid.UUID) -> list[Line]:
+    """The lines of a user's cart (none when there is no cart), as ``cart_lines``."""
+    return _as_lines(session.connection().execute(_USER_LINES, {"user_id": user_id}))
 
 
 def add_item(

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Delete, Uuid, bindparam, column, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import Connection, Delete, bindparam, column, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,11 +65,6 @@ _cart_items = CartItem.__table__
 _TAKE_LINES = (
     delete(_cart_items)
     .where(_cart_items.c.id.in_(bindparam("item_ids", expanding=True)))
-    .returning(_cart_items.c.id)
-)
-_TAKE_LINES_PG = (
-    delete(_cart_items)
-    .where(_cart_items.c.id == func.any(bindparam("item_ids", type_=ARRAY(Uuid()))))
     .returning(_cart_items.c.id)
 )
 
@@ -217,7 +212,7 @@ def _write_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Delete:
     """``WITH`` one INSERT per table from a JSON array of its rows, then the DELETE of the
     cart lines ordered. ``shape``: the parameter of each table and the columns its rows have
     (always the same ones, so this is built once)."""
-    statement = _TAKE_LINES_PG
+    statement = _TAKE_LINES
     for name, columns in shape:
         table = _TABLES[name]
         records = (
