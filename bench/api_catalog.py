@@ -37,8 +37,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +49,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from mercado_cli.server import wait_until_serving
 from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE, CategoryTree
 from shop_api.catalog.service import seed_category_tree
 from shop_api.core.clock import SystemClock
@@ -1149,27 +1148,16 @@ class Server:
         )
 
     def wait_ready(self, timeout: float = 180.0) -> None:
-        """Until every worker answers ``/readyz`` (each poll is a new connection, taken by
-        whichever worker accepts first). Driving the server as soon as the first worker
-        is up would hand it every keep-alive connection while the others still start."""
-        deadline = time.monotonic() + timeout
-        url = f"http://{HOST}:{self.port}/readyz"
-        ready: set[int] = set()
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self._tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        ready.add(json.loads(response.read())["process"])
-                        if len(ready) >= self.workers:
-                            return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05 if ready else 0.2)
-        raise RuntimeError(
-            f"{len(ready)} of {self.workers} workers ready after {timeout:.0f} s: {self._tail()}"
-        )
+        """Until every worker serves (see ``wait_until_serving``)."""
+        try:
+            wait_until_serving(
+                f"http://{HOST}:{self.port}",
+                workers=self.workers,
+                timeout=timeout,
+                process=self.process,
+            )
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}: {self._tail()}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -29,7 +29,7 @@ def running_api(
     log_path: Path | None = None,
     timeout: float = 90.0,
 ) -> Iterator[str]:
-    """Start the API on loopback, wait until /readyz answers 200, yield the base URL."""
+    """Start the API on loopback, wait until every worker answers /readyz, yield the base URL."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     # The shop's launcher: with several workers each listens on its own socket, so the
@@ -46,7 +46,7 @@ def running_api(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_ready(process, base_url, timeout)
+        wait_until_serving(base_url, workers=workers, timeout=timeout, process=process)
         yield base_url
     finally:
         process.terminate()
@@ -59,15 +59,31 @@ def running_api(
             log_file.close()  # type: ignore[union-attr]
 
 
-def _wait_until_ready(process: subprocess.Popen, base_url: str, timeout: float) -> None:
+def wait_until_serving(
+    base_url: str,
+    *,
+    workers: int = 1,
+    timeout: float = 90.0,
+    process: subprocess.Popen | None = None,
+) -> None:
+    """Until ``workers`` distinct worker processes have answered ``GET /readyz`` 200.
+
+    Each poll is a new connection, taken by whichever worker accepts it. Traffic sent as
+    soon as the first worker answers would give it every keep-alive connection while the
+    others still start.
+    """
     deadline = time.monotonic() + timeout
+    ready: set[int] = set()
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"the API exited with code {process.returncode} while starting")
         try:
-            if httpx.get(f"{base_url}/readyz", timeout=1.0).status_code == 200:
-                return
+            response = httpx.get(f"{base_url}/readyz", timeout=2.0)
+            if response.status_code == 200:
+                ready.add(response.json()["process"])
+                if len(ready) >= workers:
+                    return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the API did not become ready within {timeout:.0f} s")
+        time.sleep(0.05 if ready else 0.2)
+    raise RuntimeError(f"{len(ready)} of {workers} API workers ready after {timeout:.0f} s")

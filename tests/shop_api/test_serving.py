@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mercado_cli.server import wait_until_serving
 from shop_api.core.migrations import upgrade_to_head
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
 
 def test_workers_die_with_a_killed_supervisor(server: tuple[subprocess.Popen, int]) -> None:
     process, port = server
-    assert len(wait_for_every_worker(port)) == WORKERS
+    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
 
     process.kill()
     process.wait()
@@ -87,23 +88,11 @@ def test_workers_die_with_a_killed_supervisor(server: tuple[subprocess.Popen, in
     pytest.fail("a worker kept serving after its supervisor was killed")
 
 
-def wait_for_every_worker(port: int, timeout: float = 90.0) -> set[int]:
-    seen: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while len(seen) < WORKERS and time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                seen.add(readyz_process(sock))
-        except OSError:
-            time.sleep(0.2)
-    return seen
-
-
 def test_connections_opened_at_once_reach_every_worker(
     server: tuple[subprocess.Popen, int],
 ) -> None:
-    _process, port = server
-    assert len(wait_for_every_worker(port)) == WORKERS
+    process, port = server
+    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
 
     # A burst of keep-alive connections, as a client pool opens them.
     connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
@@ -120,7 +109,7 @@ def test_connections_opened_at_once_reach_every_worker(
 
 def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> None:
     process, port = server
-    assert len(wait_for_every_worker(port)) == WORKERS
+    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
 
     process.send_signal(signal.SIGTERM)
 
