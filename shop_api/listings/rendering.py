@@ -5,7 +5,8 @@ then checked again by FastAPI against ``response_model``) and its UUIDs and date
 converted on each pass; under load that cost more than the search itself. Here the rows,
 already typed by SQLAlchemy, become plain dicts in the schema's field order and
 ``pydantic_core.to_json`` serialises them exactly as the models would (the tests compare
-both). The endpoints keep ``response_model`` for the OpenAPI document.
+both). Enum members go in as their values: ``to_json`` takes a slow path for each enum
+member. The endpoints keep ``response_model`` for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def search_page_json(
             "price_minor": price_minor,
             "currency": currency,
             "stock": stock,
-            "condition": condition,
-            "status": status,
+            "condition": condition.value,
+            "status": status.value,
             "created_at": created_at,
             "cover_image_url": url(cover_key) if cover_key is not None else None,
             "score": score,
@@ -80,9 +81,9 @@ def listing_page_json(rows: Sequence[Row], store: ObjectStore) -> bytes:
             "price_minor": listing.price_minor,
             "currency": listing.currency,
             "stock": listing.stock,
-            "condition": listing.condition,
+            "condition": listing.condition.value,
             "attributes": listing.attributes,
-            "status": listing.status,
+            "status": listing.status.value,
             "images": images,
             "created_at": listing.created_at,
             "modified_at": listing.modified_at,

@@ -230,9 +230,14 @@ class PostgresFullTextSearch(_Matches):
         self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
     ) -> Documents:
         docs = search_docs.c
-        query = func.plainto_tsquery(
-            literal_column(f"'{TEXT_SEARCH_CONFIG}'"), bindparam("match", type_=String)
-        )
+        # A scalar subquery: PostgreSQL parses the query once per statement (an InitPlan).
+        # As a plain call with a bound value, a prepared statement's generic plan calls
+        # plainto_tsquery() again for every match that ts_rank() scores.
+        query = select(
+            func.plainto_tsquery(
+                literal_column(f"'{TEXT_SEARCH_CONFIG}'"), bindparam("match", type_=String)
+            )
+        ).scalar_subquery()
         where = [
             docs.document.op("@@")(query),
             docs.status == literal_column(f"'{ListingStatus.active.value}'"),
