@@ -786,10 +786,10 @@ async def _drive(
     seed_value: int,
     server_pids: list[int],
     database: str | None = None,
-) -> tuple[list[ClientStats], CpuSample, CpuSample, float | None]:
+) -> tuple[list[ClientStats], CpuSample, CpuSample, float | None, list[int]]:
     """Drive the load; returns the clients' figures, the CPU samples at both ends of the
-    measured window and the CPU seconds the PostgreSQL backends of ``database`` used in it
-    (None without one)."""
+    measured window, the CPU seconds the PostgreSQL backends of ``database`` used in it
+    (None without one) and the connections each worker held as the window began."""
     start = time.perf_counter() + warmup
     window = Window(start=start, end=start + duration)
     stats = [ClientStats() for _ in range(clients)]
@@ -798,15 +798,21 @@ async def _drive(
         await asyncio.sleep(max(0.0, moment - time.perf_counter()))
         return _cpu_sample(server_pids), _database_cpu(database) if database else {}
 
-    sampled = asyncio.gather(sample_at(window.start), sample_at(window.end))
+    async def connections_at(moment: float) -> list[int]:
+        await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+        return _connections_per_worker(server_pids, port)
+
+    sampled = asyncio.gather(
+        sample_at(window.start), sample_at(window.end), connections_at(window.start)
+    )
     await asyncio.gather(
         *(_client(port, requests, seed_value + n, window, stats[n]) for n in range(clients))
     )
-    (before, db_before), (after, db_after) = await sampled
+    (before, db_before), (after, db_after), connections = await sampled
     database_seconds = None
     if db_after:
         database_seconds = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
-    return stats, before, after, database_seconds
+    return stats, before, after, database_seconds, connections
 
 
 @contextlib.contextmanager
@@ -862,6 +868,30 @@ def _cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime + stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _connections_per_worker(pids: list[int], port: int) -> list[int]:
+    """Established connections to ``port`` that each of ``pids`` holds, most first (Linux
+    /proc; empty elsewhere). Only processes holding one are listed: the workers."""
+    listening = f":{port:04X}"
+    sockets: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # local address, state 01 = ESTABLISHED, inode
+                if fields[1].endswith(listening) and fields[3] == "01":
+                    sockets.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in pids:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held += os.readlink(fd) in sockets
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
 
 
 def _database_cpu(database: str) -> dict[int, float]:
@@ -925,6 +955,9 @@ class ScenarioResult:
     cpu_cores_client: float | None = None
     cpu_cores_machine: float | None = None
     cpu_cores_database: float | None = None  # PostgreSQL's backends for the bench database
+    # Open client connections each worker held when measuring began (most first): the
+    # kernel spreads them by a hash, and a worker holding more of them answers slower.
+    connections_per_worker: list[int] = field(default_factory=list)
 
     @property
     def server_cpu_ms_per_request(self) -> float | None:
@@ -970,7 +1003,7 @@ def run_scenario(
     ]
     server_pids = _process_tree(server.process.pid)
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner, collector_paused():
-        stats, before, after, database_seconds = runner.run(
+        stats, before, after, database_seconds, connections = runner.run(
             _drive(
                 server.port, requests, clients, warmup, duration, seed_value, server_pids, database
             )
@@ -1008,6 +1041,7 @@ def run_scenario(
         cpu_cores_client=client_cores,
         cpu_cores_machine=machine_cores,
         cpu_cores_database=None if database_seconds is None else database_seconds / duration,
+        connections_per_worker=connections,
     )
 
 
@@ -1251,9 +1285,11 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
                 seed_value=args.seed,
                 database=database.pg_database if backend == "postgresql" else None,
             )
+            split = "/".join(map(str, result.connections_per_worker)) or "?"
             print(
                 f"  {SCENARIO_LABELS[scenario]}: {result.requests_per_s:,.0f} req/s, "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors",
+                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors "
+                f"(connections per worker: {split})",
                 flush=True,
             )
             results.append(result)
