@@ -64,7 +64,7 @@ def generic_plan(connection: Connection, statement: Select) -> list[str]:
 
 @pytest.mark.parametrize("sort", ["relevance", "newest", "price_asc"])
 @pytest.mark.parametrize("category", [False, True], ids=["any-category", "in-category"])
-def test_a_text_search_parses_its_query_once_and_scans_the_active_index(
+def test_a_text_search_parses_its_query_once(
     connection: Connection, sort: str, category: bool
 ) -> None:
     shape = repository._Shape(True, sort, category, True, True, True, True, True)
@@ -72,9 +72,7 @@ def test_a_text_search_parses_its_query_once_and_scans_the_active_index(
 
     plan = generic_plan(connection, statement)
 
-    assert any(
-        "Bitmap Index Scan on ix_listing_search_docs_active_document" in line for line in plan
-    )
+    # Whether the scan uses the index depends on the table's size; the parsing does not.
     parsing = [line for line in plan if "plainto_tsquery" in line]
     # Only InitPlans (run once per statement) parse the query: not the scan, not ts_rank.
     assert parsing and all(line.strip().startswith("Output: plainto_tsquery") for line in parsing)
