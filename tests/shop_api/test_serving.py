@@ -107,6 +107,48 @@ def test_connections_opened_at_once_reach_every_worker(
     assert min(per_worker.values()) >= 4, per_worker  # hashing, not one worker taking all
 
 
+def request_readyz(sock: socket.socket) -> tuple[int, bool]:
+    """GET /readyz on a kept-alive connection: the answering worker, and whether it keeps
+    the connection open."""
+    sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if line.startswith(b"content-length"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return json.loads(body)["process"], b"connection: close" not in lines
+
+
+def test_workers_even_out_their_keep_alive_connections(
+    server: tuple[subprocess.Popen, int],
+) -> None:
+    process, port = server
+    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
+    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
+    closed = 0
+    try:
+        # Clients that reconnect when told to close, as HTTP clients do.
+        for _round in range(20):
+            answered_by = []
+            for n, sock in enumerate(connections):
+                worker, kept = request_readyz(sock)
+                answered_by.append(worker)
+                if not kept:
+                    closed += 1
+                    sock.close()
+                    connections[n] = socket.create_connection(("127.0.0.1", port))
+    finally:
+        for sock in connections:
+            sock.close()
+
+    per_worker = sorted(answered_by.count(pid) for pid in set(answered_by))
+    assert per_worker == [CONNECTIONS // WORKERS] * WORKERS, (per_worker, closed)
+    assert closed < CONNECTIONS  # evened out by moving a few, not by churning all
+
+
 def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> None:
     process, port = server
     wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
