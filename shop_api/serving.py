@@ -95,7 +95,9 @@ class ConnectionBalancer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        held = len(self.state.connections)
+        # Connections already told to close are gone as far as balancing goes: until
+        # uvicorn drops them, counting them made workers shed again and again.
+        held = sum(1 for connection in self.state.connections if not _closing(connection))
         self.held[self.index] = held
         share = -(-sum(self.held) // len(self.held))
         if self.shedding or held <= share:
@@ -113,6 +115,11 @@ class ConnectionBalancer:
             await self.app(scope, receive, send_closing)
         finally:
             self.shedding = False
+
+
+def _closing(connection: object) -> bool:
+    transport = getattr(connection, "transport", None)
+    return transport is None or transport.is_closing()
 
 
 def _worker(
