@@ -3,6 +3,7 @@ a SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -147,6 +148,39 @@ def test_workers_even_out_their_keep_alive_connections(
     per_worker = sorted(answered_by.count(pid) for pid in set(answered_by))
     assert per_worker == [CONNECTIONS // WORKERS] * WORKERS, (per_worker, closed)
     assert closed < CONNECTIONS  # evened out by moving a few, not by churning all
+
+
+def test_balancing_under_concurrent_load_moves_few_connections(
+    server: tuple[subprocess.Popen, int],
+) -> None:
+    """32 clients at once, as in production: a worker must not keep shedding connections it
+    already told to close (that made a reconnect storm)."""
+    process, port = server
+    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
+    request = b"GET /listings?q=lamp HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    closes = 0
+
+    async def client(until: float) -> None:
+        nonlocal closes
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.monotonic() < until:
+            writer.write(request)
+            head = (await reader.readuntil(b"\r\n\r\n")).lower()
+            length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if b"connection: close" in head:
+                closes += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+    async def load() -> None:
+        until = time.monotonic() + 3
+        await asyncio.gather(*(client(until) for _ in range(CONNECTIONS)))
+
+    asyncio.run(load())
+
+    assert closes < CONNECTIONS, closes
 
 
 def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> None:
