@@ -91,15 +91,24 @@ class ConnectionBalancer:
         self.index = index
         self.shedding = False
 
+    def _publish(self, held: int) -> int:
+        self.held[self.index] = held
+        return held
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Connections already told to close are gone as far as balancing goes: until
-        # uvicorn drops them, counting them made workers shed again and again.
-        held = sum(1 for connection in self.state.connections if not _closing(connection))
-        self.held[self.index] = held
+        held = self._publish(len(self.state.connections))
         share = -(-sum(self.held) // len(self.held))
+        if not self.shedding and held > share:
+            # Connections already told to close are gone as far as balancing goes: until
+            # uvicorn drops them, counting them made workers shed again and again. (A
+            # pass over every connection: only when over the share, not on every request.)
+            held = self._publish(
+                sum(1 for connection in self.state.connections if not _closing(connection))
+            )
+            share = -(-sum(self.held) // len(self.held))
         if self.shedding or held <= share:
             await self.app(scope, receive, send)
             return
