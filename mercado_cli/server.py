@@ -49,14 +49,21 @@ def running_api(
         wait_until_serving(base_url, workers=workers, timeout=timeout, process=process)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         if log_path:
             log_file.close()  # type: ignore[union-attr]
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float) -> None:
+    """SIGTERM (the API shuts down gracefully), then SIGKILL after ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until_serving(

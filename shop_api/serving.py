@@ -91,6 +91,9 @@ class ConnectionBalancer:
         self.index = index
         self.shedding = False
 
+    def _share(self) -> int:
+        return -(-sum(self.held) // len(self.held))
+
     def _publish(self, held: int) -> int:
         self.held[self.index] = held
         return held
@@ -100,7 +103,7 @@ class ConnectionBalancer:
             await self.app(scope, receive, send)
             return
         held = self._publish(len(self.state.connections))
-        share = -(-sum(self.held) // len(self.held))
+        share = self._share()
         if not self.shedding and held > share:
             # Connections already told to close are gone as far as balancing goes: until
             # uvicorn drops them, counting them made workers shed again and again. (A
@@ -108,7 +111,7 @@ class ConnectionBalancer:
             held = self._publish(
                 sum(1 for connection in self.state.connections if not _closing(connection))
             )
-            share = -(-sum(self.held) // len(self.held))
+            share = self._share()
         if self.shedding or held <= share:
             await self.app(scope, receive, send)
             return

@@ -103,6 +103,15 @@ def test_fifty_buyers_for_the_last_ten_units(
     assert ordered == STOCK
 
 
+def assert_one_order_placed(
+    client: TestClient, db: Session, listing: dict[str, Any], buyer: Actor
+) -> None:
+    """The buyer has exactly one order, and the listing's stock went down by one unit."""
+    assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
+    placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
+    assert placed == 1
+
+
 def test_a_checkout_retried_in_parallel_places_one_order(
     server: tuple[str, Path], client: TestClient, factory: Factory, db: Session
 ) -> None:
@@ -119,9 +128,7 @@ def test_a_checkout_retried_in_parallel_places_one_order(
     assert len({response.json()["id"] for response in responses}) == 1
     replays = [response for response in responses if response.status_code == 200]
     assert all(response.headers["Idempotent-Replayed"] == "true" for response in replays)
-    assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
-    placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
-    assert placed == 1
+    assert_one_order_placed(client, db, listing, buyer)
 
 
 def test_one_cart_checked_out_in_parallel_with_different_keys_places_one_order(
@@ -136,7 +143,5 @@ def test_one_cart_checked_out_in_parallel_with_different_keys_places_one_order(
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * 7, log.read_text()[-4_000:]
-    assert client.get(f"/listings/{listing['id']}").json()["stock"] == STOCK - 1
-    placed = db.scalar(select(func.count()).select_from(Order).where(Order.buyer_id == buyer.id))
-    assert placed == 1
+    assert_one_order_placed(client, db, listing, buyer)
     assert client.get("/cart", headers=buyer.headers).json()["items"] == []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mercado_cli.server import wait_until_serving
+from mercado_cli.server import free_port, stop_process, wait_until_serving
 from shop_api.core.migrations import upgrade_to_head
 
 pytestmark = pytest.mark.slow
@@ -25,27 +25,19 @@ WORKERS = 2
 CONNECTIONS = 32
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def readyz_process(sock: socket.socket) -> int:
-    """Send GET /readyz on a kept-alive connection; the answering worker's process id."""
+def request_readyz(sock: socket.socket) -> tuple[int, bool]:
+    """GET /readyz on a kept-alive connection: the answering worker, and whether it keeps
+    the connection open."""
     sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     data = b""
     while b"\r\n\r\n" not in data:
         data += sock.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":")[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length")
-    )
+    lines = head.lower().split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if line.startswith(b"content-length"))
     while len(body) < length:
         body += sock.recv(65536)
-    return json.loads(body)["process"]
+    return json.loads(body)["process"], b"connection: close" not in lines
 
 
 @pytest.fixture
@@ -63,13 +55,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
     try:
         yield process, port
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=30)
 
 
 def test_workers_die_with_a_killed_supervisor(server: tuple[subprocess.Popen, int]) -> None:
@@ -98,7 +84,7 @@ def test_connections_opened_at_once_reach_every_worker(
     # A burst of keep-alive connections, as a client pool opens them.
     connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
     try:
-        answered_by = [readyz_process(sock) for sock in connections]
+        answered_by = [request_readyz(sock)[0] for sock in connections]
     finally:
         for sock in connections:
             sock.close()
@@ -106,21 +92,6 @@ def test_connections_opened_at_once_reach_every_worker(
     per_worker = {pid: answered_by.count(pid) for pid in set(answered_by)}
     assert len(per_worker) == WORKERS, per_worker
     assert min(per_worker.values()) >= 4, per_worker  # hashing, not one worker taking all
-
-
-def request_readyz(sock: socket.socket) -> tuple[int, bool]:
-    """GET /readyz on a kept-alive connection: the answering worker, and whether it keeps
-    the connection open."""
-    sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.lower().split(b"\r\n")
-    length = next(int(line.split(b":")[1]) for line in lines if line.startswith(b"content-length"))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return json.loads(body)["process"], b"connection: close" not in lines
 
 
 def test_workers_even_out_their_keep_alive_connections(
