@@ -186,18 +186,16 @@ def _search_page(
 ) -> tuple[bytes, int, uuid.UUID | None]:
     """A page of search results (JSON), its total, and the signed-in caller for the search
     event."""
-    category_row = None
-    if category is not None:
-        category_row = find_category(session, category)
-        if category_row is None:
-            raise Unprocessable(
-                f"Category {category!r} does not exist",
-                details=[{"loc": ["query", "category"], "msg": "unknown category"}],
-            )
-    search_filters = repository.SearchFilters(query=query, category=category_row, **filters)
+    search_filters = repository.SearchFilters(query=query, category=category, **filters)
     rows, total = repository.search(
         session, backend, search_filters, limit=page.page_size, offset=page.offset
     )
+    # The search itself resolves the category; only an empty result can hide a bad one.
+    if not total and category is not None and find_category(session, category) is None:
+        raise Unprocessable(
+            f"Category {category!r} does not exist",
+            details=[{"loc": ["query", "category"], "msg": "unknown category"}],
+        )
     body = rendering.search_page_json(store, rows, total, page)
     return body, total, caller_id(request, session) if query else None
 

@@ -139,8 +139,13 @@ def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class SearchFilters:
+    """What a search asks for. ``category`` is a category's slug or id, as the caller gave
+    it: the search statement itself finds the category and its descendants, so a filtered
+    search costs one statement, not a lookup first. An unknown category matches nothing
+    (``category_exists`` tells the two apart when a search finds nothing)."""
+
     query: str | None = None
-    category: Category | None = None
+    category: str | None = None
     min_price: int | None = None
     max_price: int | None = None
     condition: ListingCondition | None = None
@@ -242,8 +247,7 @@ def _filter_values(filters: SearchFilters, shape: _Shape) -> dict[str, Any]:
     if shape.optional_values:
         values.update(min_price=None, max_price=None, condition=None, seller_id=None)
     if filters.category is not None:
-        values["category_path"] = filters.category.path
-        values["category_prefix"] = filters.category.path + "/"
+        values.update(_category_reference(filters.category))
     if filters.min_price is not None:
         values["min_price"] = filters.min_price
     if filters.max_price is not None:
@@ -253,6 +257,27 @@ def _filter_values(filters: SearchFilters, shape: _Shape) -> dict[str, Any]:
     if filters.seller_id is not None:
         values["seller_id"] = filters.seller_id
     return values
+
+
+# The path of the category a search names by slug or id (as catalog.service.find_category:
+# a value that reads as a UUID is an id, anything else a slug; the other parameter is null).
+_CHOSEN_CATEGORY_PATH = (
+    select(Category.path)
+    .where(
+        or_(
+            Category.slug == bindparam("category_slug", type_=Category.slug.type),
+            Category.id == bindparam("category_id", type_=Category.id.type),
+        )
+    )
+    .scalar_subquery()
+)
+
+
+def _category_reference(slug_or_id: str) -> dict[str, Any]:
+    try:
+        return {"category_slug": None, "category_id": uuid.UUID(slug_or_id)}
+    except ValueError:
+        return {"category_slug": slug_or_id, "category_id": None}
 
 
 def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
@@ -266,12 +291,8 @@ def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
         if shape.category:
             # The category and its descendants (as catalog.service.subtree_ids).
             path = Category.path
-            subtree = select(Category.id).where(
-                or_(
-                    path == bindparam("category_path"),
-                    path.startswith(bindparam("category_prefix")),
-                )
-            )
+            chosen = _CHOSEN_CATEGORY_PATH
+            subtree = select(Category.id).where(or_(path == chosen, path.startswith(chosen + "/")))
             found.append(backend.one_of(columns.category_id, subtree))
         for flag, column, name, compare in (
             (shape.min_price, columns.price_minor, "min_price", operator.ge),

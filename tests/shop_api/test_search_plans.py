@@ -27,8 +27,8 @@ ARGUMENTS = {
     "max_price": "NULL",
     "condition": "NULL",
     "seller_id": "NULL",
-    "category_path": "'home'",
-    "category_prefix": "'home/'",
+    "category_slug": "'home'",
+    "category_id": "NULL",
     "limit": "20",
     "offset": "0",
     "top_rows": "20",
@@ -47,10 +47,16 @@ def connection(database_url: str) -> Iterator[Connection]:
     engine.dispose()
 
 
+def sql_literal(value: object) -> str:
+    value = getattr(value, "value", value)  # enum members
+    return str(value) if isinstance(value, int) else "'{}'".format(str(value).replace("'", "''"))
+
+
 def generic_plan(connection: Connection, statement: Select) -> list[str]:
     compiled = statement.compile(dialect=asyncpg.dialect())
+    # The endpoint's values, or the statement's own (limits, the active status).
     values = [
-        "1" if name.startswith("param_") else ARGUMENTS[name] for name in compiled.positiontup
+        ARGUMENTS.get(name) or sql_literal(compiled.params[name]) for name in compiled.positiontup
     ]
     # The driver's own cursor, without parameters: the SQL holds a literal '%'.
     cursor = connection.connection.driver_connection.cursor()
@@ -76,6 +82,36 @@ def test_a_text_search_parses_its_query_once(
     parsing = [line for line in plan if "plainto_tsquery" in line]
     # Only InitPlans (run once per statement) parse the query: not the scan, not ts_rank.
     assert parsing and all(line.strip().startswith("Output: plainto_tsquery") for line in parsing)
+
+
+def subplan_kind(plan: list[str], index: int) -> str | None:
+    """``InitPlan`` or ``SubPlan``: the nearest such node above line ``index``, if any."""
+    depth = len(plan[index]) - len(plan[index].lstrip())
+    for line in reversed(plan[:index]):
+        indent = len(line) - len(line.lstrip())
+        if indent < depth:
+            depth = indent
+            for kind in ("InitPlan", "SubPlan"):
+                if line.strip().startswith(kind):
+                    return kind
+    return None
+
+
+@pytest.mark.parametrize("text_search", [True, False], ids=["words", "browse"])
+def test_a_category_filter_finds_its_category_once(
+    connection: Connection, text_search: bool
+) -> None:
+    """The search statement resolves the category (slug or id) and its subtree itself:
+    once per statement, never per scanned listing."""
+    shape = repository._Shape(text_search, "newest", True, True, True, True, True, True)
+    statements = repository._text_statements if text_search else repository._browse_statements
+    statement, _count = statements(BACKEND, shape)
+
+    plan = generic_plan(connection, statement)
+
+    scans = [i for i, line in enumerate(plan) if " on public.categories" in line]
+    assert scans
+    assert all(subplan_kind(plan, i) == "InitPlan" for i in scans)
 
 
 def test_hot_reads_use_generic_plans(database_url: str) -> None:
