@@ -6,11 +6,13 @@ converted on each pass; under load that cost more than the search itself. Here t
 already typed by SQLAlchemy, become plain dicts in the schema's field order and
 ``pydantic_core.to_json`` serialises them exactly as the models would (the tests compare
 both). Enum members go in as their values: ``to_json`` takes a slow path for each enum
-member. The endpoints keep ``response_model`` for the OpenAPI document.
+member, and so does asyncpg's UUID (see ``uuid_json``). The endpoints keep
+``response_model`` for the OpenAPI document.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,17 @@ from sqlalchemy import Row
 
 from shop_api.core.pagination import PageParams
 from shop_api.core.storage import ObjectStore
+
+
+def uuid_json(value: uuid.UUID) -> uuid.UUID | str:
+    """A UUID as ``to_json`` serialises it fastest.
+
+    asyncpg returns its own subclass of ``uuid.UUID``, which ``to_json`` serialises on a
+    slow path: 1.3 µs a value against 0.1 µs for a ``uuid.UUID``, 80 µs of a 20-row search
+    page. Its ``str()`` is C and takes 60 ns; a ``uuid.UUID``'s ``str()`` is Python (0.6
+    µs), so that one stays as it is. Both come out as the same hyphenated string.
+    """
+    return value if type(value) is uuid.UUID else str(value)
 
 
 def json_response(body: bytes) -> Response:
@@ -35,9 +48,9 @@ def search_page_json(
     url = store.url
     data = [
         {
-            "id": id_,
-            "seller_id": seller_id,
-            "category_id": category_id,
+            "id": uuid_json(id_),
+            "seller_id": uuid_json(seller_id),
+            "category_id": uuid_json(category_id),
             "title": title,
             "price_minor": price_minor,
             "currency": currency,
@@ -59,7 +72,7 @@ def listing_page_json(rows: Sequence[Row], store: ObjectStore) -> bytes:
     listing = rows[0]
     images: list[dict[str, Any]] = [
         {
-            "id": row.image_id,
+            "id": uuid_json(row.image_id),
             "url": store.url(row.image_key),
             "content_type": row.image_content_type,
             "width": row.image_width,
@@ -73,9 +86,9 @@ def listing_page_json(rows: Sequence[Row], store: ObjectStore) -> bytes:
     count = listing.rating_count
     return to_json(
         {
-            "id": listing.id,
-            "seller_id": listing.seller_id,
-            "category_id": listing.category_id,
+            "id": uuid_json(listing.id),
+            "seller_id": uuid_json(listing.seller_id),
+            "category_id": uuid_json(listing.category_id),
             "title": listing.title,
             "description": listing.description,
             "price_minor": listing.price_minor,

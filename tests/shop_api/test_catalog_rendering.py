@@ -3,8 +3,13 @@ their JSON must be exactly what the documented response models serialise."""
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import uuid
 
+from asyncpg.pgproto.pgproto import UUID as AsyncpgUUID
+from fastapi.testclient import TestClient
+from pydantic_core import to_json
+
+from shop_api.listings.rendering import uuid_json
 from shop_api.listings.schemas import ListingPage, ListingPublic
 from tests.factories import Actor, Factory, unique_word
 
@@ -46,3 +51,13 @@ def test_listing_page_is_the_model_serialised(
     assert response.content == page.model_dump_json().encode()
     assert [image.position for image in page.images] == [0, 1]
     assert page.attributes == {"watts": 40, "dimmable": True, "ratio": 0.5}
+
+
+def test_uuids_from_any_driver_serialise_alike() -> None:
+    """asyncpg (the hot reads on PostgreSQL) returns its own ``uuid.UUID`` subclass."""
+    value = uuid.uuid4()
+    from_asyncpg = AsyncpgUUID(value.bytes)
+    assert isinstance(from_asyncpg, uuid.UUID) and type(from_asyncpg) is not uuid.UUID
+
+    assert to_json([uuid_json(from_asyncpg)]) == to_json([uuid_json(value)]) == to_json([value])
+    assert to_json([uuid_json(value)]) == f'["{value}"]'.encode()
