@@ -1,4 +1,4 @@
-"""The aggregate router: every resource module's router, in the order of the docs."""
+"""The aggregate router: every resource module's router, and the order of the docs."""
 
 from __future__ import annotations
 
@@ -23,13 +23,18 @@ from shop_api.shipping.endpoints import router as shipping_router
 from shop_api.tracking.endpoints import router as tracking_router
 from shop_api.tracking.tagjs import router as tagjs_router
 
+# The order in which requests are matched. FastAPI tries a router's every route before the
+# next router's, 2-3 µs each: the catalog (search and listing pages, most of the traffic)
+# and the clickstream collector go first. None of their paths overlaps another router's.
+# The docs keep their own order (OPENAPI_TAGS).
 ROUTERS: tuple[APIRouter, ...] = (
+    listings_router,
+    tracking_router,
     auth_router,
     me_router,
     my_listings_router,
     notifications_router,
     categories_router,
-    listings_router,
     questions_router,
     reviews_router,
     cart_router,
@@ -39,10 +44,29 @@ ROUTERS: tuple[APIRouter, ...] = (
     shipping_router,
     tagjs_router,
     media_router,
-    tracking_router,
     ops_router,
     sandbox_router,
 )
+
+# The sections of the API docs, in reading order (a shopper's path through the shop).
+OPENAPI_TAGS: list[dict[str, str]] = [
+    {"name": "auth", "description": "Sign up, and sign in for an OAuth2 token."},
+    {"name": "me", "description": "The caller's account, consents, erasure and own listings."},
+    {"name": "notifications", "description": "The caller's notifications, read and unread."},
+    {"name": "categories", "description": "The category tree."},
+    {"name": "listings", "description": "Search, listing pages, and sellers' listings."},
+    {"name": "questions", "description": "Questions on listings and sellers' answers."},
+    {"name": "reviews", "description": "Reviews of ordered listings and sellers' ratings."},
+    {"name": "cart", "description": "The shopper's cart."},
+    {"name": "orders", "description": "Checkout, orders and sellers' sales."},
+    {"name": "payments", "description": "Payments, refunds and the payment provider's webhooks."},
+    {"name": "promotions", "description": "Coupons."},
+    {"name": "shipping", "description": "Shipping, parcel tracking and the carrier's webhooks."},
+    {"name": "media", "description": "Stored images."},
+    {"name": "tracking", "description": "Clickstream collection and the tag script."},
+    {"name": "ops", "description": "Health and readiness probes."},
+    {"name": "sandbox", "description": "The built-in sandbox payment gateway and carrier."},
+]
 
 
 def include_routers(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from shop_api.api import include_routers
+from shop_api.api import OPENAPI_TAGS, include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
 from shop_api.core.db import (
@@ -127,6 +127,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         generate_unique_id_function=generate_operation_id,
+        openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
     )
     app.state.settings = settings
