@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -21,6 +21,13 @@ class PageParams:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+
+# ``page`` and ``page_size`` as fields of a hot endpoint's query model: FastAPI validates a
+# query model in one pass, while each separate parameter (and ``PageDep``, a dependency of
+# its own) costs a request about 10 µs more.
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description="1-based page number")]
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page")]
 
 
 async def page_params(  # async: no thread-pool hop for a pure function

@@ -30,9 +30,9 @@ from shop_api.listings.schemas import (
     ListingPublic,
     ListingSummary,
     ListingUpdate,
-    SortOrder,
+    SearchQuery,
 )
-from shop_api.models import Listing, ListingCondition, ListingImage, ListingStatus, User
+from shop_api.models import Listing, ListingImage, ListingStatus, User
 from shop_api.search.backends import SearchBackend
 from shop_api.tracking.outbox import to_major
 from shop_api.tracking.server_events import caller_id, listing_item, track
@@ -122,28 +122,17 @@ def create_listing(
 
 @router.get("", response_model=ListingPage, responses=error_responses(422))
 async def search_listings(
-    request: Request,
-    reads: ReadOnlyReadsDep,
-    page: PageDep,
-    q: Annotated[str | None, Query(max_length=200, description="Keywords")] = None,
-    category: Annotated[
-        str | None, Query(max_length=64, description="Category slug or id; includes descendants")
-    ] = None,
-    min_price: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
-    max_price: Annotated[int | None, Query(ge=0, description="Minor units")] = None,
-    condition: ListingCondition | None = None,
-    seller_id: uuid.UUID | None = None,
-    sort: Annotated[
-        SortOrder, Query(description="relevance needs q; without q it falls back to newest")
-    ] = "relevance",
+    request: Request, reads: ReadOnlyReadsDep, params: Annotated[SearchQuery, Query()]
 ) -> Response:
     """Search active listings: every word must match, best matches first."""
-    if min_price is not None and max_price is not None and min_price > max_price:
+    low, high = params.min_price, params.max_price
+    if low is not None and high is not None and low > high:
         raise Unprocessable(
             "min_price is greater than max_price",
             details=[{"loc": ["query", "min_price"], "msg": "greater than max_price"}],
         )
-    query = q.strip() if q else None
+    query = params.q.strip() if params.q else None
+    page = params.page_params
     # Like the listing page, one short read (see ShortReads) rather than a def endpoint.
     state = request.app.state
     body, total, user_id = await reads.run(
@@ -153,13 +142,13 @@ async def search_listings(
         state.object_store,
         page,
         query=query,
-        category=category,
+        category=params.category,
         filters=dict(
-            min_price=min_price,
-            max_price=max_price,
-            condition=condition,
-            seller_id=seller_id,
-            sort=sort,
+            min_price=params.min_price,
+            max_price=params.max_price,
+            condition=params.condition,
+            seller_id=params.seller_id,
+            sort=params.sort,
         ),
     )
     if query:
@@ -168,7 +157,7 @@ async def search_listings(
             "search",
             user_id=user_id,
             params={"search_term": query, "result_count": total, "page": page.page,
-                    "category": category, "sort": sort},
+                    "category": params.category, "sort": params.sort},
         )  # fmt: skip
     return rendering.json_response(body)
 

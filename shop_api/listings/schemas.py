@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, field_validator
 
+from shop_api.core.pagination import PageNumber, PageParams, PageSize
 from shop_api.models import ListingCondition, ListingStatus
 
 MAX_ATTRIBUTES = 30
@@ -117,3 +118,26 @@ class ListingPage(BaseModel):
 
 
 SortOrder = Literal["relevance", "newest", "price_asc", "price_desc"]
+
+
+class SearchQuery(BaseModel):
+    """The query parameters of ``GET /listings``, validated as one model (see
+    ``shop_api.core.pagination.PageNumber``)."""
+
+    q: str | None = Field(None, max_length=200, description="Keywords")
+    category: str | None = Field(
+        None, max_length=64, description="Category slug or id; includes descendants"
+    )
+    min_price: int | None = Field(None, ge=0, description="Minor units")
+    max_price: int | None = Field(None, ge=0, description="Minor units")
+    condition: ListingCondition | None = None
+    seller_id: uuid.UUID | None = None
+    sort: SortOrder = Field(
+        "relevance", description="relevance needs q; without q it falls back to newest"
+    )
+    page: PageNumber = 1
+    page_size: PageSize = 20
+
+    @property
+    def page_params(self) -> PageParams:
+        return PageParams(page=self.page, page_size=self.page_size)
