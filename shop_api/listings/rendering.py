@@ -44,7 +44,8 @@ def search_page_json(
 ) -> bytes:
     """A ``ListingPage`` of ``ListingSummary`` from ``repository.search`` rows (the
     ``SUMMARY_COLUMNS``, then ``cover_key``, ``score`` and ``total_count``: unpacked by
-    position, which costs less than a named lookup per field)."""
+    position, which costs less than a named lookup per field). Enum columns are members
+    or, straight from asyncpg, their values: ``str()`` gives the value of both."""
     url = store.url
     data = [
         {
@@ -55,8 +56,8 @@ def search_page_json(
             "price_minor": price_minor,
             "currency": currency,
             "stock": stock,
-            "condition": condition.value,
-            "status": status.value,
+            "condition": str(condition),
+            "status": str(status),
             "created_at": created_at,
             "cover_image_url": url(cover_key) if cover_key is not None else None,
             "score": score,

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from shop_api.core.hot_reads import fetch_rows
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
 from shop_api.models.user import UserRole
 from shop_api.search.backends import DocumentFilters, SearchBackend, ordered_join, query_terms
@@ -178,7 +179,8 @@ def search(
     """Active listings matching every query word and filter, with a total count.
 
     Rows have the ``SUMMARY_COLUMNS``, ``cover_key`` (the first image), ``score`` and
-    ``total_count``.
+    ``total_count``, to be read by position, with the values of ``hot_reads.fetch_rows``
+    (on asyncpg, enum columns as their string values).
     """
     terms = query_terms(filters.query or "")
     if filters.query and not terms:
@@ -191,11 +193,12 @@ def search(
     else:
         statement, count = _browse_statements(backend, shape)
     params.update(_filter_values(filters, shape))
-    # Core statements on the session's connection: no ORM entities to load.
+    # Core statements on the session's connection: no ORM entities to load. The page is
+    # the hottest read of the shop: on asyncpg it goes to the driver itself (hot_reads).
     connection = session.connection()
-    rows = connection.execute(statement, params).all()
+    rows = fetch_rows(connection, statement, params)
     if rows:
-        return rows, rows[0].total_count
+        return rows, rows[0][-1]  # total_count
     # No matches, or a page past the last one.
     return [], connection.execute(count, params).scalar_one()
 
