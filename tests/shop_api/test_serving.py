@@ -1,5 +1,5 @@
-"""The multi-worker launcher: every worker serves, connections are spread over them, and
-a SIGTERM stops them all cleanly."""
+"""The multi-worker launcher: every worker serves, connections are spread over them, the
+background jobs run once beside them, and a SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from mercado_cli.server import free_port, stop_process, wait_until_serving
 from shop_api.core.migrations import upgrade_to_head
+from shop_api.tracking.outbox import record_event
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +44,22 @@ def request_readyz(sock: socket.socket) -> tuple[int, bool]:
     return json.loads(body)["process"], b"connection: close" not in lines
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+def start_server(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen, int]:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     upgrade_to_head(url)
     port = free_port()
-    env = {**os.environ, "MERCADO_DATABASE_URL": url, "MERCADO_HOME": str(tmp_path),
-           "MERCADO_BACKGROUND_JOBS": "false"}  # fmt: skip
+    env = {**os.environ, "MERCADO_DATABASE_URL": url, "MERCADO_HOME": str(tmp_path), **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "shop_api.serving", "--port", str(port),
          "--workers", str(WORKERS), "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    return process, port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+    process, port = start_server(tmp_path, MERCADO_BACKGROUND_JOBS="false")
     try:
         yield process, port
     finally:
@@ -163,3 +171,60 @@ def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> Non
     assert process.wait(timeout=30) == 0
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def child_processes(pid: int) -> dict[int, str]:
+    """The direct children of ``pid`` (Linux) and their command lines."""
+    children: dict[int, str] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            children[int(child)] = command.decode(errors="replace")
+    return children
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_background_jobs_run_once_beside_the_workers(tmp_path: Path) -> None:
+    process, port = start_server(
+        tmp_path, MERCADO_BACKGROUND_JOBS="true", MERCADO_BACKGROUND_INTERVAL_SECONDS="0.2"
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
+        workers = {worker for worker, _kept in map(request_readyz, connect_many(port, 16))}
+        others = {
+            pid: command
+            for pid, command in child_processes(process.pid).items()
+            if pid not in workers and "resource_tracker" not in command
+        }
+        # An event in the outbox reaches the lake: some process runs the jobs.
+        engine = create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+        with Session(engine) as session, session.begin():
+            event = record_event(
+                session,
+                event_name="sign_up",
+                at=datetime.now(UTC),
+                user_id=None,
+                params={"method": "password"},
+            )
+            event_id = str(event.id)
+        engine.dispose()
+        deadline = time.monotonic() + 20
+        while event_id not in lake_text(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        assert len(workers) == WORKERS
+        assert len(others) == 1, others  # one jobs process, not a jobs thread per worker
+        assert event_id in lake_text(tmp_path)
+    finally:
+        stop_process(process, timeout=30)
+    assert process.returncode == 0
+
+
+def connect_many(port: int, count: int) -> Iterator[socket.socket]:
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            yield sock
+
+
+def lake_text(home: Path) -> str:
+    return "".join(path.read_text() for path in (home / "lake" / "events").rglob("*.jsonl"))
