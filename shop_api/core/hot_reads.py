@@ -12,7 +12,8 @@ float, ``uuid.UUID``, aware datetimes, None; a ``StrEnum`` member is a str), and
 readers take rows by position and accept asyncpg's values: enum columns as their string
 values, asyncpg's own ``uuid.UUID`` subclass, aware datetimes in UTC. Elsewhere (SQLite,
 psycopg, or a connection inside a transaction that SQLAlchemy manages) it is
-``connection.execute``: the same rows, through SQLAlchemy.
+``connection.execute``: the same rows, through SQLAlchemy; and a statement that fails on
+the driver is run again through SQLAlchemy, so that its errors are SQLAlchemy's.
 """
 
 from __future__ import annotations
@@ -78,5 +79,13 @@ def fetch_rows(
     if not runs_on_driver(connection):
         return connection.execute(statement, params).all()
     prepared = driver_statement(statement, connection)
+    values = prepared.values(params)
     driver = connection.connection.driver_connection
-    return await_only(driver.fetch(prepared.sql, *prepared.values(params)))
+    try:
+        return await_only(driver.fetch(prepared.sql, *values))
+    except Exception:
+        # Errors stay SQLAlchemy's business: the statement runs again through it, which
+        # classifies the error (a NUL in text is a DataError: the request's fault, a 422),
+        # invalidates a dead connection and raises as for any other statement. Only a
+        # failing call pays twice.
+        return connection.execute(statement, params).all()

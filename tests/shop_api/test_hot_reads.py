@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -109,3 +109,16 @@ def test_a_missing_value_is_refused_as_sqlalchemy_would(postgres_url: str) -> No
 
     with pytest.raises(ArgumentError, match="match"):
         in_async_session(create_async_read_engine, postgres_url, without_words)
+
+
+def test_a_value_the_database_refuses_raises_sqlalchemys_error(postgres_url: str) -> None:
+    """As through SQLAlchemy: its DBAPIError, a data exception (SQLSTATE class 22) that
+    the API answers with a 422 (test_errors)."""
+    search = repository.SearchFilters(query="lamp", category="lamps\x00")
+
+    def page(session: Session) -> object:
+        return repository.search(session, BACKEND, search, limit=20, offset=0)
+
+    with pytest.raises(DBAPIError) as raised:
+        in_async_session(create_async_read_engine, postgres_url, page)
+    assert raised.value.orig.__cause__.sqlstate.startswith("22")
