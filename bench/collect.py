@@ -160,7 +160,8 @@ class SenderStats:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """One response: (status, body, keep-alive)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     lower = head.lower()
@@ -169,7 +170,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         raise ValueError("response without Content-Length")
     end = lower.index(b"\r\n", start + 2)
     body = await reader.readexactly(int(lower[start + 17 : end]))
-    return status, body
+    return status, body, b"\r\nconnection: close" not in lower
 
 
 async def _sender(
@@ -185,7 +186,7 @@ async def _sender(
             began = clock()
             try:
                 writer.write(request)
-                status, body = await _read_response(reader)
+                status, body, keep_alive = await _read_response(reader)
             except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
                 kind = type(exc).__name__
                 stats.errors[kind] = stats.errors.get(kind, 0) + 1
@@ -201,6 +202,11 @@ async def _sender(
                     stats.rejected += len(answer["rejected"])
                 else:
                     stats.errors[str(status)] = stats.errors.get(str(status), 0) + 1
+            if not keep_alive:
+                # As HTTP clients do: the server asked to close (a worker evening out its
+                # connections, see shop_api.serving), so the next request reconnects.
+                writer.close()
+                reader, writer = await asyncio.open_connection(HOST, port)
     finally:
         writer.close()
 
