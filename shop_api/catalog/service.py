@@ -15,11 +15,18 @@ from shop_api.models import Category
 MAX_DEPTH = 6
 
 
-def find_category(session: Session, slug_or_id: str) -> Category | None:
+def category_reference(slug_or_id: str) -> tuple[str | None, uuid.UUID | None]:
+    """(slug, id) of a category named by either: a value that reads as a UUID is an id."""
     try:
-        category_id = uuid.UUID(slug_or_id)
+        return None, uuid.UUID(slug_or_id)
     except ValueError:
-        return session.scalar(select(Category).where(Category.slug == slug_or_id))
+        return slug_or_id, None
+
+
+def find_category(session: Session, slug_or_id: str) -> Category | None:
+    slug, category_id = category_reference(slug_or_id)
+    if category_id is None:
+        return session.scalar(select(Category).where(Category.slug == slug))
     return session.get(Category, category_id)
 
 

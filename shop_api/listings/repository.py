@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from shop_api.catalog.service import category_reference
 from shop_api.core.hot_reads import fetch_rows
 from shop_api.models import Category, Listing, ListingCondition, ListingImage, ListingStatus, User
 from shop_api.models.user import UserRole
@@ -143,7 +144,8 @@ class SearchFilters:
     """What a search asks for. ``category`` is a category's slug or id, as the caller gave
     it: the search statement itself finds the category and its descendants, so a filtered
     search costs one statement, not a lookup first. An unknown category matches nothing
-    (``category_exists`` tells the two apart when a search finds nothing)."""
+    (the endpoint tells it from an empty one with ``find_category`` when a search finds
+    nothing)."""
 
     query: str | None = None
     category: str | None = None
@@ -250,7 +252,7 @@ def _filter_values(filters: SearchFilters, shape: _Shape) -> dict[str, Any]:
     if shape.optional_values:
         values.update(min_price=None, max_price=None, condition=None, seller_id=None)
     if filters.category is not None:
-        values.update(_category_reference(filters.category))
+        values["category_slug"], values["category_id"] = category_reference(filters.category)
     if filters.min_price is not None:
         values["min_price"] = filters.min_price
     if filters.max_price is not None:
@@ -262,8 +264,8 @@ def _filter_values(filters: SearchFilters, shape: _Shape) -> dict[str, Any]:
     return values
 
 
-# The path of the category a search names by slug or id (as catalog.service.find_category:
-# a value that reads as a UUID is an id, anything else a slug; the other parameter is null).
+# The path of the category a search names by slug or id (catalog.service.category_reference
+# gives one of the two parameters, the other is null).
 _CHOSEN_CATEGORY_PATH = (
     select(Category.path)
     .where(
@@ -274,13 +276,6 @@ _CHOSEN_CATEGORY_PATH = (
     )
     .scalar_subquery()
 )
-
-
-def _category_reference(slug_or_id: str) -> dict[str, Any]:
-    try:
-        return {"category_slug": None, "category_id": uuid.UUID(slug_or_id)}
-    except ValueError:
-        return {"category_slug": slug_or_id, "category_id": None}
 
 
 def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
