@@ -10,13 +10,6 @@ connections over them by a hash of their addresses.
 
     python -m shop_api.serving --port 8000 --workers 2     (or ``mercado serve``)
 
-A hash does not split evenly: 32 connections over two workers came out anywhere from 20/12
-to 16/16, and the busier worker answered its clients about as much slower as it held
-more of them (each worker gets about the same CPU). So the workers also even out their
-keep-alive connections (``ConnectionBalancer``): a worker holding more than its share
-answers one request with ``Connection: close``, and the client's next connection is hashed
-afresh. Envoy's ``exact_balance`` evens out the connections of its threads likewise.
-
 The background jobs (``shop_api.jobs``) run once, in a process of their own, not in a
 thread of every worker: in each worker they polled the same queues as many times over,
 and every pass (4-12 ms of CPU, a dozen queries) took the worker's GIL from its event
@@ -37,14 +30,11 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import MutableSequence
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.importer import import_from_string
-from uvicorn.server import ServerState
 
 from shop_api.core.config import get_settings
 from shop_api.jobs import BackgroundJobs
@@ -81,85 +71,11 @@ def _die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-class ConnectionBalancer:
-    """ASGI middleware: a worker holding more than its share of the open connections closes
-    one after its response, so that the client reconnects and the kernel hashes it again.
-
-    ``held`` is shared by the workers (one count each, refreshed on every request); the
-    share is the total divided by the workers, rounded up, so an even split never moves.
-    One connection at a time: every request on an overfull worker would otherwise shed
-    its own connection at once and overshoot.
-    """
-
-    def __init__(
-        self, app: ASGIApp, state: ServerState, held: MutableSequence[int], index: int
-    ) -> None:
-        self.app = app
-        self.state = state
-        self.held = held
-        self.index = index
-        self.shedding = False
-
-    def _share(self) -> int:
-        return -(-sum(self.held) // len(self.held))
-
-    def _publish(self, held: int) -> int:
-        self.held[self.index] = held
-        return held
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        held = self._publish(len(self.state.connections))
-        share = self._share()
-        if not self.shedding and held > share:
-            # Connections already told to close are gone as far as balancing goes: until
-            # uvicorn drops them, counting them made workers shed again and again. (A
-            # pass over every connection: only when over the share, not on every request.)
-            held = self._publish(
-                sum(1 for connection in self.state.connections if not _closing(connection))
-            )
-            share = self._share()
-        if self.shedding or held <= share:
-            await self.app(scope, receive, send)
-            return
-        self.shedding = True
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), (b"connection", b"close")]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_closing)
-        finally:
-            self.shedding = False
-
-
-def _closing(connection: object) -> bool:
-    transport = getattr(connection, "transport", None)
-    return transport is None or transport.is_closing()
-
-
-def _worker(
-    host: str,
-    port: int,
-    log_level: str,
-    access_log: bool,
-    held: MutableSequence[int],
-    index: int,
-) -> None:
+def _worker(host: str, port: int, log_level: str, access_log: bool) -> None:
     _die_with_parent()
     os.environ["MERCADO_BACKGROUND_JOBS"] = "false"  # the jobs process runs them (_jobs)
     sock = reuse_port_socket(host, port)
-    config = _config(host, port, log_level, access_log)
-    server = uvicorn.Server(config)
-    # The app made here rather than by uvicorn's factory call, to wrap it.
-    config.app = ConnectionBalancer(import_from_string(APP)(), server.server_state, held, index)
-    config.factory = False
-    server.run(sockets=[sock])
+    uvicorn.Server(_config(host, port, log_level, access_log)).run(sockets=[sock])
 
 
 def _jobs() -> None:
@@ -198,11 +114,10 @@ def serve(
         raise ValueError("several workers need a fixed port (each binds it itself)")
     reuse_port_socket(host, port).close()  # fail here, not in every worker, if it is taken
     context = multiprocessing.get_context("spawn")
-    held = context.Array("i", workers, lock=False)  # connections per worker
     processes: list[BaseProcess] = [
         context.Process(
             target=_worker,
-            args=(host, port, log_level, access_log, held, index),
+            args=(host, port, log_level, access_log),
             name=f"worker-{index}",
         )
         for index in range(workers)

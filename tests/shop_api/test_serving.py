@@ -3,7 +3,6 @@ background jobs run once beside them, and a SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -100,66 +99,6 @@ def test_connections_opened_at_once_reach_every_worker(
     per_worker = {pid: answered_by.count(pid) for pid in set(answered_by)}
     assert len(per_worker) == WORKERS, per_worker
     assert min(per_worker.values()) >= 4, per_worker  # hashing, not one worker taking all
-
-
-def test_workers_even_out_their_keep_alive_connections(
-    server: tuple[subprocess.Popen, int],
-) -> None:
-    process, port = server
-    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
-    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
-    closed = 0
-    try:
-        # Clients that reconnect when told to close, as HTTP clients do.
-        for _round in range(20):
-            answered_by = []
-            for n, sock in enumerate(connections):
-                worker, kept = request_readyz(sock)
-                answered_by.append(worker)
-                if not kept:
-                    closed += 1
-                    sock.close()
-                    connections[n] = socket.create_connection(("127.0.0.1", port))
-    finally:
-        for sock in connections:
-            sock.close()
-
-    per_worker = sorted(answered_by.count(pid) for pid in set(answered_by))
-    assert per_worker == [CONNECTIONS // WORKERS] * WORKERS, (per_worker, closed)
-    assert closed < CONNECTIONS  # evened out by moving a few, not by churning all
-
-
-def test_balancing_under_concurrent_load_moves_few_connections(
-    server: tuple[subprocess.Popen, int],
-) -> None:
-    """32 clients at once, as in production: a worker must not keep shedding connections it
-    already told to close (that made a reconnect storm)."""
-    process, port = server
-    wait_until_serving(f"http://127.0.0.1:{port}", workers=WORKERS, process=process)
-    request = b"GET /listings?q=lamp HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    closes = 0
-
-    async def client(until: float) -> None:
-        nonlocal closes
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while time.monotonic() < until:
-            writer.write(request)
-            head = (await reader.readuntil(b"\r\n\r\n")).lower()
-            length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            if b"connection: close" in head:
-                closes += 1
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.close()
-
-    async def load() -> None:
-        until = time.monotonic() + 3
-        await asyncio.gather(*(client(until) for _ in range(CONNECTIONS)))
-
-    asyncio.run(load())
-
-    assert closes < CONNECTIONS, closes
 
 
 def test_sigterm_stops_every_worker(server: tuple[subprocess.Popen, int]) -> None:
