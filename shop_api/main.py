@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from shop_api.api import OPENAPI_TAGS, include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
+from shop_api.core.cors import add_cors
 from shop_api.core.db import (
     create_async_read_engine,
     create_async_write_engine,
@@ -152,4 +153,5 @@ def create_app(
     install_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    add_cors(app, settings.cors_origins)  # last: the outermost middleware
     return app
