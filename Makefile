@@ -19,6 +19,7 @@ endif
 MERCADO_HOME ?= var
 DAGSTER_HOME ?= $(abspath $(MERCADO_HOME))/dagster
 DAGSTER_PORT ?= 3000
+API_PORT ?= 8000
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,11 +60,15 @@ test: install chromium ## Lint, then run the whole test suite (SQLite and Postgr
 test-fast: install ## Tests without the slow end-to-end ones
 	$(UV) run --frozen pytest -m "not slow"
 
-dev: install ## The API (http://127.0.0.1:8000/docs) and the Dagster UI (http://127.0.0.1:3000)
+# The API's own URL (webhooks of the sandbox providers, image links) follows API_PORT
+# unless MERCADO_PUBLIC_URL is set.
+dev: install ## The API with --reload (API_PORT=8000, docs at /docs) and the Dagster UI (DAGSTER_PORT=3000)
 	@mkdir -p "$(DAGSTER_HOME)" && cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@echo "API docs:   http://127.0.0.1:$(API_PORT)/docs"
 	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)   (DAGSTER_HOME=$(DAGSTER_HOME))"
 	@trap 'kill 0' EXIT INT TERM; \
-		$(UV) run --frozen mercado serve --reload & \
+		MERCADO_PUBLIC_URL="$${MERCADO_PUBLIC_URL:-http://127.0.0.1:$(API_PORT)}" \
+			$(UV) run --frozen mercado serve --reload --port $(API_PORT) & \
 		DAGSTER_HOME="$(DAGSTER_HOME)" $(UV) run --frozen dagster dev \
 			-m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT) & \
 		wait

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import getpass
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from mercado_cli.errors import MercadoGroup
 from mercado_cli.importers import import_app
 from mercado_cli.pipeline import pipeline_app
 from shop_api.core.config import get_settings
 from simulator.cli import simulate
 
 app = typer.Typer(
-    help="Mercado: marketplace shop API and e-commerce data platform.", no_args_is_help=True
+    cls=MercadoGroup,  # a user's mistake is one line and exit code 2 (mercado_cli.errors)
+    help="Mercado: marketplace shop API and e-commerce data platform.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Shop database: migrations and seed data.", no_args_is_help=True)
 users_app = typer.Typer(help="Operator tasks on accounts.", no_args_is_help=True)
@@ -59,15 +63,14 @@ def users_create(
 ) -> None:
     """Create an account, e.g. the first staff member (the password is prompted for,
     or read from MERCADO_NEW_USER_PASSWORD)."""
+    from mercado_cli.accounts import NewAccount
     from shop_api.auth.service import create_user
     from shop_api.core.clock import SystemClock
     from shop_api.core.db import create_db_engine, create_session_factory
     from shop_api.core.security import PasswordHasher
-    from shop_api.models import UserRole
 
     password = os.environ.get("MERCADO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
-    if len(password) < 10:
-        raise typer.BadParameter("the password needs at least 10 characters")
+    account = NewAccount(email=email, password=password, display_name=display_name, role=role)
     settings = get_settings()
     engine = create_db_engine(settings.sqlalchemy_url, pool_size=1)
     with create_session_factory(engine)() as session:
@@ -75,10 +78,10 @@ def users_create(
             session,
             PasswordHasher(settings),
             SystemClock(),
-            email=email,
-            password=password,
-            display_name=display_name,
-            role=UserRole(role),
+            email=account.email,
+            password=account.password,
+            display_name=account.display_name,
+            role=account.role,
         )
         typer.echo(f"created {user.role.value} {user.email} ({user.id})")
     engine.dispose()
@@ -96,6 +99,7 @@ def serve(
     on their own socket (``shop_api.serving``)."""
     import uvicorn
 
+    get_settings()  # bad settings are reported here, not by each worker or reloaded child
     if migrate:
         db_upgrade()
         db_seed()
@@ -103,14 +107,26 @@ def serve(
         from shop_api.serving import serve as serve_workers
 
         raise typer.Exit(serve_workers(host, port, workers=workers))
-    uvicorn.run(
-        "shop_api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        access_log=False,
-    )
+    uvicorn.run(**uvicorn_options(host, port, reload=reload))
+
+
+def uvicorn_options(host: str, port: int, *, reload: bool) -> dict[str, Any]:
+    """``uvicorn.run``'s arguments for the API. ``--reload`` watches the API's code only:
+    by default uvicorn watches the working directory, var/ (the database, the lake,
+    Dagster's storage) and dbt's and Dagster's state included, and restarted on their writes."""
+    options: dict[str, Any] = {
+        "app": "shop_api.main:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "reload": reload,
+        "access_log": False,
+    }
+    if reload:
+        import shop_api
+
+        options["reload_dirs"] = [str(Path(shop_api.__file__).parent)]
+    return options
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ def pipeline_run(
         bool, typer.Option(help="Reload every shop table instead of new rows only")
     ] = False,
     day: Annotated[
-        list[str] | None,
+        list[date] | None,
         typer.Option(help="Only these event days (YYYY-MM-DD; default: every day in the lake)"),
     ] = None,
     verbose: Annotated[
@@ -26,7 +27,8 @@ def pipeline_run(
 ) -> None:
     """Materialise every asset once in dependency order (event partitions: the lake's days)
     and print a summary with a few mart figures."""
-    code = run_and_report(days=day or None, full_refresh=full_refresh, verbose=verbose)
+    days = [d.isoformat() for d in day] if day else None
+    code = run_and_report(days=days, full_refresh=full_refresh, verbose=verbose)
     raise typer.Exit(code)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from shop_api.api import OPENAPI_TAGS, include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
+from shop_api.core.cors import add_cors
 from shop_api.core.db import (
     create_async_read_engine,
     create_async_write_engine,
@@ -28,6 +29,7 @@ from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
 from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
+from shop_api.ops.docs import install_docs
 from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
 from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
 from shop_api.search.backends import search_backend_for
@@ -129,6 +131,8 @@ def create_app(
         generate_unique_id_function=generate_operation_id,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from this server's copy of the assets (install_docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -146,6 +150,8 @@ def create_app(
     install_providers(app.state, settings)
     register_exception_handlers(app)
     include_routers(app)
+    install_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    add_cors(app, settings.cors_origins)  # last: the outermost middleware
     return app

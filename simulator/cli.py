@@ -14,7 +14,7 @@ def simulate(
     days: Annotated[int, typer.Option(min=1, help="Simulated days")] = 30,
     seed: Annotated[int, typer.Option(help="Same seed, same simulation")] = 42,
     start: Annotated[
-        str | None,
+        date | None,
         typer.Option(
             help="First simulated day (YYYY-MM-DD). Default 2026-01-01 in-process; with "
             "--base-url the last DAYS days, so the server's collector accepts the events."
@@ -46,7 +46,7 @@ def simulate(
 
     settings = get_settings()
     if start is not None:
-        first_day = date.fromisoformat(start)
+        first_day = start
     elif base_url:
         first_day = datetime.now(UTC).date() - timedelta(days=days)
     else:

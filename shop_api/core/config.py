@@ -6,16 +6,23 @@ refused when ``MERCADO_ENV=production`` so a deployment can never run on them.
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEV_PAYMENTS_WEBHOOK_SECRET = "whsec_dev_payments_do_not_use_in_production"
 DEV_SHIPPING_WEBHOOK_SECRET = "whsec_dev_shipping_do_not_use_in_production"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+# What a browser sends as Origin: scheme, host and optional port, nothing after.
+ORIGIN = re.compile(r"https?://[^/\s?#]+")
 
 
 class Settings(BaseSettings):
@@ -85,21 +92,52 @@ class Settings(BaseSettings):
     log_json: bool = True
     access_log: bool = True
 
+    # Browser front ends on other origins that may call the API (CORS): comma-separated
+    # or a JSON list, e.g. http://localhost:5173; none by default, "*" for any.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        """Refused here, with the setting's name, rather than by the driver at first use;
+        the URL is never quoted (it may hold a password)."""
+        if not value:
+            return None
+        try:
+            backend = make_url(normalise_database_url(value)).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in SUPPORTED_DATABASES:
+            raise ValueError(
+                "not a URL of a database Mercado runs on: sqlite:///path/shop.db or "
+                "postgresql://user:password@host:5432/name"
+            )
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: Any) -> Any:
+        """A JSON list or comma-separated origins; a trailing slash is dropped (browsers
+        never send one), anything else after the host is refused."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            return value
+        origins = [str(origin).strip().removesuffix("/") for origin in value]
+        origins = [origin for origin in origins if origin]
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+        return origins
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
+        """Every problem at once, so a deployment is fixed in one go; no value is quoted."""
         if self.env == "production":
-            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
-                raise ValueError("MERCADO_SECRET_KEY must be set in production")
-            if len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("MERCADO_SECRET_KEY must be at least 32 characters")
-            for name, default in (
-                ("payments_webhook_secret", DEV_PAYMENTS_WEBHOOK_SECRET),
-                ("shipping_webhook_secret", DEV_SHIPPING_WEBHOOK_SECRET),
-            ):
-                if getattr(self, name).get_secret_value() == default:
-                    raise ValueError(f"MERCADO_{name.upper()} must be set in production")
-            if self.database_url is None:
-                raise ValueError("MERCADO_DATABASE_URL must be set in production")
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -125,6 +163,25 @@ class Settings(BaseSettings):
     def simulation_dir(self) -> Path:
         """Simulator output, e.g. ground truth in ``truth/``."""
         return self.resolved_home / "sim"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What production refuses: development secrets, a short key, no explicit database."""
+    problems = []
+    secret_key = settings.secret_key.get_secret_value()
+    if secret_key == DEV_SECRET_KEY:
+        problems.append("MERCADO_SECRET_KEY must be set in production")
+    elif len(secret_key) < 32:
+        problems.append("MERCADO_SECRET_KEY must be at least 32 characters")
+    for name, default in (
+        ("payments_webhook_secret", DEV_PAYMENTS_WEBHOOK_SECRET),
+        ("shipping_webhook_secret", DEV_SHIPPING_WEBHOOK_SECRET),
+    ):
+        if getattr(settings, name).get_secret_value() == default:
+            problems.append(f"MERCADO_{name.upper()} must be set in production")
+    if settings.database_url is None:
+        problems.append("MERCADO_DATABASE_URL must be set in production")
+    return problems
 
 
 def normalise_database_url(url: str) -> str:
