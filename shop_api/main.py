@@ -26,6 +26,7 @@ from shop_api.core.gc_tuning import long_lived_heap
 from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
+from shop_api.core.security_headers import SecurityHeadersMiddleware
 from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
 from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
@@ -41,6 +42,10 @@ Authenticate with `POST /auth/token` (OAuth2 password flow) and send
 `Authorization: Bearer <token>`. Errors are always
 `{"error": {"code", "message", "details"}}`.
 """
+
+# Page policy sources beyond the shop's own scripts and styles (see core.security_headers):
+# the API docs' pages set styles at run time, and ReDoc searches in a worker.
+DOCS_PAGE_SOURCES = {"style-src": "'unsafe-inline'", "worker-src": "'self' blob:"}
 
 
 def install_providers(state: Any, settings: Settings) -> None:
@@ -148,4 +153,8 @@ def create_app(
     include_routers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        page_sources={"/docs": DOCS_PAGE_SOURCES, "/redoc": DOCS_PAGE_SOURCES},
+    )
     return app

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shop_api.core.security_headers import add_security_headers
+
 log = structlog.get_logger(__name__)
 
 
@@ -178,7 +180,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return error_response(500, "internal_error", "Internal server error")
+    response = error_response(500, "internal_error", "Internal server error")
+    # Rendered outside every middleware (Starlette's outermost one calls this handler).
+    add_security_headers(response.headers)
+    return response
 
 
 def register_exception_handlers(app: FastAPI) -> None:
