@@ -31,7 +31,7 @@ def read_category(slug_or_id: Text, session: SessionDep) -> CategoryPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CategoryPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def create_category(
     body: CategoryCreate, _staff: CurrentStaff, session: SessionDep, clock: ClockDep

@@ -120,7 +120,7 @@ def _with_images(session: SessionDep, listing: Listing, store: ObjectStore) -> L
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ListingPublic,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 413, 422),
 )
 def create_listing(
     body: ListingCreate,
@@ -238,7 +238,7 @@ def _readable_listing_page(
 @router.patch(
     "/{listing_id}",
     response_model=ListingPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def update_listing(
     listing_id: uuid.UUID,
@@ -285,7 +285,7 @@ def _record_upload(
     "/{listing_id}/images",
     status_code=status.HTTP_201_CREATED,
     response_model=ImagePublic,
-    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def upload_image(
     listing_id: uuid.UUID,

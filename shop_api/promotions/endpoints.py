@@ -43,7 +43,7 @@ def _render(session: Session, coupon: Coupon, clock: ClockDep) -> CouponPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CouponPublic,
-    responses=error_responses(401, 403, 409, 422),
+    responses=error_responses(401, 403, 409, 413, 422),
 )
 def create_coupon(
     body: CouponCreate,
@@ -87,7 +87,7 @@ def read_coupon(
 
 
 @router.patch(
-    "/{code}", response_model=CouponPublic, responses=error_responses(401, 403, 404, 409, 422)
+    "/{code}", response_model=CouponPublic, responses=error_responses(401, 403, 404, 409, 413, 422)
 )
 def update_coupon(
     code: CodePath,
