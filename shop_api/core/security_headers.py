@@ -68,13 +68,17 @@ def page_policy(html: bytes | None, extra: Mapping[str, str] | None = None) -> s
     return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 
 
+_RAW_HEADERS = [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
+_RAW_CSP = CSP.lower().encode()
+
+
 def add_security_headers(headers: MutableHeaders, policy: str = API_POLICY) -> None:
     """Sets each header the response has not set itself."""
-    for name, value in HEADERS.items():
-        if name not in headers:
-            headers[name] = value
-    if CSP not in headers:
-        headers[CSP] = policy
+    raw = headers.raw
+    present = {name for name, _value in raw}
+    raw.extend(header for header in _RAW_HEADERS if header[0] not in present)
+    if _RAW_CSP not in present:
+        raw.append((_RAW_CSP, policy.encode()))
 
 
 class SecurityHeadersMiddleware:
@@ -99,7 +103,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 is_page = headers.get("content-type", "").startswith("text/html")
-                if not is_page or CSP in headers:
+                if not is_page or _RAW_CSP in {name for name, _value in headers.raw}:
                     add_security_headers(headers)
                 elif "content-encoding" in headers:
                     add_security_headers(headers, page_policy(None, extra))
