@@ -301,7 +301,8 @@ async def upload_image(
 
     The picture is decoded, cleaned and stored holding no lock (a large one takes
     seconds); only then does a short write transaction record it. The caller and the
-    listing are checked before the decoding and again in that transaction."""
+    listing are checked before the decoding (by a read of its own: a request session for
+    a POST would hold SQLite's write gate throughout) and again in that transaction."""
     if token is None:
         raise Unauthorized()
     upload = ImageUpload(settings, clock, token, listing_id)
