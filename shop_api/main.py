@@ -27,6 +27,7 @@ from shop_api.core.gc_tuning import long_lived_heap
 from shop_api.core.limits import BodySizeLimitMiddleware
 from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
+from shop_api.core.security_headers import SecurityHeadersMiddleware
 from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
 from shop_api.ops.docs import install_docs
@@ -44,7 +45,8 @@ Authenticate with `POST /auth/token` (OAuth2 password flow) and send
 `{"error": {"code", "message", "details"}}`.
 """
 
-
+# Page policy sources beyond the shop's own scripts and styles (see core.security_headers):
+# the API docs' pages set styles at run time, and ReDoc searches in a worker.
 def install_providers(state: Any, settings: Settings) -> None:
     """The configured payment gateway and carrier (the built-in sandboxes for now)."""
     base = settings.public_url.rstrip("/")
@@ -153,5 +155,6 @@ def create_app(
     install_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(SecurityHeadersMiddleware)  # keeps a policy a page sets itself (docs)
     add_cors(app, settings.cors_origins)  # last: the outermost middleware
     return app

@@ -18,7 +18,7 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("", response_model=UserPublic, responses=error_responses(401, 422))
+@router.patch("", response_model=UserPublic, responses=error_responses(401, 413, 422))
 def update_me(
     body: ProfileUpdate,
     user: CurrentUser,

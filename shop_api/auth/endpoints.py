@@ -21,7 +21,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 413, 422),
 )
 def signup(
     body: SignupRequest,
@@ -46,7 +46,7 @@ def signup(
     return UserPublic.model_validate(user)
 
 
-@router.post("/token", response_model=Token, responses=error_responses(401, 422))
+@router.post("/token", response_model=Token, responses=error_responses(400, 401, 413, 422))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,

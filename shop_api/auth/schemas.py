@@ -6,11 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from shop_api.core.validation import Text
 from shop_api.models import UserRole
 
 Password = Field(min_length=10, max_length=128, description="10 to 128 characters")
 # Trimmed before the length check, so a blank name is refused rather than stored empty.
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[
+    Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
 
 # Common passwords long enough to pass the length rule (from public breach top lists).
 COMMON_PASSWORDS = frozenset(

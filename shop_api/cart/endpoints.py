@@ -129,7 +129,7 @@ def _add(
     "/items",
     status_code=status.HTTP_201_CREATED,
     response_model=CartPublic,
-    responses=error_responses(400, 401, 404, 409, 422),
+    responses=error_responses(400, 401, 404, 409, 413, 422),
 )
 async def add_to_cart(
     body: CartItemAdd, call: CartCallDep, writes: WritesDep, request: Request
@@ -159,7 +159,7 @@ def _change(session: Session, call: CartCall, item_id: uuid.UUID, quantity: int)
 @router.patch(
     "/items/{item_id}",
     response_model=CartPublic,
-    responses=error_responses(400, 401, 404, 409, 422),
+    responses=error_responses(400, 401, 404, 409, 413, 422),
 )
 async def change_quantity(
     item_id: uuid.UUID, body: CartItemUpdate, call: CartCallDep, writes: WritesDep

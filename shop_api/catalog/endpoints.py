@@ -7,6 +7,7 @@ from shop_api.catalog import service
 from shop_api.catalog.schemas import CategoryCreate, CategoryList, CategoryPublic
 from shop_api.core.deps import ClockDep, CurrentStaff, SessionDep
 from shop_api.core.errors import error_responses
+from shop_api.core.validation import Text
 from shop_api.models import Category
 
 router = APIRouter(prefix="/categories", tags=["categories"])
@@ -22,7 +23,7 @@ def list_categories(session: SessionDep) -> CategoryList:
 
 
 @router.get("/{slug_or_id}", response_model=CategoryPublic, responses=error_responses(404))
-def read_category(slug_or_id: str, session: SessionDep) -> CategoryPublic:
+def read_category(slug_or_id: Text, session: SessionDep) -> CategoryPublic:
     return CategoryPublic.model_validate(service.get_category(session, slug_or_id))
 
 
@@ -30,7 +31,7 @@ def read_category(slug_or_id: str, session: SessionDep) -> CategoryPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CategoryPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def create_category(
     body: CategoryCreate, _staff: CurrentStaff, session: SessionDep, clock: ClockDep

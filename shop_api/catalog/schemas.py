@@ -4,6 +4,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_api.core.validation import Text
+
 Slug = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -22,8 +24,8 @@ class CategoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Slug
-    name: str = Field(min_length=1, max_length=100)
-    parent: str | None = Field(default=None, max_length=64, description="Parent slug or id")
+    name: Text = Field(min_length=1, max_length=100)
+    parent: Text | None = Field(default=None, max_length=64, description="Parent slug or id")
 
 
 class CategoryList(BaseModel):

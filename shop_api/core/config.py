@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shop_api.core.validation import CurrencyCode
+
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEV_PAYMENTS_WEBHOOK_SECRET = "whsec_dev_payments_do_not_use_in_production"
 DEV_SHIPPING_WEBHOOK_SECRET = "whsec_dev_shipping_do_not_use_in_production"
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
 
-    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    default_currency: CurrencyCode = "USD"
     max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_images_per_listing: int = Field(default=10, ge=1)

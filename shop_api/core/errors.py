@@ -16,6 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from shop_api.core.security_headers import add_security_headers
 
 log = structlog.get_logger(__name__)
 
@@ -121,7 +124,7 @@ async def _mercado_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         # FastAPI says 400 for a JSON body that is not UTF-8, 422 for any other bad JSON.
@@ -129,7 +132,25 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "validation_error", "Request is invalid", details)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method a route of the app answers on the request's path. (Starlette's 405
+    names the methods of the first route whose path matched only.)"""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+               for route in routes)
+    ]  # fmt: skip
 
 
 def _describe_validation_errors(errors: Any) -> list[dict[str, Any]]:
@@ -178,7 +199,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
-    return error_response(500, "internal_error", "Internal server error")
+    response = error_response(500, "internal_error", "Internal server error")
+    # Rendered outside every middleware (Starlette's outermost one calls this handler).
+    add_security_headers(response.headers)
+    return response
 
 
 def register_exception_handlers(app: FastAPI) -> None:

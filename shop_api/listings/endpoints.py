@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from shop_api.catalog.service import find_category
+from shop_api.core.clock import Clock
+from shop_api.core.config import Settings
 from shop_api.core.deps import (
     ClockDep,
     CurrentSeller,
@@ -18,11 +22,22 @@ from shop_api.core.deps import (
     ReadOnlyReadsDep,
     SessionDep,
     SettingsDep,
+    TokenDep,
+    WritesDep,
+    token_holder,
 )
-from shop_api.core.errors import NotFound, PayloadTooLarge, Unprocessable, error_responses
+from shop_api.core.errors import (
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
 from shop_api.core.pagination import PageDep, PageParams
+from shop_api.core.responses import model_response
 from shop_api.core.storage import ObjectStore
 from shop_api.listings import rendering, repository, service
+from shop_api.listings.images import CleanImage, clean_image
 from shop_api.listings.schemas import (
     ImagePublic,
     ListingCreate,
@@ -105,7 +120,7 @@ def _with_images(session: SessionDep, listing: Listing, store: ObjectStore) -> L
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ListingPublic,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 413, 422),
 )
 def create_listing(
     body: ListingCreate,
@@ -223,7 +238,7 @@ def _readable_listing_page(
 @router.patch(
     "/{listing_id}",
     response_model=ListingPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def update_listing(
     listing_id: uuid.UUID,
@@ -238,27 +253,73 @@ def update_listing(
     return _with_images(session, listing, store)
 
 
+@dataclass(frozen=True)
+class ImageUpload:
+    """Who uploads an image to which listing, resolved inside each unit of work."""
+
+    settings: Settings
+    clock: Clock
+    token: str
+    listing_id: uuid.UUID
+
+    def uploader(self, session: Session) -> User:
+        return token_holder(session, self.settings, self.clock.now(), self.token)
+
+
+def _check_upload(session: Session, upload: ImageUpload) -> None:
+    service.check_room_for_image(
+        session, upload.settings, upload.uploader(session), upload.listing_id
+    )
+
+
+def _record_upload(
+    session: Session, upload: ImageUpload, image: CleanImage, image_id: uuid.UUID, key: str
+) -> ListingImage:
+    return service.add_image(
+        session, upload.clock, upload.settings, upload.uploader(session),
+        upload.listing_id, image_id, key, image,
+    )  # fmt: skip
+
+
 @router.post(
     "/{listing_id}/images",
     status_code=status.HTTP_201_CREATED,
     response_model=ImagePublic,
-    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
-def upload_image(
+async def upload_image(
     listing_id: uuid.UUID,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
-    actor: CurrentUser,
-    session: SessionDep,
+    token: TokenDep,
+    reads: ReadOnlyReadsDep,
+    writes: WritesDep,
     clock: ClockDep,
     settings: SettingsDep,
     store: ObjectStoreDep,
-) -> ImagePublic:
-    """Add an image; metadata such as EXIF location is removed before it is stored."""
-    data = file.file.read(settings.max_image_bytes + 1)
+) -> Response:
+    """Add an image; metadata such as EXIF location is removed before it is stored.
+
+    The picture is decoded, cleaned and stored holding no lock (a large one takes
+    seconds); only then does a short write transaction record it. The caller and the
+    listing are checked before the decoding (by a read of its own: a request session for
+    a POST would hold SQLite's write gate throughout) and again in that transaction."""
+    if token is None:
+        raise Unauthorized()
+    upload = ImageUpload(settings, clock, token, listing_id)
+    await reads.run(_check_upload, upload)
+    data = await file.read(settings.max_image_bytes + 1)
     if len(data) > settings.max_image_bytes:
         raise PayloadTooLarge(f"Images are limited to {settings.max_image_bytes} bytes")
-    image = service.add_image(session, clock, settings, store, actor, listing_id, data)
-    return image_public(image, store)
+    image = await run_in_threadpool(clean_image, data, max_pixels=settings.max_image_pixels)
+    image_id = uuid.uuid4()
+    key = f"listings/{listing_id}/{image_id}.{image.extension}"
+    await run_in_threadpool(store.put, key, image.data, image.content_type)
+    try:
+        row = await writes.run(_record_upload, upload, image, image_id, key)
+    except BaseException:
+        await run_in_threadpool(store.delete, key)  # no object without its row
+        raise
+    return model_response(image_public(row, store), status.HTTP_201_CREATED)
 
 
 @router.delete(

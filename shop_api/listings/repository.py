@@ -74,6 +74,7 @@ def _by_id_statements() -> dict[str, Select[tuple[Listing]]]:
 
 
 _BY_ID = _by_id_statements()
+_BY_ID_FOR_UPDATE = {kind: statement.with_for_update() for kind, statement in _BY_ID.items()}
 
 
 def _by_id_params(actor: User | None, listing_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
@@ -85,9 +86,14 @@ def _by_id_params(actor: User | None, listing_id: uuid.UUID) -> tuple[str, dict[
     return kind, params
 
 
-def get_readable(session: Session, actor: User | None, listing_id: uuid.UUID) -> Listing | None:
+def get_readable(
+    session: Session, actor: User | None, listing_id: uuid.UUID, *, for_update: bool = False
+) -> Listing | None:
+    """The listing if the caller may see it; ``for_update`` locks its row (PostgreSQL;
+    SQLite writers hold the database's write lock already)."""
     kind, params = _by_id_params(actor, listing_id)
-    return session.scalars(_BY_ID[kind], params).one_or_none()
+    statements = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+    return session.scalars(statements[kind], params).one_or_none()
 
 
 # The listing page's columns, and its images' (null when it has none).

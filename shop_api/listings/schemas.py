@@ -7,20 +7,25 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints, field_validator
 
 from shop_api.core.pagination import PageNumber, PageParams, PageSize
+from shop_api.core.validation import INT64_MAX, CurrencyCode, MinorUnits, MinorUnitsFilter, Text
 from shop_api.models import ListingCondition, ListingStatus
 
 MAX_ATTRIBUTES = 30
-AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+AttributeKey = Annotated[Text, StringConstraints(min_length=1, max_length=40)]
 # NaN and Infinity (which Python's JSON parser accepts) are not JSON: PostgreSQL refuses them.
-AttributeValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | FiniteFloat
+# Integers within 64 bits: the attributes are JSON in the database, read back by both.
+AttributeValue = (
+    Annotated[Text, StringConstraints(max_length=200)]
+    | bool
+    | Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+    | FiniteFloat
+)
 Attributes = dict[AttributeKey, AttributeValue]
 
 # Trimmed before the length check, so a blank title is refused rather than stored empty.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-Description = Field(max_length=10_000)
-PriceMinor = Field(gt=0, le=1_000_000_000, description="Price in minor units (cents)")
-Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
-Stock = Field(ge=0, le=1_000_000)
+Title = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+MAX_PRICE_MINOR = 1_000_000_000
+PriceMinor = Annotated[MinorUnits, Field(gt=0, le=MAX_PRICE_MINOR)]
 
 
 def _check_attributes(value: Attributes | None) -> Attributes | None:
@@ -33,10 +38,10 @@ class ListingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    description: str = Field(default="", max_length=10_000)
-    category: str = Field(min_length=1, max_length=64, description="Category slug or id")
-    price_minor: int = PriceMinor
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    description: Text = Field(default="", max_length=10_000)
+    category: Text = Field(min_length=1, max_length=64, description="Category slug or id")
+    price_minor: PriceMinor
+    currency: CurrencyCode | None = None  # the shop's default when left out
     stock: int = Field(default=1, ge=0, le=1_000_000)
     condition: ListingCondition = ListingCondition.new
     attributes: Attributes = Field(default_factory=dict)
@@ -53,10 +58,10 @@ class ListingUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    description: str | None = Field(default=None, max_length=10_000)
-    category: str | None = Field(default=None, min_length=1, max_length=64)
-    price_minor: int | None = Field(default=None, gt=0, le=1_000_000_000)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    description: Text | None = Field(default=None, max_length=10_000)
+    category: Text | None = Field(default=None, min_length=1, max_length=64)
+    price_minor: PriceMinor | None = None
+    currency: CurrencyCode | None = None
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     condition: ListingCondition | None = None
     attributes: Attributes | None = None
@@ -124,12 +129,12 @@ class SearchQuery(BaseModel):
     """The query parameters of ``GET /listings``, validated as one model (see
     ``shop_api.core.pagination.PageNumber``)."""
 
-    q: str | None = Field(None, max_length=200, description="Keywords")
-    category: str | None = Field(
+    q: Text | None = Field(None, max_length=200, description="Keywords")
+    category: Text | None = Field(
         None, max_length=64, description="Category slug or id; includes descendants"
     )
-    min_price: int | None = Field(None, ge=0, description="Minor units")
-    max_price: int | None = Field(None, ge=0, description="Minor units")
+    min_price: MinorUnitsFilter | None = None
+    max_price: MinorUnitsFilter | None = None
     condition: ListingCondition | None = None
     seller_id: uuid.UUID | None = None
     sort: SortOrder = Field(

@@ -12,7 +12,7 @@ from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, NotFound, NotPermitted, Unprocessable
 from shop_api.core.storage import ObjectStore
 from shop_api.listings import repository
-from shop_api.listings.images import clean_image
+from shop_api.listings.images import CleanImage
 from shop_api.listings.schemas import ListingCreate, ListingUpdate
 from shop_api.models import Category, Listing, ListingImage, ListingStatus, User, UserRole
 
@@ -70,9 +70,14 @@ def get_listing(session: Session, actor: User | None, listing_id: uuid.UUID) -> 
     return listing
 
 
-def get_editable_listing(session: Session, actor: User, listing_id: uuid.UUID) -> Listing:
-    """404 when the caller cannot see it, 403 when they can see but not change it."""
-    listing = get_listing(session, actor, listing_id)
+def get_editable_listing(
+    session: Session, actor: User, listing_id: uuid.UUID, *, for_update: bool = False
+) -> Listing:
+    """404 when the caller cannot see it, 403 when they can see but not change it.
+    ``for_update`` locks its row until the transaction ends."""
+    listing = repository.get_readable(session, actor, listing_id, for_update=for_update)
+    if listing is None:
+        raise NotFound("Listing not found")
     if actor.role != UserRole.staff and listing.seller_id != actor.id:
         raise NotPermitted("Only the listing's seller can change it")
     return listing
@@ -129,28 +134,43 @@ def update_listing(
     return listing
 
 
+def check_room_for_image(
+    session: Session, settings: Settings, actor: User, listing_id: uuid.UUID
+) -> None:
+    """What ``add_image`` would refuse (404, 403, 409), checked before an upload is
+    decoded, so that refused uploads cost no decoding."""
+    listing = get_editable_listing(session, actor, listing_id)
+    _check_image_count(session, settings, listing)
+
+
+def _check_image_count(session: Session, settings: Settings, listing: Listing) -> int:
+    """The next free position; Conflict when the listing has all the images it may."""
+    count, position = repository.count_images(session, listing.id)
+    if count >= settings.max_images_per_listing:
+        raise Conflict(f"A listing has at most {settings.max_images_per_listing} images")
+    return position
+
+
 def add_image(
     session: Session,
     clock: Clock,
     settings: Settings,
-    store: ObjectStore,
     actor: User,
     listing_id: uuid.UUID,
-    data: bytes,
+    image_id: uuid.UUID,
+    storage_key: str,
+    image: CleanImage,
 ) -> ListingImage:
-    listing = get_editable_listing(session, actor, listing_id)
-    count, position = repository.count_images(session, listing.id)
-    if count >= settings.max_images_per_listing:
-        raise Conflict(f"A listing has at most {settings.max_images_per_listing} images")
-    image = clean_image(data, max_pixels=settings.max_image_pixels)
-    image_id = uuid.uuid4()
-    key = f"listings/{listing.id}/{image_id}.{image.extension}"
-    store.put(key, image.data, image.content_type)
+    """Records an image already cleaned and stored (``clean_image``, then the object
+    store: both slow, so both happen before this short transaction). The listing's row
+    is locked while its images are counted, so two uploads cannot take one position."""
+    listing = get_editable_listing(session, actor, listing_id, for_update=True)
+    position = _check_image_count(session, settings, listing)
     now = clock.now()
     row = ListingImage(
         id=image_id,
         listing_id=listing.id,
-        storage_key=key,
+        storage_key=storage_key,
         content_type=image.content_type,
         width=image.width,
         height=image.height,
@@ -162,11 +182,7 @@ def add_image(
     )
     session.add(row)
     listing.modified_at = now
-    try:
-        session.commit()
-    except Exception:
-        store.delete(key)  # no orphaned object when the row could not be saved
-        raise
+    session.commit()
     return row
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop_api.core.db import RecordModel
+from shop_api.core.db import MONEY, RecordModel
 from shop_api.models.user import enum_column
 
 
@@ -52,7 +52,7 @@ class Listing(RecordModel):
     category_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("categories.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    price_minor: Mapped[int]
+    price_minor: Mapped[int] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(default=0)
     condition: Mapped[ListingCondition] = mapped_column(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop_api.core.db import Base, RecordModel, utcnow
+from shop_api.core.db import MONEY, Base, RecordModel, utcnow
 from shop_api.models.user import enum_column
 
 
@@ -52,12 +52,12 @@ class Order(RecordModel):
         enum_column(OrderStatus, "order_status"), default=OrderStatus.pending_payment
     )
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal_minor: Mapped[int]
-    discount_minor: Mapped[int] = mapped_column(default=0)
-    shipping_minor: Mapped[int] = mapped_column(default=0)
-    tax_minor: Mapped[int] = mapped_column(default=0)
-    total_minor: Mapped[int]
-    refunded_minor: Mapped[int] = mapped_column(default=0)
+    subtotal_minor: Mapped[int] = mapped_column(MONEY)
+    discount_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    shipping_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    tax_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    total_minor: Mapped[int] = mapped_column(MONEY)
+    refunded_minor: Mapped[int] = mapped_column(MONEY, default=0)
     coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
     coupon_code: Mapped[str | None] = mapped_column(String(40))
     idempotency_key: Mapped[str] = mapped_column(String(255))
@@ -85,11 +85,11 @@ class FulfilmentGroup(RecordModel):
         enum_column(FulfilmentStatus, "fulfilment_status"),
         default=FulfilmentStatus.awaiting_payment,
     )
-    subtotal_minor: Mapped[int]
-    discount_minor: Mapped[int] = mapped_column(default=0)
-    shipping_minor: Mapped[int] = mapped_column(default=0)
-    tax_minor: Mapped[int] = mapped_column(default=0)
-    total_minor: Mapped[int]
+    subtotal_minor: Mapped[int] = mapped_column(MONEY)
+    discount_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    shipping_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    tax_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    total_minor: Mapped[int] = mapped_column(MONEY)
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
 
@@ -104,11 +104,11 @@ class OrderItem(RecordModel):
     category_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("categories.id"))
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
-    unit_price_minor: Mapped[int]
+    unit_price_minor: Mapped[int] = mapped_column(MONEY)
     quantity: Mapped[int]
-    discount_minor: Mapped[int] = mapped_column(default=0)
-    tax_minor: Mapped[int] = mapped_column(default=0)
-    line_total_minor: Mapped[int]
+    discount_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    tax_minor: Mapped[int] = mapped_column(MONEY, default=0)
+    line_total_minor: Mapped[int] = mapped_column(MONEY)
 
 
 class OrderStatusChange(Base):

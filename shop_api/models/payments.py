@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop_api.core.db import Base, RecordModel, utcnow
+from shop_api.core.db import MONEY, Base, RecordModel, utcnow
 from shop_api.models.user import enum_column
 
 
@@ -36,10 +36,10 @@ class Payment(RecordModel):
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     provider_payment_id: Mapped[str] = mapped_column(String(64), unique=True)
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"))
-    refunded_minor: Mapped[int] = mapped_column(default=0)
+    refunded_minor: Mapped[int] = mapped_column(MONEY, default=0)
     failed_attempts: Mapped[int] = mapped_column(default=0)
     last_error_code: Mapped[str | None] = mapped_column(String(64))
     last_error_message: Mapped[str | None] = mapped_column(String(255))
@@ -64,7 +64,7 @@ class Refund(RecordModel):
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MONEY)
     reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[RefundStatus] = mapped_column(
         enum_column(RefundStatus, "refund_status"), default=RefundStatus.pending

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop_api.core.db import RecordModel
+from shop_api.core.db import MONEY, RecordModel
 from shop_api.models.user import enum_column
 
 
@@ -26,11 +26,11 @@ class Coupon(RecordModel):
     description: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[CouponKind] = mapped_column(enum_column(CouponKind, "coupon_kind"))
     percent_off: Mapped[int | None]
-    amount_off_minor: Mapped[int | None]
+    amount_off_minor: Mapped[int | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
     category_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("categories.id"))
     seller_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    min_basket_minor: Mapped[int] = mapped_column(default=0)
+    min_basket_minor: Mapped[int] = mapped_column(MONEY, default=0)
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     max_redemptions: Mapped[int | None]
@@ -45,5 +45,5 @@ class CouponRedemption(RecordModel):
     coupon_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coupons.id"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), unique=True)
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MONEY)
     released_at: Mapped[datetime | None]

@@ -48,9 +48,22 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=checkout_service.MAX_IDEMPOTENCY_KEY_LENGTH,
-        description="Required: a retry with the same key and body returns the same order",
+        include_in_schema=False,  # declared below
     ),
 ]
+# Declared required, as it is; the endpoint answers a missing key with a 400 in the error
+# envelope (after the 401 of an anonymous caller), not with FastAPI's 422 for a header.
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "A retry with the same key and body returns the same order",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": checkout_service.MAX_IDEMPOTENCY_KEY_LENGTH,
+    },
+}
 
 
 def order_public(
@@ -116,7 +129,8 @@ def new_order_public(placed: checkout_service.NewOrder) -> OrderPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=OrderPublic,
     responses={200: {"model": OrderPublic, "description": "Replay of an earlier checkout"},
-               **error_responses(400, 401, 409, 422)},
+               **error_responses(400, 401, 409, 413, 422)},
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
 )  # fmt: skip
 async def checkout(
     body: CheckoutRequest,
@@ -218,7 +232,7 @@ def order_history(
 @router.post(
     "/orders/{order_id}/cancel",
     response_model=OrderPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def cancel_order(
     order_id: uuid.UUID,

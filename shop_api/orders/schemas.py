@@ -6,18 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_api.core.validation import Text
 from shop_api.models.orders import FulfilmentStatus, OrderStatus
 
 
 class Address(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    region: str | None = Field(default=None, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    name: Text = Field(min_length=1, max_length=120)
+    line1: Text = Field(min_length=1, max_length=200)
+    line2: Text | None = Field(default=None, max_length=200)
+    city: Text = Field(min_length=1, max_length=100)
+    region: Text | None = Field(default=None, max_length=100)
+    postal_code: Text = Field(min_length=1, max_length=20)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
 
 
@@ -25,7 +26,7 @@ class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shipping_address: Address
-    coupon_code: str | None = Field(default=None, min_length=1, max_length=40)
+    coupon_code: Text | None = Field(default=None, min_length=1, max_length=40)
 
 
 class OrderItemPublic(BaseModel):
@@ -110,4 +111,4 @@ class StatusChangePublic(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="requested by customer", max_length=200)
+    reason: Text = Field(default="requested by customer", max_length=200)

@@ -91,7 +91,7 @@ def list_payments(
     "/orders/{order_id}/refunds",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RefundPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def refund_order(
     order_id: uuid.UUID,
@@ -127,7 +127,10 @@ def list_refunds(
     "/webhooks/payments",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAck,
-    responses={**error_responses(400, 401), 503: {"description": "Not ready: redeliver later"}},
+    responses={
+        **error_responses(400, 401, 413),
+        503: {"description": "Not ready: redeliver later"},
+    },
 )
 async def payments_webhook(
     request: Request,

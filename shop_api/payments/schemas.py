@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_api.core.validation import MinorUnits, Text
 from shop_api.models.payments import PaymentStatus, RefundStatus
 
 
@@ -54,8 +55,10 @@ class PaymentWithHistory(PaymentPublic):
 class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount_minor: int | None = Field(default=None, gt=0, description="Omit for the full rest")
-    reason: str = Field(default="", max_length=200)
+    amount_minor: MinorUnits | None = Field(
+        default=None, gt=0, description="Omit for the full rest"
+    )
+    reason: Text = Field(default="", max_length=200)
 
 
 class RefundPublic(BaseModel):

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from shop_api.core.deps import ClockDep, CurrentStaff, SessionDep, SettingsDep
 from shop_api.core.errors import error_responses
 from shop_api.core.pagination import PageDep
+from shop_api.core.validation import Text
 from shop_api.models import Coupon
 from shop_api.promotions import service
 from shop_api.promotions.schemas import CouponCreate, CouponPage, CouponPublic, CouponUpdate
 
 router = APIRouter(prefix="/promotions/coupons", tags=["promotions"])
 
-CodePath = Annotated[str, Path(min_length=1, max_length=40, description="Case-insensitive")]
+CodePath = Annotated[Text, Path(min_length=1, max_length=40, description="Case-insensitive")]
 
 
 def coupon_public(coupon: Coupon, slugs: dict[uuid.UUID, str], now: datetime) -> CouponPublic:
@@ -42,7 +43,7 @@ def _render(session: Session, coupon: Coupon, clock: ClockDep) -> CouponPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CouponPublic,
-    responses=error_responses(401, 403, 409, 422),
+    responses=error_responses(401, 403, 409, 413, 422),
 )
 def create_coupon(
     body: CouponCreate,
@@ -86,7 +87,7 @@ def read_coupon(
 
 
 @router.patch(
-    "/{code}", response_model=CouponPublic, responses=error_responses(401, 403, 404, 409, 422)
+    "/{code}", response_model=CouponPublic, responses=error_responses(401, 403, 404, 409, 413, 422)
 )
 def update_coupon(
     code: CodePath,

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from shop_api.core.validation import CurrencyCode, MinorUnits, Text
 from shop_api.models import CouponKind
 
 # Codes are case-insensitive: stored and matched upper-case.
@@ -38,16 +39,16 @@ class CouponCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     code: CouponCode = Field(description="Letters, digits, '-' and '_'; stored upper-case")
-    description: str = Field(default="", max_length=200)
+    description: Text = Field(default="", max_length=200)
     kind: CouponKind
     percent_off: int | None = Field(default=None, ge=1, le=100)
-    amount_off_minor: int | None = Field(default=None, gt=0, le=MAX_MINOR)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    category: str | None = Field(
+    amount_off_minor: MinorUnits | None = Field(default=None, gt=0, le=MAX_MINOR)
+    currency: CurrencyCode | None = None
+    category: Text | None = Field(
         default=None, min_length=1, max_length=64, description="Category slug or id; with subtree"
     )
     seller_id: uuid.UUID | None = Field(default=None, description="Only this seller's items")
-    min_basket_minor: int = Field(
+    min_basket_minor: MinorUnits = Field(
         default=0, ge=0, le=MAX_MINOR, description="Qualifying items must total at least this"
     )
     starts_at: AwareDatetime | None = None
@@ -70,15 +71,15 @@ class CouponUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    description: str | None = Field(default=None, max_length=200)
+    description: Text | None = Field(default=None, max_length=200)
     active: bool | None = None
     kind: CouponKind | None = None
     percent_off: int | None = Field(default=None, ge=1, le=100)
-    amount_off_minor: int | None = Field(default=None, gt=0, le=MAX_MINOR)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    category: str | None = Field(default=None, min_length=1, max_length=64)
+    amount_off_minor: MinorUnits | None = Field(default=None, gt=0, le=MAX_MINOR)
+    currency: CurrencyCode | None = None
+    category: Text | None = Field(default=None, min_length=1, max_length=64)
     seller_id: uuid.UUID | None = None
-    min_basket_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
+    min_basket_minor: MinorUnits | None = Field(default=None, ge=0, le=MAX_MINOR)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     max_redemptions: int | None = Field(default=None, ge=1, le=MAX_COUNT)

@@ -20,7 +20,7 @@ router = APIRouter(tags=["questions"])
     "/listings/{listing_id}/questions",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def ask_question(
     listing_id: uuid.UUID,
@@ -71,7 +71,7 @@ def list_questions(
 @router.post(
     "/questions/{question_id}/answer",
     response_model=QuestionPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def answer_question(
     question_id: uuid.UUID,

@@ -5,17 +5,19 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_api.core.validation import Text
+
 
 class QuestionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is no text
 
-    body: str = Field(min_length=3, max_length=1000)
+    body: Text = Field(min_length=3, max_length=1000)
 
 
 class AnswerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is no text
 
-    body: str = Field(min_length=1, max_length=2000)
+    body: Text = Field(min_length=1, max_length=2000)
 
 
 class QuestionPublic(BaseModel):

@@ -19,7 +19,7 @@ router = APIRouter(tags=["reviews"])
     "/orders/{order_id}/reviews",
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def write_review(
     order_id: uuid.UUID,

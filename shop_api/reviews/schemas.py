@@ -5,6 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop_api.core.validation import Text
+
 
 class ReviewCreate(BaseModel):
     """A rating for one delivered order item; title and text are optional."""
@@ -13,8 +15,8 @@ class ReviewCreate(BaseModel):
 
     order_item_id: uuid.UUID
     rating: int = Field(ge=1, le=5, description="Stars, 1 to 5")
-    title: str = Field(default="", max_length=120)
-    body: str = Field(default="", max_length=5000)
+    title: Text = Field(default="", max_length=120)
+    body: Text = Field(default="", max_length=5000)
 
 
 class ReviewPublic(BaseModel):

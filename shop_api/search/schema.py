@@ -39,7 +39,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Uuid
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from shop_api.core.db import UTCDateTime
+from shop_api.core.db import MONEY, UTCDateTime
 from shop_api.models.catalog import Listing
 
 SEARCH_OBJECTS = frozenset(
@@ -130,7 +130,7 @@ search_docs = Table(
     Column("status", Listing.__table__.c.status.type),
     Column("category_id", Uuid),
     Column("seller_id", Uuid),
-    Column("price_minor", Integer),
+    Column("price_minor", MONEY),
     Column("condition", Listing.__table__.c.condition.type),
     Column("created_at", UTCDateTime),
     Column("document", TSVECTOR),  # PostgreSQL only

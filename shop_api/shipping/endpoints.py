@@ -28,7 +28,7 @@ router = APIRouter(tags=["shipping"])
     "/orders/{order_id}/ship",
     status_code=status.HTTP_201_CREATED,
     response_model=ShipmentPublic,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 def ship_order(
     order_id: uuid.UUID,
@@ -68,7 +68,10 @@ def order_tracking(
     "/webhooks/shipping",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAck,
-    responses={**error_responses(400, 401), 503: {"description": "Not ready: redeliver later"}},
+    responses={
+        **error_responses(400, 401, 413),
+        503: {"description": "Not ready: redeliver later"},
+    },
 )
 async def shipping_webhook(
     request: Request, session: SessionDep, clock: ClockDep, carrier: CarrierDep

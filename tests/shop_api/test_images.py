@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+import threading
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageCms, ImageFile, PngImagePlugin
 
 from tests.factories import (
     Actor,
@@ -84,6 +85,90 @@ def exif_with_location(orientation: int | None = None) -> bytes:
     if orientation is not None:
         exif[ExifTags.Base.Orientation] = orientation
     return exif.tobytes()
+
+
+def icc_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def jpeg_with_metadata() -> bytes:
+    """A JPEG carrying a comment (COM), EXIF with a location (APP1), XMP (APP1) and an
+    ICC profile (APP2)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 8), "blue").save(
+        buffer,
+        format="JPEG",
+        comment=b"shot at 12 Rua das Flores by ana@example.com",
+        exif=exif_with_location(),
+        xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>secret</x:xmpmeta>",
+        icc_profile=icc_profile(),
+    )
+    return buffer.getvalue()
+
+
+def png_with_metadata() -> bytes:
+    """A PNG carrying text chunks, EXIF and an ICC profile."""
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "shot at 12 Rua das Flores")
+    text.add_itxt("Author", "ana@example.com")
+    buffer = io.BytesIO()
+    Image.new("RGBA", (16, 8), (0, 0, 255, 128)).save(
+        buffer, format="PNG", pnginfo=text, exif=exif_with_location(), icc_profile=icc_profile()
+    )
+    return buffer.getvalue()
+
+
+def webp_with_metadata() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 8), "green").save(
+        buffer,
+        format="WEBP",
+        exif=exif_with_location(),
+        xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>secret</x:xmpmeta>",
+        icc_profile=icc_profile(),
+    )
+    return buffer.getvalue()
+
+
+def jpeg_segments(data: bytes) -> list[int]:
+    """The marker of each segment before the image data (SOS), in order."""
+    assert data[:2] == b"\xff\xd8"
+    markers, offset = [], 2
+    while True:
+        assert data[offset] == 0xFF, offset
+        marker = data[offset + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return markers
+        (length,) = struct.unpack(">H", data[offset + 2 : offset + 4])
+        offset += 2 + length
+
+
+def png_chunks(data: bytes) -> list[bytes]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    kinds, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kinds.append(data[offset + 4 : offset + 8])
+        offset += 12 + length
+    return kinds
+
+
+def webp_chunks(data: bytes) -> list[bytes]:
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    kinds, offset = [], 12
+    while offset < len(data):
+        kind = data[offset : offset + 4]
+        (length,) = struct.unpack("<I", data[offset + 4 : offset + 8])
+        kinds.append(kind)
+        offset += 8 + length + (length & 1)
+    return kinds
+
+
+# JPEG: SOI-less segment markers of pixel data only: APP0 (JFIF), DQT, DHT, DRI, SOF0-2, SOS.
+JPEG_PIXEL_SEGMENTS = {0xE0, 0xDB, 0xC4, 0xDD, 0xC0, 0xC1, 0xC2, 0xDA}
+PNG_PIXEL_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+WEBP_PIXEL_CHUNKS = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}
 
 
 @pytest.fixture
@@ -194,6 +279,50 @@ class TestCleaning:
             assert stored.size == (10, 20)
             assert ExifTags.Base.Orientation not in stored.getexif()
 
+    def test_jpeg_comment_and_every_other_metadata_segment_are_dropped(
+        self, client: TestClient, listing: dict, seller: Actor
+    ) -> None:
+        original = jpeg_with_metadata()
+        assert {0xFE, 0xE1, 0xE2} <= set(jpeg_segments(original))  # COM, EXIF/XMP, ICC
+
+        image = upload(client, seller, listing["id"], original, "x.jpg", "image/jpeg").json()
+
+        served = client.get(media_path(image["url"])).content
+        assert set(jpeg_segments(served)) <= JPEG_PIXEL_SEGMENTS, jpeg_segments(served)
+        for secret in (b"Rua das Flores", b"ana@example.com", b"Canon", b"secret"):
+            assert secret not in served
+        with Image.open(io.BytesIO(served)) as stored:
+            assert stored.size == (16, 8)
+            assert not {"comment", "exif", "icc_profile", "xmp"} & set(stored.info)
+
+    @pytest.mark.parametrize(
+        ("data", "chunks", "allowed"),
+        [
+            pytest.param(png_with_metadata(), png_chunks, PNG_PIXEL_CHUNKS, id="png"),
+            pytest.param(webp_with_metadata(), webp_chunks, WEBP_PIXEL_CHUNKS, id="webp"),
+        ],
+    )
+    def test_png_and_webp_keep_pixel_chunks_only(
+        self, client: TestClient, listing: dict, seller: Actor, data: bytes, chunks, allowed
+    ) -> None:
+        assert not set(chunks(data)) <= allowed  # the test data carries metadata
+
+        image = upload(client, seller, listing["id"], data).json()
+
+        served = client.get(media_path(image["url"])).content
+        assert set(chunks(served)) <= allowed, chunks(served)
+        for secret in (b"Rua das Flores", b"ana@example.com", b"Canon", b"secret"):
+            assert secret not in served
+
+    def test_transparency_survives_cleaning(
+        self, client: TestClient, listing: dict, seller: Actor
+    ) -> None:
+        image = upload(client, seller, listing["id"], png_with_metadata()).json()
+
+        with Image.open(io.BytesIO(client.get(media_path(image["url"])).content)) as stored:
+            assert stored.mode == "RGBA"
+            assert stored.getpixel((0, 0)) == (0, 0, 255, 128)
+
     def test_content_is_sniffed_not_trusted(
         self, client: TestClient, listing: dict, seller: Actor
     ) -> None:
@@ -301,6 +430,62 @@ class TestRefused:
         replacement = factory.image(seller, listing["id"], png_bytes(2, 2))
         assert replacement["position"] == limit
         assert len(client.get(f"/listings/{listing['id']}").json()["images"]) == limit
+
+
+class TestDecodingHoldsNoWriteLock:
+    """An upload is decoded, re-encoded and hashed before its short write transaction:
+    other writes go on meanwhile (on SQLite no write waits behind a decoding upload)."""
+
+    def test_a_cart_add_and_a_listing_edit_complete_while_an_upload_decodes(
+        self,
+        client: TestClient,
+        factory: Factory,
+        listing: dict,
+        seller: Actor,
+        shopper: Actor,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        decoding = threading.Event()
+        others_done = threading.Event()
+        seen: dict[str, bool] = {}
+        original_load = ImageFile.ImageFile.load
+
+        def instrumented_load(image: ImageFile.ImageFile) -> Any:
+            """The real decoder, held until the other writes are done (or give up)."""
+            if not decoding.is_set():
+                decoding.set()
+                # A guard against a deadlock only: the writes never wait on the decoder.
+                seen["others_done_while_decoding"] = others_done.wait(timeout=30)
+            return original_load(image)
+
+        monkeypatch.setattr(ImageFile.ImageFile, "load", instrumented_load)
+        uploaded: dict[str, Any] = {}
+
+        def send_upload() -> None:
+            uploaded["response"] = upload(client, seller, listing["id"], noisy_png(32, 32))
+
+        uploader = threading.Thread(target=send_upload)
+        uploader.start()
+        try:
+            assert decoding.wait(timeout=30), "the upload never reached the decoder"
+            added = client.post(
+                "/cart/items", json={"listing_id": listing["id"]}, headers=shopper.headers
+            )
+            edited = client.patch(
+                f"/listings/{listing['id']}", json={"stock": 7}, headers=seller.headers
+            )
+            others_done.set()
+        finally:
+            others_done.set()
+            uploader.join()
+
+        assert added.status_code == 201, added.text
+        assert edited.status_code == 200, edited.text
+        assert seen == {"others_done_while_decoding": True}
+        assert uploaded["response"].status_code == 201, uploaded["response"].text
+        page = client.get(f"/listings/{listing['id']}").json()
+        assert [image["id"] for image in page["images"]] == [uploaded["response"].json()["id"]]
+        assert page["stock"] == 7
 
 
 class TestBodySizeLimit:

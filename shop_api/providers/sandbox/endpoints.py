@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shop_api.core.errors import error_response
+from shop_api.core.errors import error_response, error_responses
 from shop_api.providers.sandbox.carrier import CarrierError, SandboxCarrier
 from shop_api.providers.sandbox.gateway import GatewayError, SandboxGateway
 
@@ -54,7 +54,10 @@ def _error(exc: GatewayError | CarrierError) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
-@router.post("/payments/v1/payment_intents/{intent_id}/confirm")
+@router.post(
+    "/payments/v1/payment_intents/{intent_id}/confirm",
+    responses=error_responses(400, 404, 409, 413, 422),
+)
 def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: Request):  # type: ignore[no-untyped-def]
     """Confirm with a test card (see the sandbox gateway's test card table)."""
     try:
@@ -63,7 +66,10 @@ def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: R
         return _error(exc)
 
 
-@router.post("/payments/v1/payment_intents/{intent_id}/authenticate")
+@router.post(
+    "/payments/v1/payment_intents/{intent_id}/authenticate",
+    responses=error_responses(404, 409, 413, 422),
+)
 def authenticate_payment_intent(intent_id: IntentId, body: AuthenticateRequest, request: Request):  # type: ignore[no-untyped-def]
     """The 3-D-Secure-like step: the cardholder approves or denies."""
     try:
@@ -74,7 +80,7 @@ def authenticate_payment_intent(intent_id: IntentId, body: AuthenticateRequest, 
         return _error(exc)
 
 
-@router.get("/payments/v1/payment_intents/{intent_id}")
+@router.get("/payments/v1/payment_intents/{intent_id}", responses=error_responses(404, 422))
 def read_payment_intent(
     intent_id: IntentId,
     request: Request,
@@ -86,7 +92,9 @@ def read_payment_intent(
         return _error(exc)
 
 
-@router.post("/carrier/v1/shipments/{tracking_number}/advance")
+@router.post(
+    "/carrier/v1/shipments/{tracking_number}/advance", responses=error_responses(404, 409, 422)
+)
 def advance_shipment(tracking_number: TrackingNumber, request: Request):  # type: ignore[no-untyped-def]
     """Move a parcel to its next step now, instead of waiting for the carrier's clock."""
     try:

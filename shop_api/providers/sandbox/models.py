@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop_api.core.db import Base, utcnow
+from shop_api.core.db import MONEY, Base, utcnow
 
 
 class SandboxPaymentMethod(Base):
@@ -35,14 +35,14 @@ class SandboxPaymentIntent(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     client_secret: Mapped[str] = mapped_column(String(80))
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(32))
     payment_method_id: Mapped[str | None] = mapped_column(String(40))
     pending_outcome: Mapped[str | None] = mapped_column(String(32))
     process_after: Mapped[datetime | None] = mapped_column(index=True)
     last_error_code: Mapped[str | None] = mapped_column(String(64))
-    amount_refunded: Mapped[int] = mapped_column(default=0)
+    amount_refunded: Mapped[int] = mapped_column(MONEY, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -54,7 +54,7 @@ class SandboxRefund(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     payment_intent_id: Mapped[str] = mapped_column(String(40), index=True)
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     process_after: Mapped[datetime | None] = mapped_column(index=True)

@@ -77,3 +77,9 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
 )
 def test_database_urls_are_normalised_to_psycopg3(given, expected):
     assert normalise_database_url(given) == expected
+
+
+def test_the_default_currency_is_an_iso_4217_code(tmp_path):
+    assert Settings(home=tmp_path, default_currency="BRL").default_currency == "BRL"
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        Settings(home=tmp_path, default_currency="ZZZ")
