@@ -45,6 +45,7 @@ Authenticate with `POST /auth/token` (OAuth2 password flow) and send
 `{"error": {"code", "message", "details"}}`.
 """
 
+
 # Page policy sources beyond the shop's own scripts and styles (see core.security_headers):
 # the API docs' pages set styles at run time, and ReDoc searches in a worker.
 def install_providers(state: Any, settings: Settings) -> None:
