@@ -250,16 +250,29 @@ def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.
 
 
 def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: str) -> int:
-    """Move a device's cart into the user's at login; quantities add up, capped by stock."""
+    """Move a device's cart into the user's at login; quantities add up, capped by stock.
+
+    The device's cart is locked before it is read: of concurrent logins from one device
+    one merges it, and the others, let in once it is gone, find nothing to merge.
+    """
     if not CLIENT_ID.match(client_id):
         return 0
-    anonymous = session.scalar(select(Cart).where(Cart.client_id == client_id))
+    anonymous = session.scalar(
+        select(Cart)
+        .where(Cart.client_id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if anonymous is None:
         return 0
     target = get_or_create_cart(session, CartOwner(user=user, client_id=None), clock)
     existing = {
         item.listing_id: item
-        for item in session.scalars(select(CartItem).where(CartItem.cart_id == target.id))
+        for item in session.scalars(
+            select(CartItem)
+            .where(CartItem.cart_id == target.id)
+            .execution_options(populate_existing=True)
+        )
     }
     moved = 0
     now = clock.now()
