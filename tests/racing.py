@@ -121,7 +121,7 @@ def statuses(responses: list[httpx.Response]) -> list[int]:
 def real_server(settings: Settings, home: Path, *, workers: int = 2) -> Iterator[str]:
     """A real uvicorn with ``workers`` worker processes on the test database (the same
     secret, so test tokens are valid); yields its base URL. No background jobs: the test
-    moves the sandbox providers along itself."""
+    moves the sandbox providers along itself (``Factory.settle``)."""
     env = {
         "MERCADO_DATABASE_URL": settings.database_url,
         "MERCADO_HOME": str(home),
@@ -130,6 +130,9 @@ def real_server(settings: Settings, home: Path, *, workers: int = 2) -> Iterator
         "MERCADO_ARGON2_MEMORY_KIB": "1024",
         "MERCADO_ARGON2_TIME_COST": "1",
         "MERCADO_LOG_LEVEL": "WARNING",
+        # The sandboxes on the test settings' clocks: due at once, parcels moved by hand.
+        "MERCADO_SANDBOX_PROCESSING_SECONDS": str(settings.sandbox_processing_seconds),
+        "MERCADO_SANDBOX_CARRIER_STEP_SECONDS": str(settings.sandbox_carrier_step_seconds),
     }
     with running_api(env=env, workers=workers, log_path=home / "server.log", timeout=120) as url:
         yield url
