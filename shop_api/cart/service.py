@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -117,13 +119,43 @@ def _add_context(owner_column: Any) -> Select[Any]:
 _ADD_CONTEXT_BY_USER = _add_context(Cart.user_id)
 _ADD_CONTEXT_BY_CLIENT = _add_context(Cart.client_id)
 _carts, _cart_items = Cart.__table__, CartItem.__table__
-_INSERT_CART = insert(_carts)
-_INSERT_ITEM = insert(_cart_items)
-_SET_ITEM_QUANTITY = (
-    update(_cart_items)
-    .where(_cart_items.c.id == bindparam("item_id"))
-    .values(quantity=bindparam("wanted"), modified_at=bindparam("now"))
-)
+
+
+# INSERT ... ON CONFLICT is the same SQL on both databases; each dialect has the construct.
+_DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+def _create_cart(insert: Callable[[Table], Any]) -> Insert:
+    """The owner's cart, unless a concurrent request just created it: RETURNING its id,
+    or nothing."""
+    return insert(_carts).on_conflict_do_nothing().returning(_carts.c.id)
+
+
+def _add_line(insert: Callable[[Table], Any]) -> Insert:
+    """Add units to the cart's line of a listing, creating it if needed, unless the line
+    would then hold more than ``cap``: RETURNING the line's id and quantity, or nothing.
+
+    One statement, so concurrent adds of one listing (a double click) each count, and
+    the cap holds whatever they read: no lost update, no duplicate line.
+    """
+    statement = insert(_cart_items)
+    total = _cart_items.c.quantity + statement.excluded.quantity
+    return statement.on_conflict_do_update(
+        index_elements=[_cart_items.c.cart_id, _cart_items.c.listing_id],
+        set_={"quantity": total, "modified_at": statement.excluded.modified_at},
+        where=total <= bindparam("cap"),
+    ).returning(_cart_items.c.id, _cart_items.c.quantity)
+
+
+_CREATE_CART = {name: _create_cart(insert) for name, insert in _DIALECT_INSERTS.items()}
+_ADD_LINE = {name: _add_line(insert) for name, insert in _DIALECT_INSERTS.items()}
+_CART_OF = {
+    "user": select(_carts.c.id).where(_carts.c.user_id == bindparam("owner")),
+    "client": select(_carts.c.id).where(_carts.c.client_id == bindparam("owner")),
+}
 
 
 def find_cart(session: Session, owner: CartOwner) -> Cart | None:
@@ -191,32 +223,46 @@ def add_item(
     ]
     index = next((i for i, line in enumerate(lines) if line.listing.id == listing_id), None)
     wanted = quantity + (lines[index].quantity if index is not None else 0)
-    if wanted > listing.stock:
-        raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
-    if wanted > MAX_QUANTITY:
-        raise Conflict(f"At most {MAX_QUANTITY} of one item per cart")
+    refused = _too_many(listing, wanted)
+    if refused is not None:
+        raise refused
+    cap = min(listing.stock, MAX_QUANTITY)
     now = clock.now()
+    dialect = connection.dialect.name
     cart_id = first.cart_id
     if cart_id is None:
-        cart_id = uuid.uuid4()
-        connection.execute(
-            _INSERT_CART,
-            {"id": cart_id, "user_id": owner.user.id if owner.user else None,
+        cart_id = connection.execute(
+            _CREATE_CART[dialect],
+            {"id": uuid.uuid4(), "user_id": owner.user.id if owner.user else None,
              "client_id": owner.client_id, "created_at": now, "modified_at": now},
-        )  # fmt: skip
+        ).scalar()  # fmt: skip
+        if cart_id is None:  # created meanwhile by a concurrent request
+            by = "user" if owner.user is not None else "client"
+            cart_id = connection.execute(_CART_OF[by], {"owner": key}).scalar_one()
+    added = connection.execute(
+        _ADD_LINE[dialect],
+        {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id, "quantity": quantity,
+         "created_at": now, "modified_at": now, "cap": cap},
+    ).one_or_none()  # fmt: skip
+    if added is None:  # concurrent adds took the line to the cap after it was read
+        refused = _too_many(listing, cap + 1)
+        assert refused is not None
+        raise refused
+    line = Line(added.id, added.quantity, listing)
     if index is None:
-        item_id = uuid.uuid4()
-        connection.execute(
-            _INSERT_ITEM,
-            {"id": item_id, "cart_id": cart_id, "listing_id": listing_id,
-             "quantity": quantity, "created_at": now, "modified_at": now},
-        )  # fmt: skip
-        lines.append(Line(item_id, quantity, listing))
+        lines.append(line)
     else:
-        item_id = lines[index].item_id
-        connection.execute(_SET_ITEM_QUANTITY, {"item_id": item_id, "wanted": wanted, "now": now})
-        lines[index] = Line(item_id, wanted, listing)
+        lines[index] = line
     return cart_id, listing, lines
+
+
+def _too_many(listing: ListingSnapshot, wanted: int) -> Conflict | None:
+    """The refusal of a line of more units than are in stock, or than a cart may hold."""
+    if wanted > listing.stock:
+        return Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
+    if wanted > MAX_QUANTITY:
+        return Conflict(f"At most {MAX_QUANTITY} of one item per cart")
+    return None
 
 
 def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple[Cart, CartItem]:

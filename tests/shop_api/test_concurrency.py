@@ -332,6 +332,39 @@ def merging(arena: Arena, n: int) -> None:
     assert arena.get("/cart", headers=device)["items"] == []
 
 
+def adding(arena: Arena, n: int, start: str = "another line") -> None:
+    """A listing is added to the cart N times at once (a double click): every add counts,
+    as it would one after the other; from no cart yet, from a cart holding another line
+    or one unit of the same listing."""
+    factory, client = arena.factory, arena.client
+    seller, buyer = factory.user("seller"), factory.user("shopper")
+    camera, lens = factory.listing(seller, stock=20), factory.listing(seller, stock=20)
+    before = {"no cart": None, "another line": lens, "same line": camera}[start]
+    if before is None:  # the cart is made by the racing calls: each of them adds a line
+        hold, expected = Row("listings", uuid.UUID(camera["id"])), {camera["id"]: n}
+    else:
+        added = client.post("/cart/items", json={"listing_id": before["id"]}, headers=buyer.headers)
+        assert added.status_code == 201, added.text
+        cart = added.json()
+        [line] = cart["items"]
+        if before is lens:
+            hold, expected = Row("carts", uuid.UUID(cart["id"])), {lens["id"]: 1, camera["id"]: n}
+        else:
+            hold, expected = Row("cart_items", uuid.UUID(line["id"])), {camera["id"]: 1 + n}
+
+    responses = arena.race(
+        n,
+        hold,
+        lambda _: arena.post(
+            "/cart/items", json={"listing_id": camera["id"]}, headers=buyer.headers
+        ),
+    )
+
+    assert statuses(responses) == [201] * n, [r.text for r in responses]
+    cart = arena.get("/cart", buyer)
+    assert {line["listing_id"]: line["quantity"] for line in cart["items"]} == expected
+
+
 def answering(arena: Arena, n: int) -> None:
     """The seller answers a question N times at once: one answer, one notification."""
     factory = arena.factory
@@ -390,6 +423,10 @@ class TestInProcess:
 
     def test_answer(self, arena: Arena, n: int) -> None:
         answering(arena, n)
+
+    @pytest.mark.parametrize("start", ["no cart", "another line", "same line"])
+    def test_add_to_cart(self, arena: Arena, n: int, start: str) -> None:
+        adding(arena, n, start)
 
 
 # -- a real server with two worker processes: eight callers ------------------------------
