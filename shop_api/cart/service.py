@@ -6,9 +6,21 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Select, Table, bindparam, delete, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -150,8 +162,22 @@ def _add_line(insert: Callable[[Table], Any]) -> Insert:
     ).returning(_cart_items.c.id, _cart_items.c.quantity)
 
 
+def _merge_line(insert: Callable[[Table], Any]) -> Insert:
+    """Put units in the cart's line of a listing, adding up with what it holds, at most
+    ``cap`` in all (a merge keeps what fits rather than refusing)."""
+    statement = insert(_cart_items)
+    total = _cart_items.c.quantity + statement.excluded.quantity
+    cap = bindparam("cap", type_=Integer)
+    capped = case((total > cap, cap), else_=total)
+    return statement.on_conflict_do_update(
+        index_elements=[_cart_items.c.cart_id, _cart_items.c.listing_id],
+        set_={"quantity": capped, "modified_at": statement.excluded.modified_at},
+    )
+
+
 _CREATE_CART = {name: _create_cart(insert) for name, insert in _DIALECT_INSERTS.items()}
 _ADD_LINE = {name: _add_line(insert) for name, insert in _DIALECT_INSERTS.items()}
+_MERGE_LINE = {name: _merge_line(insert) for name, insert in _DIALECT_INSERTS.items()}
 _CART_OF = {
     "user": select(_carts.c.id).where(_carts.c.user_id == bindparam("owner")),
     "client": select(_carts.c.id).where(_carts.c.client_id == bindparam("owner")),
@@ -164,19 +190,19 @@ def find_cart(session: Session, owner: CartOwner) -> Cart | None:
     return session.scalar(select(Cart).where(Cart.client_id == owner.client_id))
 
 
-def get_or_create_cart(session: Session, owner: CartOwner, clock: Clock) -> Cart:
-    cart = find_cart(session, owner)
-    if cart is None:
-        now = clock.now()
-        cart = Cart(
-            user_id=owner.user.id if owner.user else None,
-            client_id=owner.client_id,
-            created_at=now,
-            modified_at=now,
-        )
-        session.add(cart)
-        session.flush()
-    return cart
+def _create_or_find_cart(connection: Connection, owner: CartOwner, now: datetime) -> uuid.UUID:
+    """The id of the owner's cart, created now unless it exists (or a concurrent request
+    creates it meanwhile: no unique violation, its cart is used)."""
+    created = connection.execute(
+        _CREATE_CART[connection.dialect.name],
+        {"id": uuid.uuid4(), "user_id": owner.user.id if owner.user else None,
+         "client_id": owner.client_id, "created_at": now, "modified_at": now},
+    ).scalar()  # fmt: skip
+    if created is not None:
+        return created
+    if owner.user is not None:
+        return connection.execute(_CART_OF["user"], {"owner": owner.user.id}).scalar_one()
+    return connection.execute(_CART_OF["client"], {"owner": owner.client_id}).scalar_one()
 
 
 def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
@@ -228,19 +254,9 @@ def add_item(
         raise refused
     cap = min(listing.stock, MAX_QUANTITY)
     now = clock.now()
-    dialect = connection.dialect.name
-    cart_id = first.cart_id
-    if cart_id is None:
-        cart_id = connection.execute(
-            _CREATE_CART[dialect],
-            {"id": uuid.uuid4(), "user_id": owner.user.id if owner.user else None,
-             "client_id": owner.client_id, "created_at": now, "modified_at": now},
-        ).scalar()  # fmt: skip
-        if cart_id is None:  # created meanwhile by a concurrent request
-            by = "user" if owner.user is not None else "client"
-            cart_id = connection.execute(_CART_OF[by], {"owner": key}).scalar_one()
+    cart_id = first.cart_id or _create_or_find_cart(connection, owner, now)
     added = connection.execute(
-        _ADD_LINE[dialect],
+        _ADD_LINE[connection.dialect.name],
         {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id, "quantity": quantity,
          "created_at": now, "modified_at": now, "cap": cap},
     ).one_or_none()  # fmt: skip
@@ -299,7 +315,9 @@ def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: 
     """Move a device's cart into the user's at login; quantities add up, capped by stock.
 
     The device's cart is locked before it is read: of concurrent logins from one device
-    one merges it, and the others, let in once it is gone, find nothing to merge.
+    one merges it, and the others, let in once it is gone, find nothing to merge. Lines
+    go into the account's cart as adding does (one INSERT ... ON CONFLICT each), so a
+    concurrent add from another device is neither lost nor a duplicate line.
     """
     if not CLIENT_ID.match(client_id):
         return 0
@@ -311,36 +329,29 @@ def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: 
     )
     if anonymous is None:
         return 0
-    target = get_or_create_cart(session, CartOwner(user=user, client_id=None), clock)
-    existing = {
-        item.listing_id: item
-        for item in session.scalars(
-            select(CartItem)
-            .where(CartItem.cart_id == target.id)
-            .execution_options(populate_existing=True)
-        )
-    }
-    moved = 0
     now = clock.now()
+    connection = session.connection()
+    target = _create_or_find_cart(connection, CartOwner(user=user, client_id=None), now)
+    moved = 0
     for line in cart_lines(session, anonymous.id):
         listing = line.listing
         if listing.seller_id == user.id:
             continue
         cap = min(MAX_QUANTITY, max(listing.stock, 1))
-        if listing.id in existing:
-            mine = existing[listing.id]
-            mine.quantity = min(cap, mine.quantity + line.quantity)
-            mine.modified_at = now
-        else:
-            session.add(
-                CartItem(
-                    cart_id=target.id, listing_id=listing.id,
-                    quantity=min(cap, line.quantity), created_at=now, modified_at=now,
-                )
-            )  # fmt: skip
+        connection.execute(
+            _MERGE_LINE[connection.dialect.name],
+            {"id": uuid.uuid4(), "cart_id": target, "listing_id": listing.id,
+             "quantity": min(cap, line.quantity), "created_at": now, "modified_at": now,
+             "cap": cap},
+        )  # fmt: skip
         moved += 1
     session.execute(delete(CartItem).where(CartItem.cart_id == anonymous.id))
     session.delete(anonymous)
-    target.modified_at = now
+    session.execute(
+        update(Cart)
+        .where(Cart.id == target)
+        .values(modified_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     return moved
