@@ -11,10 +11,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    Delete,
     Insert,
     Integer,
     Select,
     Table,
+    Update,
     bindparam,
     case,
     delete,
@@ -292,23 +294,37 @@ def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple
 def update_item(
     session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID, quantity: int
 ) -> uuid.UUID:
-    """Set a line's quantity; the caller commits."""
+    """Set a line's quantity; the caller commits. A line removed meanwhile (by a
+    concurrent request) is not found, as it would be afterwards."""
     cart, item = _owned_item(session, owner, item_id)
     listing = session.get(Listing, item.listing_id)
     if listing is not None and quantity > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
-    item.quantity = quantity
-    item.modified_at = clock.now()
-    session.flush()  # cart_lines reads through the connection, past the ORM's autoflush
+    _still_there(
+        session,
+        update(CartItem)
+        .where(CartItem.id == item.id)
+        .values(quantity=quantity, modified_at=clock.now()),
+    )
     return cart.id
 
 
 def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID) -> None:
     """Take a line out; the caller commits. The cart's ``modified_at`` records it: a
-    removed line leaves no row of its own for the warehouse's incremental loads to see."""
+    removed line leaves no row of its own for the warehouse's incremental loads to see.
+    Of concurrent removals of one line, one removes it; the others do not find it."""
     cart, item = _owned_item(session, owner, item_id)
-    session.delete(item)
+    _still_there(session, delete(CartItem).where(CartItem.id == item.id))
     cart.modified_at = clock.now()
+
+
+def _still_there(session: Session, statement: Update | Delete) -> None:
+    """Change the line, or find out that a concurrent request removed it first (404)."""
+    changed = session.execute(
+        statement.returning(CartItem.id).execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if changed is None:
+        raise NotFound("Cart item not found")
 
 
 def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: str) -> int:

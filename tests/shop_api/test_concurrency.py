@@ -32,14 +32,14 @@ from shop_api.providers.signing import SIGNATURE_HEADER, sign
 from tests.factories import ADDRESS, SUCCESS_CARD, Actor, Factory, assert_error
 from tests.racing import Row, race, real_server, statuses
 
-Post = Callable[..., httpx.Response]
+Send = Callable[..., httpx.Response]  # (method, path, **httpx request options)
 RACERS = [2, 8]
 
 
 @dataclass
 class Arena:
     """Where a race runs: the shop's database, an in-process client to set the scene and
-    look at the outcome, and ``post``, which the racing calls go through."""
+    look at the outcome, and ``send``, which the racing calls go through."""
 
     app: FastAPI
     client: TestClient
@@ -47,7 +47,10 @@ class Arena:
     db: Session
     database_url: str
     settings: Settings
-    post: Post
+    send: Send
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.send("POST", path, **kwargs)
 
     def race(self, n: int, hold: Row, request: Callable[[int], httpx.Response]) -> list:
         return race(self.database_url, [lambda i=i: request(i) for i in range(n)], hold=hold)
@@ -63,7 +66,7 @@ def arena(
     app: FastAPI, client: TestClient, factory: Factory, db: Session, database_url: str,
     settings: Settings,
 ) -> Arena:  # fmt: skip
-    return Arena(app, client, factory, db, database_url, settings, client.post)
+    return Arena(app, client, factory, db, database_url, settings, client.request)
 
 
 def order_moves(arena: Arena, actor: Actor, order_id: str) -> list[str]:
@@ -365,6 +368,27 @@ def adding(arena: Arena, n: int, start: str = "another line") -> None:
     assert {line["listing_id"]: line["quantity"] for line in cart["items"]} == expected
 
 
+def removing(arena: Arena, n: int) -> None:
+    """A cart line is removed N times at once: it is gone, and the later removals are
+    told so (404), as they would be one after the other."""
+    factory, client = arena.factory, arena.client
+    buyer = factory.user("shopper")
+    camera = factory.listing(factory.user("seller"))
+    added = client.post("/cart/items", json={"listing_id": camera["id"]}, headers=buyer.headers)
+    assert added.status_code == 201, added.text
+    [line] = added.json()["items"]
+
+    responses = arena.race(
+        n,
+        Row("cart_items", uuid.UUID(line["id"])),
+        lambda _: arena.send("DELETE", f"/cart/items/{line['id']}", headers=buyer.headers),
+    )
+
+    assert statuses(responses) == [204] + [404] * (n - 1), [r.text for r in responses]
+    losers(responses, 404, "not_found")
+    assert arena.get("/cart", buyer)["items"] == []
+
+
 def answering(arena: Arena, n: int) -> None:
     """The seller answers a question N times at once: one answer, one notification."""
     factory = arena.factory
@@ -424,6 +448,9 @@ class TestInProcess:
     def test_answer(self, arena: Arena, n: int) -> None:
         answering(arena, n)
 
+    def test_remove_from_cart(self, arena: Arena, n: int) -> None:
+        removing(arena, n)
+
     @pytest.mark.parametrize("start", ["no cart", "another line", "same line"])
     def test_add_to_cart(self, arena: Arena, n: int, start: str) -> None:
         adding(arena, n, start)
@@ -440,21 +467,23 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture
 def server_arena(arena: Arena, server: str) -> Iterator[Arena]:
-    def post(path: str, **kwargs: Any) -> httpx.Response:
+    def send(method: str, path: str, **kwargs: Any) -> httpx.Response:
         # Each call on its own connection: one shared keep-alive connection would queue them.
         with httpx.Client(base_url=server, timeout=120.0) as http:
-            return http.post(path, **kwargs)
+            return http.request(method, path, **kwargs)
 
-    arena.post = post
+    arena.send = send
     yield arena
 
 
+ACROSS_PROCESSES = [
+    cancelling, refunding, opening_payments, shipping, reviewing, redeeming, merging, adding,
+    removing, answering,
+]  # fmt: skip
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "scenario",
-    [cancelling, refunding, opening_payments, shipping, reviewing, redeeming, merging, answering],
-    ids=lambda scenario: scenario.__name__,
-)
+@pytest.mark.parametrize("scenario", ACROSS_PROCESSES, ids=lambda scenario: scenario.__name__)
 def test_two_worker_processes(server_arena: Arena, scenario: Callable[[Arena, int], None]) -> None:
     scenario(server_arena, 8)
 
