@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Insert,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -117,13 +133,57 @@ def _add_context(owner_column: Any) -> Select[Any]:
 _ADD_CONTEXT_BY_USER = _add_context(Cart.user_id)
 _ADD_CONTEXT_BY_CLIENT = _add_context(Cart.client_id)
 _carts, _cart_items = Cart.__table__, CartItem.__table__
-_INSERT_CART = insert(_carts)
-_INSERT_ITEM = insert(_cart_items)
-_SET_ITEM_QUANTITY = (
-    update(_cart_items)
-    .where(_cart_items.c.id == bindparam("item_id"))
-    .values(quantity=bindparam("wanted"), modified_at=bindparam("now"))
-)
+
+
+# INSERT ... ON CONFLICT is the same SQL on both databases; each dialect has the construct.
+_DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+def _create_cart(insert: Callable[[Table], Any]) -> Insert:
+    """The owner's cart, unless a concurrent request just created it: RETURNING its id,
+    or nothing."""
+    return insert(_carts).on_conflict_do_nothing().returning(_carts.c.id)
+
+
+def _add_line(insert: Callable[[Table], Any]) -> Insert:
+    """Add units to the cart's line of a listing, creating it if needed, unless the line
+    would then hold more than ``cap``: RETURNING the line's id and quantity, or nothing.
+
+    One statement, so concurrent adds of one listing (a double click) each count, and
+    the cap holds whatever they read: no lost update, no duplicate line.
+    """
+    statement = insert(_cart_items)
+    total = _cart_items.c.quantity + statement.excluded.quantity
+    return statement.on_conflict_do_update(
+        index_elements=[_cart_items.c.cart_id, _cart_items.c.listing_id],
+        set_={"quantity": total, "modified_at": statement.excluded.modified_at},
+        where=total <= bindparam("cap"),
+    ).returning(_cart_items.c.id, _cart_items.c.quantity)
+
+
+def _merge_line(insert: Callable[[Table], Any]) -> Insert:
+    """Put units in the cart's line of a listing, adding up with what it holds, at most
+    ``cap`` in all (a merge keeps what fits rather than refusing)."""
+    statement = insert(_cart_items)
+    total = _cart_items.c.quantity + statement.excluded.quantity
+    cap = bindparam("cap", type_=Integer)
+    capped = case((total > cap, cap), else_=total)
+    return statement.on_conflict_do_update(
+        index_elements=[_cart_items.c.cart_id, _cart_items.c.listing_id],
+        set_={"quantity": capped, "modified_at": statement.excluded.modified_at},
+    )
+
+
+_CREATE_CART = {name: _create_cart(insert) for name, insert in _DIALECT_INSERTS.items()}
+_ADD_LINE = {name: _add_line(insert) for name, insert in _DIALECT_INSERTS.items()}
+_MERGE_LINE = {name: _merge_line(insert) for name, insert in _DIALECT_INSERTS.items()}
+_CART_OF = {
+    "user": select(_carts.c.id).where(_carts.c.user_id == bindparam("owner")),
+    "client": select(_carts.c.id).where(_carts.c.client_id == bindparam("owner")),
+}
 
 
 def find_cart(session: Session, owner: CartOwner) -> Cart | None:
@@ -132,19 +192,19 @@ def find_cart(session: Session, owner: CartOwner) -> Cart | None:
     return session.scalar(select(Cart).where(Cart.client_id == owner.client_id))
 
 
-def get_or_create_cart(session: Session, owner: CartOwner, clock: Clock) -> Cart:
-    cart = find_cart(session, owner)
-    if cart is None:
-        now = clock.now()
-        cart = Cart(
-            user_id=owner.user.id if owner.user else None,
-            client_id=owner.client_id,
-            created_at=now,
-            modified_at=now,
-        )
-        session.add(cart)
-        session.flush()
-    return cart
+def _create_or_find_cart(connection: Connection, owner: CartOwner, now: datetime) -> uuid.UUID:
+    """The id of the owner's cart, created now unless it exists (or a concurrent request
+    creates it meanwhile: no unique violation, its cart is used)."""
+    created = connection.execute(
+        _CREATE_CART[connection.dialect.name],
+        {"id": uuid.uuid4(), "user_id": owner.user.id if owner.user else None,
+         "client_id": owner.client_id, "created_at": now, "modified_at": now},
+    ).scalar()  # fmt: skip
+    if created is not None:
+        return created
+    if owner.user is not None:
+        return connection.execute(_CART_OF["user"], {"owner": owner.user.id}).scalar_one()
+    return connection.execute(_CART_OF["client"], {"owner": owner.client_id}).scalar_one()
 
 
 def cart_lines(session: Session, cart_id: uuid.UUID | None) -> list[Line]:
@@ -191,32 +251,36 @@ def add_item(
     ]
     index = next((i for i, line in enumerate(lines) if line.listing.id == listing_id), None)
     wanted = quantity + (lines[index].quantity if index is not None else 0)
-    if wanted > listing.stock:
-        raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
-    if wanted > MAX_QUANTITY:
-        raise Conflict(f"At most {MAX_QUANTITY} of one item per cart")
+    refused = _too_many(listing, wanted)
+    if refused is not None:
+        raise refused
+    cap = min(listing.stock, MAX_QUANTITY)
     now = clock.now()
-    cart_id = first.cart_id
-    if cart_id is None:
-        cart_id = uuid.uuid4()
-        connection.execute(
-            _INSERT_CART,
-            {"id": cart_id, "user_id": owner.user.id if owner.user else None,
-             "client_id": owner.client_id, "created_at": now, "modified_at": now},
-        )  # fmt: skip
+    cart_id = first.cart_id or _create_or_find_cart(connection, owner, now)
+    added = connection.execute(
+        _ADD_LINE[connection.dialect.name],
+        {"id": uuid.uuid4(), "cart_id": cart_id, "listing_id": listing_id, "quantity": quantity,
+         "created_at": now, "modified_at": now, "cap": cap},
+    ).one_or_none()  # fmt: skip
+    if added is None:  # concurrent adds took the line to the cap after it was read
+        refused = _too_many(listing, cap + 1)
+        assert refused is not None
+        raise refused
+    line = Line(added.id, added.quantity, listing)
     if index is None:
-        item_id = uuid.uuid4()
-        connection.execute(
-            _INSERT_ITEM,
-            {"id": item_id, "cart_id": cart_id, "listing_id": listing_id,
-             "quantity": quantity, "created_at": now, "modified_at": now},
-        )  # fmt: skip
-        lines.append(Line(item_id, quantity, listing))
+        lines.append(line)
     else:
-        item_id = lines[index].item_id
-        connection.execute(_SET_ITEM_QUANTITY, {"item_id": item_id, "wanted": wanted, "now": now})
-        lines[index] = Line(item_id, wanted, listing)
+        lines[index] = line
     return cart_id, listing, lines
+
+
+def _too_many(listing: ListingSnapshot, wanted: int) -> Conflict | None:
+    """The refusal of a line of more units than are in stock, or than a cart may hold."""
+    if wanted > listing.stock:
+        return Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
+    if wanted > MAX_QUANTITY:
+        return Conflict(f"At most {MAX_QUANTITY} of one item per cart")
+    return None
 
 
 def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple[Cart, CartItem]:
@@ -230,58 +294,80 @@ def _owned_item(session: Session, owner: CartOwner, item_id: uuid.UUID) -> tuple
 def update_item(
     session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID, quantity: int
 ) -> uuid.UUID:
-    """Set a line's quantity; the caller commits."""
+    """Set a line's quantity; the caller commits. A line removed meanwhile (by a
+    concurrent request) is not found, as it would be afterwards."""
     cart, item = _owned_item(session, owner, item_id)
     listing = session.get(Listing, item.listing_id)
     if listing is not None and quantity > listing.stock:
         raise Conflict(f"Only {listing.stock} in stock", details={"available": listing.stock})
-    item.quantity = quantity
-    item.modified_at = clock.now()
-    session.flush()  # cart_lines reads through the connection, past the ORM's autoflush
+    _still_there(
+        session,
+        update(CartItem)
+        .where(CartItem.id == item.id)
+        .values(quantity=quantity, modified_at=clock.now()),
+    )
     return cart.id
 
 
 def remove_item(session: Session, clock: Clock, owner: CartOwner, item_id: uuid.UUID) -> None:
     """Take a line out; the caller commits. The cart's ``modified_at`` records it: a
-    removed line leaves no row of its own for the warehouse's incremental loads to see."""
+    removed line leaves no row of its own for the warehouse's incremental loads to see.
+    Of concurrent removals of one line, one removes it; the others do not find it."""
     cart, item = _owned_item(session, owner, item_id)
-    session.delete(item)
+    _still_there(session, delete(CartItem).where(CartItem.id == item.id))
     cart.modified_at = clock.now()
 
 
+def _still_there(session: Session, statement: Update | Delete) -> None:
+    """Change the line, or find out that a concurrent request removed it first (404)."""
+    changed = session.execute(
+        statement.returning(CartItem.id).execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if changed is None:
+        raise NotFound("Cart item not found")
+
+
 def merge_anonymous_cart(session: Session, clock: Clock, user: User, client_id: str) -> int:
-    """Move a device's cart into the user's at login; quantities add up, capped by stock."""
+    """Move a device's cart into the user's at login; quantities add up, capped by stock.
+
+    The device's cart is locked before it is read: of concurrent logins from one device
+    one merges it, and the others, let in once it is gone, find nothing to merge. Lines
+    go into the account's cart as adding does (one INSERT ... ON CONFLICT each), so a
+    concurrent add from another device is neither lost nor a duplicate line.
+    """
     if not CLIENT_ID.match(client_id):
         return 0
-    anonymous = session.scalar(select(Cart).where(Cart.client_id == client_id))
+    anonymous = session.scalar(
+        select(Cart)
+        .where(Cart.client_id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if anonymous is None:
         return 0
-    target = get_or_create_cart(session, CartOwner(user=user, client_id=None), clock)
-    existing = {
-        item.listing_id: item
-        for item in session.scalars(select(CartItem).where(CartItem.cart_id == target.id))
-    }
-    moved = 0
     now = clock.now()
+    connection = session.connection()
+    target = _create_or_find_cart(connection, CartOwner(user=user, client_id=None), now)
+    moved = 0
     for line in cart_lines(session, anonymous.id):
         listing = line.listing
         if listing.seller_id == user.id:
             continue
         cap = min(MAX_QUANTITY, max(listing.stock, 1))
-        if listing.id in existing:
-            mine = existing[listing.id]
-            mine.quantity = min(cap, mine.quantity + line.quantity)
-            mine.modified_at = now
-        else:
-            session.add(
-                CartItem(
-                    cart_id=target.id, listing_id=listing.id,
-                    quantity=min(cap, line.quantity), created_at=now, modified_at=now,
-                )
-            )  # fmt: skip
+        connection.execute(
+            _MERGE_LINE[connection.dialect.name],
+            {"id": uuid.uuid4(), "cart_id": target, "listing_id": listing.id,
+             "quantity": min(cap, line.quantity), "created_at": now, "modified_at": now,
+             "cap": cap},
+        )  # fmt: skip
         moved += 1
     session.execute(delete(CartItem).where(CartItem.cart_id == anonymous.id))
     session.delete(anonymous)
-    target.modified_at = now
+    session.execute(
+        update(Cart)
+        .where(Cart.id == target)
+        .values(modified_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     return moved

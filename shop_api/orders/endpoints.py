@@ -244,7 +244,7 @@ def cancel_order(
 ) -> OrderPublic:
     """Cancel before shipping: stock goes back, an open payment is voided, a captured one
     is refunded in full."""
-    order = get_as_buyer(session, actor, order_id)
+    order = get_as_buyer(session, actor, order_id, lock=True)
     reason = body.reason if body else "requested by customer"
     follow_ups = lifecycle.cancel(session, order, clock, reason)
     session.commit()

@@ -1,6 +1,8 @@
 """Ending an order early: cancellation by the buyer or staff, failed payment, timeout.
 
-Stock and coupon redemptions go back in the same transaction. Calls to the payment
+Each runs on the locked order (``queries.lock_order``): decided on what the order is now,
+and at most once however many requests ask at the same time. Stock and coupon
+redemptions go back in the same transaction. Calls to the payment
 provider happen after commit (no database lock is held across a network call), so they
 are returned as follow-ups (plain data) for ``payments.service.run_follow_ups``.
 """
@@ -19,8 +21,8 @@ from shop_api.core.errors import Conflict
 from shop_api.models.orders import FulfilmentStatus, Order, OrderItem, OrderStatus
 from shop_api.models.payments import Payment, PaymentStatus
 from shop_api.orders import stock
-from shop_api.orders.queries import groups_of
-from shop_api.orders.state import set_group_status, transition
+from shop_api.orders.queries import groups_of, lock_order
+from shop_api.orders.state import can_transition, set_group_status, transition
 from shop_api.promotions.pricing import release_redemption
 
 
@@ -52,8 +54,9 @@ def release_order_stock(session: Session, order: Order, clock: Clock) -> None:
 
 
 def cancel(session: Session, order: Order, clock: Clock, reason: str) -> list[FollowUp]:
-    """Cancel an unshipped order; returns the provider calls to make after commit."""
-    if order.status not in (OrderStatus.pending_payment, OrderStatus.paid):
+    """Cancel an unshipped order, locked by the caller; returns the provider calls to make
+    after commit. Cancelling twice is a 409: stock and money go back once."""
+    if not can_transition(order.status, OrderStatus.cancelled):
         raise Conflict(
             f"An order that is {order.status.value} cannot be cancelled",
             details={"from": order.status.value, "to": OrderStatus.cancelled.value},
@@ -102,8 +105,8 @@ def _expire_one(
     run_follow_ups: RunFollowUps,
 ) -> int:
     with session_factory() as session:
-        order = session.get(Order, order_id)
-        if order is None or order.status != OrderStatus.pending_payment:
+        order = lock_order(session, order_id)
+        if order.status != OrderStatus.pending_payment:
             return 0
         processing = session.scalar(
             select(Payment.id).where(

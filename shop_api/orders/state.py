@@ -1,4 +1,9 @@
-"""The order state machine and how an order's status follows its fulfilment groups."""
+"""The order state machine and how an order's status follows its fulfilment groups.
+
+The functions here change the objects they are given; their callers hold the order's
+lock (``queries.lock_order``) from before the order was read, so the machine checks
+the status the order has now, not one a concurrent request has since changed.
+"""
 
 from __future__ import annotations
 

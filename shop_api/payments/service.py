@@ -1,7 +1,9 @@
 """Paying for orders through a ``PaymentProvider``, and what its webhooks change.
 
 The provider's webhooks are the source of truth for a payment's status. No database
-transaction is held open across a provider call.
+transaction is held open across a provider call. Payments and refunds change only under
+their order's lock (``orders.queries.lock_order``), taken before anything is decided, so
+concurrent requests and webhooks about one order take turns.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, NotFound, Unprocessable
 from shop_api.models import User
-from shop_api.models.orders import FulfilmentStatus, Order, OrderItem, OrderStatus
+from shop_api.models.orders import FulfilmentStatus, OrderItem, OrderStatus
 from shop_api.models.payments import (
     Payment,
     PaymentStatus,
@@ -28,7 +30,7 @@ from shop_api.models.payments import (
     WebhookReceipt,
 )
 from shop_api.orders import lifecycle
-from shop_api.orders.queries import get_as_buyer, get_readable, groups_of
+from shop_api.orders.queries import get_as_buyer, get_readable, groups_of, lock_order
 from shop_api.orders.state import can_transition, set_group_status, transition
 from shop_api.providers.payments import (
     PaymentProvider,
@@ -107,9 +109,14 @@ def start_payment(
         )  # fmt: skip
     except ProviderError as exc:
         raise Conflict(f"The payment provider refused the payment: {exc}") from exc
+    # Recorded under the order's lock: concurrent openings take turns, and those after
+    # the first find the payment it recorded (the provider gave them the same intent).
+    order = lock_order(session, order_id)
     existing = session.scalar(select(Payment).where(Payment.provider_payment_id == remote.id))
-    if existing is not None:  # a concurrent request created it first
+    if existing is not None:
         return PaymentSession(existing, remote)
+    if order.status != OrderStatus.pending_payment:
+        raise Conflict(f"An order that is {order.status.value} cannot be paid")
     now = clock.now()
     payment = Payment(
         order_id=order_id, provider=provider.name, provider_payment_id=remote.id,
@@ -136,7 +143,13 @@ def start_payment(
 
 
 def record_receipt(session: Session, provider: str, event: ProviderEvent, clock: Clock) -> bool:
-    """Remember the event; False when it was processed before (a redelivery)."""
+    """Remember the event; False when it was processed before (a redelivery), or is
+    being processed by a concurrent delivery of it that committed first.
+
+    The receipt is inserted in a savepoint: the unique (provider, event_id) decides
+    between concurrent deliveries, and the loser's transaction goes on to answer
+    "duplicate" instead of failing.
+    """
     seen = session.scalar(
         select(WebhookReceipt.id).where(
             WebhookReceipt.provider == provider, WebhookReceipt.event_id == event.id
@@ -144,12 +157,16 @@ def record_receipt(session: Session, provider: str, event: ProviderEvent, clock:
     )
     if seen is not None:
         return False
-    session.add(
-        WebhookReceipt(
-            provider=provider, event_id=event.id, event_type=event.type, received_at=clock.now()
-        )
-    )
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(
+                WebhookReceipt(
+                    provider=provider, event_id=event.id, event_type=event.type,
+                    received_at=clock.now(),
+                )
+            )  # fmt: skip
+    except IntegrityError:
+        return False
     return True
 
 
@@ -171,15 +188,16 @@ def _apply_payment_event(
 ) -> tuple[str, list[lifecycle.FollowUp]]:
     remote = event.payment
     assert remote is not None
-    payment = session.scalar(select(Payment).where(Payment.provider_payment_id == remote.id))
-    if payment is None:
+    by_reference = select(Payment).where(Payment.provider_payment_id == remote.id)
+    order_id = session.scalar(by_reference.with_only_columns(Payment.order_id))
+    if order_id is None:
         raise RetryLater(f"payment {remote.id} is not recorded yet")
+    order = lock_order(session, order_id)
+    payment = session.scalars(by_reference.execution_options(populate_existing=True)).one()
     if remote.card_brand:
         payment.card_brand, payment.card_last4 = remote.card_brand, remote.card_last4
     if payment.status in TERMINAL:
         return "stale", []
-    order = session.get(Order, payment.order_id)
-    assert order is not None
     follow_ups: list[lifecycle.FollowUp] = []
     if event.type == "payment_intent.payment_failed":
         payment.failed_attempts += 1
@@ -215,9 +233,12 @@ def _apply_refund_event(
 ) -> tuple[str, list[lifecycle.FollowUp]]:
     remote = event.refund
     assert remote is not None
-    refund = session.scalar(select(Refund).where(Refund.provider_refund_id == remote.id))
-    if refund is None:
+    by_reference = select(Refund).where(Refund.provider_refund_id == remote.id)
+    order_id = session.scalar(by_reference.with_only_columns(Refund.order_id))
+    if order_id is None:
         raise RetryLater(f"refund {remote.id} is not recorded yet")
+    order = lock_order(session, order_id)
+    refund = session.scalars(by_reference.execution_options(populate_existing=True)).one()
     if refund.status != RefundStatus.pending:
         return "stale", []
     now = clock.now()
@@ -226,9 +247,8 @@ def _apply_refund_event(
     refund.modified_at = now
     if remote.status != RefundStatus.succeeded:
         return "refund_failed", []
-    payment = session.get(Payment, refund.payment_id)
-    order = session.get(Order, refund.order_id)
-    assert payment is not None and order is not None
+    payment = session.get(Payment, refund.payment_id, populate_existing=True)
+    assert payment is not None
     payment.refunded_minor += refund.amount_minor
     order.refunded_minor += refund.amount_minor
     order.modified_at = now
@@ -249,10 +269,21 @@ def request_refund(
     reason: str,
     requested_by: uuid.UUID | None,
 ) -> Refund:
-    """Refund all or part of a succeeded payment; the provider's webhook completes it."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
+    """Refund all or part of a succeeded payment; the provider's webhook completes it.
+
+    What is left to refund is worked out under the order's lock, from the refunds
+    recorded so far (pending ones included), so concurrent requests never refund more
+    than was paid: the pending refund is committed before the lock is let go, and before
+    the provider is asked.
+    """
+    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
+    if order_id is None:
         raise NotFound("Payment not found")
+    order = lock_order(session, order_id)
+    if order.status not in REFUNDABLE_ORDER_STATUSES:
+        raise Conflict(f"An order that is {order.status.value} cannot be refunded")
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    assert payment is not None
     if payment.status != PaymentStatus.succeeded:
         raise Conflict("Only a succeeded payment can be refunded")
     pending = session.scalar(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shop_api.cart.service import ListingSnapshot
 from shop_api.catalog.service import subtree_ids
-from shop_api.core.errors import Conflict, Unprocessable
+from shop_api.core.errors import Unprocessable
 from shop_api.models import Category
 from shop_api.models.promotions import Coupon, CouponKind, CouponRedemption
 
@@ -139,13 +139,15 @@ def redeem(
         .values(redemptions_count=Coupon.redemptions_count + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # A checkout that loses the last redemption to a concurrent one is refused as it would
+    # have been had it come second (``apply_coupon``'s answer), not with another status.
     if claimed != 1:
-        raise Conflict(f"Coupon {coupon.code} has no redemptions left")
+        raise _not_applicable("no redemptions left", coupon.code)
     # The UPDATE above holds the coupon's row lock until commit, so this count sees every
     # concurrent checkout of the same coupon that committed first.
     per_user = coupon.max_redemptions_per_user
     if per_user is not None and _active_redemptions(session, coupon.id, buyer_id) >= per_user:
-        raise Conflict(f"Coupon {coupon.code} was already used the maximum number of times")
+        raise _not_applicable("already used the maximum number of times", coupon.code)
     session.add(
         CouponRedemption(
             coupon_id=coupon.id, user_id=buyer_id, order_id=order_id,
@@ -155,18 +157,21 @@ def redeem(
 
 
 def release_redemption(session: Session, order_id: uuid.UUID, now: datetime) -> None:
-    """Give a cancelled order's redemption back to the coupon's limits."""
-    redemption = session.scalar(
-        select(CouponRedemption).where(
-            CouponRedemption.order_id == order_id, CouponRedemption.released_at.is_(None)
-        )
-    )
-    if redemption is None:
+    """Give a cancelled order's redemption back to the coupon's limits, once: the
+    redemption is marked released by a conditional UPDATE, and only the statement that
+    marked it gives the count back."""
+    coupon_id = session.execute(
+        update(CouponRedemption)
+        .where(CouponRedemption.order_id == order_id, CouponRedemption.released_at.is_(None))
+        .values(released_at=now, modified_at=now)
+        .returning(CouponRedemption.coupon_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if coupon_id is None:
         return
-    redemption.released_at = now
     session.execute(
         update(Coupon)
-        .where(Coupon.id == redemption.coupon_id, Coupon.redemptions_count > 0)
+        .where(Coupon.id == coupon_id, Coupon.redemptions_count > 0)
         .values(redemptions_count=Coupon.redemptions_count - 1)
         .execution_options(synchronize_session=False)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
@@ -42,7 +43,14 @@ def ask(session: Session, clock: Clock, asker: User, listing_id: uuid.UUID, body
 def answer(
     session: Session, clock: Clock, seller: User, question_id: uuid.UUID, body: str
 ) -> Question:
-    question = session.get(Question, question_id)
+    """Answer once: the question is locked before it is checked, so of concurrent
+    answers one is kept (and the asker told once); the others are a 409."""
+    question = session.scalar(
+        select(Question)
+        .where(Question.id == question_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
     listing = listings.get_readable(session, seller, question.listing_id) if question else None
     if question is None or listing is None:
         raise NotFound("Question not found")

@@ -1,4 +1,8 @@
-"""Shipping fulfilment groups through a ``CarrierProvider`` and following their tracking."""
+"""Shipping fulfilment groups through a ``CarrierProvider`` and following their tracking.
+
+Shipments and the groups they move change under their order's lock
+(``orders.queries.lock_order``), taken before the checks that decide the change.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from shop_api.core.errors import Conflict, NotFound, NotPermitted, Unprocessable
 from shop_api.models import User, UserRole
 from shop_api.models.orders import FulfilmentGroup, FulfilmentStatus, Order, OrderStatus
 from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
-from shop_api.orders.queries import get_readable, groups_of
+from shop_api.orders.queries import get_readable, groups_of, lock_order
 from shop_api.orders.state import follow_groups, set_group_status
 from shop_api.payments.service import RetryLater, record_receipt
 from shop_api.providers.payments import ProviderEvent
@@ -69,7 +73,13 @@ def ship(
     order_id: uuid.UUID,
     group_id: uuid.UUID | None,
 ) -> Shipment:
-    """Buy a label for the seller's part of a paid order; the group counts as shipped."""
+    """Buy a label for the seller's part of a paid order; the group counts as shipped.
+
+    The carrier is asked with no lock held (a label is idempotent by its reference, the
+    group); the shipment is then recorded under the order's lock, if the group is still
+    waiting: of concurrent requests to ship one group, one records it and the others
+    are told it is no longer waiting (409), as a second request after it would be.
+    """
     order = get_readable(session, actor, order_id)
     if order.status not in SHIPPABLE_ORDER_STATUSES:
         raise Conflict(f"An order that is {order.status.value} cannot be shipped")
@@ -77,12 +87,11 @@ def ship(
     reference, address = str(group.id), dict(order.shipping_address)
     session.rollback()  # no lock held while the carrier answers
     label = carrier.create_label(reference=reference, address=address)
-    group = session.get(FulfilmentGroup, uuid.UUID(reference))
-    order = session.get(Order, order_id)
-    assert group is not None and order is not None
-    existing = session.scalar(select(Shipment).where(Shipment.group_id == group.id))
-    if existing is not None:  # shipped concurrently: the carrier gave both the same label
-        return existing
+    order = lock_order(session, order_id)
+    group = session.get(FulfilmentGroup, uuid.UUID(reference), populate_existing=True)
+    assert group is not None
+    if order.status not in SHIPPABLE_ORDER_STATUSES:
+        raise Conflict(f"An order that is {order.status.value} cannot be shipped")
     if group.status != FulfilmentStatus.awaiting_shipment:
         raise Conflict("This group is no longer waiting to be shipped")
     now = clock.now()
@@ -113,11 +122,12 @@ def apply_tracking_event(
     )
     if not record_receipt(session, f"carrier:{carrier_name}", receipt, clock):
         return "duplicate"
-    shipment = session.scalar(
-        select(Shipment).where(Shipment.tracking_number == event.tracking_number)
-    )
-    if shipment is None:
+    by_number = select(Shipment).where(Shipment.tracking_number == event.tracking_number)
+    order_id = session.scalar(by_number.with_only_columns(Shipment.order_id))
+    if order_id is None:
         raise RetryLater(f"shipment {event.tracking_number} is not recorded yet")
+    order = lock_order(session, order_id)
+    shipment = session.scalars(by_number.execution_options(populate_existing=True)).one()
     already = session.scalar(
         select(ShipmentEvent.id).where(
             ShipmentEvent.shipment_id == shipment.id, ShipmentEvent.status == event.status.value
@@ -136,9 +146,8 @@ def apply_tracking_event(
         return "stale"
     shipment.status = event.status
     shipment.modified_at = clock.now()
-    group = session.get(FulfilmentGroup, shipment.group_id)
-    order = session.get(Order, shipment.order_id)
-    assert group is not None and order is not None
+    group = session.get(FulfilmentGroup, shipment.group_id, populate_existing=True)
+    assert group is not None
     set_group_status(
         session,
         group,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_api.core.clock import Clock
@@ -100,7 +101,11 @@ class SandboxCarrier:
             )  # fmt: skip
             session.add(shipment)
             self._emit(session, shipment, now)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent request for the same reference won
+                session.rollback()
+                return self.create_label(reference, address)
             return _shipment_object(shipment, now)
 
     def label_url(self, tracking_number: str) -> str:
