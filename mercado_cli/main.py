@@ -59,15 +59,19 @@ def users_create(
 ) -> None:
     """Create an account, e.g. the first staff member (the password is prompted for,
     or read from MERCADO_NEW_USER_PASSWORD)."""
+    from shop_api.accounts.password_policy import check_password
     from shop_api.auth.service import create_user
     from shop_api.core.clock import SystemClock
     from shop_api.core.db import create_db_engine, create_session_factory
+    from shop_api.core.errors import Unprocessable
     from shop_api.core.security import PasswordHasher
     from shop_api.models import UserRole
 
     password = os.environ.get("MERCADO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
-    if len(password) < 10:
-        raise typer.BadParameter("the password needs at least 10 characters")
+    try:  # the shop's password policy, before touching the database
+        check_password(password, email=email, display_names=[display_name])
+    except Unprocessable as exc:
+        raise typer.BadParameter(exc.message) from exc
     settings = get_settings()
     engine = create_db_engine(settings.sqlalchemy_url, pool_size=1)
     with create_session_factory(engine)() as session:

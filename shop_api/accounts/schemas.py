@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shop_api.auth.schemas import ConsentSource, DisplayName, check_password_strength
+from shop_api.auth.schemas import ConsentSource, DisplayName
 
 
 class ProfileUpdate(BaseModel):
@@ -15,8 +15,6 @@ class ProfileUpdate(BaseModel):
     consent_source: str = ConsentSource
     new_password: str | None = Field(default=None, min_length=10, max_length=128)
     current_password: str | None = Field(default=None, max_length=128)
-
-    _new_password = field_validator("new_password")(check_password_strength)
 
     @model_validator(mode="after")
     def _password_change_needs_current(self) -> ProfileUpdate:
