@@ -2,6 +2,7 @@
 
 from shop_api.models.cart import Cart, CartItem
 from shop_api.models.catalog import Category, Listing, ListingCondition, ListingImage, ListingStatus
+from shop_api.models.messages import OutboundMessage
 from shop_api.models.orders import (
     FulfilmentGroup,
     FulfilmentStatus,
@@ -10,7 +11,6 @@ from shop_api.models.orders import (
     OrderStatus,
     OrderStatusChange,
 )
-from shop_api.models.messages import OutboundMessage
 from shop_api.models.outbox import OutboxEvent
 from shop_api.models.payments import (
     Payment,
