@@ -28,6 +28,7 @@ from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
 from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
+from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
 from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
 from shop_api.search.backends import search_backend_for
@@ -144,6 +145,7 @@ def create_app(
     )
 
     install_providers(app.state, settings)
+    app.state.mailer = MailboxDirectory(settings.mailbox_dir)
     register_exception_handlers(app)
     include_routers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_image_bytes + 256 * 1024)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shop_api.auth.schemas import ConsentSource, DisplayName
 
@@ -30,3 +30,23 @@ class ConsentEventPublic(BaseModel):
     granted: bool
     source: str
     recorded_at: datetime
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PasswordResetAccepted(BaseModel):
+    message: str = Field(
+        default="If an account uses this address, a reset link is on its way to it.",
+        description="The same whether or not the address has an account",
+    )
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    new_password: str = Field(min_length=10, max_length=128)
