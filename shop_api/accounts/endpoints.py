@@ -9,6 +9,7 @@ from shop_api.auth.schemas import UserPublic
 from shop_api.core.deps import ClockDep, CurrentUser, PasswordHasherDep, SessionDep
 from shop_api.core.errors import error_responses
 from shop_api.models import ConsentEvent
+from shop_api.payments.deps import CarrierDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -56,7 +57,10 @@ def consent_history(user: CurrentUser, session: SessionDep) -> list[ConsentEvent
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
-def erase_me(user: CurrentUser, session: SessionDep, clock: ClockDep) -> Response:
-    """Right to erasure: personal data anonymised everywhere, the account closed for good."""
-    erasure.erase_user(session, user, clock)
+def erase_me(
+    user: CurrentUser, session: SessionDep, clock: ClockDep, carrier: CarrierDep
+) -> Response:
+    """Right to erasure: personal data anonymised everywhere (the carrier's copy of
+    delivery addresses too), the account closed for good."""
+    erasure.erase_user(session, user, clock, carrier=carrier)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
