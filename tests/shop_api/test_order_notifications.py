@@ -256,3 +256,18 @@ def test_an_erased_buyers_order_notifications_go(
     assert client.delete("/me", headers=buyer.headers).status_code == 204
 
     assert kinds(client, seller, order["id"]) == ["order_to_ship"], "the seller still ships it"
+
+
+def test_the_warehouse_accepts_every_kind():
+    """dbt's accepted_values test on notification kinds names every kind the shop writes."""
+    from pathlib import Path
+
+    import yaml
+
+    models = Path(__file__).parents[2] / "dbt_project/models/staging/raw/_raw__shop_models.yml"
+    [model] = [m for m in yaml.safe_load(models.read_text())["models"]
+               if m["name"] == "stg_raw__notifications"]  # fmt: skip
+    [column] = [c for c in model["columns"] if c["name"] == "notification_kind"]
+    [test] = [t for t in column["data_tests"] if "accepted_values" in t]
+
+    assert set(test["accepted_values"]["arguments"]["values"]) == set(NotificationKind)

@@ -313,3 +313,11 @@ class TestRaces:
         assert_error(confirm(client, token, OTHER_PASSWORD), 400, "bad_request")
         assert login(client, user.email, NEW_PASSWORD) == 200
         assert login(client, user.email, OTHER_PASSWORD) == 401
+
+
+def test_tokens_and_emails_never_reach_the_warehouse():
+    """The e-mail outbox holds live reset links until sent, the tokens table digests of
+    credentials: neither is shop data for analytics."""
+    from orchestration.loads.shop import shop_tables
+
+    assert {"outbound_messages", "password_reset_tokens"}.isdisjoint(shop_tables())
