@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from shop_api.accounts.endpoints import router as me_router
+from shop_api.accounts.password_reset_endpoints import router as password_reset_router
 from shop_api.auth.endpoints import router as auth_router
 from shop_api.cart.endpoints import router as cart_router
 from shop_api.catalog.endpoints import router as categories_router
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     listings_router,
     tracking_router,
     auth_router,
+    password_reset_router,
     me_router,
     my_listings_router,
     notifications_router,
@@ -50,7 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 # The sections of the API docs, in reading order (a shopper's path through the shop).
 OPENAPI_TAGS: list[dict[str, str]] = [
-    {"name": "auth", "description": "Sign up, and sign in for an OAuth2 token."},
+    {"name": "auth", "description": "Sign up, sign in for an OAuth2 token, reset a password."},
     {"name": "me", "description": "The caller's account, consents, erasure and own listings."},
     {"name": "notifications", "description": "The caller's notifications, read and unread."},
     {"name": "categories", "description": "The category tree."},

@@ -1,5 +1,5 @@
 """Background jobs of the shop process: sandbox providers' clocks, webhook delivery,
-the expiry of unpaid stock reservations, and the event outbox drain.
+the expiry of unpaid stock reservations, the event outbox drain and outgoing e-mail.
 
 ``run_jobs_once`` is what tests and the simulator call to move time along; the server
 runs it every ``background_interval_seconds`` in a thread.
@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import structlog
 
+from shop_api.notifications.messages import deliver_due as deliver_messages
 from shop_api.orders.lifecycle import expire_reservations
 from shop_api.payments.service import run_follow_ups
 from shop_api.providers.sandbox import webhooks
@@ -30,12 +31,13 @@ class JobReport:
     webhooks_delivered: int = 0
     reservations_expired: int = 0
     events_dispatched: int = 0
+    messages_sent: int = 0
 
     @property
     def total(self) -> int:
         return (
             self.payments_settled + self.parcels_moved + self.webhooks_delivered
-            + self.reservations_expired + self.events_dispatched
+            + self.reservations_expired + self.events_dispatched + self.messages_sent
         )  # fmt: skip
 
 
@@ -69,6 +71,10 @@ def run_jobs_once(state: Any, post: Poster) -> JobReport:
             state.tracking,
             read_session_factory=getattr(state, "session_factory", None),
         )
+    if getattr(state, "mailer", None) is not None:  # e-mail outbox -> mailer
+        report.messages_sent = deliver_messages(
+            state.write_session_factory, state.mailer, state.clock
+        )
     return report
 
 
@@ -83,6 +89,7 @@ def run_until_quiet(state: Any, post: Poster, *, max_rounds: int = 20) -> JobRep
             "webhooks_delivered",
             "reservations_expired",
             "events_dispatched",
+            "messages_sent",
         ):
             setattr(total, field, getattr(total, field) + getattr(report, field))
         if report.total == 0:

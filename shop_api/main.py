@@ -30,6 +30,7 @@ from shop_api.core.security import PasswordHasher
 from shop_api.core.security_headers import SecurityHeadersMiddleware
 from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
+from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.ops.docs import install_docs
 from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
 from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
@@ -151,6 +152,7 @@ def create_app(
     )
 
     install_providers(app.state, settings)
+    app.state.mailer = MailboxDirectory(settings.mailbox_dir)
     register_exception_handlers(app)
     include_routers(app)
     install_docs(app)

@@ -298,10 +298,23 @@ def shopper_pays(state: DemoState) -> None:
     )
 
 
+def _order_notices(state: DemoState, account: Account, kind: str) -> list[dict[str, Any]]:
+    """The account's notifications of this kind about the demo's order, newest first."""
+    assert state.order is not None
+    inbox = state.call("GET", "/me/notifications", 200, headers=account.headers)
+    return [
+        n for n in inbox["data"]
+        if n["kind"] == kind and n["data"].get("order_id") == state.order["id"]
+    ]  # fmt: skip
+
+
 def sellers_ship(state: DemoState) -> None:
     assert state.order is not None
     for seller in (state.seller, state.second_seller):
         assert seller is not None
+        told = _order_notices(state, seller, "order_to_ship")
+        if told:
+            state.say(f"{seller.display_name} notified: {told[0]['message']}")
         shipment = state.call(
             "POST", f"/orders/{state.order['id']}/ship", 201, headers=seller.headers
         )
@@ -323,6 +336,9 @@ def carrier_delivers(state: DemoState) -> None:
         return order["status"] == "delivered" and order
 
     state.order = state.wait_for("delivery", delivered)
+    told = _order_notices(state, state.shopper, "order_delivered")
+    if told:
+        state.say(f"shopper notified: {told[0]['message']}")
     for shipment in state.call("GET", f"{order_path}/tracking", 200, headers=state.shopper.headers):
         steps = " → ".join(event["status"] for event in shipment["events"])
         state.say(f"parcel {shipment['tracking_number']}: {steps}")

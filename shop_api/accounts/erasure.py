@@ -4,6 +4,12 @@ Each store that holds a copy of a user's personal data registers a step here; la
 parts (clickstream lake, warehouse, audiences) add theirs with ``@erasure_step``.
 Steps run in registration order inside one transaction with the account change, and
 their outcomes are kept in ``erasure_records`` as proof.
+
+Steps that reach an outside service (the carrier keeps the delivery address of every
+parcel) register with ``outside_transaction=True``: they run first, with no database
+lock held while the service answers, and must be safe to repeat; if one fails the
+request fails and nothing is erased yet, so asking again does it all. The record lists
+every step in registration order.
 """
 
 from __future__ import annotations
@@ -26,9 +32,13 @@ from shop_api.models import (
     Notification,
     NotificationKind,
     Order,
+    OutboundMessage,
+    PasswordResetToken,
     Question,
+    Shipment,
     User,
 )
+from shop_api.providers.shipping import CarrierProvider
 
 
 @dataclass(frozen=True)
@@ -36,38 +46,52 @@ class ErasureContext:
     session: Session
     user: User
     clock: Clock
+    # The person as they were before the account step anonymised the row: free text
+    # elsewhere (page titles, URLs) is searched for these.
+    email: str = ""
+    display_name: str = ""
+    carrier: CarrierProvider | None = None
 
 
 ErasureStep = Callable[[ErasureContext], dict[str, Any]]
-_STEPS: list[tuple[str, ErasureStep]] = []
+_STEPS: list[tuple[str, ErasureStep, bool]] = []  # (name, step, outside the transaction)
 
 ERASED_DISPLAY_NAME = "Erased user"
 REDACTED_TEXT = "[removed at the author's request]"
 
 
-def erasure_step(name: str) -> Callable[[ErasureStep], ErasureStep]:
+def erasure_step(
+    name: str, *, outside_transaction: bool = False
+) -> Callable[[ErasureStep], ErasureStep]:
     """Register a step; it returns a small summary (counts) recorded with the erasure."""
 
     def register(step: ErasureStep) -> ErasureStep:
-        if any(existing == name for existing, _ in _STEPS):
+        if name in registered_steps():
             raise ValueError(f"erasure step {name!r} is already registered")
-        _STEPS.append((name, step))
+        _STEPS.append((name, step, outside_transaction))
         return step
 
     return register
 
 
 def registered_steps() -> list[str]:
-    return [name for name, _ in _STEPS]
+    return [name for name, _, _ in _STEPS]
 
 
-def erase_user(session: Session, user: User, clock: Clock) -> ErasureRecord:
+def erase_user(
+    session: Session, user: User, clock: Clock, *, carrier: CarrierProvider | None = None
+) -> ErasureRecord:
     """Anonymise the user everywhere; keeps accounting records, makes the account unusable."""
-    record = ErasureRecord(user_id=user.id, requested_at=clock.now(), steps={})
+    requested_at = clock.now()
+    context = ErasureContext(
+        session=session, user=user, clock=clock, email=user.email,
+        display_name=user.display_name, carrier=carrier,
+    )  # fmt: skip
+    outcomes = {name: step(context) for name, step, outside in _STEPS if outside}
+    record = ErasureRecord(user_id=user.id, requested_at=requested_at, steps={})
     session.add(record)
-    context = ErasureContext(session=session, user=user, clock=clock)
-    outcomes = {name: step(context) for name, step in _STEPS}
-    record.steps = outcomes
+    outcomes |= {name: step(context) for name, step, outside in _STEPS if not outside}
+    record.steps = {name: outcomes[name] for name in registered_steps()}
     record.completed_at = clock.now()
     session.commit()
     return record
@@ -175,3 +199,41 @@ def _delete_cart(ctx: ErasureContext) -> dict[str, Any]:
     ctx.session.execute(delete(CartItem).where(CartItem.cart_id.in_(cart_ids)))
     deleted = ctx.session.execute(delete(Cart).where(Cart.user_id == ctx.user.id)).rowcount
     return {"carts_deleted": deleted}
+
+
+@erasure_step("password_resets")
+def _delete_reset_tokens(ctx: ErasureContext) -> dict[str, Any]:
+    deleted = ctx.session.execute(
+        delete(PasswordResetToken).where(PasswordResetToken.user_id == ctx.user.id)
+    ).rowcount
+    return {"tokens_deleted": deleted}
+
+
+@erasure_step("messages")
+def _delete_messages(ctx: ErasureContext) -> dict[str, Any]:
+    """E-mails not yet sent are not sent; sent ones leave no address or text behind.
+    (What was delivered is in the person's own mailbox, out of the shop's reach.)"""
+    deleted = ctx.session.execute(
+        delete(OutboundMessage).where(OutboundMessage.user_id == ctx.user.id)
+    ).rowcount
+    return {"messages_deleted": deleted}
+
+
+@erasure_step("carrier", outside_transaction=True)
+def _forget_at_the_carrier(ctx: ErasureContext) -> dict[str, Any]:
+    """The carrier keeps the delivery address of each of the buyer's parcels: it is told
+    to forget it (the parcel and its tracking stay). Shipments are labelled by group id."""
+    references = [
+        str(group_id)
+        for group_id in ctx.session.scalars(
+            select(Shipment.group_id)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(Order.buyer_id == ctx.user.id)
+        )
+    ]
+    ctx.session.rollback()  # no lock held while the carrier answers
+    if ctx.carrier is None:  # erased offline (no app): say what was left
+        return {"parcels_forgotten": 0, "parcels_left_with_carrier": len(references)}
+    for reference in references:
+        ctx.carrier.forget_recipient(reference=reference)
+    return {"parcels_forgotten": len(references)}

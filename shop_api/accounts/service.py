@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shop_api.accounts.password_policy import check_password
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Unauthorized
 from shop_api.core.security import PasswordHasher
@@ -42,6 +43,8 @@ def update_profile(
 ) -> User:
     now = clock.now()
     if new_password is not None:
+        names = [user.display_name, display_name or ""]
+        check_password(new_password, email=user.email, display_names=names, field="new_password")
         valid, _ = hasher.verify(current_password or "", user.password_hash)
         if not valid:
             raise Unauthorized("Current password is incorrect")

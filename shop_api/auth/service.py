@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shop_api.accounts.password_policy import check_password
 from shop_api.accounts.service import record_marketing_consent
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, Unauthorized
@@ -30,6 +31,7 @@ def create_user(
     consent_source: str = "signup",
 ) -> User:
     email = normalise_email(email)
+    check_password(password, email=email, display_names=[display_name])
     password_hash = hasher.hash(password)  # slow on purpose: before any lock is taken
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("An account with this email already exists")

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     public_url: str = "http://127.0.0.1:8000"
 
+    # Password reset: how long a reset link works, and the page it opens (the token is
+    # appended as ``?token=``); unset, ``<public_url>/reset-password``.
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    password_reset_url: str | None = None
+
     # Argon2 cost; tests lower it, production keeps the OWASP-recommended defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
@@ -160,6 +165,11 @@ class Settings(BaseSettings):
     def lake_dir(self) -> Path:
         """The clickstream landing zone (``events/`` and ``events_bad/``)."""
         return self.resolved_home / "lake"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """E-mails the built-in mailer delivers, one ``.eml`` file each."""
+        return self.resolved_home / "mailbox"
 
     @property
     def simulation_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from shop_api.models.cart import Cart, CartItem
 from shop_api.models.catalog import Category, Listing, ListingCondition, ListingImage, ListingStatus
+from shop_api.models.messages import OutboundMessage
 from shop_api.models.orders import (
     FulfilmentGroup,
     FulfilmentStatus,
@@ -23,7 +24,13 @@ from shop_api.models.promotions import Coupon, CouponKind, CouponRedemption
 from shop_api.models.questions import Notification, NotificationKind, Question
 from shop_api.models.reviews import Review
 from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
-from shop_api.models.user import ConsentEvent, ErasureRecord, User, UserRole
+from shop_api.models.user import (
+    ConsentEvent,
+    ErasureRecord,
+    PasswordResetToken,
+    User,
+    UserRole,
+)
 from shop_api.providers.sandbox import models as _sandbox_models  # noqa: F401  (their tables)
 
 __all__ = [
@@ -47,7 +54,9 @@ __all__ = [
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",
+    "OutboundMessage",
     "OutboxEvent",
+    "PasswordResetToken",
     "Payment",
     "PaymentStatus",
     "PaymentStatusChange",

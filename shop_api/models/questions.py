@@ -30,6 +30,10 @@ class Question(RecordModel):
 class NotificationKind(enum.StrEnum):
     question_received = "question_received"
     question_answered = "question_answered"
+    order_paid = "order_paid"  # to the buyer
+    order_to_ship = "order_to_ship"  # to each seller of a paid order
+    order_shipped = "order_shipped"  # to the buyer, for part or all of the order
+    order_delivered = "order_delivered"  # to the buyer
 
 
 class Notification(RecordModel):
@@ -43,3 +47,6 @@ class Notification(RecordModel):
     message: Mapped[str] = mapped_column(String(500))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     read_at: Mapped[datetime | None]
+    # Names the fact a notification announces ("order_paid:<order id>"): told once, even
+    # when the fact is reported twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

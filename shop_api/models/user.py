@@ -1,4 +1,4 @@
-"""Accounts, marketing-consent history and the erasure log."""
+"""Accounts, marketing-consent history, password-reset tokens and the erasure log."""
 
 from __future__ import annotations
 
@@ -71,3 +71,16 @@ class ErasureRecord(Base):
     requested_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PasswordResetToken(Base):
+    """A single-use, expiring reset token, kept only as its SHA-256 digest."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

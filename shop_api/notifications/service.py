@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop_api.core.errors import NotFound
@@ -27,6 +28,35 @@ def notify(
     )
     session.add(notification)
     return notification
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> Insert:
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: both databases spell it alike."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return (
+        dialect.insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
+    )
+
+
+def notify_once(
+    session: Session,
+    user_id: uuid.UUID,
+    kind: NotificationKind,
+    message: str,
+    data: dict[str, Any],
+    at: datetime,
+    dedupe_key: str,
+) -> bool:
+    """Like ``notify``, for a fact that may be reported more than once: the first report
+    notifies, the others (even concurrent ones) change nothing. True if this one did."""
+    values = {
+        "id": uuid.uuid4(), "user_id": user_id, "kind": kind, "message": message[:500],
+        "data": data, "created_at": at, "modified_at": at, "dedupe_key": dedupe_key,
+    }  # fmt: skip
+    statement = _insert_ignoring_duplicates(session, values).returning(Notification.id)
+    return session.execute(statement).scalar() is not None
 
 
 def mark_read(

@@ -29,6 +29,7 @@ from shop_api.models.payments import (
     RefundStatus,
     WebhookReceipt,
 )
+from shop_api.notifications.orders import notify_order_status
 from shop_api.orders import lifecycle
 from shop_api.orders.queries import get_as_buyer, get_readable, groups_of, lock_order
 from shop_api.orders.state import can_transition, set_group_status, transition
@@ -221,6 +222,7 @@ def _apply_payment_event(
                 set_group_status(session, group, FulfilmentStatus.awaiting_shipment, clock, "paid")
             items = list(session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)))
             record_purchase(session, order, items, clock.now())
+            notify_order_status(session, order, clock.now())
             return "paid", []
         # Paid after the order was cancelled (e.g. the hold expired meanwhile): give it back.
         follow_ups.append(lifecycle.RefundPayment(payment.id, "order no longer payable"))

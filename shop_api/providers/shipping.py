@@ -37,6 +37,12 @@ class CarrierProvider(Protocol):
 
     def create_label(self, *, reference: str, address: Mapping[str, Any]) -> Label: ...
 
+    def forget_recipient(self, *, reference: str) -> None:
+        """Erase the recipient's personal data the carrier keeps for this parcel (the
+        right to erasure); the parcel and its tracking go on. Safe to repeat, and a
+        reference the carrier does not know is no error."""
+        ...
+
     def parse_webhook(
         self, payload: bytes, headers: Mapping[str, str], now: datetime
     ) -> TrackingEvent: ...

@@ -16,6 +16,7 @@ from shop_api.core.errors import Conflict, NotFound, NotPermitted, Unprocessable
 from shop_api.models import User, UserRole
 from shop_api.models.orders import FulfilmentGroup, FulfilmentStatus, Order, OrderStatus
 from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
+from shop_api.notifications.orders import notify_order_status
 from shop_api.orders.queries import get_readable, groups_of, lock_order
 from shop_api.orders.state import follow_groups, set_group_status
 from shop_api.payments.service import RetryLater, record_receipt
@@ -110,6 +111,7 @@ def ship(
     )  # fmt: skip
     set_group_status(session, group, FulfilmentStatus.label_created, clock, "label created")
     follow_groups(session, order, groups_of(session, order.id), clock, "shipped")
+    notify_order_status(session, order, now)
     session.commit()
     return shipment
 
@@ -158,6 +160,7 @@ def apply_tracking_event(
     follow_groups(
         session, order, groups_of(session, order.id), clock, f"tracking: {event.status.value}"
     )
+    notify_order_status(session, order, clock.now())
     return event.status.value
 
 

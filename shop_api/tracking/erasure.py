@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
@@ -58,6 +58,7 @@ PII_KEYS = frozenset(_PII_NAMES.split()) | IP_KEYS
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 REDACTED = "[redacted]"
 ERASED = "[erased]"
+DISTINCTIVE_NAME_LENGTH = 8
 
 
 def strip_url(url: Any) -> Any:
@@ -72,14 +73,51 @@ def strip_url(url: Any) -> Any:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _name_pattern(name: str) -> str | None:
+    """The name as whole words, any run of spaces between them."""
+    words = name.split()
+    if not words:
+        return None
+    return r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"
+
+
+def is_distinctive(name: str) -> bool:
+    """A full name or a long one identifies a person; "Ana" alone does not."""
+    return len(name.split()) >= 2 or len(name.strip()) >= DISTINCTIVE_NAME_LENGTH
+
+
 class Eraser:
-    def __init__(self, user_id: uuid.UUID, device_ids: set[str]) -> None:
+    def __init__(
+        self,
+        user_id: uuid.UUID,
+        device_ids: set[str],
+        *,
+        email: str = "",
+        display_name: str = "",
+    ) -> None:
         hex_id = user_id.hex
         chunks = (hex_id[:8], hex_id[8:12], hex_id[12:16], hex_id[16:20], hex_id[20:])
         self.user_pattern = re.compile("-?".join(chunks), re.IGNORECASE)
         self.devices: dict[str, str] = {}
         for device in device_ids:
             self.pseudonym(device)
+        # The person's e-mail and display name in free text (titles, URLs, referrers,
+        # search terms): the e-mail in any record; the name in their own records, and in
+        # anyone's when it is distinctive.
+        email, display_name = email.strip(), display_name.strip()
+        name = _name_pattern(display_name)
+        everywhere = [re.escape(email)] if email else []
+        if name and is_distinctive(display_name):
+            everywhere.append(name)
+        own = [*everywhere, name] if name and name not in everywhere else everywhere
+        self.personal_everywhere = _compiled(everywhere)
+        self.personal_own = _compiled(own)
+        self._raw_forms = [
+            form
+            for text in (email, display_name)
+            if text
+            for form in (re.escape(quote(text, safe="")), re.escape(quote_plus(text)))
+        ]
 
     def pseudonym(self, client_id: str) -> str:
         return self.devices.setdefault(client_id, f"erased-{uuid.uuid4().hex[:20]}")
@@ -88,7 +126,10 @@ class Eraser:
         return isinstance(value, str) and self.user_pattern.fullmatch(value) is not None
 
     def prefilter(self) -> re.Pattern[str]:
+        """Matches every raw line a scrub could change (and some it will not)."""
         alternatives = [self.user_pattern.pattern, *map(re.escape, self.devices)]
+        if self.personal_own is not None:
+            alternatives += [self.personal_own.pattern, *self._raw_forms]
         return re.compile("|".join(alternatives), re.IGNORECASE)
 
     # -- records --------------------------------------------------------------------------
@@ -117,7 +158,7 @@ class Eraser:
             for key in list(event):
                 if key in PII_KEYS:
                     del event[key]
-        return self._scrub_text(event, emails=owned)
+        return self._scrub_text(event, owned=owned)
 
     def scrub_lake_event(self, record: dict[str, Any]) -> dict[str, Any] | None:
         before = repr(record)
@@ -128,27 +169,43 @@ class Eraser:
         before = repr(record)
         if isinstance(record.get("event"), dict):
             record["event"] = self.scrub_event(record["event"])
-        after = self._scrub_text(record, emails=False)
+        after = self._scrub_text(record, owned=False)
         return after if repr(after) != before else None
 
     def _without_pii(self, mapping: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in mapping.items() if key.lower() not in PII_KEYS}
 
-    def _scrub_text(self, value: Any, *, emails: bool) -> Any:
-        """The user's id replaced everywhere; e-mail addresses too when ``emails``."""
+    def _scrub_text(self, value: Any, *, owned: bool) -> Any:
+        """The user's id replaced everywhere, and the person's e-mail and distinctive name;
+        in their own records (``owned``) any e-mail address and their name too."""
         if isinstance(value, str):
             value = self.user_pattern.sub(ERASED, value)
-            return EMAIL.sub(REDACTED, value) if emails and "@" in value else value
+            value = self._scrub_personal(value, owned=owned)
+            return EMAIL.sub(REDACTED, value) if owned and "@" in value else value
         if isinstance(value, dict):
             return {
                 key: None
                 if key == "user_id" and self.is_user(item)
-                else self._scrub_text(item, emails=emails)
+                else self._scrub_text(item, owned=owned)
                 for key, item in value.items()
             }
         if isinstance(value, list):
-            return [self._scrub_text(item, emails=emails) for item in value]
+            return [self._scrub_text(item, owned=owned) for item in value]
         return value
+
+    def _scrub_personal(self, text: str, *, owned: bool) -> str:
+        pattern = self.personal_own if owned else self.personal_everywhere
+        if pattern is None:
+            return text
+        if "%" in text or "+" in text:  # URL-encoded (a query string, a referrer)
+            decoded = unquote_plus(text)
+            if decoded != text and pattern.search(decoded):
+                text = decoded
+        return pattern.sub(REDACTED, text)
+
+
+def _compiled(alternatives: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
 @contextlib.contextmanager
@@ -204,7 +261,9 @@ def erase_from_lake(zone: LandingZone, eraser: Eraser) -> dict[str, int]:
 def erase_clickstream(ctx: ErasureContext) -> dict[str, Any]:
     trackings = live_trackings()
     server_devices = [tracking.user_client_id(ctx.user.id) for tracking in trackings]
-    eraser = Eraser(ctx.user.id, set(server_devices))
+    eraser = Eraser(
+        ctx.user.id, set(server_devices), email=ctx.email, display_name=ctx.display_name
+    )
 
     rows = ctx.session.scalars(select(OutboxEvent).where(OutboxEvent.user_id == ctx.user.id))
     outbox = 0

@@ -48,10 +48,14 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     #                                                  anon shop oshop sell osell staff
     "POST /auth/signup":                              (201, 201, 201, 201, 201, 201),
     "POST /auth/token":                               (200, 200, 200, 200, 200, 200),
+    "POST /auth/password-reset":                      (202, 202, 202, 202, 202, 202),
+    "POST /auth/password-reset/confirm [unknown token]":
+                                                      (400, 400, 400, 400, 400, 400),
     "GET /me":                                        (401, 200, 200, 200, 200, 200),
     "PATCH /me":                                      (401, 200, 200, 200, 200, 200),
     "DELETE /me":                                     (401, 204, 204, 204, 204, 204),
     "GET /me/consents":                               (401, 200, 200, 200, 200, 200),
+    "GET /me/export":                                 (401, 200, 200, 200, 200, 200),
     "GET /me/listings":                               (401, 403, 403, 200, 200, 200),
     "GET /me/notifications":                          (401, 200, 200, 200, 200, 200),
     "POST /me/notifications/{notification_id}/read":  (401, 404, 404, 200, 404, 404),
@@ -208,10 +212,18 @@ def _collect_body(_scene: Scene) -> dict[str, Any]:
 CALLS: dict[str, Call] = {
     "POST /auth/signup": Call("/auth/signup", json=_signup_body),
     "POST /auth/token": Call("/auth/token", form=_login_form),
+    "POST /auth/password-reset": Call(
+        "/auth/password-reset", json=lambda _: {"email": unique_email("reset")}
+    ),
+    "POST /auth/password-reset/confirm [unknown token]": Call(
+        "/auth/password-reset/confirm",
+        json=lambda _: {"token": uuid.uuid4().hex, "new_password": "quiet lantern meadow 7"},
+    ),
     "GET /me": Call("/me"),
     "PATCH /me": Call("/me", json=lambda _: {"display_name": "Renamed"}),
     "DELETE /me": Call("/me", throwaway_caller=True),
     "GET /me/consents": Call("/me/consents"),
+    "GET /me/export": Call("/me/export"),
     "GET /me/listings": Call("/me/listings"),
     "GET /me/notifications": Call("/me/notifications"),
     "POST /me/notifications/{notification_id}/read": Call("/me/notifications/{notification}/read"),

@@ -108,6 +108,17 @@ class SandboxCarrier:
                 return self.create_label(reference, address)
             return _shipment_object(shipment, now)
 
+    def forget_recipient(self, reference: str) -> bool:
+        """The parcel keeps its route and tracking, not the address; True if it exists."""
+        with self.session_factory() as session:
+            found = session.execute(
+                update(SandboxShipment)
+                .where(SandboxShipment.reference == reference)
+                .values(address={"redacted": True})
+            ).rowcount
+            session.commit()
+        return found == 1
+
     def label_url(self, tracking_number: str) -> str:
         return f"{self.label_base_url}/sandbox/carrier/v1/labels/{tracking_number}"
 
@@ -180,6 +191,9 @@ class SandboxCarrierProvider:
             label_url=self.carrier.label_url(obj["tracking_number"]),
             status=ShipmentStatus(obj["status"]),
         )
+
+    def forget_recipient(self, *, reference: str) -> None:
+        self.carrier.forget_recipient(reference)
 
     def parse_webhook(
         self, payload: bytes, headers: Mapping[str, str], now: datetime

@@ -1,0 +1,52 @@
+"""``POST /auth/password-reset`` and ``POST /auth/password-reset/confirm``.
+
+Their own router (tag ``auth``), apart from sign-up and login in ``shop_api.auth``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from shop_api.accounts import password_reset
+from shop_api.accounts.schemas import (
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+)
+from shop_api.core.deps import ClockDep, PasswordHasherDep, SessionDep, SettingsDep
+from shop_api.core.errors import error_responses
+
+router = APIRouter(prefix="/auth/password-reset", tags=["auth"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PasswordResetAccepted,
+    responses=error_responses(422),
+)
+def request_password_reset(
+    body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> PasswordResetAccepted:
+    """E-mail a single-use reset link to the account with this address, if any.
+
+    The answer is the same for every address, so it does not tell who has an account.
+    """
+    password_reset.request_reset(session, settings, clock, body.email)
+    return PasswordResetAccepted()
+
+
+@router.post(
+    "/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(400, 422),
+)
+def confirm_password_reset(
+    body: PasswordResetConfirm, session: SessionDep, hasher: PasswordHasherDep, clock: ClockDep
+) -> Response:
+    """Set a new password with the e-mailed token; every existing session ends.
+
+    400 when the token is unknown, used or expired; 422 when the password is too weak.
+    """
+    password_reset.confirm_reset(session, hasher, clock, body.token, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
