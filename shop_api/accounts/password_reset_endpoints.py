@@ -23,7 +23,7 @@ router = APIRouter(prefix="/auth/password-reset", tags=["auth"])
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PasswordResetAccepted,
-    responses=error_responses(422),
+    responses=error_responses(413, 422),
 )
 def request_password_reset(
     body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -39,7 +39,7 @@ def request_password_reset(
 @router.post(
     "/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(400, 422),
+    responses=error_responses(400, 413, 422),
 )
 def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, hasher: PasswordHasherDep, clock: ClockDep
