@@ -110,6 +110,7 @@ def serve(
         port=port,
         reload=reload,
         access_log=False,
+        proxy_headers=False,  # MERCADO_TRUSTED_PROXIES decides (shop_api.core.client_address)
     )
 
 

@@ -395,8 +395,9 @@ class TestHashing:
             ]
             # Every login is either hashing or queued for a slot (or the bound is broken).
             arrived = eventually(
-                lambda: probe.active + getattr(hasher, "waiting", 0) == len(users)
-                or probe.active > 2
+                lambda: (
+                    probe.active + hasher.waiting == len(users) or probe.active > 2
+                )
             )
             release.set()
             answers = [login.result() for login in logins]
