@@ -311,6 +311,7 @@ return 1
 """
 
 REDIS_PREFIX = "mercado:login-throttle:"
+REDIS_TIMEOUT = 5.0  # seconds; then the login answers 503 rather than hang
 
 
 def _ms(moment: datetime) -> int:
@@ -334,7 +335,9 @@ class RedisCounters:
         loop = asyncio.get_running_loop()
         found = self._clients.get(loop)
         if found is None:
-            client = redis.asyncio.Redis.from_url(self._url)
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+            )
             found = self._clients[loop] = (
                 client,
                 client.register_script(CHARGE_SCRIPT),

@@ -395,9 +395,7 @@ class TestHashing:
             ]
             # Every login is either hashing or queued for a slot (or the bound is broken).
             arrived = eventually(
-                lambda: (
-                    probe.active + hasher.waiting == len(users) or probe.active > 2
-                )
+                lambda: probe.active + hasher.waiting == len(users) or probe.active > 2
             )
             release.set()
             answers = [login.result() for login in logins]
@@ -449,6 +447,15 @@ class TestHashing:
         assert added.status_code == 201, added.text
         assert signed_in.status_code == 200, signed_in.text
         assert proceeded == [True], "the cart add waited for the password hash"
+
+
+def test_an_unreachable_redis_answers_503(settings: Settings, tmp_path: Path) -> None:
+    values = settings.model_dump() | {"home": tmp_path, "redis_url": "redis://127.0.0.1:1/0"}
+    with TestClient(create_app(Settings(**values))) as client:
+        response = client.post("/auth/token", data={"username": "a@example.com", "password": "x"})
+
+    assert_error(response, 503, "unavailable")
+    assert response.headers["Retry-After"] == "5"
 
 
 def test_login_documents_429(client: TestClient) -> None:
