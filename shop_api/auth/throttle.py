@@ -28,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
 import redis.asyncio
+import structlog
 from fastapi import Depends, Request
 from redis.exceptions import RedisError
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shop_api.auth.service import normalise_email
@@ -43,6 +44,8 @@ from shop_api.core.deps import Writes, WritesDep
 from shop_api.core.errors import RateLimited, ServiceUnavailable
 from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
 from shop_api.models import LoginThrottleCounter
+
+log = structlog.get_logger(__name__)
 
 COUNTERS = LoginThrottleCounter.__table__
 PRUNE_EVERY = 256  # charges per process between deletions of ended windows
@@ -129,12 +132,8 @@ class LoginThrottle:
         except RedisError as exc:
             raise _unavailable() from exc
         if not admitted:
-            # The spent budget that stays closed longest (a concurrent success may have
-            # reopened the account's since: then the nearest to running out).
-            spent = max(
-                [count for count in counts if count.remaining == 0] or counts,
-                key=lambda count: (count.remaining == 0, count.window_ends_at),
-            )
+            # The spent budget that stays closed longest.
+            spent = max(counts, key=lambda count: (count.remaining == 0, count.window_ends_at))
             raise RateLimited(
                 "Too many failed logins; retry later",
                 headers=refused_headers(spent.limit, 0, _seconds(spent, now)),
@@ -145,8 +144,8 @@ class LoginThrottle:
         """Record a successful login; returns the rate-limit headers of its answer."""
         try:
             await self._counters.succeeded(attempt.address, attempt.account)
-        except RedisError as exc:
-            raise _unavailable() from exc
+        except RedisError as exc:  # the login stands; its charges stay until the window ends
+            log.warning("login_throttle_not_settled", error=str(exc)[:200])
         address = Count(
             attempt.address.key,
             attempt.address.limit,
@@ -245,7 +244,7 @@ def prune_in_database(session: Session, now: datetime) -> None:
     try:
         session.execute(delete(COUNTERS).where(COUNTERS.c.window_ends_at <= now))
         session.commit()
-    except OperationalError:  # e.g. a deadlock with a concurrent prune: next time
+    except DBAPIError:  # e.g. a deadlock with a concurrent prune: next time
         session.rollback()
 
 

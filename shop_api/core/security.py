@@ -31,8 +31,8 @@ T = TypeVar("T")
 class HashingSlots:
     """At most ``size`` Argon2 computations at once in this process.
 
-    Each one holds ``argon2_memory_kib`` of memory for its duration: unbounded, 40
-    concurrent failed logins took a server from 168 MiB to 1.48 GiB. Synchronous callers
+    Each one holds ``argon2_memory_kib`` of memory for its duration, so unbounded, a burst
+    of concurrent (failed) logins alone could exhaust the server's memory. Synchronous callers
     wait for a slot in their thread (``held``); ``run`` waits in the event loop and takes
     a worker thread only once it has a slot, so queued logins tie up no thread that other
     requests need.

@@ -33,11 +33,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from shop_api.auth.throttle import Budget, charge_in_database, prune_in_database
 from shop_api.core.clock import FrozenClock
 from shop_api.core.config import Settings
 from shop_api.main import create_app
+from shop_api.models import LoginThrottleCounter
 from tests.factories import Actor, Factory, assert_error
 
 PROXY = ("127.0.0.1", 40000)
@@ -447,6 +449,21 @@ class TestHashing:
         assert added.status_code == 201, added.text
         assert signed_in.status_code == 200, signed_in.text
         assert proceeded == [True], "the cart add waited for the password hash"
+
+
+def test_ended_windows_are_pruned(app: FastAPI) -> None:
+    now, window = datetime.now(UTC), timedelta(minutes=15)
+    ended, current = f"account:ended-{uuid.uuid4().hex}", f"account:open-{uuid.uuid4().hex}"
+    with app.state.write_session_factory() as session:
+        charge_in_database(session, [Budget(ended, 10)], now - timedelta(days=1), window)
+        charge_in_database(session, [Budget(current, 10)], now, window)
+
+        prune_in_database(session, now)
+
+        kept = session.scalars(
+            select(LoginThrottleCounter.key).where(LoginThrottleCounter.key.in_([ended, current]))
+        ).all()
+    assert kept == [current]
 
 
 def test_an_unreachable_redis_answers_503(settings: Settings, tmp_path: Path) -> None:
