@@ -124,6 +124,7 @@ def uvicorn_options(host: str, port: int, *, reload: bool) -> dict[str, Any]:
         "port": port,
         "reload": reload,
         "access_log": False,
+        "proxy_headers": False,  # MERCADO_TRUSTED_PROXIES decides (core.client_address)
     }
     if reload:
         import shop_api

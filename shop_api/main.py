@@ -120,6 +120,9 @@ def create_app(
         if jobs is not None:
             jobs.stop()
         app.state.tracking.stop()  # flushes queued events to the lake
+        login_counters = getattr(app.state, "login_redis_counters", None)
+        if login_counters is not None:  # the login throttle's Redis connections
+            await login_counters.close()
         if async_engine is not None:
             app.state.async_read_sessions = None
             await async_engine.dispose()

@@ -54,8 +54,16 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 def _config(host: str, port: int, log_level: str, access_log: bool) -> uvicorn.Config:
+    # proxy_headers=False: the app alone decides which X-Forwarded-For hops to believe
+    # (MERCADO_TRUSTED_PROXIES, shop_api.core.client_address).
     return uvicorn.Config(
-        APP, factory=True, host=host, port=port, log_level=log_level, access_log=access_log
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=False,
     )
 
 

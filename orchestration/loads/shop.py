@@ -27,10 +27,17 @@ from orchestration.loads.erasure import scrub_erased_users
 from orchestration.loads.stats import LoadStats
 
 # Provider-internal (sandbox gateway/carrier) and transport tables are not shop data;
-# nor are credentials: the e-mail outbox holds reset links until they are sent.
+# nor are credentials (the e-mail outbox holds reset links until they are sent) or the
+# login throttle's counters.
 EXCLUDED_PREFIXES = ("sandbox_",)
 EXCLUDED_TABLES = frozenset(
-    {"event_outbox", "alembic_version", "outbound_messages", "password_reset_tokens"}
+    {
+        "event_outbox",
+        "alembic_version",
+        "outbound_messages",
+        "password_reset_tokens",
+        "login_throttle",
+    }
 )
 EXCLUDED_COLUMNS = {"users": frozenset({"password_hash"})}
 # Append-only timestamps used as the watermark when a table has no ``modified_at``.

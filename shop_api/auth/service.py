@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop_api.accounts.password_policy import check_password
 from shop_api.accounts.service import record_marketing_consent
+from shop_api.cart.service import merge_anonymous_cart
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, Unauthorized
 from shop_api.core.security import PasswordHasher
@@ -30,9 +34,32 @@ def create_user(
     marketing_consent: bool = False,
     consent_source: str = "signup",
 ) -> User:
-    email = normalise_email(email)
+    """Check the password policy, hash it (before any lock is taken), insert the account."""
     check_password(password, email=email, display_names=[display_name])
-    password_hash = hasher.hash(password)  # slow on purpose: before any lock is taken
+    return insert_user(
+        session,
+        clock,
+        email=email,
+        password_hash=hasher.hash(password),
+        display_name=display_name,
+        role=role,
+        marketing_consent=marketing_consent,
+        consent_source=consent_source,
+    )
+
+
+def insert_user(
+    session: Session,
+    clock: Clock,
+    *,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    role: UserRole,
+    marketing_consent: bool = False,
+    consent_source: str = "signup",
+) -> User:
+    email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("An account with this email already exists")
     now = clock.now()
@@ -55,23 +82,47 @@ def create_user(
     return user
 
 
-def authenticate(
-    session: Session, hasher: PasswordHasher, clock: Clock, email: str, password: str
-) -> User:
+@dataclass(frozen=True)
+class Credentials:
+    user_id: uuid.UUID
+    password_hash: str | None
+    is_active: bool
+
+
+def find_credentials(session: Session, email: str) -> Credentials | None:
+    """What a login checks, read without a transaction held across the hash check."""
     found = session.execute(
         select(User.id, User.password_hash, User.is_active).where(
             User.email == normalise_email(email)
         )
     ).one_or_none()
-    session.rollback()  # end the read: the slow hash check below holds no database lock
-    valid, new_hash = hasher.verify(password, found.password_hash if found else None)
-    if found is None or not valid or not found.is_active:
+    return None if found is None else Credentials(*found)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: uuid.UUID
+    token_version: int
+
+
+def record_login(
+    session: Session,
+    clock: Clock,
+    user_id: uuid.UUID,
+    new_hash: str | None,
+    client_id: str | None,
+) -> SignedIn:
+    """After the password was verified: note the login, store an upgraded hash, and move
+    the device's anonymous cart into the account's."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:  # erased while its password was checked
+        session.rollback()
         raise Unauthorized("Incorrect email or password")
     changes: dict = {"last_login_at": clock.now()}
     if new_hash is not None:
         changes["password_hash"] = new_hash
-    session.execute(update(User).where(User.id == found.id).values(**changes))
+    session.execute(update(User).where(User.id == user_id).values(**changes))
+    if client_id:
+        merge_anonymous_cart(session, clock, user, client_id)
     session.commit()
-    user = session.get(User, found.id)
-    assert user is not None
-    return user
+    return SignedIn(user.id, user.token_version)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -47,6 +47,22 @@ class Settings(BaseSettings):
     # Argon2 cost; tests lower it, production keeps the OWASP-recommended defaults.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
+    max_concurrent_hashes: int = Field(
+        default=2,
+        ge=1,
+        description="Argon2 computations at once per process (each takes argon2_memory_kib); "
+        "more logins wait for a slot.",
+    )
+
+    # Login throttling: failed logins per account and per client address in a window,
+    # counted in the database, or in Redis when redis_url is set (shared by all workers).
+    login_max_failures_per_account: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    redis_url: str | None = Field(default=None, description="redis://host:port/db")
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty:
+    # the connection's peer is the client.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
     default_currency: CurrencyCode = "USD"
     max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -137,6 +153,14 @@ class Settings(BaseSettings):
             if origin != "*" and not ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
         return origins
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``MERCADO_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.5`` (a list is taken as is)."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import threading
 import time
 import uuid
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
+import anyio.to_thread
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -17,8 +24,77 @@ from shop_api.core.config import Settings
 ALGORITHM = "HS256"
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class HashingSlots:
+    """At most ``size`` Argon2 computations at once in this process.
+
+    Each one holds ``argon2_memory_kib`` of memory for its duration, so unbounded, a burst
+    of concurrent (failed) logins alone could exhaust the server's memory. Synchronous callers
+    wait for a slot in their thread (``held``); ``run`` waits in the event loop and takes
+    a worker thread only once it has a slot, so queued logins tie up no thread that other
+    requests need.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._semaphore = threading.BoundedSemaphore(size)
+        self._loop_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._loop_slots = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot right now."""
+        return self._waiting
+
+    def _queued(self, change: int) -> None:
+        with self._lock:
+            self._waiting += change
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if not self._semaphore.acquire(blocking=False):
+            self._queued(+1)
+            try:
+                self._semaphore.acquire()
+            finally:
+                self._queued(-1)
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+    async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``function`` in a worker thread once this event loop's share of slots allows."""
+        loop = asyncio.get_running_loop()
+        slots = self._loop_slots.get(loop)
+        if slots is None:
+            slots = self._loop_slots[loop] = asyncio.Semaphore(self.size)
+        if slots.locked():
+            self._queued(+1)
+            try:
+                await slots.acquire()
+            finally:
+                self._queued(-1)
+        else:
+            await slots.acquire()
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+        finally:
+            slots.release()
+
+
 class PasswordHasher:
-    """Hashes with Argon2id; a hash made with older parameters is upgraded on verify."""
+    """Hashes with Argon2id; a hash made with older parameters is upgraded on verify.
+
+    Every computation takes one of ``max_concurrent_hashes`` slots. Endpoints use the
+    ``*_async`` forms, after leaving any transaction and the SQLite write gate: a hash
+    takes tens of milliseconds of CPU, and nothing should wait for it but its caller.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._hash = PasswordHash(
@@ -29,21 +105,39 @@ class PasswordHasher:
                 ),
             )
         )
+        self._slots = HashingSlots(settings.max_concurrent_hashes)
         # Verifying against this when the account is unknown keeps timing the same.
         self._dummy_hash = self._hash.hash(uuid.uuid4().hex)
 
+    @property
+    def waiting(self) -> int:
+        """Hashes queued for a slot right now."""
+        return self._slots.waiting
+
     def hash(self, password: str) -> str:
-        return self._hash.hash(password)
+        with self._slots.held():
+            return self._hash.hash(password)
 
     def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         """Return (valid, new_hash); new_hash is set when the stored hash should be upgraded."""
-        if password_hash is None:
-            self._hash.verify(password, self._dummy_hash)
-            return False, None
-        try:
-            return self._hash.verify_and_update(password, password_hash)
-        except Exception:  # unknown or corrupt hash format: treat as a failed login
-            return False, None
+        with self._slots.held():
+            if password_hash is None:
+                self._hash.verify(password, self._dummy_hash)
+                return False, None
+            try:
+                return self._hash.verify_and_update(password, password_hash)
+            except Exception:  # unknown or corrupt hash format: treat as a failed login
+                return False, None
+
+    async def hash_async(self, password: str) -> str:
+        """``hash`` in a worker thread; waits for a slot in the event loop."""
+        return await self._slots.run(self.hash, password)
+
+    async def verify_async(
+        self, password: str, password_hash: str | None
+    ) -> tuple[bool, str | None]:
+        """``verify`` in a worker thread; waits for a slot in the event loop."""
+        return await self._slots.run(self.verify, password, password_hash)
 
 
 @dataclass(frozen=True)

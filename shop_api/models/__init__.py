@@ -24,6 +24,7 @@ from shop_api.models.promotions import Coupon, CouponKind, CouponRedemption
 from shop_api.models.questions import Notification, NotificationKind, Question
 from shop_api.models.reviews import Review
 from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
+from shop_api.models.throttle import LoginThrottleCounter
 from shop_api.models.user import (
     ConsentEvent,
     ErasureRecord,
@@ -48,6 +49,7 @@ __all__ = [
     "ListingCondition",
     "ListingImage",
     "ListingStatus",
+    "LoginThrottleCounter",
     "Notification",
     "NotificationKind",
     "Order",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 
 from fastapi import APIRouter, Request, Response
 from pydantic_core import from_json, to_json
 from starlette.concurrency import run_in_threadpool
 
+from shop_api.core.client_address import client_address, rate_limit_subject
 from shop_api.core.errors import (
     PayloadTooLarge,
     RateLimited,
@@ -16,6 +16,7 @@ from shop_api.core.errors import (
     Unprocessable,
     error_responses,
 )
+from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
 from shop_api.core.security import decode_access_token
 from shop_api.tracking.schemas import CollectRequest, CollectResult
 from shop_api.tracking.server_events import bearer_token, verified_user_id
@@ -76,7 +77,8 @@ async def collect(request: Request) -> Response:
     landing zone when this answers 200; invalid ones are quarantined with reasons.
 
     The answer lists accepted event_ids and rejected events (index, event_id, reasons).
-    413 over 500 events or 1 MB; 429 with ``Retry-After`` over the per-client rate."""
+    413 over 500 events or 1 MB; 429 with ``Retry-After`` over the rate of the client's
+    address (whatever ids it sends). Answers carry ``RateLimit-*`` headers."""
     tracking: Tracking = request.app.state.tracking
     settings = tracking.settings
     body = await read_body(request, settings.collect_max_bytes)
@@ -90,18 +92,14 @@ async def collect(request: Request) -> Response:
     if len(events) > settings.collect_max_events:
         raise PayloadTooLarge(f"A batch is limited to {settings.collect_max_events} events")
 
-    client_id = request.headers.get("x-client-id")
-    if not client_id and events and isinstance(events[0], dict):
-        first = events[0].get("client_id")
-        client_id = first if isinstance(first, str) else None
-    wait = tracking.buckets.take(
-        tracking.rate_key(client_id, request.client.host if request.client else None),
-        max(1, len(events)),
+    buckets = tracking.buckets
+    taken = buckets.take(
+        tracking.rate_key(rate_limit_subject(client_address(request))), max(1, len(events))
     )
-    if wait:
+    if not taken.admitted:
         raise RateLimited(
             "Too many events from this client; retry later",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            headers=refused_headers(int(buckets.burst), taken.remaining, taken.wait),
         )
 
     outcome = process_batch(
@@ -119,4 +117,8 @@ async def collect(request: Request) -> Response:
                 "The events could not be stored; retry later", headers={"Retry-After": "1"}
             ) from None
     result = {"accepted": outcome.accepted, "rejected": outcome.rejected}
-    return Response(to_json(result), media_type="application/json")
+    return Response(
+        to_json(result),
+        media_type="application/json",
+        headers=rate_limit_headers(int(buckets.burst), taken.remaining, taken.full_in),
+    )

@@ -7,8 +7,25 @@ forgotten now and then, so memory follows the number of recently active clients.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Take:
+    """The outcome of one ``take``: ``wait`` is 0.0 when admitted, else the seconds until
+    the request would be; ``remaining`` tokens are left; the bucket is full again in
+    ``full_in`` seconds."""
+
+    wait: float
+    remaining: int
+    full_in: float
+
+    @property
+    def admitted(self) -> bool:
+        return self.wait == 0.0
 
 
 class TokenBuckets:
@@ -27,8 +44,8 @@ class TokenBuckets:
         self._calls = 0
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, updated)
 
-    def take(self, key: str, cost: float) -> float:
-        """Spend ``cost`` tokens: 0.0 when allowed, else the seconds until it would be.
+    def take(self, key: str, cost: float) -> Take:
+        """Spend ``cost`` tokens if the bucket holds them.
 
         A cost above ``burst`` is charged as ``burst`` (a full bucket always admits one
         maximal request)."""
@@ -39,11 +56,13 @@ class TokenBuckets:
         self._calls += 1
         if self._calls % self._sweep_every == 0:
             self._sweep(now)
+        wait = 0.0
         if tokens >= cost:
-            self._buckets[key] = (tokens - cost, now)
-            return 0.0
+            tokens -= cost
+        else:
+            wait = (cost - tokens) / self.rate
         self._buckets[key] = (tokens, now)
-        return (cost - tokens) / self.rate
+        return Take(wait, math.floor(tokens), (self.burst - tokens) / self.rate)
 
     def _sweep(self, now: float) -> None:
         full_after = self.burst / self.rate

@@ -179,10 +179,10 @@ class Tracking:
         day = self.clock.now().date().isoformat()
         return f"srv-{self.pseudonym(f'anon:{day}:{ip}:{user_agent}')}"
 
-    def rate_key(self, client_id: str | None, ip: str | None) -> str:
-        if client_id:
-            return f"c:{client_id}"
-        return f"ip:{self.pseudonym(f'ip:{ip}')}"
+    def rate_key(self, address: str) -> str:
+        """The /collect bucket of a client address (``core.client_address``): a keyed
+        hash, so not even memory keeps the addresses of recent clients in the buckets."""
+        return self.pseudonym(f"ip:{address}")
 
     # -- server-side events ---------------------------------------------------------------
 
