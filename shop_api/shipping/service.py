@@ -112,7 +112,12 @@ def ship(
     set_group_status(session, group, FulfilmentStatus.label_created, clock, "label created")
     follow_groups(session, order, groups_of(session, order.id), clock, "shipped")
     notify_order_status(session, order, now)
+    # The buyer was erased while the carrier answered: erasure told the carrier to forget
+    # the parcels it knew of, which did not include this one yet.
+    erased_meanwhile = order.shipping_address != address
     session.commit()
+    if erased_meanwhile:
+        carrier.forget_recipient(reference=reference)
     return shipment
 
 

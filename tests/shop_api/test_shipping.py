@@ -11,13 +11,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shop_api.accounts.erasure import erase_user
+from shop_api.core.clock import SystemClock
 from shop_api.core.config import Settings
-from shop_api.providers.sandbox.models import SandboxWebhookDelivery
+from shop_api.models import User
+from shop_api.providers.sandbox.models import SandboxShipment, SandboxWebhookDelivery
 from shop_api.providers.signing import SIGNATURE_HEADER, sign
+from shop_api.shipping import service as shipping_service
 from tests.factories import ADDRESS, Actor, Factory, assert_error
 
 
@@ -389,3 +394,39 @@ class TestTrackingWebhooks:
     )
     def test_malformed_payload(self, client: TestClient, secret: str, body: bytes) -> None:
         assert_error(post_tracking(client, secret, body), 400, "bad_request")
+
+
+class ErasingWhileLabelling:
+    """The real carrier, but the buyer erases their account while it makes the label."""
+
+    def __init__(self, app: FastAPI, buyer_id: uuid.UUID) -> None:
+        self.app = app
+        self.buyer_id = buyer_id
+        self.carrier = app.state.carrier
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.carrier, name)
+
+    def create_label(self, **request: Any) -> Any:
+        label = self.carrier.create_label(**request)
+        with self.app.state.write_session_factory() as session:
+            buyer = session.get(User, self.buyer_id)
+            assert buyer is not None
+            erase_user(session, buyer, SystemClock(), carrier=self.carrier)
+        return label
+
+
+def test_a_buyer_erased_while_the_label_is_made_is_forgotten_by_the_carrier(
+    app: FastAPI, factory: Factory, paid: dict, seller: Actor, shopper: Actor, db: Session
+) -> None:
+    carrier = ErasingWhileLabelling(app, uuid.UUID(str(shopper.id)))
+    with app.state.write_session_factory() as session:
+        actor = session.get(User, uuid.UUID(str(seller.id)))
+        assert actor is not None
+        shipment = shipping_service.ship(
+            session, carrier, SystemClock(), actor, uuid.UUID(paid["id"]), None
+        )
+
+    parcel = db.get(SandboxShipment, shipment.tracking_number)
+    assert parcel is not None
+    assert parcel.address == {"redacted": True}
