@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from shop_api.accounts import erasure, export, service
+from shop_api.accounts.password_policy import check_password
 from shop_api.accounts.schemas import AccountExport, ConsentEventPublic, ProfileUpdate
 from shop_api.auth.schemas import UserPublic
-from shop_api.core.deps import ClockDep, CurrentUser, PasswordHasherDep, SessionDep
-from shop_api.core.errors import error_responses
+from shop_api.core.deps import (
+    ClockDep,
+    CurrentUser,
+    OptionalReader,
+    PasswordHasherDep,
+    SessionDep,
+    WritesDep,
+)
+from shop_api.core.errors import Unauthorized, error_responses
 from shop_api.models import ConsentEvent
 from shop_api.payments.deps import CarrierDep
 
@@ -19,28 +28,42 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("", response_model=UserPublic, responses=error_responses(401, 413, 422))
-def update_me(
+@router.patch("", response_model=UserPublic, responses=error_responses(401, 409, 413, 422))
+async def update_me(
     body: ProfileUpdate,
-    user: CurrentUser,
-    session: SessionDep,
+    reader: OptionalReader,
+    writes: WritesDep,
     hasher: PasswordHasherDep,
     clock: ClockDep,
 ) -> UserPublic:
     """Change display name, marketing consent (recorded with its source) or password.
 
-    Changing the password signs out every other session.
+    Changing the password signs out every other session. The password checks and the
+    hash run before the change's short transaction, holding no lock (nor, on SQLite,
+    the write gate), like a login's.
     """
-    updated = service.update_profile(
-        session,
-        hasher,
+    if reader is None:
+        raise Unauthorized()
+    new_password_hash = None
+    if body.new_password is not None:
+        names = [reader.display_name, body.display_name or ""]
+        await run_in_threadpool(
+            check_password, body.new_password, email=reader.email, display_names=names,
+            field="new_password",
+        )  # fmt: skip
+        valid, _ = await hasher.verify_async(body.current_password or "", reader.password_hash)
+        if not valid:
+            raise Unauthorized("Current password is incorrect")
+        new_password_hash = await hasher.hash_async(body.new_password)
+    updated = await writes.run(
+        service.update_profile,
         clock,
-        user,
+        reader.id,
         display_name=body.display_name,
         marketing_consent=body.marketing_consent,
         consent_source=body.consent_source,
-        new_password=body.new_password,
-        current_password=body.current_password,
+        new_password_hash=new_password_hash,
+        verified_hash=reader.password_hash,
     )
     return UserPublic.model_validate(updated)
 

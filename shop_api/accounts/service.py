@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop_api.accounts.password_policy import check_password
 from shop_api.core.clock import Clock
-from shop_api.core.errors import Unauthorized
-from shop_api.core.security import PasswordHasher
+from shop_api.core.errors import Conflict, Unauthorized
 from shop_api.models import ConsentEvent, User
 
 MARKETING = "marketing"
@@ -31,24 +31,32 @@ def record_marketing_consent(
 
 def update_profile(
     session: Session,
-    hasher: PasswordHasher,
     clock: Clock,
-    user: User,
+    user_id: uuid.UUID,
     *,
     display_name: str | None = None,
     marketing_consent: bool | None = None,
     consent_source: str = "api",
-    new_password: str | None = None,
-    current_password: str | None = None,
+    new_password_hash: str | None = None,
+    verified_hash: str | None = None,
 ) -> User:
+    """Apply a profile change under the account's row lock.
+
+    A new password arrives checked and hashed (that CPU work runs before, holding no
+    transaction); it replaces the one the caller proved only if that is still current,
+    so of two concurrent changes the second is refused rather than silently lost.
+    Changing the password signs out every other session (``token_version``).
+    """
     now = clock.now()
-    if new_password is not None:
-        names = [user.display_name, display_name or ""]
-        check_password(new_password, email=user.email, display_names=names, field="new_password")
-        valid, _ = hasher.verify(current_password or "", user.password_hash)
-        if not valid:
-            raise Unauthorized("Current password is incorrect")
-        user.password_hash = hasher.hash(new_password)
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None or not user.is_active:  # erased meanwhile
+        session.rollback()
+        raise Unauthorized()
+    if new_password_hash is not None:
+        if user.password_hash != verified_hash:
+            session.rollback()
+            raise Conflict("The password was changed meanwhile: sign in again")
+        user.password_hash = new_password_hash
         user.token_version += 1
     if display_name is not None:
         user.display_name = display_name.strip()

@@ -420,6 +420,25 @@ class TestHashing:
         assert (wrong.status_code, right.status_code) == (401, 200)
         assert observed == [True, True]
 
+    def test_a_password_change_holds_nothing_while_hashing(
+        self, open_shop: OpenShop, probe: ArgonProbe
+    ):
+        shop = open_shop()
+        user = shop.user()
+        observed: list[bool] = []
+        probe.on_enter = lambda: observed.append(nothing_written_is_held(shop.app))
+        new_password = f"Quiet harbour {uuid.uuid4().hex[:6]} lanterns"
+
+        changed = shop.client.patch(
+            "/me",
+            json={"current_password": user.password, "new_password": new_password},
+            headers=user.headers,
+        )
+
+        assert changed.status_code == 200, changed.text
+        assert observed == [True, True]  # the current password's check, the new one's hash
+        assert shop.login(user.email, new_password, unique_address()).status_code == 200
+
     def test_a_cart_add_proceeds_while_a_password_is_hashed(
         self, open_shop: OpenShop, probe: ArgonProbe
     ):
