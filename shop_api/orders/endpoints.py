@@ -35,6 +35,8 @@ from shop_api.orders.schemas import (
     OrderPage,
     OrderPublic,
     OrderSummary,
+    SalesByStatus,
+    SellerSales,
     StatusChangePublic,
 )
 from shop_api.payments.deps import FollowUpRunnerDep
@@ -277,8 +279,8 @@ def seller_orders(
     )  # fmt: skip
 
 
-@router.get("/seller/sales", responses=error_responses(401, 403))
-def seller_sales(seller: CurrentSeller, session: SessionDep) -> dict:
+@router.get("/seller/sales", response_model=SellerSales, responses=error_responses(401, 403))
+def seller_sales(seller: CurrentSeller, session: SessionDep) -> SellerSales:
     """Totals of the caller's sales by order status, in minor units per currency."""
     rows = session.execute(
         select(
@@ -292,11 +294,11 @@ def seller_sales(seller: CurrentSeller, session: SessionDep) -> dict:
         .where(OrderItem.seller_id == seller.id)
         .group_by(Order.status, Order.currency)
     ).all()
-    return {
-        "seller_id": str(seller.id),
-        "by_status": [
-            {"status": row[0].value, "currency": row[1], "orders": row[2], "units": int(row[3]),
-             "amount_minor": int(row[4])}
+    return SellerSales(
+        seller_id=seller.id,
+        by_status=[
+            SalesByStatus(status=row[0], currency=row[1], orders=row[2], units=int(row[3]),
+                          amount_minor=int(row[4]))
             for row in rows
         ],
-    }  # fmt: skip
+    )  # fmt: skip

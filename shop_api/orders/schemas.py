@@ -112,3 +112,16 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text = Field(default="requested by customer", max_length=200)
+
+
+class SalesByStatus(BaseModel):
+    status: OrderStatus
+    currency: str
+    orders: int = Field(description="Orders holding at least one of the seller's items")
+    units: int
+    amount_minor: int = Field(description="The seller's line totals, in minor units")
+
+
+class SellerSales(BaseModel):
+    seller_id: uuid.UUID
+    by_status: list[SalesByStatus]
