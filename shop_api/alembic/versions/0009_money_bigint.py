@@ -55,13 +55,17 @@ def _retype(column_type: str) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    triggers = bind.execute(
-        sa.text(
-            "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger"
-            " WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(:tables)"
-        ),
-        {"tables": list(MONEY_COLUMNS)},
-    ).all()
+    triggers = (
+        bind.execute(
+            sa.text(
+                "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger"
+                " WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(:tables)"
+            ),
+            {"tables": list(MONEY_COLUMNS)},
+        )
+        .tuples()
+        .all()
+    )
     for name, table, _definition in triggers:
         bind.exec_driver_sql(f'DROP TRIGGER "{name}" ON {table}')
     for table, columns in MONEY_COLUMNS.items():
