@@ -55,24 +55,20 @@ def _retype(column_type: str) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    triggers = (
-        bind.execute(
-            sa.text(
-                "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger"
-                " WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(:tables)"
-            ),
-            {"tables": list(MONEY_COLUMNS)},
-        )
-        .tuples()
-        .all()
-    )
+    triggers = bind.execute(
+        sa.text(
+            "SELECT tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger"
+            " WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(:tables)"
+        ),
+        {"tables": list(MONEY_COLUMNS)},
+    ).all()
     for name, table, _definition in triggers:
         bind.exec_driver_sql(f'DROP TRIGGER "{name}" ON {table}')
     for table, columns in MONEY_COLUMNS.items():
         changes = ", ".join(f"ALTER COLUMN {column} TYPE {column_type}" for column in columns)
         bind.exec_driver_sql(f"ALTER TABLE {table} {changes}")
-    for _name, _table, definition in triggers:
-        bind.exec_driver_sql(definition)
+    for trigger in triggers:
+        bind.exec_driver_sql(trigger[2])  # pg_get_triggerdef: its CREATE TRIGGER statement
 
 
 def upgrade() -> None:
