@@ -51,9 +51,10 @@ demo: install ## Run the whole platform once on embedded defaults (SQLite under 
 manifest: install ## Parse the dbt project (dbt_project/target/manifest.json) for Dagster
 	$(UV) run --frozen python -m orchestration.dbt
 
-test: install chromium ## Lint, then run the whole test suite (SQLite and PostgreSQL)
+test: install chromium ## Lint and type-check, then run the whole test suite (SQLite and PostgreSQL)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy shop_api
 	$(UV) run --frozen python -m orchestration.dbt
 	$(UV) run --frozen pytest -n 2
 
@@ -82,13 +83,14 @@ bench: install ## Benchmarks that print figures
 	$(UV) run --frozen python bench/collect.py
 	$(UV) run --frozen python bench/pipeline.py
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, mypy type check of shop_api
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy shop_api
 
 format: install ## Apply ruff fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
 clean: ## Remove generated state (var/) and caches
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shop_api.accounts.service import record_marketing_consent
 from shop_api.core.clock import Clock
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import (
     Cart,
     CartItem,
@@ -121,11 +122,13 @@ def _anonymise_account(ctx: ErasureContext) -> dict[str, Any]:
 
 @erasure_step("questions")
 def _redact_questions(ctx: ErasureContext) -> dict[str, Any]:
-    asked = ctx.session.execute(
-        update(Question)
-        .where(Question.asker_id == ctx.user.id)
-        .values(body=REDACTED_TEXT, modified_at=ctx.clock.now())
-    ).rowcount
+    asked = rowcount(
+        ctx.session.execute(
+            update(Question)
+            .where(Question.asker_id == ctx.user.id)
+            .values(body=REDACTED_TEXT, modified_at=ctx.clock.now())
+        )
+    )
     return {"questions_redacted": asked, "notifications_redacted": _redact_quoted_questions(ctx)}
 
 
@@ -157,9 +160,9 @@ def _redact_quoted_questions(ctx: ErasureContext) -> int:
 
 @erasure_step("notifications")
 def _delete_notifications(ctx: ErasureContext) -> dict[str, Any]:
-    deleted = ctx.session.execute(
-        delete(Notification).where(Notification.user_id == ctx.user.id)
-    ).rowcount
+    deleted = rowcount(
+        ctx.session.execute(delete(Notification).where(Notification.user_id == ctx.user.id))
+    )
     return {"notifications_deleted": deleted}
 
 
@@ -184,12 +187,14 @@ def _withdraw_listings(ctx: ErasureContext) -> dict[str, Any]:
 @erasure_step("orders")
 def _redact_order_addresses(ctx: ErasureContext) -> dict[str, Any]:
     """Orders stay (they are accounting records); the delivery address does not."""
-    redacted = ctx.session.execute(
-        update(Order)
-        .where(Order.buyer_id == ctx.user.id)
-        .values(shipping_address={"redacted": True}, modified_at=ctx.clock.now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    redacted = rowcount(
+        ctx.session.execute(
+            update(Order)
+            .where(Order.buyer_id == ctx.user.id)
+            .values(shipping_address={"redacted": True}, modified_at=ctx.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+    )
     return {"order_addresses_redacted": redacted}
 
 
@@ -197,15 +202,17 @@ def _redact_order_addresses(ctx: ErasureContext) -> dict[str, Any]:
 def _delete_cart(ctx: ErasureContext) -> dict[str, Any]:
     cart_ids = select(Cart.id).where(Cart.user_id == ctx.user.id).scalar_subquery()
     ctx.session.execute(delete(CartItem).where(CartItem.cart_id.in_(cart_ids)))
-    deleted = ctx.session.execute(delete(Cart).where(Cart.user_id == ctx.user.id)).rowcount
+    deleted = rowcount(ctx.session.execute(delete(Cart).where(Cart.user_id == ctx.user.id)))
     return {"carts_deleted": deleted}
 
 
 @erasure_step("password_resets")
 def _delete_reset_tokens(ctx: ErasureContext) -> dict[str, Any]:
-    deleted = ctx.session.execute(
-        delete(PasswordResetToken).where(PasswordResetToken.user_id == ctx.user.id)
-    ).rowcount
+    deleted = rowcount(
+        ctx.session.execute(
+            delete(PasswordResetToken).where(PasswordResetToken.user_id == ctx.user.id)
+        )
+    )
     return {"tokens_deleted": deleted}
 
 
@@ -213,9 +220,9 @@ def _delete_reset_tokens(ctx: ErasureContext) -> dict[str, Any]:
 def _delete_messages(ctx: ErasureContext) -> dict[str, Any]:
     """E-mails not yet sent are not sent; sent ones leave no address or text behind.
     (What was delivered is in the person's own mailbox, out of the shop's reach.)"""
-    deleted = ctx.session.execute(
-        delete(OutboundMessage).where(OutboundMessage.user_id == ctx.user.id)
-    ).rowcount
+    deleted = rowcount(
+        ctx.session.execute(delete(OutboundMessage).where(OutboundMessage.user_id == ctx.user.id))
+    )
     return {"messages_deleted": deleted}
 
 

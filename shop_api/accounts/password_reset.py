@@ -26,6 +26,7 @@ from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import BadRequest
 from shop_api.core.security import PasswordHasher
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import PasswordResetToken, User
 from shop_api.notifications.messages import queue_email
 
@@ -128,11 +129,15 @@ def _holder_of_usable_token(session: Session, token_hash: str, now: datetime) ->
 
 
 def _set_password(session: Session, user_id: uuid.UUID, password_hash: str, now: datetime) -> None:
-    changed = session.execute(
-        update(User)
-        .where(User.id == user_id, User.is_active.is_(True))
-        .values(password_hash=password_hash, token_version=User.token_version + 1, modified_at=now)
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.is_active.is_(True))
+            .values(
+                password_hash=password_hash, token_version=User.token_version + 1, modified_at=now
+            )
+        )
+    )
     if changed != 1:  # erased meanwhile
         session.rollback()
         raise BadRequest(INVALID_TOKEN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
+from sqlalchemy.schema import SchemaItem
 
 import shop_api.models  # noqa: F401  (registers every table)
 from shop_api.core.config import get_settings
@@ -14,8 +15,15 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    """Full-text search objects are dialect-specific and managed by hand in migrations."""
+def include_object(
+    _obj: SchemaItem,
+    name: str | None,
+    _type: str,
+    _reflected: bool,
+    _compare_to: SchemaItem | None,
+) -> bool:
+    """Full-text search objects are dialect-specific and managed by hand in migrations
+    (Alembic passes the arguments by position; only the name matters here)."""
     return not is_search_object(name)
 
 

@@ -43,11 +43,12 @@ from shop_api.core.config import Settings
 from shop_api.core.deps import Writes, WritesDep
 from shop_api.core.errors import RateLimited, ServiceUnavailable
 from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
+from shop_api.core.typed_sql import table_of
 from shop_api.models import LoginThrottleCounter
 
 log = structlog.get_logger(__name__)
 
-COUNTERS = LoginThrottleCounter.__table__
+COUNTERS = table_of(LoginThrottleCounter)
 PRUNE_EVERY = 256  # charges per process between deletions of ended windows
 _charges = itertools.count(1)
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
 from shop_api.core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from shop_api.core.typed_sql import table_of
 from shop_api.models import Listing, ListingStatus, User
 from shop_api.models.cart import Cart, CartItem
 
@@ -80,7 +81,7 @@ _SNAPSHOT_COLUMNS = (
 )  # fmt: skip
 
 
-def _lines_of(cart: Any) -> Select[Any]:
+def _lines_of(cart: Any) -> Select:
     """A cart's lines with their listings, in the order they were added; ``cart`` is the
     condition that picks the cart."""
     return (
@@ -109,7 +110,7 @@ _LINE_SNAPSHOT_COLUMNS = tuple(
 )
 
 
-def _add_context(owner_column: Any) -> Select[Any]:
+def _add_context(owner_column: Any) -> Select:
     """The listing, the owner's cart and all the cart's lines with their listings, in one
     read: one row per line (one row with null line columns when the cart is empty or
     does not exist), in the order the lines were added."""
@@ -132,7 +133,7 @@ def _add_context(owner_column: Any) -> Select[Any]:
 
 _ADD_CONTEXT_BY_USER = _add_context(Cart.user_id)
 _ADD_CONTEXT_BY_CLIENT = _add_context(Cart.client_id)
-_carts, _cart_items = Cart.__table__, CartItem.__table__
+_carts, _cart_items = table_of(Cart), table_of(CartItem)
 
 
 # INSERT ... ON CONFLICT is the same SQL on both databases; each dialect has the construct.

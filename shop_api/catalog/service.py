@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from shop_api.catalog.default_tree import CategoryTree
@@ -37,7 +37,7 @@ def get_category(session: Session, slug_or_id: str) -> Category:
     return category
 
 
-def subtree_ids(category: Category):  # type: ignore[no-untyped-def]
+def subtree_ids(category: Category) -> Select[uuid.UUID]:
     """A scalar subquery of the category and all its descendants."""
     return select(Category.id).where(
         or_(Category.path == category.path, Category.path.startswith(category.path + "/"))

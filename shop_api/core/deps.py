@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
@@ -137,7 +138,8 @@ class ShortReads:
         if self._inline:
             with self._factory() as session:
                 return function(session, *args, **kwargs)
-        return await run_in_threadpool(_in_new_session, self._factory, function, *args, **kwargs)
+        work = functools.partial(_in_new_session, self._factory, function, *args, **kwargs)
+        return await run_in_threadpool(work)
 
 
 class Writes:
@@ -167,9 +169,9 @@ class Writes:
                 return await session.run_sync(function, *args, **kwargs)
         gate = _sqlite_write_gate(self._state)
         async with gate if gate is not None else contextlib.nullcontext():
-            return await run_in_threadpool(
-                _in_new_session, self._state.write_session_factory, function, *args, **kwargs
-            )
+            factory: Callable[[], Session] = self._state.write_session_factory
+            work = functools.partial(_in_new_session, factory, function, *args, **kwargs)
+            return await run_in_threadpool(work)
 
 
 def _in_new_session(
@@ -299,7 +301,7 @@ async def get_current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: UserRole):  # type: ignore[no-untyped-def]
+def require_role(*roles: UserRole) -> Callable[[User], Coroutine[Any, Any, User]]:
     async def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             allowed = ", ".join(role.value for role in roles)

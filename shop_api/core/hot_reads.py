@@ -66,21 +66,31 @@ def driver_statement(statement: Select, connection: Connection) -> DriverStateme
 
 def runs_on_driver(connection: Connection) -> bool:
     """asyncpg, outside any transaction: nothing SQLAlchemy tracks is bypassed."""
+    return _driver_connection(connection) is not None
+
+
+def _driver_connection(connection: Connection) -> Any | None:
+    """The asyncpg connection under ``connection`` if statements may run on it directly
+    (see ``runs_on_driver``); None otherwise, or if it is no longer connected."""
     dialect = connection.dialect
-    return dialect.driver == "asyncpg" and bool(
-        dialect.detect_autocommit_setting(connection.connection.dbapi_connection)
-    )
+    if dialect.driver != "asyncpg":
+        return None
+    pooled = connection.connection
+    dbapi_connection = pooled.dbapi_connection
+    if dbapi_connection is None or not dialect.detect_autocommit_setting(dbapi_connection):
+        return None
+    return pooled.driver_connection
 
 
 def fetch_rows(
     connection: Connection, statement: Select, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
     """Every row of a prebuilt read statement, to be read by position (see the module)."""
-    if not runs_on_driver(connection):
+    driver = _driver_connection(connection)
+    if driver is None:
         return connection.execute(statement, params).all()
     prepared = driver_statement(statement, connection)
     values = prepared.values(params)
-    driver = connection.connection.driver_connection
     try:
         return await_only(driver.fetch(prepared.sql, *values))
     except Exception:

@@ -49,7 +49,7 @@ def clean_image(data: bytes, *, max_pixels: int) -> CleanImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise UnsupportedMediaType(
             "The file is not a supported image", details={"supported": sorted(FORMATS)}

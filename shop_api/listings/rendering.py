@@ -40,7 +40,7 @@ def json_response(body: bytes) -> Response:
 
 
 def search_page_json(
-    store: ObjectStore, rows: Sequence[Row], total: int, page: PageParams
+    store: ObjectStore, rows: Sequence[Sequence[Any]], total: int, page: PageParams
 ) -> bytes:
     """A ``ListingPage`` of ``ListingSummary`` from ``repository.search`` rows (the
     ``SUMMARY_COLUMNS``, then ``cover_key``, ``score`` and ``total_count``: unpacked by

@@ -24,7 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from shop_api.catalog.service import category_reference
@@ -53,13 +53,13 @@ def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
     return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
 
 
-def readable_statement(actor: User | None) -> Select[tuple[Listing]]:
+def readable_statement(actor: User | None) -> Select[Listing]:
     visible = _visibility(_caller_kind(actor), actor.id if actor is not None else None)
     statement = select(Listing)
     return statement if visible is None else statement.where(visible)
 
 
-def _by_id_statements() -> dict[str, Select[tuple[Listing]]]:
+def _by_id_statements() -> dict[str, Select[Listing]]:
     """One statement per kind of caller, with the ids as bound parameters.
 
     Built once at import: constructing a statement costs more than running its cached
@@ -318,7 +318,7 @@ def _filters(backend: SearchBackend, shape: _Shape) -> DocumentFilters | None:
 
 def _order(
     columns: ReadOnlyColumnCollection[str, Any],
-    key: ColumnElement,
+    key: ColumnElement[Any] | QueryableAttribute[Any],
     sort: str,
     score: ColumnElement[float] | None,
 ) -> list:

@@ -63,13 +63,6 @@ def create_listing(
     return listing
 
 
-def get_listing(session: Session, actor: User | None, listing_id: uuid.UUID) -> Listing:
-    listing = repository.get_readable(session, actor, listing_id)
-    if listing is None:
-        raise NotFound("Listing not found")
-    return listing
-
-
 def get_editable_listing(
     session: Session, actor: User, listing_id: uuid.UUID, *, for_update: bool = False
 ) -> Listing:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_api.core.clock import Clock
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import OutboundMessage
 from shop_api.notifications.mailer import Email, Mailer
 
@@ -67,10 +68,12 @@ def deliver_due(session_factory: sessionmaker[Session], mailer: Mailer, clock: C
             log.exception("message_delivery_failed", message_id=str(row.id))
             continue
         with session_factory() as session:
-            sent += session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == row.id, OutboundMessage.sent_at.is_(None))
-                .values(sent_at=clock.now(), body="")
-            ).rowcount
+            sent += rowcount(
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == row.id, OutboundMessage.sent_at.is_(None))
+                    .values(sent_at=clock.now(), body="")
+                )
+            )
             session.commit()
     return sent

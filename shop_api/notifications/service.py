@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop_api.core.errors import NotFound
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import Notification, NotificationKind
 
 
@@ -73,10 +74,12 @@ def mark_read(
 
 
 def mark_all_read(session: Session, user_id: uuid.UUID, at: datetime) -> int:
-    updated = session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=at, modified_at=at)
-    ).rowcount
+    updated = rowcount(
+        session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=at, modified_at=at)
+        )
+    )
     session.commit()
     return updated

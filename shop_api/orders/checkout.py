@@ -17,15 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Delete, bindparam, column, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, column, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningDelete
 
 from shop_api.cart.service import user_cart_lines
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.core.errors import Conflict, MercadoError, Unprocessable
+from shop_api.core.typed_sql import table_of
 from shop_api.models import ListingStatus, User
 from shop_api.models.cart import CartItem
 from shop_api.models.orders import (
@@ -56,11 +58,11 @@ def tax_on(amount_minor: int, rate_bps: int) -> int:
 _BY_KEY = select(Order).where(
     Order.buyer_id == bindparam("buyer_id"), Order.idempotency_key == bindparam("key")
 )
-_INSERT_ORDER = insert(Order.__table__)
-_INSERT_HISTORY = insert(OrderStatusChange.__table__)
-_INSERT_GROUPS = insert(FulfilmentGroup.__table__)
-_INSERT_ITEMS = insert(OrderItem.__table__)
-_cart_items = CartItem.__table__
+_INSERT_ORDER = insert(table_of(Order))
+_INSERT_HISTORY = insert(table_of(OrderStatusChange))
+_INSERT_GROUPS = insert(table_of(FulfilmentGroup))
+_INSERT_ITEMS = insert(table_of(OrderItem))
+_cart_items = table_of(CartItem)
 # The lines this checkout read, not the whole cart: a line added meanwhile stays.
 _TAKE_LINES = (
     delete(_cart_items)
@@ -200,15 +202,15 @@ def _write(
 
 
 _TABLES = {
-    "order": Order.__table__,
-    "history": OrderStatusChange.__table__,
-    "groups": FulfilmentGroup.__table__,
-    "items": OrderItem.__table__,
+    "order": table_of(Order),
+    "history": table_of(OrderStatusChange),
+    "groups": table_of(FulfilmentGroup),
+    "items": table_of(OrderItem),
 }
 
 
 @functools.cache
-def _write_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Delete:
+def _write_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> ReturningDelete:
     """``WITH`` one INSERT per table from a JSON array of its rows, then the DELETE of the
     cart lines ordered. ``shape``: the parameter of each table and the columns its rows have
     (always the same ones, so this is built once)."""

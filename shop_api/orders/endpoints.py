@@ -22,7 +22,7 @@ from shop_api.core.deps import (
 from shop_api.core.errors import BadRequest, Unauthorized, error_responses
 from shop_api.core.pagination import PageDep
 from shop_api.core.responses import model_response
-from shop_api.models import UserRole
+from shop_api.models import User, UserRole
 from shop_api.models.orders import FulfilmentGroup, Order, OrderItem, OrderStatus, OrderStatusChange
 from shop_api.orders import checkout as checkout_service
 from shop_api.orders import lifecycle
@@ -95,7 +95,7 @@ def order_public(
     )  # fmt: skip
 
 
-def render(session: SessionDep, actor, order_id: uuid.UUID) -> OrderPublic:  # type: ignore[no-untyped-def]
+def render(session: SessionDep, actor: User, order_id: uuid.UUID) -> OrderPublic:
     order = get_readable(session, actor, order_id, full=True)
     seller_view = actor.role != UserRole.staff and order.buyer_id != actor.id
     return order_public(order, actor.id, seller_view=seller_view)

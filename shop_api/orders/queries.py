@@ -22,7 +22,7 @@ from shop_api.models import User, UserRole
 from shop_api.models.orders import FulfilmentGroup, Order
 
 
-def readable_statement(actor: User) -> Select[tuple[Order]]:
+def readable_statement(actor: User) -> Select[Order]:
     statement = select(Order)
     if actor.role == UserRole.staff:
         return statement
@@ -32,7 +32,7 @@ def readable_statement(actor: User) -> Select[tuple[Order]]:
     return statement.where(or_(Order.buyer_id == actor.id, sells_in))
 
 
-def _locking(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+def _locking(statement: Select[Order]) -> Select[Order]:
     """The order row locked until the transaction ends, and read afresh (not the copy an
     earlier read of this session left in its identity map)."""
     return statement.with_for_update(key_share=True, of=Order).execution_options(

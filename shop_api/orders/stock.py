@@ -12,9 +12,10 @@ from sqlalchemy import Integer, Update, Uuid, bindparam, case, column, func, sel
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from shop_api.core.typed_sql import table_of
 from shop_api.models import Listing, ListingStatus
 
-_listings = Listing.__table__
+_listings = table_of(Listing)
 # Prebuilt with bound values: checkout runs it once per line.
 _RESERVE = (
     update(_listings)
@@ -37,7 +38,7 @@ _RESERVE = (
 def reserve(session: Session, listing_id: uuid.UUID, quantity: int, now: datetime) -> bool:
     """Take ``quantity`` units if that many are on sale; the last unit marks it sold out."""
     parameters = {"listing_id": listing_id, "quantity": quantity, "now": now}
-    return session.connection().execute(_RESERVE, parameters).rowcount == 1  # type: ignore[attr-defined]
+    return session.connection().execute(_RESERVE, parameters).rowcount == 1
 
 
 def reserve_all(
@@ -58,7 +59,9 @@ def reserve_all(
             {"listing_id": str(listing_id), "quantity": quantity}
             for listing_id, quantity in ordered
         ]
-        taken = set(connection.execute(_reserve_basket(), {"lines": wanted, "now": now}).scalars())
+        taken: set[uuid.UUID] = set(
+            connection.execute(_reserve_basket(), {"lines": wanted, "now": now}).scalars()
+        )
         return [listing_id for listing_id, _ in ordered if listing_id not in taken]
     return [
         listing_id

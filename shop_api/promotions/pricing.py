@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shop_api.cart.service import ListingSnapshot
 from shop_api.catalog.service import subtree_ids
 from shop_api.core.errors import Unprocessable
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import Category
 from shop_api.models.promotions import Coupon, CouponKind, CouponRedemption
 
@@ -130,15 +131,18 @@ def redeem(
 ) -> None:  # fmt: skip
     """Count the redemption atomically: the global limit holds under concurrent checkouts."""
     coupon = applied.coupon
-    claimed = session.execute(
-        update(Coupon)
-        .where(Coupon.id == coupon.id)
-        .where(
-            (Coupon.max_redemptions.is_(None)) | (Coupon.redemptions_count < Coupon.max_redemptions)
+    claimed = rowcount(
+        session.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon.id)
+            .where(
+                (Coupon.max_redemptions.is_(None))
+                | (Coupon.redemptions_count < Coupon.max_redemptions)
+            )
+            .values(redemptions_count=Coupon.redemptions_count + 1)
+            .execution_options(synchronize_session=False)
         )
-        .values(redemptions_count=Coupon.redemptions_count + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     # A checkout that loses the last redemption to a concurrent one is refused as it would
     # have been had it come second (``apply_coupon``'s answer), not with another status.
     if claimed != 1:

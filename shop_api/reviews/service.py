@@ -25,6 +25,7 @@ from shop_api.accounts.erasure import (
 )
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, NotFound, NotPermitted, Unprocessable
+from shop_api.core.typed_sql import rowcount
 from shop_api.models import Listing, Review, User, UserRole
 from shop_api.models.orders import FulfilmentGroup, FulfilmentStatus, OrderItem
 from shop_api.orders.queries import get_readable
@@ -225,14 +226,16 @@ def seller_rating(session: Session, seller_id: uuid.UUID) -> SellerRatingSummary
 def _redact_reviews(ctx: ErasureContext) -> dict[str, Any]:
     """Reviews stay, with their stars (listing and seller ratings do not change), but
     the words the person wrote go; their name already reads as erased."""
-    redacted = ctx.session.execute(
-        update(Review)
-        .where(Review.buyer_id == ctx.user.id)
-        .values(
-            title="",
-            body=case((and_(Review.title == "", Review.body == ""), ""), else_=REDACTED_TEXT),
-            modified_at=ctx.clock.now(),
+    redacted = rowcount(
+        ctx.session.execute(
+            update(Review)
+            .where(Review.buyer_id == ctx.user.id)
+            .values(
+                title="",
+                body=case((and_(Review.title == "", Review.body == ""), ""), else_=REDACTED_TEXT),
+                modified_at=ctx.clock.now(),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return {"reviews_redacted": redacted}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Float,
     FromClause,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -68,6 +70,8 @@ class OrderedJoin(Join):
 
 @compiles(OrderedJoin, "sqlite")
 def _cross_join(element: OrderedJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    if element.onclause is None:  # Join derives one from foreign keys when none is given
+        raise CompileError("an ordered join needs an ON clause")
     kw["asfrom"] = True
     left = compiler.process(element.left, **kw)
     right = compiler.process(element.right, **kw)
@@ -101,12 +105,16 @@ class Documents:
     where: list[ColumnElement[bool]]
     score: ColumnElement[float] | None
     total: ColumnElement[int]
-    count: Select[tuple[int]]
+    count: Select[int]
 
 
 class SearchBackend(Protocol):
     prepares_statements: bool
     """The driver prepares statements per connection (fewer distinct ones warm up faster)."""
+
+    def __hash__(self) -> int:
+        """Prebuilt statements are cached per backend (``functools.cache``)."""
+        ...
 
     def match_value(self, terms: list[str]) -> str:
         """The value of the ``match`` bound parameter for these query words."""
@@ -135,13 +143,15 @@ class SearchBackend(Protocol):
 
 
 class _Matches:
-    def matches(self, terms: list[str]) -> Subquery:
-        documents = self.documents(  # type: ignore[attr-defined]
-            None, ranked=True, top_rows=literal(1_000_000_000)
-        )
+    """``SearchBackend.matches`` from the backend's own ``documents`` (a mixin)."""
+
+    def matches(self: SearchBackend, terms: list[str]) -> Subquery:
+        documents = self.documents(None, ranked=True, top_rows=literal(1_000_000_000))
+        if documents.score is None:
+            raise TypeError(f"{type(self).__name__}: ranked documents without a score")
         statement = select(search_docs.c.listing_id, documents.score.label("score"))
         statement = statement.select_from(documents.source).where(*documents.where)
-        match = self.match_value(terms)  # type: ignore[attr-defined]
+        match = self.match_value(terms)
         return statement.params(match=match).subquery("search_matches")
 
 
@@ -166,7 +176,7 @@ class SqliteFts5Search(_Matches):
     def documents(
         self, filters: DocumentFilters | None, *, ranked: bool, top_rows: ColumnElement[int]
     ) -> Documents:
-        fts = literal_column("listings_fts")
+        fts: ColumnClause[Any] = literal_column("listings_fts")
         match = fts.op("MATCH")(bindparam("match"))
         rowid = self._fts.c.rowid
         if not ranked:

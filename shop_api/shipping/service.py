@@ -89,8 +89,8 @@ def ship(
     session.rollback()  # no lock held while the carrier answers
     label = carrier.create_label(reference=reference, address=address)
     order = lock_order(session, order_id)
-    group = session.get(FulfilmentGroup, uuid.UUID(reference), populate_existing=True)
-    assert group is not None
+    # The order's groups are never deleted: the group read above is still there.
+    group = session.get_one(FulfilmentGroup, uuid.UUID(reference), populate_existing=True)
     if order.status not in SHIPPABLE_ORDER_STATUSES:
         raise Conflict(f"An order that is {order.status.value} cannot be shipped")
     if group.status != FulfilmentStatus.awaiting_shipment:

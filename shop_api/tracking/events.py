@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -23,7 +23,7 @@ EventName = Literal[
     "refund", "view_promotion", "select_promotion", "sign_up", "login", "ask_question",
     "write_review",
 ]  # fmt: skip
-EVENT_NAMES: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
+EVENT_NAMES: tuple[str, ...] = get_args(EventName)
 
 Text = Field(default=None, max_length=2048)
 Short = Field(default=None, max_length=256)
@@ -145,6 +145,7 @@ def _normalised(raw: dict, dumped: dict[str, Any]) -> dict[str, Any]:
 
 _BATCH = TypeAdapter(list[EventV1])
 _KNOWN_IN_EACH = {"__all__": set(KNOWN_FIELDS)}
+_INCLUDE_KNOWN = set(KNOWN_FIELDS)  # what ``model_dump(include=...)`` is typed to take
 
 
 def validate_events(
@@ -185,7 +186,7 @@ def validate_event(raw: Any, *, version: int = SCHEMA_VERSION) -> tuple[dict | N
     reasons = _rule_reasons(event, version)
     if reasons:
         return None, reasons
-    return _normalised(raw, event.model_dump(mode="json", include=KNOWN_FIELDS)), []
+    return _normalised(raw, event.model_dump(mode="json", include=_INCLUDE_KNOWN)), []
 
 
 def event_date(event: dict) -> str:

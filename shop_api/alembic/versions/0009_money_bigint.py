@@ -67,8 +67,8 @@ def _retype(column_type: str) -> None:
     for table, columns in MONEY_COLUMNS.items():
         changes = ", ".join(f"ALTER COLUMN {column} TYPE {column_type}" for column in columns)
         bind.exec_driver_sql(f"ALTER TABLE {table} {changes}")
-    for _name, _table, definition in triggers:
-        bind.exec_driver_sql(definition)
+    for trigger in triggers:
+        bind.exec_driver_sql(trigger[2])  # pg_get_triggerdef: its CREATE TRIGGER statement
 
 
 def upgrade() -> None:

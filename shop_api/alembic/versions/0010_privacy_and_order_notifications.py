@@ -24,12 +24,6 @@ OLD_KINDS = ("question_received", "question_answered")
 NEW_KINDS = (*OLD_KINDS, "order_paid", "order_to_ship", "order_shipped", "order_delivered")
 
 
-def _kind_type(kinds: tuple[str, ...]) -> sa.Enum:
-    return sa.Enum(
-        *kinds, name="notification_kind", native_enum=False, create_constraint=True, length=32
-    )
-
-
 def upgrade() -> None:
     op.create_table(
         "password_reset_tokens",

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_api.core.clock import Clock
+from shop_api.core.typed_sql import rowcount
 from shop_api.models.shipping import ShipmentStatus
 from shop_api.providers.sandbox import webhooks
 from shop_api.providers.sandbox.models import SandboxShipment
@@ -111,11 +112,13 @@ class SandboxCarrier:
     def forget_recipient(self, reference: str) -> bool:
         """The parcel keeps its route and tracking, not the address; True if it exists."""
         with self.session_factory() as session:
-            found = session.execute(
-                update(SandboxShipment)
-                .where(SandboxShipment.reference == reference)
-                .values(address={"redacted": True})
-            ).rowcount
+            found = rowcount(
+                session.execute(
+                    update(SandboxShipment)
+                    .where(SandboxShipment.reference == reference)
+                    .values(address={"redacted": True})
+                )
+            )
             session.commit()
         return found == 1
 
@@ -154,14 +157,16 @@ class SandboxCarrier:
                 shipment = session.get(SandboxShipment, tracking_number)
                 if shipment is None or shipment.next_step_at is None or shipment.next_step_at > now:
                     continue
-                claimed = session.execute(
-                    update(SandboxShipment)
-                    .where(
-                        SandboxShipment.tracking_number == tracking_number,
-                        SandboxShipment.step == shipment.step,
+                claimed = rowcount(
+                    session.execute(
+                        update(SandboxShipment)
+                        .where(
+                            SandboxShipment.tracking_number == tracking_number,
+                            SandboxShipment.step == shipment.step,
+                        )
+                        .values(next_step_at=None)
                     )
-                    .values(next_step_at=None)
-                ).rowcount
+                )
                 if claimed != 1:
                     continue
                 self._step(session, shipment, now)

@@ -58,7 +58,7 @@ def _error(exc: GatewayError | CarrierError) -> JSONResponse:
     "/payments/v1/payment_intents/{intent_id}/confirm",
     responses=error_responses(400, 404, 409, 413, 422),
 )
-def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: Request):  # type: ignore[no-untyped-def]
+def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: Request):
     """Confirm with a test card (see the sandbox gateway's test card table)."""
     try:
         return _gateway(request).confirm(intent_id, body.client_secret, body.card.model_dump())
@@ -70,7 +70,7 @@ def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: R
     "/payments/v1/payment_intents/{intent_id}/authenticate",
     responses=error_responses(404, 409, 413, 422),
 )
-def authenticate_payment_intent(intent_id: IntentId, body: AuthenticateRequest, request: Request):  # type: ignore[no-untyped-def]
+def authenticate_payment_intent(intent_id: IntentId, body: AuthenticateRequest, request: Request):
     """The 3-D-Secure-like step: the cardholder approves or denies."""
     try:
         return _gateway(request).authenticate(
@@ -85,7 +85,7 @@ def read_payment_intent(
     intent_id: IntentId,
     request: Request,
     client_secret: Annotated[str, Query(min_length=1, max_length=120)],
-):  # type: ignore[no-untyped-def]
+):
     try:
         return _gateway(request).retrieve(intent_id, client_secret)
     except GatewayError as exc:
@@ -95,7 +95,7 @@ def read_payment_intent(
 @router.post(
     "/carrier/v1/shipments/{tracking_number}/advance", responses=error_responses(404, 409, 422)
 )
-def advance_shipment(tracking_number: TrackingNumber, request: Request):  # type: ignore[no-untyped-def]
+def advance_shipment(tracking_number: TrackingNumber, request: Request):
     """Move a parcel to its next step now, instead of waiting for the carrier's clock."""
     try:
         return _carrier(request).advance(tracking_number)

@@ -22,15 +22,16 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_api.core.clock import Clock
+from shop_api.core.typed_sql import rowcount
 from shop_api.models.payments import PaymentStatus, RefundStatus
 from shop_api.providers.payments import (
     ProviderError,
@@ -45,6 +46,9 @@ from shop_api.providers.sandbox.models import (
     SandboxRefund,
 )
 from shop_api.providers.signing import SIGNATURE_HEADER, verify
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 AUTHENTICATE_PATH = "/sandbox/payments/v1/payment_intents"
 SUCCEED = "succeed"
@@ -383,15 +387,17 @@ class SandboxGateway:
 
     def _settle_intent(self, intent_id: str, now: datetime) -> int:
         with self.session_factory() as session:
-            claimed = session.execute(
-                update(SandboxPaymentIntent)
-                .where(
-                    SandboxPaymentIntent.id == intent_id,
-                    SandboxPaymentIntent.status == PaymentStatus.processing.value,
-                    SandboxPaymentIntent.process_after.is_not(None),
+            claimed = rowcount(
+                session.execute(
+                    update(SandboxPaymentIntent)
+                    .where(
+                        SandboxPaymentIntent.id == intent_id,
+                        SandboxPaymentIntent.status == PaymentStatus.processing.value,
+                        SandboxPaymentIntent.process_after.is_not(None),
+                    )
+                    .values(process_after=None)
                 )
-                .values(process_after=None)
-            ).rowcount
+            )
             if claimed != 1:
                 session.rollback()
                 return 0
@@ -412,14 +418,16 @@ class SandboxGateway:
 
     def _settle_refund(self, refund_id: str, now: datetime) -> int:
         with self.session_factory() as session:
-            claimed = session.execute(
-                update(SandboxRefund)
-                .where(
-                    SandboxRefund.id == refund_id,
-                    SandboxRefund.status == RefundStatus.pending.value,
+            claimed = rowcount(
+                session.execute(
+                    update(SandboxRefund)
+                    .where(
+                        SandboxRefund.id == refund_id,
+                        SandboxRefund.status == RefundStatus.pending.value,
+                    )
+                    .values(status=RefundStatus.succeeded.value, process_after=None)
                 )
-                .values(status=RefundStatus.succeeded.value, process_after=None)
-            ).rowcount
+            )
             if claimed != 1:
                 session.rollback()
                 return 0
@@ -442,7 +450,7 @@ class SandboxPaymentProvider:
         self.webhook_secret = webhook_secret
         self.tolerance_seconds = tolerance_seconds
 
-    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return fn(*args, **kwargs)
         except GatewayError as exc:
