@@ -25,7 +25,6 @@ from shop_api.models.payments import (
     PaymentStatusChange,
     Refund,
     RefundStatus,
-    WebhookReceipt,
 )
 from shop_api.orders import lifecycle
 from shop_api.orders.queries import get_as_buyer, get_readable, groups_of
@@ -135,30 +134,11 @@ def start_payment(
     return PaymentSession(payment, remote)
 
 
-def record_receipt(session: Session, provider: str, event: ProviderEvent, clock: Clock) -> bool:
-    """Remember the event; False when it was processed before (a redelivery)."""
-    seen = session.scalar(
-        select(WebhookReceipt.id).where(
-            WebhookReceipt.provider == provider, WebhookReceipt.event_id == event.id
-        )
-    )
-    if seen is not None:
-        return False
-    session.add(
-        WebhookReceipt(
-            provider=provider, event_id=event.id, event_type=event.type, received_at=clock.now()
-        )
-    )
-    session.flush()
-    return True
-
-
 def apply_event(
-    session: Session, settings: Settings, clock: Clock, provider: str, event: ProviderEvent
+    session: Session, settings: Settings, clock: Clock, event: ProviderEvent
 ) -> tuple[str, list[lifecycle.FollowUp]]:
-    """Apply a verified provider event; returns (outcome, follow-ups to run after commit)."""
-    if not record_receipt(session, provider, event, clock):
-        return "duplicate", []
+    """Apply a verified provider event, received once (``providers.receiving`` records
+    it); returns (outcome, follow-ups to run after commit)."""
     if event.payment is not None:
         return _apply_payment_event(session, settings, clock, event)
     if event.refund is not None:

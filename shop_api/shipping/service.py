@@ -14,8 +14,7 @@ from shop_api.models.orders import FulfilmentGroup, FulfilmentStatus, Order, Ord
 from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
 from shop_api.orders.queries import get_readable, groups_of
 from shop_api.orders.state import follow_groups, set_group_status
-from shop_api.payments.service import RetryLater, record_receipt
-from shop_api.providers.payments import ProviderEvent
+from shop_api.payments.service import RetryLater
 from shop_api.providers.shipping import CarrierProvider, TrackingEvent
 
 SHIPPABLE_ORDER_STATUSES = (OrderStatus.paid, OrderStatus.partially_shipped)
@@ -105,14 +104,8 @@ def ship(
     return shipment
 
 
-def apply_tracking_event(
-    session: Session, clock: Clock, carrier_name: str, event: TrackingEvent
-) -> str:
-    receipt = ProviderEvent(
-        id=event.id, type=f"tracking.{event.status.value}", created=event.occurred_at
-    )
-    if not record_receipt(session, f"carrier:{carrier_name}", receipt, clock):
-        return "duplicate"
+def apply_tracking_event(session: Session, clock: Clock, event: TrackingEvent) -> str:
+    """Apply a verified tracking update, received once (``providers.receiving`` records it)."""
     shipment = session.scalar(
         select(Shipment).where(Shipment.tracking_number == event.tracking_number)
     )

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from structlog.testing import capture_logs
 
 from shop_api.core.config import Settings
 from shop_api.jobs import run_until_quiet
@@ -179,8 +178,7 @@ class TestPaymentEventsMustMatchThePayment:
     def test_an_unknown_event_type_is_acknowledged_and_ignored(
         self, webhooks: TestClient, started: dict, shopper: Actor, payments_secret: str
     ) -> None:
-        """Finding 8: it said succeeded, for another amount and currency, and was taken
-        as the payment succeeding."""
+        """Whatever it claims: here a success, for another amount and currency."""
         event = intent_event(
             started, "payment_intent.amount_capturable_updated", amount=1, currency="eur"
         )
@@ -196,20 +194,16 @@ class TestPaymentEventsMustMatchThePayment:
         [{"amount": 1}, {"amount": 2_501}, {"currency": "eur"}, {"amount": 1, "currency": "eur"}],
         ids=["less", "more", "other_currency", "both"],
     )
-    def test_a_success_for_another_amount_or_currency_is_refused_and_logged(
+    def test_a_success_for_another_amount_or_currency_is_refused(
         self, webhooks: TestClient, started: dict, shopper: Actor, payments_secret: str,
         mismatch: dict,
     ) -> None:  # fmt: skip
         event = intent_event(started, **mismatch)
 
-        with capture_logs() as logs:
-            response = deliver(webhooks, "/webhooks/payments", payments_secret, event)
+        response = deliver(webhooks, "/webhooks/payments", payments_secret, event)
 
         assert_error(response, 409, "event_mismatch")
         assert order_and_payment(webhooks, shopper, started) == UNTOUCHED
-        [logged] = [entry for entry in logs if entry["event"] == "webhook_event_mismatch"]
-        assert logged["event_id"] == event["id"]
-        assert logged["log_level"] == "warning"
 
     def test_the_matching_event_still_pays_after_a_refused_one(
         self, webhooks: TestClient, started: dict, shopper: Actor, payments_secret: str
