@@ -13,10 +13,17 @@ from fastapi.testclient import TestClient
 
 from shop_api.core.config import Settings
 from shop_api.main import create_app
-from shop_api.providers.registry import ConfigurationError, register_payment_provider
+from shop_api.providers.registry import (
+    ConfigurationError,
+    register_carrier,
+    register_payment_provider,
+)
 from shop_api.providers.sandbox.carrier import SandboxCarrierProvider
 from shop_api.providers.sandbox.gateway import SandboxPaymentProvider
-from shop_api.providers.sandbox.installation import install_sandbox_gateway
+from shop_api.providers.sandbox.installation import (
+    install_sandbox_carrier,
+    install_sandbox_gateway,
+)
 from shop_api.serving import listen_url, record_listen_address
 from tests.factories import SUCCESS_CARD, Factory
 
@@ -85,6 +92,21 @@ def test_the_named_adapter_takes_the_payments_and_their_webhooks(
     named.state.engine.dispose()
     assert named.state.payment_provider.name == "renamed-sandbox"
     assert (paid["status"], payment["provider"]) == ("paid", "renamed-sandbox")
+
+
+def test_a_registered_carrier_is_chosen_by_name(settings: Settings) -> None:
+    name = f"carrier-{uuid.uuid4().hex[:8]}"
+    installed: list[SandboxCarrierProvider] = []
+
+    def install(state: Any, settings: Settings) -> SandboxCarrierProvider:
+        installed.append(install_sandbox_carrier(state, settings))
+        return installed[-1]
+
+    register_carrier(name, install)
+    app = create_app(settings.model_copy(update={"carrier_provider": name}))
+    app.state.engine.dispose()
+
+    assert installed == [app.state.carrier]
 
 
 # -- where the sandbox sends its webhooks -------------------------------------------------
