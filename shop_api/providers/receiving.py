@@ -181,14 +181,20 @@ def _parse_json(body: bytes) -> Any:
         ) from None
 
 
+def _seen(session: Session, source: str, event_id: str) -> bool:
+    return (
+        session.scalar(
+            select(WebhookReceipt.id).where(
+                WebhookReceipt.provider == source, WebhookReceipt.event_id == event_id
+            )
+        )
+        is not None
+    )
+
+
 def record_receipt(session: Session, source: str, event: Event, received_at: datetime) -> bool:
     """Remember the event in the caller's transaction; False when it was seen before."""
-    seen = session.scalar(
-        select(WebhookReceipt.id).where(
-            WebhookReceipt.provider == source, WebhookReceipt.event_id == event.id
-        )
-    )
-    if seen is not None:
+    if _seen(session, source, event.id):
         return False
     session.add(
         WebhookReceipt(
@@ -240,14 +246,19 @@ async def receive(
         return _ack("ignored")
 
     def process() -> Handled:
-        if not record_receipt(session, adapter.webhook_source, event, clock.now()):
-            return Handled("duplicate")
-        handled = handle(session, event)
         try:
+            if not record_receipt(session, adapter.webhook_source, event, clock.now()):
+                return Handled("duplicate")
+            handled = handle(session, event)
             session.commit()
-        except IntegrityError:  # the same event, delivered twice at once: the other won
+        except IntegrityError:
+            # The same event delivered twice at once: the receipt's unique key made this
+            # delivery wait for the other (at the INSERT on PostgreSQL; SQLite serialises
+            # writers) and fail once it committed.
             session.rollback()
-            return Handled("duplicate")
+            if _seen(session, adapter.webhook_source, event.id):
+                return Handled("duplicate")
+            raise
         return handled
 
     try:

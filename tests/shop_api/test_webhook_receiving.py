@@ -6,8 +6,9 @@ shop does not know is acknowledged and ignored, never interpreted."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,18 +16,20 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, text
 
 from shop_api.core.config import Settings
 from shop_api.jobs import run_until_quiet
+from shop_api.models.payments import WebhookReceipt
 from shop_api.providers.signing import SIGNATURE_HEADER, sign
 from tests.factories import Actor, Factory, assert_error
 
 
 @pytest.fixture
-def webhooks(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that shows a server error as the 500 response a provider would get."""
-    with TestClient(app, raise_server_exceptions=False) as receiving:
-        yield receiving
+def webhooks(app: FastAPI, client: TestClient) -> TestClient:
+    """A client that shows a server error as the 500 response a provider would get (on
+    the session's app, started by ``client``)."""
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def deliver(client: TestClient, path: str, secret: str, body: bytes | dict) -> Any:
@@ -241,6 +244,56 @@ class TestPaymentEventsMustMatchThePayment:
         genuine = deliver(webhooks, "/webhooks/payments", payments_secret, event)
         assert genuine.json()["outcome"] == "refunded"
         assert refunds_of(webhooks, staff, order["id"]) == [(1_000, "succeeded")]
+
+
+class TestTheSameEventTwiceAtOnce:
+    def test_is_applied_once_and_the_other_delivery_is_a_duplicate(
+        self, webhooks: TestClient, app: FastAPI, started: dict, shopper: Actor,
+        payments_secret: str,
+    ) -> None:  # fmt: skip
+        """Another delivery of the event has recorded it and not committed yet (a second
+        connection holds that transaction open): this delivery waits for it, then
+        answers duplicate rather than failing on the receipt's unique key."""
+        event = intent_event(started)
+        receipt = insert(WebhookReceipt).values(
+            id=uuid.uuid4(), provider="sandbox", event_id=event["id"], event_type=event["type"],
+            received_at=datetime.now(UTC),
+        )  # fmt: skip
+        with app.state.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as pool:
+            transaction = other.begin()
+            other.execute(receipt)
+            delivery = pool.submit(deliver, webhooks, "/webhooks/payments", payments_secret, event)
+            try:
+                wait_until_waiting_for_a_lock(app.state.engine, delivery)
+            finally:
+                transaction.commit()
+            response = delivery.result()
+
+        assert (response.status_code, response.json()) == (
+            202, {"received": True, "outcome": "duplicate"},
+        )  # fmt: skip
+        assert order_and_payment(webhooks, shopper, started) == UNTOUCHED
+
+
+def wait_until_waiting_for_a_lock(engine: Engine, delivery: Future) -> None:
+    """On PostgreSQL, until a backend inserting a webhook receipt waits for a lock (the
+    other transaction's). SQLite serialises writers: the delivery's transaction cannot
+    begin before the other one ends, so there is nothing to wait for here."""
+    if engine.dialect.name != "postgresql":
+        return
+    waiting_insert = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO webhook_receipts%%'"
+    )
+    deadline = time.monotonic() + 60
+    with engine.connect() as observer:
+        while time.monotonic() < deadline and not delivery.done():
+            waiting = observer.execute(waiting_insert).scalar()
+            observer.rollback()  # the statistics views keep one snapshot per transaction
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the delivery never waited for the other transaction")
 
 
 class HoldRefundEvents:
