@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 SEARCH_TABLES = frozenset({"listings_fts", "listing_search_docs", "listing_search_keys"})
 SEARCH_COLUMNS = frozenset({"search_document"})  # on listings (0002 on PostgreSQL)
 SEARCH_LISTING_INDEXES = frozenset({"ix_listings_search_document"})
+SEARCH_ROUTINE_PREFIX = "listings_search"  # their triggers and functions
 
 _POSTGRES_QUERIES = {
     "columns": """
@@ -74,15 +75,17 @@ def _search_table(name: str) -> bool:
 
 def search_schema_snapshot(connection: Connection) -> dict[str, list[list[Any]]]:
     """The part of the schema that migrations write by hand (full-text search): its
-    tables, columns, constraints and indexes, and every trigger and function. The rest
-    is compared with the models (``test_migrations``)."""
+    tables, columns, constraints, indexes, triggers and functions. The rest is compared
+    with the models (``test_migrations``)."""
     snapshot = schema_snapshot(connection)
     if connection.dialect.name == "sqlite":
         return {
             "sqlite_master": [
                 row
                 for row in snapshot["sqlite_master"]
-                if row[0] == "trigger" or _search_table(row[1]) or _search_table(row[2])
+                if (row[0] == "trigger" and row[1].startswith(SEARCH_ROUTINE_PREFIX))
+                or _search_table(row[1])
+                or _search_table(row[2])
             ]
         }
     return {
@@ -95,8 +98,12 @@ def search_schema_snapshot(connection: Connection) -> dict[str, list[list[Any]]]
             for row in snapshot["indexes"]
             if _search_table(row[0]) or row[1] in SEARCH_LISTING_INDEXES
         ],
-        "triggers": snapshot["triggers"],
-        "functions": snapshot["functions"],
+        "triggers": [
+            row for row in snapshot["triggers"] if row[1].startswith(SEARCH_ROUTINE_PREFIX)
+        ],
+        "functions": [
+            row for row in snapshot["functions"] if row[0].startswith(SEARCH_ROUTINE_PREFIX)
+        ],
     }
 
 

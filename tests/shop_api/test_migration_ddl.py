@@ -74,6 +74,18 @@ def test_each_revision_builds_the_recorded_search_schema(fresh: tuple[str, Engin
             assert search_schema_snapshot(connection) == expected, f"after {revision}"
 
 
+def test_later_migrations_keep_the_search_schema(fresh: tuple[str, Engine]) -> None:
+    """At head, the search objects are still those of the last recorded revision (a
+    SQLite batch migration that rebuilds ``listings`` would drop its triggers)."""
+    url, engine = fresh
+    recorded = json.loads(FIXTURE.read_text())[engine.dialect.name]
+
+    command.upgrade(alembic_config(url), "head")
+
+    with engine.connect() as connection:
+        assert search_schema_snapshot(connection) == recorded[list(recorded)[-1]]
+
+
 def test_each_downgrade_restores_the_schema_below_it(fresh: tuple[str, Engine]) -> None:
     url, engine = fresh
     config = alembic_config(url)
