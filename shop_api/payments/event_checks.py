@@ -1,8 +1,9 @@
 """What a gateway's event must agree with before the shop applies it.
 
 A signed event is the gateway's word, but only about the payment the shop opened: its
-amount and currency must be the ones the shop recorded for that intent, and a refund's
-amount and payment the ones the shop asked for. Anything else (a bug or a compromise at
+amount and currency must be the ones the shop recorded for that intent (and the order
+it names, if it names one, that payment's order), and a refund's amount and payment the
+ones the shop asked for. Anything else (a bug or a compromise at
 the gateway, an event meant for another shop on the same account) is refused and
 logged by the receiving path (``EventMismatch``, 409); the order is not touched.
 """
@@ -23,18 +24,22 @@ def check_against_records(session: Session, event: ProviderEvent) -> None:
     if event.payment is not None:
         remote = event.payment
         recorded = session.execute(
-            select(Payment.amount_minor, Payment.currency).where(
+            select(Payment.amount_minor, Payment.currency, Payment.order_id).where(
                 Payment.provider_payment_id == remote.id
             )
         ).first()
-        if recorded is not None and (remote.amount_minor, remote.currency) != (
-            recorded.amount_minor,
-            recorded.currency.upper(),
-        ):
-            raise EventMismatch(
-                f"The event is for {remote.amount_minor} {remote.currency}; payment "
-                f"{remote.id} is for {recorded.amount_minor} {recorded.currency}"
-            )
+        if recorded is not None:
+            if (remote.amount_minor, remote.currency) != (
+                recorded.amount_minor,
+                recorded.currency.upper(),
+            ):
+                raise EventMismatch(
+                    f"The event is for {remote.amount_minor} {remote.currency}; payment "
+                    f"{remote.id} is for {recorded.amount_minor} {recorded.currency}"
+                )
+            reference = event.metadata.get("reference")
+            if reference is not None and reference != str(recorded.order_id):
+                raise EventMismatch(f"The event names another order than payment {remote.id}'s")
     if event.refund is not None:
         refund = event.refund
         recorded_refund = session.execute(

@@ -208,6 +208,16 @@ class TestPaymentEventsMustMatchThePayment:
         assert_error(response, 409, "event_mismatch")
         assert order_and_payment(webhooks, shopper, started) == UNTOUCHED
 
+    def test_a_success_naming_another_order_is_refused(
+        self, webhooks: TestClient, started: dict, shopper: Actor, payments_secret: str
+    ) -> None:
+        event = intent_event(started, metadata={"reference": str(uuid.uuid4())})
+
+        response = deliver(webhooks, "/webhooks/payments", payments_secret, event)
+
+        assert_error(response, 409, "event_mismatch")
+        assert order_and_payment(webhooks, shopper, started) == UNTOUCHED
+
     def test_the_matching_event_still_pays_after_a_refused_one(
         self, webhooks: TestClient, started: dict, shopper: Actor, payments_secret: str
     ) -> None:
