@@ -106,10 +106,12 @@ def serve(
     if migrate:
         db_upgrade()
         db_seed()
-    if workers > 1 and not reload:
-        from shop_api.serving import serve as serve_workers
+    from shop_api.serving import record_listen_address
+    from shop_api.serving import serve as serve_workers
 
+    if not reload:
         raise typer.Exit(serve_workers(host, port, workers=workers))
+    record_listen_address(host, port)  # the reloader's server process inherits it
     uvicorn.run(**uvicorn_options(host, port, reload=reload))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -32,8 +31,7 @@ from shop_api.core.storage import LocalObjectStore, ObjectStore
 from shop_api.jobs import BackgroundJobs
 from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.ops.docs import install_docs
-from shop_api.providers.sandbox.carrier import SandboxCarrier, SandboxCarrierProvider
-from shop_api.providers.sandbox.gateway import SandboxGateway, SandboxPaymentProvider
+from shop_api.providers.registry import install_providers
 from shop_api.search.backends import search_backend_for
 from shop_api.tracking import erasure as _clickstream_erasure  # noqa: F401  (registers its step)
 from shop_api.tracking.service import Tracking
@@ -45,37 +43,6 @@ Authenticate with `POST /auth/token` (OAuth2 password flow) and send
 `Authorization: Bearer <token>`. Errors are always
 `{"error": {"code", "message", "details"}}`.
 """
-
-
-# Page policy sources beyond the shop's own scripts and styles (see core.security_headers):
-# the API docs' pages set styles at run time, and ReDoc searches in a worker.
-def install_providers(state: Any, settings: Settings) -> None:
-    """The configured payment gateway and carrier (the built-in sandboxes for now)."""
-    base = settings.public_url.rstrip("/")
-    state.sandbox_gateway = SandboxGateway(
-        state.write_session_factory,
-        state.clock,
-        webhook_url=f"{base}/webhooks/payments",
-        processing_seconds=settings.sandbox_processing_seconds,
-        read_session_factory=state.session_factory,
-    )
-    state.payment_provider = SandboxPaymentProvider(
-        state.sandbox_gateway,
-        settings.payments_webhook_secret.get_secret_value(),
-        settings.webhook_tolerance_seconds,
-    )
-    state.sandbox_carrier = SandboxCarrier(
-        state.write_session_factory,
-        state.clock,
-        webhook_url=f"{base}/webhooks/shipping",
-        label_base_url=base,
-        step_seconds=settings.sandbox_carrier_step_seconds,
-    )
-    state.carrier = SandboxCarrierProvider(
-        state.sandbox_carrier,
-        settings.shipping_webhook_secret.get_secret_value(),
-        settings.webhook_tolerance_seconds,
-    )
 
 
 def generate_operation_id(route: APIRoute) -> str:

@@ -41,6 +41,25 @@ from shop_api.jobs import BackgroundJobs
 
 APP = "shop_api.main:create_app"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+LISTEN_URL_VARIABLE = "MERCADO_LISTEN_URL"  # Settings.listen_url
+
+
+def listen_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches a server bound to (host, port)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def record_listen_address(host: str, port: int) -> None:
+    """Tell this process, and the processes it starts, where the server listens
+    (``Settings.listen_url``): the sandbox providers deliver their webhooks there unless
+    ``MERCADO_SANDBOX_WEBHOOK_BASE_URL`` says otherwise, whatever ``MERCADO_PUBLIC_URL``
+    says."""
+    os.environ[LISTEN_URL_VARIABLE] = listen_url(host, port)
+    get_settings.cache_clear()  # settings read before now lack it
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -49,6 +68,15 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port) for one server process, as uvicorn binds its own."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     return sock
 
@@ -116,11 +144,14 @@ def serve(
 ) -> int:
     """Run until SIGINT/SIGTERM; the exit status is non-zero when a worker failed."""
     if workers <= 1:
-        uvicorn.Server(_config(host, port, log_level, access_log)).run()
+        sock = _listening_socket(host, port)  # bound here to know the port 0 stands for
+        record_listen_address(host, sock.getsockname()[1])
+        uvicorn.Server(_config(host, port, log_level, access_log)).run(sockets=[sock])
         return 0
     if port == 0:
         raise ValueError("several workers need a fixed port (each binds it itself)")
     reuse_port_socket(host, port).close()  # fail here, not in every worker, if it is taken
+    record_listen_address(host, port)  # before the processes start: they inherit it
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = [
         context.Process(

@@ -75,14 +75,25 @@ class Settings(BaseSettings):
     shipping_fee_minor: int = Field(default=0, ge=0, description="Per fulfilment group")
     max_payment_attempts: int = Field(default=3, ge=1)
 
-    # Providers: the built-in sandboxes behave like real gateways and carriers.
-    payment_provider: Literal["sandbox"] = "sandbox"
-    carrier_provider: Literal["sandbox"] = "sandbox"
+    # Providers: adapters registered by name (shop_api.providers.registry); the built-in
+    # sandboxes behave like real gateways and carriers. An unknown name stops start-up.
+    payment_provider: str = "sandbox"
+    carrier_provider: str = "sandbox"
     payments_webhook_secret: SecretStr = SecretStr(DEV_PAYMENTS_WEBHOOK_SECRET)
     shipping_webhook_secret: SecretStr = SecretStr(DEV_SHIPPING_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     sandbox_processing_seconds: float = Field(default=1.0, ge=0)
     sandbox_carrier_step_seconds: float = Field(default=3.0, ge=0)
+    sandbox_webhook_base_url: str | None = Field(
+        default=None,
+        description="Where the sandbox providers send webhooks; by default the address "
+        "the server listens on (listen_url), else public_url.",
+    )
+    listen_url: str | None = Field(
+        default=None,
+        description="The address the server listens on, recorded by the server itself at "
+        "start-up (mercado serve, shop_api.serving); not meant to be set by hand.",
+    )
 
     # Background jobs (webhook delivery, sandbox progress, reservation expiry).
     background_jobs: bool = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -191,8 +190,3 @@ def create_session_factory(engine: Engine, *, for_writes: bool = False) -> sessi
     """Sessions for reads, or for writes (which begin immediate transactions on SQLite)."""
     bind = engine.execution_options(**{SQLITE_IMMEDIATE: True}) if for_writes else engine
     return sessionmaker(bind, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as session:
-        yield session

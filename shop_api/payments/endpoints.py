@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from shop_api.core.deps import ClockDep, CurrentStaff, CurrentUser, SessionDep, SettingsDep
-from shop_api.core.errors import error_response, error_responses
+from shop_api.core.errors import error_responses
 from shop_api.models.payments import Payment, PaymentStatusChange, Refund
 from shop_api.orders.queries import get_as_buyer
 from shop_api.payments import service
 from shop_api.payments.deps import FollowUpRunnerDep, PaymentProviderDep
+from shop_api.payments.event_checks import check_against_records
 from shop_api.payments.schemas import (
     PaymentPublic,
     PaymentSessionPublic,
@@ -23,7 +24,8 @@ from shop_api.payments.schemas import (
     RefundPublic,
     WebhookAck,
 )
-from shop_api.providers.webhook_http import verified_event
+from shop_api.providers.payments import ProviderEvent
+from shop_api.providers.receiving import Handled, RedeliverLater, receive
 
 router = APIRouter(tags=["payments"])
 
@@ -128,7 +130,7 @@ def list_refunds(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAck,
     responses={
-        **error_responses(400, 401, 413),
+        **error_responses(400, 401, 409, 413),
         503: {"description": "Not ready: redeliver later"},
     },
 )
@@ -140,23 +142,17 @@ async def payments_webhook(
     provider: PaymentProviderDep,
     run_follow_ups: FollowUpRunnerDep,
 ) -> JSONResponse:
-    """Signed events from the payment gateway: 400 if malformed, 401 if the signature is
-    wrong or stale, 202 once processed (a redelivered event is acknowledged and ignored)."""
-    event = await verified_event(request, provider.parse_webhook, clock.now())
+    """Signed events from the payment gateway, received as every provider webhook is
+    (``shop_api.providers.receiving``): 202 once applied, or for a redelivered event or
+    one of a type the shop does not act on; 400 if malformed, 401 if the signature is
+    wrong or stale, 409 if it contradicts the payment's amount or currency."""
 
-    def process() -> tuple[str, list]:
-        outcome, follow_ups = service.apply_event(session, settings, clock, provider.name, event)
+    def handle(session: Session, event: ProviderEvent) -> Handled:
+        check_against_records(session, event)
         try:
-            session.commit()
-        except IntegrityError:  # the same event, delivered twice at once: the other won
-            session.rollback()
-            return "duplicate", []
-        return outcome, follow_ups
+            outcome, follow_ups = service.apply_event(session, settings, clock, event)
+        except service.RetryLater as exc:
+            raise RedeliverLater(str(exc)) from exc
+        return Handled(outcome, partial(run_follow_ups, follow_ups) if follow_ups else None)
 
-    try:
-        outcome, follow_ups = await run_in_threadpool(process)
-    except service.RetryLater as exc:
-        await run_in_threadpool(session.rollback)
-        return error_response(503, "retry_later", str(exc), headers={"Retry-After": "1"})
-    await run_in_threadpool(run_follow_ups, follow_ups)
-    return JSONResponse(WebhookAck(outcome=outcome).model_dump(), status_code=202)
+    return await receive(request, provider, session, clock, handle)

@@ -27,7 +27,6 @@ from shop_api.models.payments import (
     PaymentStatusChange,
     Refund,
     RefundStatus,
-    WebhookReceipt,
 )
 from shop_api.notifications.orders import notify_order_status
 from shop_api.orders import lifecycle
@@ -143,40 +142,11 @@ def start_payment(
     return PaymentSession(payment, remote)
 
 
-def record_receipt(session: Session, provider: str, event: ProviderEvent, clock: Clock) -> bool:
-    """Remember the event; False when it was processed before (a redelivery), or is
-    being processed by a concurrent delivery of it that committed first.
-
-    The receipt is inserted in a savepoint: the unique (provider, event_id) decides
-    between concurrent deliveries, and the loser's transaction goes on to answer
-    "duplicate" instead of failing.
-    """
-    seen = session.scalar(
-        select(WebhookReceipt.id).where(
-            WebhookReceipt.provider == provider, WebhookReceipt.event_id == event.id
-        )
-    )
-    if seen is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                WebhookReceipt(
-                    provider=provider, event_id=event.id, event_type=event.type,
-                    received_at=clock.now(),
-                )
-            )  # fmt: skip
-    except IntegrityError:
-        return False
-    return True
-
-
 def apply_event(
-    session: Session, settings: Settings, clock: Clock, provider: str, event: ProviderEvent
+    session: Session, settings: Settings, clock: Clock, event: ProviderEvent
 ) -> tuple[str, list[lifecycle.FollowUp]]:
-    """Apply a verified provider event; returns (outcome, follow-ups to run after commit)."""
-    if not record_receipt(session, provider, event, clock):
-        return "duplicate", []
+    """Apply a verified provider event, received once (``providers.receiving`` records
+    it); returns (outcome, follow-ups to run after commit)."""
     if event.payment is not None:
         return _apply_payment_event(session, settings, clock, event)
     if event.refund is not None:

@@ -2,10 +2,12 @@
 
 A real gateway plugs in by implementing ``PaymentProvider``: create a payment intent on
 the gateway (the buyer's browser then confirms it with the gateway's own SDK, so card
-data never passes through the shop), cancel and refund it, and turn the gateway's signed
-webhooks into ``ProviderEvent``s. For Stripe that is ``PaymentIntent.create`` /
-``cancel``, ``Refund.create`` and ``Webhook.construct_event``; for MercadoPago the
-Payments and Refunds APIs and its ``x-signature`` webhook header. ``sandbox`` is built in.
+data never passes through the shop), cancel and refund it, and, for the shop's one
+webhook receiving path (``receiving``), verify the gateway's webhook signatures and turn
+its events into ``ProviderEvent``s. For Stripe that is ``PaymentIntent.create`` /
+``cancel``, ``Refund.create`` and ``WebhookSignature.verify_header``; for MercadoPago
+the Payments and Refunds APIs and its ``x-signature`` webhook header. ``sandbox`` is
+built in; ``registry`` picks the one ``MERCADO_PAYMENT_PROVIDER`` names.
 """
 
 from __future__ import annotations
@@ -16,6 +18,25 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shop_api.models.payments import PaymentStatus, RefundStatus
+from shop_api.providers.receiving import IgnoredEvent
+
+# Amounts the shop can record (32-bit integer columns); an event beyond is malformed.
+MAX_AMOUNT_MINOR = 2**31 - 1
+
+# The events the shop acts on, with the status each one reports. An adapter maps its
+# gateway's events to these types (an event that reports another status is malformed)
+# and any other event to ``IgnoredEvent``.
+PAYMENT_EVENT_STATUSES: dict[str, PaymentStatus] = {
+    "payment_intent.requires_action": PaymentStatus.requires_action,
+    "payment_intent.processing": PaymentStatus.processing,
+    "payment_intent.succeeded": PaymentStatus.succeeded,
+    "payment_intent.payment_failed": PaymentStatus.requires_payment_method,
+    "payment_intent.canceled": PaymentStatus.canceled,
+}
+REFUND_EVENT_STATUSES: dict[str, RefundStatus] = {
+    "refund.succeeded": RefundStatus.succeeded,
+    "refund.failed": RefundStatus.failed,
+}
 
 
 class ProviderError(Exception):
@@ -46,7 +67,8 @@ class ProviderRefund:
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    """A verified webhook: ``payment`` or ``refund`` is set according to ``type``."""
+    """A verified, validated webhook of one of the types above: ``payment`` is set for
+    ``payment_intent.*`` and ``refund`` for ``refund.*``."""
 
     id: str
     type: str
@@ -71,9 +93,16 @@ class PaymentProvider(Protocol):
         self, payment_id: str, *, amount_minor: int, idempotency_key: str
     ) -> ProviderRefund: ...
 
-    def parse_webhook(
-        self, payload: bytes, headers: Mapping[str, str], now: datetime
-    ) -> ProviderEvent:
-        """Verify the signature (raising ``SignatureError``) and decode the event
-        (raising ``ValueError`` when it is malformed)."""
+    # -- webhooks (``receiving.WebhookAdapter``) --------------------------------------
+    @property
+    def webhook_source(self) -> str:
+        """The name its events are remembered under in ``webhook_receipts``."""
+        ...
+
+    def verify_webhook(self, payload: bytes, headers: Mapping[str, str], now: datetime) -> None:
+        """Raise ``signing.SignatureError`` unless the gateway signed it recently."""
+        ...
+
+    def parse_event(self, document: Any, now: datetime) -> ProviderEvent | IgnoredEvent:
+        """The parsed JSON as a typed event; ``receiving.InvalidEvent`` if malformed."""
         ...

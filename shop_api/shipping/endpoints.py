@@ -4,15 +4,15 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from shop_api.core.deps import ClockDep, CurrentUser, SessionDep
-from shop_api.core.errors import error_response, error_responses
+from shop_api.core.errors import error_responses
 from shop_api.payments.deps import CarrierDep
 from shop_api.payments.schemas import WebhookAck
 from shop_api.payments.service import RetryLater
-from shop_api.providers.webhook_http import verified_event
+from shop_api.providers.receiving import Handled, RedeliverLater, receive
+from shop_api.providers.shipping import TrackingEvent
 from shop_api.shipping import service
 from shop_api.shipping.schemas import (
     ShipmentEventPublic,
@@ -76,21 +76,12 @@ def order_tracking(
 async def shipping_webhook(
     request: Request, session: SessionDep, clock: ClockDep, carrier: CarrierDep
 ) -> JSONResponse:
-    """Signed tracking updates from the carrier (same rules as payment webhooks)."""
-    event = await verified_event(request, carrier.parse_webhook, clock.now())
+    """Signed tracking updates from the carrier (received as payment webhooks are)."""
 
-    def process() -> str:
-        outcome = service.apply_tracking_event(session, clock, carrier.name, event)
+    def handle(session: Session, event: TrackingEvent) -> Handled:
         try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return "duplicate"
-        return outcome
+            return Handled(service.apply_tracking_event(session, clock, event))
+        except RetryLater as exc:
+            raise RedeliverLater(str(exc)) from exc
 
-    try:
-        outcome = await run_in_threadpool(process)
-    except RetryLater as exc:
-        await run_in_threadpool(session.rollback)
-        return error_response(503, "retry_later", str(exc), headers={"Retry-After": "1"})
-    return JSONResponse(WebhookAck(outcome=outcome).model_dump(), status_code=202)
+    return await receive(request, carrier, session, clock, handle)

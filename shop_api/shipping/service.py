@@ -19,8 +19,7 @@ from shop_api.models.shipping import Shipment, ShipmentEvent, ShipmentStatus
 from shop_api.notifications.orders import notify_order_status
 from shop_api.orders.queries import get_readable, groups_of, lock_order
 from shop_api.orders.state import follow_groups, set_group_status
-from shop_api.payments.service import RetryLater, record_receipt
-from shop_api.providers.payments import ProviderEvent
+from shop_api.payments.service import RetryLater
 from shop_api.providers.shipping import CarrierProvider, TrackingEvent
 
 SHIPPABLE_ORDER_STATUSES = (OrderStatus.paid, OrderStatus.partially_shipped)
@@ -121,14 +120,9 @@ def ship(
     return shipment
 
 
-def apply_tracking_event(
-    session: Session, clock: Clock, carrier_name: str, event: TrackingEvent
-) -> str:
-    receipt = ProviderEvent(
-        id=event.id, type=f"tracking.{event.status.value}", created=event.occurred_at
-    )
-    if not record_receipt(session, f"carrier:{carrier_name}", receipt, clock):
-        return "duplicate"
+def apply_tracking_event(session: Session, clock: Clock, event: TrackingEvent) -> str:
+    """Apply a verified tracking update, received once (``providers.receiving`` records
+    it), under its order's lock."""
     by_number = select(Shipment).where(Shipment.tracking_number == event.tracking_number)
     order_id = session.scalar(by_number.with_only_columns(Shipment.order_id))
     if order_id is None:

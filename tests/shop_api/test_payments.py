@@ -483,7 +483,8 @@ class TestWebhookSignatures:
             b"{not json",
             b"[]",
             b'{"id": "evt_1", "type": "payment_intent.succeeded"}',
-            b'{"id": "evt_1", "type": "x", "created": 0, "data": {"object": {"object": "coupon"}}}',
+            b'{"id": "evt_1", "type": "payment_intent.succeeded", "created": 0,'
+            b' "data": {"object": {"object": "coupon"}}}',
             b'{"id": "evt_1", "type": "x", "created": "soon", "data": {"object": {}}}',
         ],
     )
@@ -495,7 +496,7 @@ class TestWebhookSignatures:
     def test_oversized_payload(self, client: TestClient, secret: str) -> None:
         body = json.dumps({"padding": "x" * 300_000}).encode()
 
-        assert_error(self.post(client, body, signed(secret, body)), 400)
+        assert_error(self.post(client, body, signed(secret, body)), 413, "payload_too_large")
 
     def test_signed_with_the_shipping_secret(self, client: TestClient, settings: Settings) -> None:
         other = settings.shipping_webhook_secret.get_secret_value()

@@ -655,9 +655,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("listings", schema=None) as batch_op:
-        batch_op.drop_column("rating_sum")
-        batch_op.drop_column("rating_count")
+    # Not a batch (which on SQLite rebuilds the table and loses its search triggers):
+    # SQLite drops a column in place since 3.35.
+    op.drop_column("listings", "rating_sum")
+    op.drop_column("listings", "rating_count")
 
     with op.batch_alter_table("shipment_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shipment_events_shipment_id"))

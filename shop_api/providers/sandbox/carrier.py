@@ -7,10 +7,9 @@ so both paths can be exercised. Each step is announced by a signed webhook.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from shop_api.core.clock import Clock
 from shop_api.core.typed_sql import rowcount
 from shop_api.models.shipping import ShipmentStatus
+from shop_api.providers.receiving import IgnoredEvent
 from shop_api.providers.sandbox import webhooks
+from shop_api.providers.sandbox.events import tracking_event
 from shop_api.providers.sandbox.models import SandboxShipment
 from shop_api.providers.shipping import Label, TrackingEvent
 from shop_api.providers.signing import SIGNATURE_HEADER, verify
@@ -175,10 +176,6 @@ class SandboxCarrier:
         return moved
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class SandboxCarrierProvider:
     name = "sandbox"
 
@@ -187,7 +184,7 @@ class SandboxCarrierProvider:
     ) -> None:
         self.carrier = carrier
         self.webhook_secret = webhook_secret
-        self.tolerance_seconds = tolerance_seconds
+        self.tolerance = tolerance_seconds
 
     def create_label(self, *, reference: str, address: Mapping[str, Any]) -> Label:
         obj = self.carrier.create_label(reference, address)
@@ -200,21 +197,13 @@ class SandboxCarrierProvider:
     def forget_recipient(self, *, reference: str) -> None:
         self.carrier.forget_recipient(reference)
 
-    def parse_webhook(
-        self, payload: bytes, headers: Mapping[str, str], now: datetime
-    ) -> TrackingEvent:
-        signature = headers.get(SIGNATURE_HEADER.lower()) or headers.get(SIGNATURE_HEADER)
-        verify(self.webhook_secret, payload, signature, now, self.tolerance_seconds)
-        try:
-            event = json.loads(payload)
-            obj = event["data"]["object"]
-            return TrackingEvent(
-                id=str(event["id"]),
-                tracking_number=str(obj["tracking_number"]),
-                status=ShipmentStatus(obj["status"]),
-                occurred_at=_aware(datetime.fromisoformat(str(obj["occurred_at"]))),
-                description=str(obj.get("description") or ""),
-                location=obj.get("location"),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed event: {exc}") from exc
+    # -- webhooks ---------------------------------------------------------------
+    @property
+    def webhook_source(self) -> str:
+        return f"carrier:{self.name}"
+
+    def verify_webhook(self, payload: bytes, headers: Mapping[str, str], now: datetime) -> None:
+        verify(self.webhook_secret, payload, headers.get(SIGNATURE_HEADER), now, self.tolerance)
+
+    def parse_event(self, document: Any, now: datetime) -> TrackingEvent | IgnoredEvent:
+        return tracking_event(document, now, timedelta(seconds=self.tolerance))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shop_api.core.errors import error_response, error_responses
+from shop_api.core.errors import NotFound, error_response, error_responses
 from shop_api.providers.sandbox.carrier import CarrierError, SandboxCarrier
 from shop_api.providers.sandbox.gateway import GatewayError, SandboxGateway
 
@@ -43,11 +43,17 @@ class AuthenticateRequest(BaseModel):
 
 
 def _gateway(request: Request) -> SandboxGateway:
-    return request.app.state.sandbox_gateway
+    gateway = getattr(request.app.state, "sandbox_gateway", None)
+    if gateway is None:  # another payment provider is configured
+        raise NotFound("The sandbox gateway is not in use")
+    return gateway
 
 
 def _carrier(request: Request) -> SandboxCarrier:
-    return request.app.state.sandbox_carrier
+    carrier = getattr(request.app.state, "sandbox_carrier", None)
+    if carrier is None:  # another carrier is configured
+        raise NotFound("The sandbox carrier is not in use")
+    return carrier
 
 
 def _error(exc: GatewayError | CarrierError) -> JSONResponse:

@@ -19,11 +19,10 @@ Any other number that passes the Luhn check succeeds; one that fails it is refus
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select, update
@@ -39,7 +38,9 @@ from shop_api.providers.payments import (
     ProviderPayment,
     ProviderRefund,
 )
+from shop_api.providers.receiving import IgnoredEvent
 from shop_api.providers.sandbox import webhooks
+from shop_api.providers.sandbox.events import payment_event
 from shop_api.providers.sandbox.models import (
     SandboxPaymentIntent,
     SandboxPaymentMethod,
@@ -448,7 +449,7 @@ class SandboxPaymentProvider:
     ) -> None:
         self.gateway = gateway
         self.webhook_secret = webhook_secret
-        self.tolerance_seconds = tolerance_seconds
+        self.tolerance = tolerance_seconds
 
     def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
@@ -478,29 +479,13 @@ class SandboxPaymentProvider:
         )
         return refund_from_object(obj)
 
-    def parse_webhook(
-        self, payload: bytes, headers: Mapping[str, str], now: datetime
-    ) -> ProviderEvent:
-        signature = headers.get(SIGNATURE_HEADER.lower()) or headers.get(SIGNATURE_HEADER)
-        verify(self.webhook_secret, payload, signature, now, self.tolerance_seconds)
-        return parse_event(payload)
+    # -- webhooks ---------------------------------------------------------------
+    @property
+    def webhook_source(self) -> str:
+        return self.name
 
+    def verify_webhook(self, payload: bytes, headers: Mapping[str, str], now: datetime) -> None:
+        verify(self.webhook_secret, payload, headers.get(SIGNATURE_HEADER), now, self.tolerance)
 
-def parse_event(payload: bytes) -> ProviderEvent:
-    try:
-        event = json.loads(payload)
-        obj = event["data"]["object"]
-        created = datetime.fromtimestamp(int(event["created"]), tz=UTC)
-        if obj.get("object") == "payment_intent":
-            return ProviderEvent(
-                id=str(event["id"]), type=str(event["type"]), created=created,
-                payment=payment_from_object(obj), metadata=dict(obj.get("metadata") or {}),
-            )  # fmt: skip
-        if obj.get("object") == "refund":
-            return ProviderEvent(
-                id=str(event["id"]), type=str(event["type"]), created=created,
-                refund=refund_from_object(obj),
-            )  # fmt: skip
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed event: {exc}") from exc
-    raise ValueError("unsupported event object")
+    def parse_event(self, document: Any, now: datetime) -> ProviderEvent | IgnoredEvent:
+        return payment_event(document, now, timedelta(seconds=self.tolerance))
