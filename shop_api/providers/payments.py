@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from shop_api.core.validation import INT64_MAX
 from shop_api.models.payments import PaymentStatus, RefundStatus
 from shop_api.providers.receiving import IgnoredEvent
 
-# Amounts the shop can record (32-bit integer columns); an event beyond is malformed.
-MAX_AMOUNT_MINOR = 2**31 - 1
+# Amounts the shop can record; an event beyond is malformed.
+MAX_AMOUNT_MINOR = INT64_MAX  # the money columns are 64-bit (core.db.MONEY)
 
 # The events the shop acts on, with the status each one reports. An adapter maps its
 # gateway's events to these types (an event that reports another status is malformed)
