@@ -64,7 +64,6 @@ def users_create(
     """Create an account, e.g. the first staff member (the password is prompted for,
     or read from MERCADO_NEW_USER_PASSWORD)."""
     from mercado_cli.accounts import NewAccount
-    from shop_api.accounts.password_policy import check_password
     from shop_api.auth.service import create_user
     from shop_api.core.clock import SystemClock
     from shop_api.core.db import create_db_engine, create_session_factory
@@ -72,11 +71,10 @@ def users_create(
 
     password = os.environ.get("MERCADO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
     account = NewAccount(email=email, password=password, display_name=display_name, role=role)
-    # The shop's password policy (a MercadoError: one line), before touching the database.
-    check_password(account.password, email=account.email, display_names=[account.display_name])
     settings = get_settings()
     engine = create_db_engine(settings.sqlalchemy_url, pool_size=1)
     with create_session_factory(engine)() as session:
+        # create_user applies the password policy first (a MercadoError: one line).
         user = create_user(
             session,
             PasswordHasher(settings),
