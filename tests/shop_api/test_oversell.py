@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mercado_cli.server import running_api
 from shop_api.core.config import Settings
 from shop_api.models.orders import Order, OrderItem
 from tests.factories import ADDRESS, Actor, Factory
+from tests.racing import real_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,23 +30,13 @@ STOCK = 10
 
 @pytest.fixture(scope="module")
 def server(
-    database_url: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
     """A real uvicorn with two worker processes on this backend's test database; yields its
     base URL and log file."""
     home = tmp_path_factory.mktemp("server")
-    env = {
-        "MERCADO_DATABASE_URL": database_url,
-        "MERCADO_HOME": str(home),
-        "MERCADO_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "MERCADO_BACKGROUND_JOBS": "false",
-        "MERCADO_ARGON2_MEMORY_KIB": "1024",
-        "MERCADO_ARGON2_TIME_COST": "1",
-        "MERCADO_LOG_LEVEL": "WARNING",
-    }
-    log = home / "server.log"
-    with running_api(env=env, workers=2, log_path=log, timeout=120) as base_url:
-        yield base_url, log
+    with real_server(settings, home) as base_url:
+        yield base_url, home / "server.log"
 
 
 def all_at_once(base_url: str, requests: list[tuple[Actor, str]]) -> list[httpx.Response]:
