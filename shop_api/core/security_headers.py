@@ -51,6 +51,12 @@ def _hash_source(code: bytes) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(code).digest()).decode() + "'"
 
 
+def inline_hashes(html: bytes, directive: str) -> list[str]:
+    """The CSP hash sources of ``html``'s inline scripts (``script-src``) or styles
+    (``style-src``), each once, in page order."""
+    return list(dict.fromkeys(_hash_source(code) for code in _INLINE[directive].findall(html)))
+
+
 def page_policy(html: bytes | None, extra: Mapping[str, str] | None = None) -> str:
     """The policy of an HTML page: the page directives plus ``extra`` sources, and the
     hashes of the page's inline scripts and styles (unless the directive allows every
@@ -59,10 +65,10 @@ def page_policy(html: bytes | None, extra: Mapping[str, str] | None = None) -> s
     for name, sources in (extra or {}).items():
         directives[name] = f"{directives[name]} {sources}" if name in directives else sources
     if html is not None:
-        for name, pattern in _INLINE.items():
+        for name in _INLINE:
             if "'unsafe-inline'" in directives[name]:
                 continue
-            hashes = dict.fromkeys(_hash_source(code) for code in pattern.findall(html))
+            hashes = inline_hashes(html, name)
             if hashes:
                 directives[name] = " ".join([directives[name], *hashes])
     return "; ".join(f"{name} {sources}" for name, sources in directives.items())

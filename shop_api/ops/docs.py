@@ -16,14 +16,12 @@ being requested (the credit then hides the image).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from shop_api.core.security_headers import inline_hashes
 
 ASSETS_PATH = "/docs/assets"
 # The package's own folder of assets: swagger-ui-bundle.js, swagger-ui.css,
@@ -40,7 +38,6 @@ BASE_POLICY = (
     "form-action 'none'",
     "frame-ancestors 'none'",
 )
-INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,8 +51,7 @@ def install_docs(app: FastAPI) -> None:
 def content_security_policy(page: str, *directives: str) -> str:
     """The shared policy plus ``directives``, with each of ``page``'s inline scripts
     allowed by its hash in ``script-src 'self'``."""
-    digests = [hashlib.sha256(script.encode()).digest() for script in INLINE_SCRIPT.findall(page)]
-    hashes = [f"'sha256-{base64.b64encode(digest).decode()}'" for digest in digests]
+    hashes = inline_hashes(page.encode(), "script-src")
     return "; ".join([*BASE_POLICY, " ".join(["script-src 'self'", *hashes]), *directives])
 
 
