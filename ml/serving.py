@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,8 @@ class RecommenderModel:
     for_users: TopK
     similar: TopK
     bought_together: TopK
-    popular_global: tuple[str, ...]
-    popular_by_category: Mapping[str, tuple[str, ...]]
+    popular_global: tuple[Candidate, ...]
+    popular_by_category: Mapping[str, tuple[Candidate, ...]]
     items: Mapping[str, ItemInfo]
 
     def knows_user(self, user_key: str) -> bool:
@@ -103,14 +103,12 @@ class RecommenderModel:
         row = self.item_rows.get(item_id)
         return None if row is None else self.bought_together.row(row, self.item_ids)
 
-    def popular(self, category_id: str | None = None) -> list[Candidate]:
-        """Most popular first, globally or within one category (empty when unknown)."""
-        ids = (
-            self.popular_global
-            if category_id is None
-            else self.popular_by_category.get(category_id, ())
-        )
-        return [Candidate(item_id, float(len(ids) - rank)) for rank, item_id in enumerate(ids)]
+    def popular(self, category_id: str | None = None) -> Sequence[Candidate]:
+        """Most popular first, globally or within one category (empty when unknown); the
+        score is the reverse rank."""
+        if category_id is None:
+            return self.popular_global
+        return self.popular_by_category.get(category_id, ())
 
 
 @dataclass(frozen=True)
@@ -119,6 +117,12 @@ class Served:
 
     champion: RecommenderModel | None = None
     challenger: RecommenderModel | None = None
+
+
+def ranked(item_ids: Sequence[str]) -> tuple[Candidate, ...]:
+    """Candidates for a list ranked best first, scored by reverse rank."""
+    count = len(item_ids)
+    return tuple(Candidate(item_id, float(count - rank)) for rank, item_id in enumerate(item_ids))
 
 
 def _read_json(folder: Path, name: str) -> Any:
@@ -185,9 +189,9 @@ def load_version(folder: Path) -> RecommenderModel:
         for_users=_read_topk(folder, "recommendations.npz", "scores", len(users), n_items),
         similar=_read_topk(folder, "similar.npz", "scores", n_items, n_items),
         bought_together=_read_topk(folder, "bought_together.npz", "lift", n_items, n_items),
-        popular_global=tuple(_id_list(popularity.get("global", []), "popularity.global")),
+        popular_global=ranked(_id_list(popularity.get("global", []), "popularity.global")),
         popular_by_category={
-            str(category): tuple(_id_list(ids, f"popularity.by_category.{category}"))
+            str(category): ranked(_id_list(ids, f"popularity.by_category.{category}"))
             for category, ids in by_category.items()
         },
         items={
@@ -340,16 +344,19 @@ def pick(
     sellers: Mapping[str, str],
     excluded: Container[str] = frozenset(),
     max_per_seller: int | None = None,
+    per_seller: dict[str, int] | None = None,
+    seen: set[str] | None = None,
 ) -> list[Candidate]:
     """The first ``k`` candidates that can be shown, in order.
 
     ``sellers`` maps each item that is available right now to its seller (what is not in
     it is sold out, paused or gone); ``excluded`` items (already bought, the page's own
     listing) are skipped, each item appears once, and each seller at most
-    ``max_per_seller`` times.
+    ``max_per_seller`` times. A list picked in parts passes the same ``per_seller`` and
+    ``seen`` to each part, so the caps and the uniqueness hold across them.
     """
-    per_seller: dict[str, int] = {}
-    seen: set[str] = set()
+    per_seller = {} if per_seller is None else per_seller
+    seen = set() if seen is None else seen
     out: list[Candidate] = []
     for candidate in candidates:
         item_id = candidate.item_id

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from shop_api.core.deps import ClockDep, OptionalReader, ReadOnlyReadsDep, SettingsDep
 from shop_api.core.errors import error_responses
+from shop_api.core.responses import model_response
 from shop_api.recommendations import service
 from shop_api.recommendations.schemas import RecommendationPage, RecommendedListing
 from shop_api.recommendations.service import Caller, Context, ListName, RecommendationList
@@ -36,10 +37,9 @@ def _context(request: Request, settings: SettingsDep, clock: ClockDep) -> Contex
     return Context(settings, state.recommender.served(), state.recs_popularity, clock.now())
 
 
-def _page(
-    request: Request, result: RecommendationList, user_id: uuid.UUID | None
-) -> RecommendationPage:
-    """The response, after logging the impression (only lists that show something)."""
+def _page(request: Request, result: RecommendationList, user_id: uuid.UUID | None) -> Response:
+    """The response, serialised once, after logging the impression (only lists that show
+    something)."""
     if result.items:
         track(
             request,
@@ -52,7 +52,7 @@ def _page(
                 for position, item in enumerate(result.items)
             ],
         )
-    return RecommendationPage(
+    page = RecommendationPage(
         model_version=result.model_version,
         list_id=result.list_id,
         ab_arm=result.arm.value if result.arm is not None else None,
@@ -74,6 +74,7 @@ def _page(
         ],
         count=len(result.items),
     )
+    return model_response(page)
 
 
 @router.get(
@@ -87,7 +88,7 @@ async def recommendations(
     clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings for the caller (signed in, or anonymous by ``X-Client-Id``), best first.
 
     Only listings on sale now, none the caller already bought, a few per seller at most.
@@ -109,7 +110,7 @@ async def _for_listing(
     listing_id: uuid.UUID,
     k: int,
     name: ListName,
-) -> RecommendationPage:
+) -> Response:
     caller = Caller.of(actor, client_id)
     context = _context(request, settings, clock)
     result = await reads.run(service.for_listing, context, caller, actor, listing_id, k, name)
@@ -130,7 +131,7 @@ async def similar_listings(
     clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings like this one (``similar_to:<id>``), then popular ones in its category."""
     return await _for_listing(
         request, reads, actor, settings, clock, client_id, listing_id, k, ListName.similar
@@ -151,7 +152,7 @@ async def bought_together(
     clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings often bought with this one (``bought_with:<id>``, by co-purchase lift),
     then popular ones in its category."""
     return await _for_listing(
