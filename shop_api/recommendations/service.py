@@ -220,6 +220,14 @@ def choose(
     return out
 
 
+def _then_shop_popularity(
+    session: Session, context: Context, sources: list[Source], category_id: str | None = None
+) -> Iterator[Source]:
+    """The sources, then the shop's own popularity, ranked only if it is reached."""
+    yield from sources
+    yield context.popularity.source(session, context.now, category_id)
+
+
 def for_caller(session: Session, context: Context, caller: Caller, k: int) -> RecommendationList:
     """``GET /recommendations``: the caller's list, or a non-personal one."""
     model, arm = context.model_for(caller)
@@ -233,12 +241,11 @@ def for_caller(session: Session, context: Context, caller: Caller, k: int) -> Re
                 personalised = True
                 break
         sources.append(Source(model.popular(), POPULAR, fallback=True))
-    sources.append(context.popularity.source(session, context.now))
     excluded: set[str] = set()
     if caller.user_id is not None and caller.personalised:
         excluded = repository.bought_by(session, caller.user_id)
     items = choose(
-        session, sources, k, excluded=excluded,
+        session, _then_shop_popularity(session, context, sources), k, excluded=excluded,
         max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(
@@ -276,9 +283,9 @@ def for_listing(
         if related is not None:
             sources.append(Source(related, reason, fallback=False))
         sources.append(Source(model.popular(category_id), None, fallback=True))
-    sources.append(context.popularity.source(session, context.now, category_id))
     items = choose(
-        session, sources, k, excluded={item_id},
+        session, _then_shop_popularity(session, context, sources, category_id), k,
+        excluded={item_id},
         max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(
