@@ -16,10 +16,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -58,12 +58,43 @@ class TopK:
     items: np.ndarray
     scores: np.ndarray
 
-    def row(self, row: int, item_ids: np.ndarray) -> list[Candidate]:
+    def row(self, row: int, item_ids: np.ndarray) -> Ranked:
         indices = self.items[row]
         kept = indices >= 0
-        ids = item_ids[indices[kept]].tolist()
-        scores = self.scores[row][kept].tolist()
-        return [Candidate(item, score) for item, score in zip(ids, scores, strict=True)]
+        return Ranked(item_ids[indices[kept]], self.scores[row][kept])
+
+
+class Ranked(Sequence[Candidate]):
+    """One row of a ``TopK`` as candidates, made as they are read: a request usually reads
+    the first few of a row of hundreds."""
+
+    __slots__ = ("_ids", "_scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray) -> None:
+        self._ids = ids
+        self._scores = scores
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
+        if isinstance(index, slice):
+            return Ranked(self._ids[index], self._scores[index])
+        return Candidate(self._ids[index], float(self._scores[index]))
+
+    def __iter__(self) -> Iterator[Candidate]:
+        ids, scores = self._ids, self._scores
+        for position in range(len(ids)):
+            yield Candidate(ids[position], float(scores[position]))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,17 +120,17 @@ class RecommenderModel:
     def knows_item(self, item_id: str) -> bool:
         return item_id in self.item_rows
 
-    def for_user(self, user_key: str) -> list[Candidate] | None:
+    def for_user(self, user_key: str) -> Sequence[Candidate] | None:
         """The user's precomputed candidates, best first (their train positives already
         excluded); None for a user the model has not seen."""
         row = self.user_rows.get(user_key)
         return None if row is None else self.for_users.row(row, self.item_ids)
 
-    def similar_to(self, item_id: str) -> list[Candidate] | None:
+    def similar_to(self, item_id: str) -> Sequence[Candidate] | None:
         row = self.item_rows.get(item_id)
         return None if row is None else self.similar.row(row, self.item_ids)
 
-    def bought_with(self, item_id: str) -> list[Candidate] | None:
+    def bought_with(self, item_id: str) -> Sequence[Candidate] | None:
         row = self.item_rows.get(item_id)
         return None if row is None else self.bought_together.row(row, self.item_ids)
 

@@ -194,7 +194,7 @@ def choose(
     per_seller: dict[str, int] = {}
     seen: set[str] = set()
     out: list[Recommended] = []
-    size = max(3 * k, 30)
+    size = 2 * k
     while len(out) < k:
         batch = list(islice(stream, size))
         if not batch:
