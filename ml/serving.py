@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import zipfile
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +169,7 @@ def _read_topk(folder: Path, name: str, score_key: str, rows: int, n_items: int)
         with np.load(folder / name, allow_pickle=False) as archive:
             items = np.asarray(archive["items"], dtype=np.int32)
             scores = np.asarray(archive[score_key], dtype=np.float32)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ArtifactError(f"{name}: {exc}") from exc
     if items.ndim != 2 or items.shape[0] != rows or scores.shape != items.shape:
         raise ArtifactError(

@@ -54,12 +54,23 @@ def _break(folder: Path, how: str) -> None:
     elif how == "unknown_format":
         manifest = json.loads((folder / "manifest.json").read_text())
         (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    elif how == "truncated_npz":
+        data = (folder / "recommendations.npz").read_bytes()
+        (folder / "recommendations.npz").write_bytes(data[: len(data) // 2])
     elif how == "truncated_json":
         (folder / "id_maps.json").write_text('{"users": ["u1"')
 
 
 @pytest.mark.parametrize(
-    "how", ["missing_file", "index_out_of_range", "wrong_rows", "unknown_format", "truncated_json"]
+    "how",
+    [
+        "missing_file",
+        "index_out_of_range",
+        "wrong_rows",
+        "unknown_format",
+        "truncated_json",
+        "truncated_npz",
+    ],
 )
 def test_a_broken_folder_is_refused(tmp_path: Path, how: str):
     folder = write_version(tmp_path, "v1", users={"u1": ["a", "b"]})
