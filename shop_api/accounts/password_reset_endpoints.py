@@ -15,7 +15,7 @@ from shop_api.accounts.schemas import (
 )
 from shop_api.auth.throttle import PasswordResetThrottleDep
 from shop_api.core.client_address import client_address
-from shop_api.core.deps import ClockDep, PasswordHasherDep, SessionDep, SettingsDep, WritesDep
+from shop_api.core.deps import ClockDep, PasswordHasherDep, ReadsDep, SettingsDep, WritesDep
 from shop_api.core.errors import error_responses
 
 router = APIRouter(prefix="/auth/password-reset", tags=["auth"])
@@ -54,12 +54,16 @@ async def request_password_reset(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(400, 413, 422),
 )
-def confirm_password_reset(
-    body: PasswordResetConfirm, session: SessionDep, hasher: PasswordHasherDep, clock: ClockDep
+async def confirm_password_reset(
+    body: PasswordResetConfirm,
+    reads: ReadsDep,
+    writes: WritesDep,
+    hasher: PasswordHasherDep,
+    clock: ClockDep,
 ) -> Response:
     """Set a new password with the e-mailed token; every existing session ends.
 
     400 when the token is unknown, used or expired; 422 when the password is too weak.
     """
-    password_reset.confirm_reset(session, hasher, clock, body.token, body.new_password)
+    await password_reset.confirm_reset(reads, writes, hasher, clock, body.token, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -44,10 +44,11 @@ from shop_api.auth.service import normalise_email
 from shop_api.core.client_address import rate_limit_subject
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
-from shop_api.core.deps import Writes, WritesDep
+from shop_api.core.deps import WritesDep
 from shop_api.core.errors import RateLimited, ServiceUnavailable
 from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
 from shop_api.core.typed_sql import table_of
+from shop_api.core.unit_of_work import Writes, statements_only
 from shop_api.models import LoginThrottleCounter
 
 log = structlog.get_logger(__name__)
@@ -224,6 +225,7 @@ def _charge_statement(dialect: str, budget: Budget, now: datetime, window: timed
     ).returning(COUNTERS.c.failures, COUNTERS.c.window_ends_at)
 
 
+@statements_only
 def charge_in_database(
     session: Session, budgets: Sequence[Budget], now: datetime, window: timedelta
 ) -> tuple[bool, list[Count]]:
@@ -261,6 +263,7 @@ def _standing(
     return counts
 
 
+@statements_only
 def succeeded_in_database(session: Session, address: Count, account: Count) -> None:
     session.execute(
         update(COUNTERS)
@@ -275,6 +278,7 @@ def succeeded_in_database(session: Session, address: Count, account: Count) -> N
     session.commit()
 
 
+@statements_only
 def prune_in_database(session: Session, now: datetime) -> None:
     """Delete ended windows; best effort (another worker may be doing the same)."""
     try:

@@ -336,7 +336,7 @@ class TestPasswordResetLimit:
             "5",
             "4",
         )
-        with shop.app.state.write_session_factory() as session:
+        with shop.app.state.database.sessions() as session:
             tokens = session.scalars(
                 select(PasswordResetToken.id).where(PasswordResetToken.user_id == user.id)
             ).all()
@@ -446,9 +446,9 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> ArgonProbe:
 
 def nothing_written_is_held(app: FastAPI) -> bool:
     """No write gate is taken and another connection could write right now."""
-    if any(gate.locked() for gate in getattr(app.state, "sqlite_write_gates", {}).values()):
+    if any(gate.locked() for gate in app.state.database.write_gates()):
         return False
-    engine = app.state.engine
+    engine = app.state.database.engine
     if engine.dialect.name == "sqlite":
         connection = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
         try:
@@ -563,7 +563,7 @@ class TestHashing:
 def test_ended_windows_are_pruned(app: FastAPI) -> None:
     now, window = datetime.now(UTC), timedelta(minutes=15)
     ended, current = f"account:ended-{uuid.uuid4().hex}", f"account:open-{uuid.uuid4().hex}"
-    with app.state.write_session_factory() as session:
+    with app.state.database.sessions() as session:
         charge_in_database(session, [Budget(ended, 10)], now - timedelta(days=1), window)
         charge_in_database(session, [Budget(current, 10)], now, window)
 
