@@ -8,7 +8,7 @@ written as JSON from their rows (``rendering``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,7 @@ def updated(
 
 def search_page(
     session: Session,
-    caller: Any,
+    caller: Callable[[Session], uuid.UUID | None],
     store: ObjectStore,
     page: PageParams,
     *,
