@@ -43,7 +43,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from shop_api.core.clock import Clock
 from shop_api.core.errors import BadRequest, Conflict, PayloadTooLarge, Unauthorized, error_response
@@ -261,6 +260,8 @@ async def receive(
             if _seen(session, adapter.webhook_source, event.id):
                 return Handled("duplicate")
             raise
+        if handled.after_commit is not None:  # committed: nothing is held meanwhile
+            handled.after_commit()
         return handled
 
     try:
@@ -273,6 +274,4 @@ async def receive(
             event_type=event.type, error=exc.message,
         )  # fmt: skip
         raise
-    if handled.after_commit is not None:
-        await run_in_threadpool(handled.after_commit)
     return _ack(handled.outcome)
