@@ -50,7 +50,7 @@ def run_jobs_once(state: Any, post: Poster) -> JobReport:
         report.parcels_moved = state.sandbox_carrier.advance_due()
     settings = state.settings
     report.webhooks_delivered = webhooks.deliver_due(
-        state.write_session_factory,
+        state.database.sessions,
         post,
         state.clock,
         {
@@ -60,21 +60,19 @@ def run_jobs_once(state: Any, post: Poster) -> JobReport:
     )
 
     def follow_up(items: list) -> None:
-        run_follow_ups(state.write_session_factory, state.payment_provider, state.clock, items)
+        run_follow_ups(state.database.sessions, state.payment_provider, state.clock, items)
 
     report.reservations_expired = expire_reservations(
-        state.write_session_factory, state.clock, follow_up
+        state.database.sessions, state.clock, follow_up
     )
     if getattr(state, "tracking", None) is not None:  # outbox -> clickstream landing zone
         report.events_dispatched = dispatch_outbox(
-            state.write_session_factory,
+            state.database.sessions,
             state.tracking,
-            read_session_factory=getattr(state, "session_factory", None),
+            read_session_factory=state.database.read_sessions,
         )
     if getattr(state, "mailer", None) is not None:  # e-mail outbox -> mailer
-        report.messages_sent = deliver_messages(
-            state.write_session_factory, state.mailer, state.clock
-        )
+        report.messages_sent = deliver_messages(state.database.sessions, state.mailer, state.clock)
     return report
 
 

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ml.serving import ModelStore
 from shop_api.api import OPENAPI_TAGS, include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
 from shop_api.core.cors import add_cors
-from shop_api.core.db import (
-    create_async_read_engine,
-    create_async_write_engine,
-    create_db_engine,
-    create_session_factory,
-    create_short_read_session_factory,
-)
 from shop_api.core.errors import register_exception_handlers
 from shop_api.core.gc_tuning import long_lived_heap
 from shop_api.core.limits import BodySizeLimitMiddleware
@@ -29,12 +20,12 @@ from shop_api.core.logging import RequestContextMiddleware, configure_logging
 from shop_api.core.security import PasswordHasher
 from shop_api.core.security_headers import SecurityHeadersMiddleware
 from shop_api.core.storage import LocalObjectStore, ObjectStore
+from shop_api.core.unit_of_work import Database
 from shop_api.jobs import BackgroundJobs
 from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.ops.docs import install_docs
 from shop_api.providers.registry import install_providers
 from shop_api.recommendations.service import ShopPopularity
-from shop_api.search.backends import search_backend_for
 from shop_api.tracking import erasure as _clickstream_erasure  # noqa: F401  (registers its step)
 from shop_api.tracking.service import Tracking
 
@@ -61,24 +52,12 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    engine = create_db_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    database = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Made here, not with the app: asyncio connections belong to the running loop.
-        app.state.async_loop = asyncio.get_running_loop()
-        async_engine = create_async_read_engine(
-            settings.sqlalchemy_url, pool_size=settings.db_pool_size
-        )
-        if async_engine is not None:
-            app.state.async_read_sessions = async_sessionmaker(async_engine, expire_on_commit=False)
-        async_write_engine = create_async_write_engine(
-            settings.sqlalchemy_url, pool_size=settings.db_pool_size
-        )
-        if async_write_engine is not None:
-            app.state.async_write_sessions = async_sessionmaker(
-                async_write_engine, expire_on_commit=False
-            )
+        # Here, not with the app: asyncio connections belong to the running loop.
+        await database.open()
         app.state.tracking.start()
         jobs = None
         if settings.background_jobs:
@@ -92,13 +71,8 @@ def create_app(
         login_counters = getattr(app.state, "login_redis_counters", None)
         if login_counters is not None:  # the login throttle's Redis connections
             await login_counters.close()
-        if async_engine is not None:
-            app.state.async_read_sessions = None
-            await async_engine.dispose()
-        if async_write_engine is not None:
-            app.state.async_write_sessions = None
-            await async_write_engine.dispose()
-        engine.dispose()
+        await database.close()
+        database.dispose()
 
     app = FastAPI(
         title="Mercado shop API",
@@ -111,13 +85,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    app.state.short_read_session_factory = create_short_read_session_factory(engine)
-    app.state.write_session_factory = create_session_factory(engine, for_writes=True)
+    app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.password_hasher = PasswordHasher(settings)
-    app.state.search_backend = search_backend_for(engine.dialect.name)
     app.state.tracking = Tracking(settings, app.state.clock)
     app.state.object_store = object_store or LocalObjectStore(
         settings.media_dir, settings.public_url

@@ -131,7 +131,7 @@ def _jobs() -> None:
     finally:
         jobs.stop()
         state.tracking.stop()  # flushes the events the jobs dispatched
-        state.engine.dispose()
+        state.database.dispose()
 
 
 def serve(

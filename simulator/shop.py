@@ -136,7 +136,7 @@ class InProcessShop:
         self.clock = FrozenClock(start)
         self.app = create_app(self.settings, clock=self.clock)
         if prepare:
-            with self.app.state.session_factory() as session:
+            with self.app.state.database.sessions() as session:
                 seed_category_tree(session, self.clock, DEFAULT_CATEGORY_TREE)
         self._loop = asyncio.new_event_loop()
         self._host = urlsplit(self.settings.public_url).netloc.encode()

@@ -107,10 +107,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 @pytest.fixture(scope="session")
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
-    with application.state.session_factory() as session:
+    with application.state.database.sessions() as session:
         seed_category_tree(session, SystemClock(), DEFAULT_CATEGORY_TREE)
     yield application
-    application.state.engine.dispose()
+    application.state.database.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +159,7 @@ def _forget_flush(session: Session, transaction: object) -> None:
 
 @pytest.fixture
 def db(app: FastAPI) -> Iterator[Session]:
-    with ObservingSession(app.state.engine, expire_on_commit=False) as session:
+    with ObservingSession(app.state.database.engine, expire_on_commit=False) as session:
         yield session
 
 

@@ -109,7 +109,7 @@ class Factory:
         role = UserRole(role)
         email = unique_email(role.value)
         password = "correct horse battery"
-        with self.app.state.session_factory() as session:
+        with self.app.state.database.sessions() as session:
             user = create_user(
                 session,
                 self.app.state.password_hasher,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
 from shop_api.accounts import erasure, export, service
 from shop_api.accounts.password_policy import check_password
@@ -11,27 +10,26 @@ from shop_api.auth.schemas import UserPublic
 from shop_api.core.deps import (
     ClockDep,
     CurrentUser,
-    OptionalReader,
+    OptionalUser,
     PasswordHasherDep,
-    SessionDep,
+    ReadsDep,
     WritesDep,
 )
 from shop_api.core.errors import Unauthorized, error_responses
-from shop_api.models import ConsentEvent
 from shop_api.payments.deps import CarrierDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
 
 @router.get("", response_model=UserPublic, responses=error_responses(401))
-def read_me(user: CurrentUser) -> UserPublic:
+async def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
 @router.patch("", response_model=UserPublic, responses=error_responses(401, 409, 413, 422))
 async def update_me(
     body: ProfileUpdate,
-    reader: OptionalReader,
+    reader: OptionalUser,
     writes: WritesDep,
     hasher: PasswordHasherDep,
     clock: ClockDep,
@@ -71,13 +69,9 @@ async def update_me(
 
 
 @router.get("/consents", response_model=list[ConsentEventPublic], responses=error_responses(401))
-def consent_history(user: CurrentUser, session: SessionDep) -> list[ConsentEventPublic]:
+async def consent_history(user: CurrentUser, reads: ReadsDep) -> list[ConsentEventPublic]:
     """Every consent grant and withdrawal, oldest first."""
-    events = session.scalars(
-        select(ConsentEvent)
-        .where(ConsentEvent.user_id == user.id)
-        .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
-    )
+    events = await reads.run(service.consent_history, user.id)
     return [ConsentEventPublic.model_validate(event) for event in events]
 
 
@@ -89,13 +83,13 @@ def consent_history(user: CurrentUser, session: SessionDep) -> list[ConsentEvent
         **error_responses(401),
     },
 )
-def export_me(
-    user: CurrentUser, session: SessionDep, clock: ClockDep, request: Request
+async def export_me(
+    user: CurrentUser, reads: ReadsDep, clock: ClockDep, request: Request
 ) -> Response:
     """Right of access: everything the shop keeps about the caller, as one JSON download
     (account, consents, orders with payments and shipments, questions, reviews, listings,
     notifications, e-mails sent, clickstream events). Only the caller's own data."""
-    data = export.export_account(session, request.app.state.tracking, clock, user)
+    data = await export.export_account(reads, request.app.state.tracking, clock, user)
     filename = f"mercado-account-{data.exported_at:%Y%m%dT%H%M%SZ}.json"
     return Response(
         content=data.model_dump_json(),
@@ -105,10 +99,10 @@ def export_me(
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
-def erase_me(
-    user: CurrentUser, session: SessionDep, clock: ClockDep, carrier: CarrierDep
+async def erase_me(
+    user: CurrentUser, writes: WritesDep, clock: ClockDep, carrier: CarrierDep
 ) -> Response:
     """Right to erasure: personal data anonymised everywhere (the carrier's copy of
     delivery addresses too), the account closed for good."""
-    erasure.erase_user(session, user, clock, carrier=carrier)
+    await writes.run(erasure.erase_account, user.id, clock, carrier=carrier)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ every step in registration order.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,13 @@ def erase_user(
     record.completed_at = clock.now()
     session.commit()
     return record
+
+
+def erase_account(
+    session: Session, user_id: uuid.UUID, clock: Clock, *, carrier: CarrierProvider | None
+) -> ErasureRecord:
+    """``erase_user`` for the account with this id (the caller of ``DELETE /me``)."""
+    return erase_user(session, session.get_one(User, user_id), clock, carrier=carrier)
 
 
 @erasure_step("consent")

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +28,7 @@ from shop_api.accounts.schemas import (
     ExportedShipment,
 )
 from shop_api.core.clock import Clock
+from shop_api.core.unit_of_work import Reads
 from shop_api.models import (
     ConsentEvent,
     Listing,
@@ -40,7 +42,7 @@ from shop_api.models import (
     User,
 )
 from shop_api.notifications.schemas import NotificationPublic
-from shop_api.orders.endpoints import order_public
+from shop_api.orders.views import order_public
 from shop_api.questions.schemas import QuestionPublic
 from shop_api.tracking.lake import EVENTS, LandingZone
 from shop_api.tracking.service import Tracking
@@ -59,8 +61,27 @@ def events_of(zone: LandingZone, user_id: uuid.UUID) -> Iterator[dict[str, Any]]
                     yield event
 
 
-def export_account(session: Session, tracking: Tracking, clock: Clock, user: User) -> AccountExport:
-    by_user = user.id
+async def export_account(
+    reads: Reads, tracking: Tracking, clock: Clock, user: User
+) -> AccountExport:
+    """Everything kept about ``user``: the database's records in one read, then the lake's
+    events (files: read in a worker thread)."""
+    records = await reads.run(_records_of, user.id)
+    events = await run_in_threadpool(_events_of, tracking, user.id)
+    return AccountExport(
+        exported_at=clock.now(),
+        account=ExportedAccount.model_validate(user),
+        **records,
+        events=events,
+    )
+
+
+def _events_of(tracking: Tracking, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    tracking.sink.flush()  # events queued in this process are in the lake first
+    return list(events_of(tracking.zone, user_id))
+
+
+def _records_of(session: Session, by_user: uuid.UUID) -> dict[str, Any]:
     orders = session.scalars(
         select(Order)
         .where(Order.buyer_id == by_user)
@@ -72,10 +93,7 @@ def export_account(session: Session, tracking: Tracking, clock: Clock, user: Use
     def rows(statement: Any) -> list[Any]:
         return list(session.scalars(statement))
 
-    tracking.sink.flush()  # events queued in this process are in the lake first
-    return AccountExport(
-        exported_at=clock.now(),
-        account=ExportedAccount.model_validate(user),
+    return dict(
         consents=[
             ConsentEventPublic.model_validate(row)
             for row in rows(
@@ -133,5 +151,4 @@ def export_account(session: Session, tracking: Tracking, clock: Clock, user: Use
                 .order_by(OutboundMessage.created_at)
             )
         ],
-        events=list(events_of(tracking.zone, by_user)),
     )

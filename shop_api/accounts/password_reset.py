@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from shop_api.core.config import Settings
 from shop_api.core.errors import BadRequest
 from shop_api.core.security import PasswordHasher
 from shop_api.core.typed_sql import rowcount
+from shop_api.core.unit_of_work import Reads, Writes
 from shop_api.models import PasswordResetToken, User
 from shop_api.notifications.messages import queue_email
 
@@ -84,20 +86,31 @@ def request_reset(session: Session, settings: Settings, clock: Clock, email: str
     session.commit()
 
 
-def confirm_reset(
-    session: Session, hasher: PasswordHasher, clock: Clock, token: str, new_password: str
+async def confirm_reset(
+    reads: Reads,
+    writes: Writes,
+    hasher: PasswordHasher,
+    clock: Clock,
+    token: str,
+    new_password: str,
 ) -> None:
-    """Set the new password with a valid token, end every session, use the token up."""
+    """Set the new password with a valid token, end every session, use the token up.
+
+    The password policy and the hash run between the read of the token and its use,
+    holding no transaction (nor, on SQLite, the write gate)."""
     token_hash = digest(token)
-    found = _holder_of_usable_token(session, token_hash, clock.now())
-    session.rollback()  # end the read: the slow hash below holds no database lock
+    found = await reads.run(_holder_of_usable_token, token_hash, clock.now())
     if found is None:
         raise BadRequest(INVALID_TOKEN)
-    check_password(
-        new_password, email=found.email, display_names=[found.display_name], field="new_password"
-    )
-    password_hash = hasher.hash(new_password)
-    now = clock.now()
+    await run_in_threadpool(
+        check_password, new_password, email=found.email, display_names=[found.display_name],
+        field="new_password",
+    )  # fmt: skip
+    password_hash = await hasher.hash_async(new_password)
+    await writes.run(_use_token, token_hash, password_hash, clock.now())
+
+
+def _use_token(session: Session, token_hash: str, password_hash: str, now: datetime) -> None:
     used_by = session.scalar(
         update(PasswordResetToken)
         .where(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, Unauthorized
+from shop_api.core.unit_of_work import statements_only
 from shop_api.models import ConsentEvent, User
 
 MARKETING = "marketing"
@@ -46,6 +47,7 @@ def record_personalisation_consent(
     )  # fmt: skip
 
 
+@statements_only
 def update_profile(
     session: Session,
     clock: Clock,
@@ -90,3 +92,14 @@ def update_profile(
     user.modified_at = now
     session.commit()
     return user
+
+
+def consent_history(session: Session, user_id: uuid.UUID) -> list[ConsentEvent]:
+    """Every consent grant and withdrawal of the account, oldest first."""
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.user_id == user_id)
+            .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
+        )
+    )

@@ -14,7 +14,7 @@ from shop_api.core.client_address import client_address
 from shop_api.core.deps import (
     ClockDep,
     PasswordHasherDep,
-    ReadOnlyReadsDep,
+    ReadsDep,
     SettingsDep,
     WritesDep,
 )
@@ -69,7 +69,7 @@ async def signup(
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     throttle: LoginThrottleDep,
-    reads: ReadOnlyReadsDep,
+    reads: ReadsDep,
     writes: WritesDep,
     hasher: PasswordHasherDep,
     clock: ClockDep,

@@ -15,6 +15,7 @@ from shop_api.cart.service import merge_anonymous_cart
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, Unauthorized
 from shop_api.core.security import PasswordHasher
+from shop_api.core.unit_of_work import statements_only
 from shop_api.models import User, UserRole
 
 
@@ -48,6 +49,7 @@ def create_user(
     )
 
 
+@statements_only
 def insert_user(
     session: Session,
     clock: Clock,
@@ -105,6 +107,7 @@ class SignedIn:
     token_version: int
 
 
+@statements_only
 def record_login(
     session: Session,
     clock: Clock,

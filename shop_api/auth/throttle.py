@@ -1,4 +1,4 @@
-"""Login throttling: failed logins per account and per client address.
+"""Throttling per account and per client address: failed logins, password-reset requests.
 
 Every attempt is charged to two budgets before its password is checked: the account's
 (``login_max_failures_per_account``) and its client address's
@@ -8,6 +8,10 @@ never pass a budget between a check and an increment; when either budget is spen
 attempt is refused with 429 before any hash is computed, the right password included,
 until that window has ended. A successful login clears its account's budget and gives the
 address its charge back, so only failures count.
+
+Password-reset requests (``password_reset_policy``) go through the same counters, in
+budgets of their own: every request is charged (none is given back), whether or not the
+email has an account, so neither the answer nor its headers tell who has one.
 
 The counters live in one place every worker shares: the shop's database (table
 ``login_throttle``, one conditional upsert per budget) or Redis when ``redis_url`` is set
@@ -40,10 +44,11 @@ from shop_api.auth.service import normalise_email
 from shop_api.core.client_address import rate_limit_subject
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
-from shop_api.core.deps import Writes, WritesDep
+from shop_api.core.deps import WritesDep
 from shop_api.core.errors import RateLimited, ServiceUnavailable
 from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
 from shop_api.core.typed_sql import table_of
+from shop_api.core.unit_of_work import Writes, statements_only
 from shop_api.models import LoginThrottleCounter
 
 log = structlog.get_logger(__name__)
@@ -87,48 +92,80 @@ class Counters(Protocol):
 
 @dataclass(frozen=True)
 class Attempt:
-    """An admitted login attempt: its charges to the address and the account budgets."""
+    """An admitted attempt: its charges to the address and the account budgets."""
 
     address: Count
     account: Count
     now: datetime
 
     def headers(self) -> dict[str, str]:
-        """Rate-limit headers of the budget closest to running out (this attempt failed)."""
+        """Rate-limit headers of the budget closest to running out, this attempt counted."""
         count = min((self.address, self.account), key=lambda count: count.remaining)
         return rate_limit_headers(count.limit, count.remaining, _seconds(count, self.now))
 
 
-class LoginThrottle:
-    def __init__(self, settings: Settings, counters: Counters, clock: Clock) -> None:
-        self._settings = settings
+@dataclass(frozen=True)
+class Policy:
+    """What one throttled action counts: its budgets per account and per client address,
+    their window, and the message of a refusal. ``name`` keeps its keys apart from other
+    actions' (the login's keys have no prefix)."""
+
+    name: str
+    per_account: int
+    per_address: int
+    window_seconds: int
+    refusal: str
+
+
+def login_policy(settings: Settings) -> Policy:
+    return Policy(
+        name="",
+        per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
+        window_seconds=settings.login_window_seconds,
+        refusal="Too many failed logins; retry later",
+    )
+
+
+def password_reset_policy(settings: Settings) -> Policy:
+    return Policy(
+        name="reset-",
+        per_account=settings.password_reset_max_per_account,
+        per_address=settings.password_reset_max_per_address,
+        window_seconds=settings.password_reset_window_seconds,
+        refusal="Too many password reset requests; retry later",
+    )
+
+
+class Throttle:
+    """Charges attempts of one action (``Policy``) to its account and address budgets."""
+
+    def __init__(
+        self, settings: Settings, counters: Counters, clock: Clock, policy: Policy
+    ) -> None:
         self._counters = counters
         self._clock = clock
+        self._policy = policy
         secret = settings.secret_key.get_secret_value().encode()
         self._key = hashlib.sha256(b"mercado-login-throttle\0" + secret).digest()
 
     def _hashed(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
-        return f"{kind}:{digest}"
+        return f"{self._policy.name}{kind}:{digest}"
 
     async def admit(self, email: str, address: str) -> Attempt:
         """Charge an attempt to the budgets of ``email`` (normalised) and of ``address``
-        (for IPv6, its /64); raises RateLimited (429, ``Retry-After``) when either is spent."""
-        settings = self._settings
+        (for IPv6, its /64); raises RateLimited (429, ``Retry-After``) when either is spent.
+        The email's budget is the same whether or not it has an account."""
+        policy = self._policy
         budgets = (  # always the address first: every writer locks rows in this order
-            Budget(
-                self._hashed("address", rate_limit_subject(address)),
-                settings.login_max_failures_per_address,
-            ),
-            Budget(
-                self._hashed("account", normalise_email(email)),
-                settings.login_max_failures_per_account,
-            ),
+            Budget(self._hashed("address", rate_limit_subject(address)), policy.per_address),
+            Budget(self._hashed("account", normalise_email(email)), policy.per_account),
         )
         now = self._clock.now()
         try:
             admitted, counts = await self._counters.charge(
-                budgets, now, timedelta(seconds=settings.login_window_seconds)
+                budgets, now, timedelta(seconds=policy.window_seconds)
             )
         except RedisError as exc:
             raise _unavailable() from exc
@@ -136,8 +173,7 @@ class LoginThrottle:
             # The spent budget that stays closed longest.
             spent = max(counts, key=lambda count: (count.remaining == 0, count.window_ends_at))
             raise RateLimited(
-                "Too many failed logins; retry later",
-                headers=refused_headers(spent.limit, 0, _seconds(spent, now)),
+                policy.refusal, headers=refused_headers(spent.limit, 0, _seconds(spent, now))
             )
         return Attempt(address=counts[0], account=counts[1], now=now)
 
@@ -153,7 +189,7 @@ class LoginThrottle:
             attempt.address.failures - 1,
             attempt.address.window_ends_at,
         )
-        window = timedelta(seconds=self._settings.login_window_seconds)
+        window = timedelta(seconds=self._policy.window_seconds)
         account = Count(attempt.account.key, attempt.account.limit, 0, attempt.now + window)
         return Attempt(address, account, attempt.now).headers()
 
@@ -164,7 +200,7 @@ def _seconds(count: Count, now: datetime) -> float:
 
 def _unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
-        "Logins are unavailable for a moment; retry later", headers={"Retry-After": "5"}
+        "This is unavailable for a moment; retry later", headers={"Retry-After": "5"}
     )
 
 
@@ -189,6 +225,7 @@ def _charge_statement(dialect: str, budget: Budget, now: datetime, window: timed
     ).returning(COUNTERS.c.failures, COUNTERS.c.window_ends_at)
 
 
+@statements_only
 def charge_in_database(
     session: Session, budgets: Sequence[Budget], now: datetime, window: timedelta
 ) -> tuple[bool, list[Count]]:
@@ -226,6 +263,7 @@ def _standing(
     return counts
 
 
+@statements_only
 def succeeded_in_database(session: Session, address: Count, account: Count) -> None:
     session.execute(
         update(COUNTERS)
@@ -240,6 +278,7 @@ def succeeded_in_database(session: Session, address: Count, account: Count) -> N
     session.commit()
 
 
+@statements_only
 def prune_in_database(session: Session, now: datetime) -> None:
     """Delete ended windows; best effort (another worker may be doing the same)."""
     try:
@@ -376,16 +415,27 @@ class RedisCounters:
             await found[0].aclose()
 
 
-async def get_login_throttle(request: Request, writes: WritesDep) -> LoginThrottle:
+def _counters(request: Request, writes: Writes) -> Counters:
     state = request.app.state
     settings: Settings = state.settings
-    counters: Counters
-    if settings.redis_url:
-        counters = getattr(state, "login_redis_counters", None) or RedisCounters(settings.redis_url)
-        state.login_redis_counters = counters
-    else:
-        counters = DatabaseCounters(writes)
-    return LoginThrottle(settings, counters, state.clock)
+    if not settings.redis_url:
+        return DatabaseCounters(writes)
+    counters = getattr(state, "login_redis_counters", None) or RedisCounters(settings.redis_url)
+    state.login_redis_counters = counters
+    return counters
 
 
-LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+async def get_login_throttle(request: Request, writes: WritesDep) -> Throttle:
+    state = request.app.state
+    policy = login_policy(state.settings)
+    return Throttle(state.settings, _counters(request, writes), state.clock, policy)
+
+
+async def get_password_reset_throttle(request: Request, writes: WritesDep) -> Throttle:
+    state = request.app.state
+    policy = password_reset_policy(state.settings)
+    return Throttle(state.settings, _counters(request, writes), state.clock, policy)
+
+
+LoginThrottleDep = Annotated[Throttle, Depends(get_login_throttle)]
+PasswordResetThrottleDep = Annotated[Throttle, Depends(get_password_reset_throttle)]

@@ -1,30 +1,28 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
 
 from shop_api.catalog import service
 from shop_api.catalog.schemas import CategoryCreate, CategoryList, CategoryPublic
-from shop_api.core.deps import ClockDep, CurrentStaff, SessionDep
+from shop_api.core.deps import ClockDep, CurrentStaff, ReadsDep, WritesDep
 from shop_api.core.errors import error_responses
 from shop_api.core.validation import Text
-from shop_api.models import Category
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
 @router.get("", response_model=CategoryList)
-def list_categories(session: SessionDep) -> CategoryList:
+async def list_categories(reads: ReadsDep) -> CategoryList:
     """The whole tree, depth-first by path; build the hierarchy from ``parent_id``."""
-    categories = session.scalars(select(Category).order_by(Category.path)).all()
+    categories = await reads.run(service.all_categories)
     return CategoryList(
         data=[CategoryPublic.model_validate(c) for c in categories], count=len(categories)
     )
 
 
 @router.get("/{slug_or_id}", response_model=CategoryPublic, responses=error_responses(404))
-def read_category(slug_or_id: Text, session: SessionDep) -> CategoryPublic:
-    return CategoryPublic.model_validate(service.get_category(session, slug_or_id))
+async def read_category(slug_or_id: Text, reads: ReadsDep) -> CategoryPublic:
+    return CategoryPublic.model_validate(await reads.run(service.get_category, slug_or_id))
 
 
 @router.post(
@@ -33,12 +31,10 @@ def read_category(slug_or_id: Text, session: SessionDep) -> CategoryPublic:
     response_model=CategoryPublic,
     responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-def create_category(
-    body: CategoryCreate, _staff: CurrentStaff, session: SessionDep, clock: ClockDep
+async def create_category(
+    body: CategoryCreate, _staff: CurrentStaff, writes: WritesDep, clock: ClockDep
 ) -> CategoryPublic:
-    parent = service.get_category(session, body.parent) if body.parent else None
-    category = service.create_category(
-        session, clock, slug=body.slug, name=body.name, parent=parent
+    category = await writes.run(
+        service.add_category, clock, slug=body.slug, name=body.name, parent=body.parent
     )
-    session.commit()
     return CategoryPublic.model_validate(category)

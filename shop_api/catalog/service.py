@@ -85,3 +85,20 @@ def seed_category_tree(session: Session, clock: Clock, tree: CategoryTree) -> in
     walk(tree, None)
     session.commit()
     return added
+
+
+def all_categories(session: Session) -> list[Category]:
+    """The whole tree, depth-first by path."""
+    return list(session.scalars(select(Category).order_by(Category.path)))
+
+
+def add_category(
+    session: Session, clock: Clock, *, slug: str, name: str, parent: str | None
+) -> Category:
+    """``create_category`` under the parent given by slug or id, committed."""
+    category = create_category(
+        session, clock, slug=slug, name=name,
+        parent=get_category(session, parent) if parent else None,
+    )  # fmt: skip
+    session.commit()
+    return category

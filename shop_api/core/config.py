@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Password-reset requests (every one, known address or not), in the same counters.
+    password_reset_max_per_account: int = Field(default=5, ge=1)
+    password_reset_max_per_address: int = Field(default=100, ge=1)
+    password_reset_window_seconds: int = Field(default=60 * 60, ge=1)
     redis_url: str | None = Field(default=None, description="redis://host:port/db")
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty:
     # the connection's peer is the client.

@@ -96,7 +96,7 @@ def create_async_read_engine(url: str, *, pool_size: int = 10) -> AsyncEngine | 
     A sync query from an ``async`` endpoint needs a hop to a worker thread and back, and
     under load the hand-offs of the GIL between threads cost more than the query. The
     asyncio driver waits for the server in the event loop itself. SQLite needs none: its
-    short reads run inline (see ``shop_api.core.deps.ShortReads``). Autocommit: a short
+    short reads run inline (see ``shop_api.core.unit_of_work``). Autocommit: a short
     read is one or two statements, and without BEGIN and ROLLBACK it is one round trip.
 
     Generic plans only: these statements are prebuilt with every value a bound parameter
@@ -119,7 +119,7 @@ def create_async_write_engine(url: str, *, pool_size: int = 10) -> AsyncEngine |
     Their transactions wait for the server and for row locks in the event loop, not in a
     worker thread: no hand-offs of the GIL between threads, which under load cost more
     than the statements. None elsewhere: the sqlite3 module blocks, so SQLite writers
-    keep their worker thread (see ``shop_api.core.deps.Writes``).
+    keep their worker thread (see ``shop_api.core.unit_of_work``).
     """
     return _create_async_engine(url, pool_size)
 
@@ -176,7 +176,7 @@ SQLITE_STATEMENT_READS = "sqlite_statement_reads"
 
 
 def create_short_read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for the short reads of GET endpoints (see ``deps.ShortReads``).
+    """Sessions that only read (see ``core.unit_of_work.Reads``).
 
     On SQLite they open no transaction: each statement reads its own snapshot (WAL), and
     a page read of one or two statements skips a BEGIN and a ROLLBACK, which cost as much

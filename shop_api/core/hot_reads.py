@@ -1,7 +1,7 @@
 """Prebuilt read statements run on the asyncpg driver itself, for the hottest reads.
 
 SQLAlchemy builds and compiles these statements. On PostgreSQL the short reads run on
-asyncpg (see ``shop_api.core.deps.ShortReads``), and there SQLAlchemy's execution layer
+asyncpg (see ``shop_api.core.unit_of_work``), and there SQLAlchemy's execution layer
 (execution context, cursor adaptation, result processing) measured about 0.2 ms a call:
 twice asyncpg's own round trip, and about a sixth of the server's CPU for a search page.
 ``fetch_rows`` hands the compiled SQL and the values straight to the driver.

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, update
+from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop_api.core.errors import NotFound
+from shop_api.core.pagination import Paged, PageParams, paginate
 from shop_api.core.typed_sql import rowcount
 from shop_api.models import Notification, NotificationKind
 
@@ -83,3 +84,20 @@ def mark_all_read(session: Session, user_id: uuid.UUID, at: datetime) -> int:
     )
     session.commit()
     return updated
+
+
+def page_of(
+    session: Session, user_id: uuid.UUID, page: PageParams, unread: bool | None
+) -> tuple[Paged[Notification], int]:
+    """A page of the user's notifications (all, unread only or read only), newest first,
+    and how many are unread in all."""
+    statement = select(Notification).where(Notification.user_id == user_id)
+    if unread is True:
+        statement = statement.where(Notification.read_at.is_(None))
+    elif unread is False:
+        statement = statement.where(Notification.read_at.is_not(None))
+    unread_count = session.scalar(
+        select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+    found = paginate(session, statement, page, Notification.created_at.desc(), Notification.id)
+    return found, unread_count or 0

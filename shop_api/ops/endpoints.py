@@ -39,7 +39,7 @@ def readyz(request: Request) -> JSONResponse:
 
     ``process`` is the answering worker's process id: a load balancer or a benchmark
     that starts several workers can tell when every one of them is serving."""
-    engine = request.app.state.engine
+    engine = request.app.state.database.engine
     checks: dict[str, str] = {}
     try:
         with engine.connect() as connection:

@@ -4,38 +4,28 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from shop_api.core.clock import Clock
-from shop_api.core.config import Settings
 from shop_api.core.deps import (
     ClockDep,
     CurrentSeller,
     CurrentUser,
-    SessionDep,
+    ReadsDep,
     SettingsDep,
     TokenDep,
     WritesDep,
-    caller_of,
 )
 from shop_api.core.errors import BadRequest, Unauthorized, error_responses
 from shop_api.core.pagination import PageDep
 from shop_api.core.responses import model_response
-from shop_api.models import User, UserRole
-from shop_api.models.orders import FulfilmentGroup, Order, OrderItem, OrderStatus, OrderStatusChange
+from shop_api.models.orders import OrderStatus
 from shop_api.orders import checkout as checkout_service
-from shop_api.orders import lifecycle
-from shop_api.orders.queries import get_as_buyer, get_readable, readable_statement
+from shop_api.orders import views
 from shop_api.orders.schemas import (
     CancelRequest,
     CheckoutRequest,
-    FulfilmentGroupPublic,
-    OrderItemPublic,
     OrderPage,
     OrderPublic,
     OrderSummary,
-    SalesByStatus,
     SellerSales,
     StatusChangePublic,
 )
@@ -68,64 +58,6 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
-def order_public(
-    order: Order, actor_id: uuid.UUID | None = None, *, seller_view: bool = False
-) -> OrderPublic:
-    """The order as the caller may see it: a seller sees only their own groups and items."""
-    groups = list(order.groups)
-    items = list(order.items)
-    money = {
-        field: getattr(order, field)
-        for field in ("subtotal_minor", "discount_minor", "shipping_minor", "tax_minor",
-                      "total_minor")
-    }  # fmt: skip
-    if seller_view and actor_id is not None:
-        groups = [group for group in groups if group.seller_id == actor_id]
-        items = [item for item in items if item.seller_id == actor_id]
-        # The amounts of their part only: other sellers' sales are none of their business.
-        money = {field: sum(getattr(group, field) for group in groups) for field in money}
-    return OrderPublic(
-        id=order.id, buyer_id=order.buyer_id, status=order.status, currency=order.currency,
-        **money, refunded_minor=order.refunded_minor,
-        coupon_code=order.coupon_code, shipping_address=order.shipping_address,
-        reservation_expires_at=order.reservation_expires_at, placed_at=order.placed_at,
-        paid_at=order.paid_at, cancelled_at=order.cancelled_at,
-        groups=[FulfilmentGroupPublic.model_validate(group) for group in groups],
-        items=[OrderItemPublic.model_validate(item) for item in items],
-    )  # fmt: skip
-
-
-def render(session: SessionDep, actor: User, order_id: uuid.UUID) -> OrderPublic:
-    order = get_readable(session, actor, order_id, full=True)
-    seller_view = actor.role != UserRole.staff and order.buyer_id != actor.id
-    return order_public(order, actor.id, seller_view=seller_view)
-
-
-def _place_order(
-    session: Session,
-    settings: Settings,
-    clock: Clock,
-    token: str,
-    body: CheckoutRequest,
-    idempotency_key: str,
-) -> tuple[OrderPublic, bool]:
-    buyer = caller_of(session, settings, clock.now(), token)
-    assert buyer is not None
-    result = checkout_service.checkout(session, clock, settings, buyer, body, idempotency_key)
-    if isinstance(result, checkout_service.NewOrder):
-        # Rendered from the rows just written; a replay is read back.
-        return new_order_public(result), True
-    return render(session, buyer, result.id), False
-
-
-def new_order_public(placed: checkout_service.NewOrder) -> OrderPublic:
-    return OrderPublic(
-        **placed.order,
-        groups=[FulfilmentGroupPublic.model_validate(group) for group in placed.groups],
-        items=[OrderItemPublic.model_validate(item) for item in placed.items],
-    )
-
-
 @router.post(
     "/checkout",
     status_code=status.HTTP_201_CREATED,
@@ -150,7 +82,7 @@ async def checkout(
     if not idempotency_key or not idempotency_key.strip():
         raise BadRequest("The Idempotency-Key header is required")
     placed, created = await writes.run(
-        _place_order, settings, clock, token, body, idempotency_key.strip()
+        views.place_order, settings, clock, token, body, idempotency_key.strip()
     )
     if not created:
         return model_response(placed, status.HTTP_200_OK, {"Idempotent-Replayed": "true"})
@@ -168,9 +100,9 @@ async def checkout(
 
 
 @router.get("/orders", response_model=OrderPage, responses=error_responses(401, 422))
-def list_orders(
+async def list_orders(
     actor: CurrentUser,
-    session: SessionDep,
+    reads: ReadsDep,
     page: PageDep,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
     scope: Annotated[
@@ -178,30 +110,16 @@ def list_orders(
     ] = "mine",
 ) -> OrderPage:
     """The caller's purchases, newest first (staff may list all orders)."""
-    if scope == "all" and actor.role == UserRole.staff:
-        statement = select(Order)
-    else:
-        statement = select(Order).where(Order.buyer_id == actor.id)
-    if status_filter is not None:
-        statement = statement.where(Order.status == status_filter)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.scalars(
-        statement.order_by(Order.placed_at.desc(), Order.id)
-        .limit(page.page_size)
-        .offset(page.offset)
-    ).all()
-    return OrderPage(
-        data=[OrderSummary.model_validate(row) for row in rows], count=total, page=page.page,
-        page_size=page.page_size,
-    )  # fmt: skip
+    orders = await reads.run(views.purchases, actor, page, status_filter, every=scope == "all")
+    return orders.envelope(OrderPage, OrderSummary.model_validate)
 
 
 @router.get(
     "/orders/{order_id}", response_model=OrderPublic, responses=error_responses(401, 404, 422)
 )
-def read_order(order_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> OrderPublic:
+async def read_order(order_id: uuid.UUID, actor: CurrentUser, reads: ReadsDep) -> OrderPublic:
     """Buyers see their orders, sellers the part they sell, staff everything."""
-    return render(session, actor, order_id)
+    return await reads.run(views.readable_order, actor, order_id)
 
 
 @router.get(
@@ -209,25 +127,11 @@ def read_order(order_id: uuid.UUID, actor: CurrentUser, session: SessionDep) -> 
     response_model=list[StatusChangePublic],
     responses=error_responses(401, 404, 422),
 )
-def order_history(
-    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+async def order_history(
+    order_id: uuid.UUID, actor: CurrentUser, reads: ReadsDep
 ) -> list[StatusChangePublic]:
     """Every status change of the order and of its fulfilment groups, oldest first."""
-    order = get_readable(session, actor, order_id)
-    statement = select(OrderStatusChange).where(OrderStatusChange.order_id == order.id)
-    if actor.role != UserRole.staff and order.buyer_id != actor.id:
-        # A seller sees the order's own moves and those of their groups only.
-        statement = statement.where(
-            OrderStatusChange.group_id.is_(None)
-            | OrderStatusChange.group_id.in_(
-                select(FulfilmentGroup.id).where(
-                    FulfilmentGroup.order_id == order.id, FulfilmentGroup.seller_id == actor.id
-                )
-            )
-        )
-    changes = session.scalars(
-        statement.order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
-    ).all()
+    changes = await reads.run(views.history, actor, order_id)
     return [StatusChangePublic.model_validate(change) for change in changes]
 
 
@@ -236,69 +140,33 @@ def order_history(
     response_model=OrderPublic,
     responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-def cancel_order(
+async def cancel_order(
     order_id: uuid.UUID,
     actor: CurrentUser,
-    session: SessionDep,
+    writes: WritesDep,
     clock: ClockDep,
     run_follow_ups: FollowUpRunnerDep,
     body: CancelRequest | None = None,
 ) -> OrderPublic:
     """Cancel before shipping: stock goes back, an open payment is voided, a captured one
     is refunded in full."""
-    order = get_as_buyer(session, actor, order_id, lock=True)
     reason = body.reason if body else "requested by customer"
-    follow_ups = lifecycle.cancel(session, order, clock, reason)
-    session.commit()
-    run_follow_ups(follow_ups)
-    return render(session, actor, order_id)
+    return await writes.run(views.cancel_order, actor, order_id, clock, reason, run_follow_ups)
 
 
 @router.get("/seller/orders", response_model=OrderPage, responses=error_responses(401, 403, 422))
-def seller_orders(
+async def seller_orders(
     seller: CurrentSeller,
-    session: SessionDep,
+    reads: ReadsDep,
     page: PageDep,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
 ) -> OrderPage:
     """Orders containing the caller's listings, newest first."""
-    statement = readable_statement(seller).where(
-        Order.id.in_(select(FulfilmentGroup.order_id).where(FulfilmentGroup.seller_id == seller.id))
-    )
-    if status_filter is not None:
-        statement = statement.where(Order.status == status_filter)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.scalars(
-        statement.order_by(Order.placed_at.desc(), Order.id)
-        .limit(page.page_size)
-        .offset(page.offset)
-    ).all()
-    return OrderPage(
-        data=[OrderSummary.model_validate(row) for row in rows], count=total, page=page.page,
-        page_size=page.page_size,
-    )  # fmt: skip
+    orders = await reads.run(views.sales_orders, seller, page, status_filter)
+    return orders.envelope(OrderPage, OrderSummary.model_validate)
 
 
 @router.get("/seller/sales", response_model=SellerSales, responses=error_responses(401, 403))
-def seller_sales(seller: CurrentSeller, session: SessionDep) -> SellerSales:
+async def seller_sales(seller: CurrentSeller, reads: ReadsDep) -> SellerSales:
     """Totals of the caller's sales by order status, in minor units per currency."""
-    rows = session.execute(
-        select(
-            Order.status,
-            Order.currency,
-            func.count(func.distinct(Order.id)),
-            func.coalesce(func.sum(OrderItem.quantity), 0),
-            func.coalesce(func.sum(OrderItem.line_total_minor), 0),
-        )
-        .join(OrderItem, OrderItem.order_id == Order.id)
-        .where(OrderItem.seller_id == seller.id)
-        .group_by(Order.status, Order.currency)
-    ).all()
-    return SellerSales(
-        seller_id=seller.id,
-        by_status=[
-            SalesByStatus(status=row[0], currency=row[1], orders=row[2], units=int(row[3]),
-                          amount_minor=int(row[4]))
-            for row in rows
-        ],
-    )  # fmt: skip
+    return await reads.run(views.seller_sales, seller.id)

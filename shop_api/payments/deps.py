@@ -13,19 +13,19 @@ from shop_api.providers.payments import PaymentProvider
 from shop_api.providers.shipping import CarrierProvider
 
 
-def get_payment_provider(request: Request) -> PaymentProvider:
+async def get_payment_provider(request: Request) -> PaymentProvider:
     return request.app.state.payment_provider
 
 
-def get_carrier(request: Request) -> CarrierProvider:
+async def get_carrier(request: Request) -> CarrierProvider:
     return request.app.state.carrier
 
 
-def get_follow_up_runner(request: Request) -> Callable[[list[FollowUp]], None]:
+async def get_follow_up_runner(request: Request) -> Callable[[list[FollowUp]], None]:
     state = request.app.state
 
     def run(follow_ups: list[FollowUp]) -> None:
-        run_follow_ups(state.write_session_factory, state.payment_provider, state.clock, follow_ups)
+        run_follow_ups(state.database.sessions, state.payment_provider, state.clock, follow_ups)
 
     return run
 

@@ -5,13 +5,17 @@ from functools import partial
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop_api.core.deps import ClockDep, CurrentStaff, CurrentUser, SessionDep, SettingsDep
+from shop_api.core.deps import (
+    ClockDep,
+    CurrentStaff,
+    CurrentUser,
+    ReadsDep,
+    SettingsDep,
+    WritesDep,
+)
 from shop_api.core.errors import error_responses
-from shop_api.models.payments import Payment, PaymentStatusChange, Refund
-from shop_api.orders.queries import get_as_buyer
 from shop_api.payments import service
 from shop_api.payments.deps import FollowUpRunnerDep, PaymentProviderDep
 from shop_api.payments.event_checks import check_against_records
@@ -36,16 +40,16 @@ router = APIRouter(tags=["payments"])
     response_model=PaymentSessionPublic,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def start_payment(
+async def start_payment(
     order_id: uuid.UUID,
     buyer: CurrentUser,
-    session: SessionDep,
+    writes: WritesDep,
     clock: ClockDep,
     provider: PaymentProviderDep,
 ) -> PaymentSessionPublic:
     """Open the order's payment with the gateway (again after a decline: the same intent
     takes another card). The card itself goes to the gateway, never to the shop."""
-    started = service.start_payment(session, provider, clock, buyer, order_id)
+    started = await writes.run(service.start_payment, provider, clock, buyer, order_id)
     remote = started.provider_payment
     return PaymentSessionPublic(
         payment=PaymentPublic.model_validate(started.payment),
@@ -64,29 +68,18 @@ def start_payment(
     response_model=list[PaymentWithHistory],
     responses=error_responses(401, 403, 404, 422),
 )
-def list_payments(
-    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+async def list_payments(
+    order_id: uuid.UUID, actor: CurrentUser, reads: ReadsDep
 ) -> list[PaymentWithHistory]:
     """The order's payments with their full status history (the buyer's and staff's: the
     card's brand and last digits are the buyer's business, not the sellers')."""
-    order = get_as_buyer(session, actor, order_id)
-    payments = session.scalars(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)
-    ).all()
-    result = []
-    for payment in payments:
-        history = session.scalars(
-            select(PaymentStatusChange)
-            .where(PaymentStatusChange.payment_id == payment.id)
-            .order_by(PaymentStatusChange.changed_at, PaymentStatusChange.id)
-        ).all()
-        result.append(
-            PaymentWithHistory(
-                **PaymentPublic.model_validate(payment).model_dump(),
-                history=[PaymentStatusChangePublic.model_validate(change) for change in history],
-            )
+    return [
+        PaymentWithHistory(
+            **PaymentPublic.model_validate(record.payment).model_dump(),
+            history=[PaymentStatusChangePublic.model_validate(change) for change in record.history],
         )
-    return result
+        for record in await reads.run(service.payments_of, actor, order_id)
+    ]
 
 
 @router.post(
@@ -95,18 +88,19 @@ def list_payments(
     response_model=RefundPublic,
     responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-def refund_order(
+async def refund_order(
     order_id: uuid.UUID,
     body: RefundCreate,
     staff: CurrentStaff,
-    session: SessionDep,
+    writes: WritesDep,
     clock: ClockDep,
     provider: PaymentProviderDep,
 ) -> RefundPublic:
     """Refund all or part of an order (staff). Completes when the gateway confirms."""
-    refund = service.refund_order(
-        session, provider, clock, staff, order_id, body.amount_minor, body.reason or "refund"
-    )
+    refund = await writes.run(
+        service.refund_order, provider, clock, staff, order_id, body.amount_minor,
+        body.reason or "refund",
+    )  # fmt: skip
     return RefundPublic.model_validate(refund)
 
 
@@ -115,13 +109,10 @@ def refund_order(
     response_model=list[RefundPublic],
     responses=error_responses(401, 403, 404, 422),
 )
-def list_refunds(
-    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+async def list_refunds(
+    order_id: uuid.UUID, actor: CurrentUser, reads: ReadsDep
 ) -> list[RefundPublic]:
-    order = get_as_buyer(session, actor, order_id)
-    refunds = session.scalars(
-        select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
-    ).all()
+    refunds = await reads.run(service.refunds_of, actor, order_id)
     return [RefundPublic.model_validate(refund) for refund in refunds]
 
 
@@ -136,7 +127,7 @@ def list_refunds(
 )
 async def payments_webhook(
     request: Request,
-    session: SessionDep,
+    writes: WritesDep,
     settings: SettingsDep,
     clock: ClockDep,
     provider: PaymentProviderDep,
@@ -155,4 +146,4 @@ async def payments_webhook(
             raise RedeliverLater(str(exc)) from exc
         return Handled(outcome, partial(run_follow_ups, follow_ups) if follow_ups else None)
 
-    return await receive(request, provider, session, clock, handle)
+    return await receive(request, provider, writes, clock, handle)

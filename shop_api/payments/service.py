@@ -314,6 +314,46 @@ def refund_order(
     return request_refund(session, provider, clock, payment.id, amount_minor, reason, actor.id)
 
 
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment and its status changes, oldest first."""
+
+    payment: Payment
+    history: list[PaymentStatusChange]
+
+
+def payments_of(session: Session, actor: User, order_id: uuid.UUID) -> list[PaymentRecord]:
+    """The order's payments with their history: its buyer's and staff's business (the
+    card's brand and last digits are not the sellers')."""
+    order = get_as_buyer(session, actor, order_id)
+    payments = session.scalars(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)
+    ).all()
+    return [
+        PaymentRecord(
+            payment,
+            list(
+                session.scalars(
+                    select(PaymentStatusChange)
+                    .where(PaymentStatusChange.payment_id == payment.id)
+                    .order_by(PaymentStatusChange.changed_at, PaymentStatusChange.id)
+                )
+            ),
+        )
+        for payment in payments
+    ]
+
+
+def refunds_of(session: Session, actor: User, order_id: uuid.UUID) -> list[Refund]:
+    """The order's refunds, oldest first (its buyer and staff only)."""
+    order = get_as_buyer(session, actor, order_id)
+    return list(
+        session.scalars(
+            select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
+        )
+    )
+
+
 def run_follow_ups(
     session_factory: sessionmaker[Session],
     provider: PaymentProvider,

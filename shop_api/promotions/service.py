@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,19 +99,6 @@ def get_coupon(session: Session, code: str, *, for_update: bool = False) -> Coup
     if coupon is None:
         raise NotFound("Coupon not found")
     return coupon
-
-
-def list_coupons(
-    session: Session, *, active: bool | None, limit: int, offset: int
-) -> tuple[list[Coupon], int]:
-    statement = select(Coupon)
-    if active is not None:
-        statement = statement.where(Coupon.active.is_(active))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.scalars(
-        statement.order_by(Coupon.created_at.desc(), Coupon.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
 
 
 def category_slugs(session: Session, coupons: list[Coupon]) -> dict[uuid.UUID, str]:

@@ -43,10 +43,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from shop_api.core.clock import Clock
 from shop_api.core.errors import BadRequest, Conflict, PayloadTooLarge, Unauthorized, error_response
+from shop_api.core.unit_of_work import Writes
 from shop_api.models.payments import WebhookReceipt
 from shop_api.providers.signing import SignatureError
 
@@ -213,14 +213,14 @@ def _ack(outcome: str) -> JSONResponse:
 async def receive(
     request: Request,
     adapter: WebhookAdapter[EventT],
-    session: Session,
+    writes: Writes,
     clock: Clock,
     handle: Callable[[Session, EventT], Handled],
 ) -> JSONResponse:
     """Receive one delivery and apply its event with ``handle`` (see the module's table).
 
-    ``handle`` runs in a worker thread inside the transaction that records the receipt;
-    it raises ``RedeliverLater`` or ``EventMismatch`` to have that transaction undone.
+    ``handle`` runs in the write unit of work that records the receipt; it raises
+    ``RedeliverLater`` or ``EventMismatch`` to have that transaction undone.
     """
     now = clock.now()
     body = await _read_body(request)
@@ -246,7 +246,7 @@ async def receive(
         )  # fmt: skip
         return _ack("ignored")
 
-    def process() -> Handled:
+    def process(session: Session) -> Handled:
         try:
             if not record_receipt(session, adapter.webhook_source, event, clock.now()):
                 return Handled("duplicate")
@@ -260,20 +260,18 @@ async def receive(
             if _seen(session, adapter.webhook_source, event.id):
                 return Handled("duplicate")
             raise
+        if handled.after_commit is not None:  # committed: nothing is held meanwhile
+            handled.after_commit()
         return handled
 
     try:
-        handled = await run_in_threadpool(process)
-    except RedeliverLater as exc:
-        await run_in_threadpool(session.rollback)
+        handled = await writes.run(process)
+    except RedeliverLater as exc:  # the unit of work ended its transaction undone
         return error_response(503, "retry_later", str(exc), headers={"Retry-After": "1"})
     except EventMismatch as exc:
-        await run_in_threadpool(session.rollback)
         log.warning(
             "webhook_event_mismatch", source=adapter.webhook_source, event_id=event.id,
             event_type=event.type, error=exc.message,
         )  # fmt: skip
         raise
-    if handled.after_commit is not None:
-        await run_in_threadpool(handled.after_commit)
     return _ack(handled.outcome)

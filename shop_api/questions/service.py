@@ -9,12 +9,17 @@ from sqlalchemy.orm import Session
 
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, NotFound, NotPermitted
+from shop_api.core.pagination import Paged, PageParams, paginate
 from shop_api.listings import repository as listings
 from shop_api.models import Listing, NotificationKind, Question, User
 from shop_api.notifications.service import notify
 
 
-def ask(session: Session, clock: Clock, asker: User, listing_id: uuid.UUID, body: str) -> Question:
+def ask(
+    session: Session, clock: Clock, asker: User, listing_id: uuid.UUID, body: str
+) -> tuple[Question, Listing]:
+    """Ask the seller about a published listing and notify them; the question and the
+    listing it is about."""
     listing = listings.get_readable(session, asker, listing_id)
     if listing is None:
         raise NotFound("Listing not found")
@@ -37,7 +42,7 @@ def ask(session: Session, clock: Clock, asker: User, listing_id: uuid.UUID, body
         now,
     )
     session.commit()
-    return question
+    return question, listing
 
 
 def answer(
@@ -80,3 +85,12 @@ def listing_for_questions(session: Session, actor: User | None, listing_id: uuid
     if listing is None:
         raise NotFound("Listing not found")
     return listing
+
+
+def page_of(
+    session: Session, actor: User | None, listing_id: uuid.UUID, page: PageParams
+) -> Paged[Question]:
+    """A page of the questions on a listing the caller may see, newest first."""
+    listing = listing_for_questions(session, actor, listing_id)
+    statement = select(Question).where(Question.listing_id == listing.id)
+    return paginate(session, statement, page, Question.created_at.desc(), Question.id)

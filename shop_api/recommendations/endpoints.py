@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic_core import to_json
 
-from shop_api.core.deps import OptionalReader, ReadOnlyReadsDep
+from shop_api.core.deps import OptionalUser, ReadsDep
 from shop_api.core.errors import error_responses
 from shop_api.listings.rendering import json_response, uuid_json
 from shop_api.recommendations import service
@@ -88,8 +88,8 @@ def _page(request: Request, result: RecommendationList, user_id: uuid.UUID | Non
 )
 async def recommendations(
     request: Request,
-    reads: ReadOnlyReadsDep,
-    actor: OptionalReader,
+    reads: ReadsDep,
+    actor: OptionalUser,
     client_id: ClientIdHeader = None,
     k: K = 10,
 ) -> Response:
@@ -105,8 +105,8 @@ async def recommendations(
 
 async def _for_listing(
     request: Request,
-    reads: ReadOnlyReadsDep,
-    actor: OptionalReader,
+    reads: ReadsDep,
+    actor: OptionalUser,
     client_id: str | None,
     listing_id: uuid.UUID,
     k: int,
@@ -126,8 +126,8 @@ async def _for_listing(
 async def similar_listings(
     listing_id: uuid.UUID,
     request: Request,
-    reads: ReadOnlyReadsDep,
-    actor: OptionalReader,
+    reads: ReadsDep,
+    actor: OptionalUser,
     client_id: ClientIdHeader = None,
     k: K = 10,
 ) -> Response:
@@ -143,8 +143,8 @@ async def similar_listings(
 async def bought_together(
     listing_id: uuid.UUID,
     request: Request,
-    reads: ReadOnlyReadsDep,
-    actor: OptionalReader,
+    reads: ReadsDep,
+    actor: OptionalUser,
     client_id: ClientIdHeader = None,
     k: K = 10,
 ) -> Response:

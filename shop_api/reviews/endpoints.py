@@ -5,10 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from shop_api.core.deps import ClockDep, CurrentUser, OptionalUser, SessionDep
-from shop_api.core.errors import NotFound, error_responses
+from shop_api.core.deps import ClockDep, CurrentUser, OptionalUser, ReadsDep, WritesDep
+from shop_api.core.errors import error_responses
 from shop_api.core.pagination import PageDep
-from shop_api.listings import repository as listings
 from shop_api.reviews import service
 from shop_api.reviews.schemas import ReviewCreate, ReviewPage, ReviewPublic, SellerRating
 
@@ -21,24 +20,16 @@ router = APIRouter(tags=["reviews"])
     response_model=ReviewPublic,
     responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-def write_review(
+async def write_review(
     order_id: uuid.UUID,
     body: ReviewCreate,
     buyer: CurrentUser,
-    session: SessionDep,
+    writes: WritesDep,
     clock: ClockDep,
 ) -> ReviewPublic:
     """The buyer rates one item of the order after it was delivered; once per item."""
-    review = service.write_review(session, clock, buyer, order_id, body)
-    return ReviewPublic(
-        id=review.id,
-        listing_id=review.listing_id,
-        rating=review.rating,
-        title=review.title,
-        body=review.body,
-        reviewer_name=service.reviewer_name_of(session, review),
-        created_at=review.created_at,
-    )
+    review = await writes.run(service.post_review, clock, buyer, order_id, body)
+    return ReviewPublic.model_validate(review, from_attributes=True)
 
 
 @router.get(
@@ -46,25 +37,17 @@ def write_review(
     response_model=ReviewPage,
     responses=error_responses(404, 422),
 )
-def list_reviews(
+async def list_reviews(
     listing_id: uuid.UUID,
     actor: OptionalUser,
-    session: SessionDep,
+    reads: ReadsDep,
     page: PageDep,
     rating: Annotated[int | None, Query(ge=1, le=5, description="Only this many stars")] = None,
 ) -> ReviewPage:
     """A listing's reviews, newest first."""
-    listing = listings.get_readable(session, actor, listing_id)
-    if listing is None:
-        raise NotFound("Listing not found")
-    rows, total = service.listing_reviews(
-        session, listing.id, rating=rating, limit=page.page_size, offset=page.offset
-    )
-    return ReviewPage(
-        data=[ReviewPublic.model_validate(row, from_attributes=True) for row in rows],
-        count=total,
-        page=page.page,
-        page_size=page.page_size,
+    reviews = await reads.run(service.page_of, actor, listing_id, page, rating)
+    return reviews.envelope(
+        ReviewPage, lambda row: ReviewPublic.model_validate(row, from_attributes=True)
     )
 
 
@@ -73,7 +56,7 @@ def list_reviews(
     response_model=SellerRating,
     responses=error_responses(404, 422),
 )
-def seller_rating(seller_id: uuid.UUID, session: SessionDep) -> SellerRating:
+async def seller_rating(seller_id: uuid.UUID, reads: ReadsDep) -> SellerRating:
     """The seller's stars over all their reviewed items, and their delivered sales."""
-    summary = service.seller_rating(session, seller_id)
+    summary = await reads.run(service.seller_rating, seller_id)
     return SellerRating.model_validate(summary, from_attributes=True)

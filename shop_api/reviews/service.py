@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy import Row, Select, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,9 @@ from shop_api.accounts.erasure import (
 )
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, NotFound, NotPermitted, Unprocessable
+from shop_api.core.pagination import Paged, PageParams, paginate
 from shop_api.core.typed_sql import rowcount
+from shop_api.listings import repository as listings
 from shop_api.models import Listing, Review, User, UserRole
 from shop_api.models.orders import FulfilmentGroup, FulfilmentStatus, OrderItem
 from shop_api.orders.queries import get_readable
@@ -155,27 +157,32 @@ def review_rows_statement(listing_id: uuid.UUID, rating: int | None = None) -> S
     return statement
 
 
-def listing_reviews(
-    session: Session, listing_id: uuid.UUID, *, rating: int | None, limit: int, offset: int
-) -> tuple[list[ReviewRow], int]:
-    """A page of the listing's reviews, newest first, and how many there are."""
-    total = session.scalar(
-        select(func.count())
-        .select_from(Review)
-        .where(
-            Review.listing_id == listing_id,
-            *([Review.rating == rating] if rating is not None else []),
-        )
-    )
-    if not total or offset >= total:
-        return [], total or 0
-    rows = session.execute(
-        review_rows_statement(listing_id, rating)
-        .order_by(Review.created_at.desc(), Review.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [ReviewRow(**row._asdict()) for row in rows], total
+def page_of(
+    session: Session,
+    actor: User | None,
+    listing_id: uuid.UUID,
+    page: PageParams,
+    rating: int | None,
+) -> Paged[Row[Any]]:
+    """A page of the reviews of a listing the caller may see, newest first (rows of
+    ``ReviewRow``'s fields)."""
+    listing = listings.get_readable(session, actor, listing_id)
+    if listing is None:
+        raise NotFound("Listing not found")
+    statement = review_rows_statement(listing.id, rating)
+    return paginate(session, statement, page, Review.created_at.desc(), Review.id)
+
+
+def post_review(
+    session: Session, clock: Clock, actor: User, order_id: uuid.UUID, body: ReviewCreate
+) -> ReviewRow:
+    """``write_review``, answered as the review is shown."""
+    review = write_review(session, clock, actor, order_id, body)
+    return ReviewRow(
+        id=review.id, listing_id=review.listing_id, rating=review.rating, title=review.title,
+        body=review.body, reviewer_name=reviewer_name_of(session, review),
+        created_at=review.created_at,
+    )  # fmt: skip
 
 
 def reviewer_name_of(session: Session, review: Review) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -259,6 +260,7 @@ class PostgresFullTextSearch(_Matches):
         return Documents(search_docs, where, score, func.count().over(), count)
 
 
+@functools.cache  # one per dialect: its prebuilt statements are cached per backend
 def search_backend_for(dialect_name: str) -> SearchBackend:
     if dialect_name == "sqlite":
         return SqliteFts5Search()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from shop_api.core.deps import ClockDep, CurrentUser, SessionDep
+from shop_api.core.deps import ClockDep, CurrentUser, ReadsDep, WritesDep
 from shop_api.core.errors import error_responses
 from shop_api.payments.deps import CarrierDep
 from shop_api.payments.schemas import WebhookAck
@@ -30,18 +30,18 @@ router = APIRouter(tags=["shipping"])
     response_model=ShipmentPublic,
     responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-def ship_order(
+async def ship_order(
     order_id: uuid.UUID,
     actor: CurrentUser,
-    session: SessionDep,
+    writes: WritesDep,
     clock: ClockDep,
     carrier: CarrierDep,
     body: ShipRequest | None = None,
 ) -> ShipmentPublic:
     """A seller ships their part of a paid order: the carrier issues a label and tracking
     number, and its webhooks move the order towards delivered."""
-    shipment = service.ship(
-        session, carrier, clock, actor, order_id, body.group_id if body else None
+    shipment = await writes.run(
+        service.ship, carrier, clock, actor, order_id, body.group_id if body else None
     )
     return ShipmentPublic.model_validate(shipment)
 
@@ -51,8 +51,8 @@ def ship_order(
     response_model=list[ShipmentTracking],
     responses=error_responses(401, 404, 422),
 )
-def order_tracking(
-    order_id: uuid.UUID, actor: CurrentUser, session: SessionDep
+async def order_tracking(
+    order_id: uuid.UUID, actor: CurrentUser, reads: ReadsDep
 ) -> list[ShipmentTracking]:
     """Each shipment of the order with its tracking history, oldest event first."""
     return [
@@ -60,7 +60,7 @@ def order_tracking(
             **ShipmentPublic.model_validate(shipment).model_dump(),
             events=[ShipmentEventPublic.model_validate(event) for event in events],
         )
-        for shipment, events in service.tracking(session, actor, order_id)
+        for shipment, events in await reads.run(service.tracking, actor, order_id)
     ]
 
 
@@ -74,7 +74,7 @@ def order_tracking(
     },
 )
 async def shipping_webhook(
-    request: Request, session: SessionDep, clock: ClockDep, carrier: CarrierDep
+    request: Request, writes: WritesDep, clock: ClockDep, carrier: CarrierDep
 ) -> JSONResponse:
     """Signed tracking updates from the carrier (received as payment webhooks are)."""
 
@@ -84,4 +84,4 @@ async def shipping_webhook(
         except RetryLater as exc:
             raise RedeliverLater(str(exc)) from exc
 
-    return await receive(request, carrier, session, clock, handle)
+    return await receive(request, carrier, writes, clock, handle)

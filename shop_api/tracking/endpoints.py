@@ -6,9 +6,10 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 from pydantic_core import from_json, to_json
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from shop_api.core.client_address import client_address, rate_limit_subject
+from shop_api.core.deps import ReadsDep
 from shop_api.core.errors import (
     PayloadTooLarge,
     RateLimited,
@@ -18,6 +19,7 @@ from shop_api.core.errors import (
 )
 from shop_api.core.rate_limit_headers import rate_limit_headers, refused_headers
 from shop_api.core.security import decode_access_token
+from shop_api.core.unit_of_work import Reads
 from shop_api.tracking.schemas import CollectRequest, CollectResult
 from shop_api.tracking.server_events import bearer_token, verified_user_id
 from shop_api.tracking.service import Tracking, process_batch
@@ -47,19 +49,18 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _lookup_user(request: Request, token: str) -> uuid.UUID | None:
-    with request.app.state.session_factory() as session:
-        return verified_user_id(request, session, token)
-
-
-async def verified_user(request: Request) -> uuid.UUID | None:
+async def verified_user(request: Request, reads: Reads) -> uuid.UUID | None:
     """The caller's id when a valid bearer token is sent. A missing, invalid or expired
     token makes the batch anonymous rather than refused, so no events are lost."""
     token = bearer_token(request)
     state = request.app.state
     if token is None or decode_access_token(state.settings, token, state.clock.now()) is None:
         return None  # no database round trip for anonymous batches or garbage tokens
-    return await run_in_threadpool(_lookup_user, request, token)
+
+    def lookup(session: Session) -> uuid.UUID | None:
+        return verified_user_id(request, session, token)
+
+    return await reads.run(lookup)
 
 
 def _invalid(message: str) -> Unprocessable:
@@ -72,7 +73,7 @@ def _invalid(message: str) -> Unprocessable:
     responses=error_responses(413, 422, 429, 503),
     openapi_extra=BODY_DOC,
 )
-async def collect(request: Request) -> Response:
+async def collect(request: Request, reads: ReadsDep) -> Response:
     """Take a batch of clickstream events (event v1). Valid ones are durably in the
     landing zone when this answers 200; invalid ones are quarantined with reasons.
 
@@ -104,7 +105,7 @@ async def collect(request: Request) -> Response:
 
     outcome = process_batch(
         events,
-        verified_user=await verified_user(request),
+        verified_user=await verified_user(request, reads),
         now=tracking.clock.now(),
         max_future=tracking.max_future,
         max_age=tracking.max_age,

@@ -52,7 +52,7 @@ def parse_time(value: str) -> datetime:
 
 def stored_password_hash(app: FastAPI, user: Actor) -> str | None:
     """Read in a session of its own, so no earlier snapshot hides the latest commit."""
-    with app.state.session_factory() as session:
+    with app.state.database.sessions() as session:
         return session.scalar(select(User.password_hash).where(User.id == user.id))
 
 

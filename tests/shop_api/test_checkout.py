@@ -891,7 +891,7 @@ def poster(client: TestClient):  # type: ignore[no-untyped-def]
 def deliver_webhooks(app: FastAPI, client: TestClient) -> None:
     settings = app.state.settings
     deliver_due(
-        app.state.write_session_factory,
+        app.state.database.sessions,
         poster(client),
         app.state.clock,
         {
@@ -939,7 +939,7 @@ class TestReservationClock:
         deliver_webhooks(app, client)  # the shop hears "processing"; nothing settles
         clock.advance(timedelta(minutes=settings.reservation_minutes, seconds=1))
 
-        expire_reservations(app.state.write_session_factory, clock, lambda _follow_ups: None)
+        expire_reservations(app.state.database.sessions, clock, lambda _follow_ups: None)
         assert read_order(client, shopper, order["id"])["status"] == "pending_payment"
         run_until_quiet(app.state, poster(client))
 

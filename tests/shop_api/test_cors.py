@@ -22,7 +22,7 @@ def cors_client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings.model_copy(update={"cors_origins": [FRONT_END]}))
     with TestClient(app) as test_client:
         yield test_client
-    app.state.engine.dispose()
+    app.state.database.dispose()
 
 
 def preflight(client: TestClient, origin: str, path: str = "/checkout", method: str = "POST"):

@@ -107,7 +107,7 @@ class TestCreateListing:
         try:
             response = TestClient(euro_app).post("/listings", json=body, headers=seller.headers)
         finally:
-            euro_app.state.engine.dispose()
+            euro_app.state.database.dispose()
         assert response.status_code == 201, response.text
         assert response.json()["currency"] == "EUR"
 

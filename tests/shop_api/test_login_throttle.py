@@ -1,10 +1,13 @@
-"""Login throttling and bounded password hashing.
+"""Login and password-reset throttling, and bounded password hashing.
 
 * Failed logins are counted per account and per client address in one place that every
   worker shares (the database, or Redis when ``MERCADO_REDIS_URL`` is set): over a limit,
   ``POST /auth/token`` answers 429 with ``Retry-After`` and ``RateLimit-*`` headers, even
   for the right password, until the window has passed. A successful login clears its
   account's count.
+* Password-reset requests are counted the same way, in budgets of their own, every request
+  (known address or not): over a limit, ``POST /auth/password-reset`` answers 429 with the
+  same headers, identically whether or not the account exists.
 * Argon2 runs at most ``max_concurrent_hashes`` at a time per process, and never while
   the login holds the SQLite write gate or a database transaction.
 
@@ -39,7 +42,7 @@ from shop_api.auth.throttle import Budget, charge_in_database, prune_in_database
 from shop_api.core.clock import FrozenClock
 from shop_api.core.config import Settings
 from shop_api.main import create_app
-from shop_api.models import LoginThrottleCounter
+from shop_api.models import LoginThrottleCounter, PasswordResetToken
 from tests.factories import Actor, Factory, assert_error
 
 PROXY = ("127.0.0.1", 40000)
@@ -91,6 +94,11 @@ class Shop:
             "/auth/token",
             data={"username": email, "password": password},
             headers={"X-Forwarded-For": address, **(headers or {})},
+        )
+
+    def ask_reset(self, email: str, address: str) -> Any:
+        return self.client.post(
+            "/auth/password-reset", json={"email": email}, headers={"X-Forwarded-For": address}
         )
 
 
@@ -311,6 +319,88 @@ class TestSharedCounters:
         assert sorted(answers) == [401] * 10 + [429] * 6
 
 
+class TestPasswordResetLimit:
+    def test_requests_for_one_account_are_limited_from_any_address(self, open_shop: OpenShop):
+        shop = open_shop()
+        user = shop.user()
+
+        asked = [shop.ask_reset(user.email, unique_address()) for _ in range(6)]
+
+        assert statuses(asked) == [202] * 5 + [429]
+        assert_error(asked[-1], 429, "rate_limited")
+        assert asked[-1].headers["Retry-After"] == "3600"
+        assert asked[-1].headers["RateLimit-Limit"] == "5"
+        assert asked[-1].headers["RateLimit-Remaining"] == "0"
+        assert asked[-1].headers["RateLimit-Reset"] == "3600"
+        assert (asked[0].headers["RateLimit-Limit"], asked[0].headers["RateLimit-Remaining"]) == (
+            "5",
+            "4",
+        )
+        with shop.app.state.database.sessions() as session:
+            tokens = session.scalars(
+                select(PasswordResetToken.id).where(PasswordResetToken.user_id == user.id)
+            ).all()
+        assert len(tokens) == 5  # the refused request sent nothing
+
+    def test_requests_from_one_address_across_accounts_are_limited(self, open_shop: OpenShop):
+        shop = open_shop(password_reset_max_per_address=3)
+        address = unique_address()
+        emails = [f"reset-{uuid.uuid4().hex[:12]}@example.com" for _ in range(4)]
+
+        from_there = [shop.ask_reset(email, address) for email in emails]
+        from_elsewhere = shop.ask_reset(emails[-1], unique_address())
+
+        assert statuses(from_there) == [202] * 3 + [429]
+        assert from_there[-1].headers["RateLimit-Limit"] == "3"
+        assert from_elsewhere.status_code == 202, from_elsewhere.text
+
+    def test_an_unknown_address_is_answered_like_a_real_account(self, open_shop: OpenShop):
+        shop = open_shop()
+        user = shop.user()
+        unknown = f"nobody-{uuid.uuid4().hex[:12]}@example.com"
+
+        def answers(email: str) -> list[tuple[int, dict[str, str]]]:
+            limited = ("retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
+            return [
+                (response.status_code, {h: response.headers.get(h, "") for h in limited})
+                for response in (shop.ask_reset(email, unique_address()) for _ in range(6))
+            ]
+
+        assert answers(user.email) == answers(unknown)
+
+    def test_the_account_opens_again_when_the_window_has_passed(self, open_shop: OpenShop):
+        shop = open_shop()
+        user = shop.user()
+        for _ in range(5):
+            shop.ask_reset(user.email, unique_address())
+
+        shop.clock.advance(timedelta(seconds=3599))
+        still_limited = shop.ask_reset(user.email, unique_address())
+        shop.clock.advance(timedelta(seconds=1))
+        opened = shop.ask_reset(user.email, unique_address())
+
+        assert_error(still_limited, 429, "rate_limited")
+        assert still_limited.headers["Retry-After"] == "1"
+        assert opened.status_code == 202, opened.text
+
+    def test_reset_requests_and_failed_logins_have_separate_budgets(self, open_shop: OpenShop):
+        shop = open_shop()
+        user = shop.user()
+        address = unique_address()
+        for _ in range(5):
+            shop.ask_reset(user.email, address)
+
+        login = shop.login(user.email, WRONG, address)
+
+        assert login.status_code == 401
+        assert login.headers["RateLimit-Remaining"] == "9"
+
+
+def test_password_reset_documents_429(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "429" in paths["/auth/password-reset"]["post"]["responses"]
+
+
 class ArgonProbe:
     """Counts Argon2 computations in progress. pwdlib's hasher is instrumented in place:
     the real computation still runs; ``on_enter`` runs first, in the hashing thread."""
@@ -356,9 +446,9 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> ArgonProbe:
 
 def nothing_written_is_held(app: FastAPI) -> bool:
     """No write gate is taken and another connection could write right now."""
-    if any(gate.locked() for gate in getattr(app.state, "sqlite_write_gates", {}).values()):
+    if any(gate.locked() for gate in app.state.database.write_gates()):
         return False
-    engine = app.state.engine
+    engine = app.state.database.engine
     if engine.dialect.name == "sqlite":
         connection = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
         try:
@@ -473,7 +563,7 @@ class TestHashing:
 def test_ended_windows_are_pruned(app: FastAPI) -> None:
     now, window = datetime.now(UTC), timedelta(minutes=15)
     ended, current = f"account:ended-{uuid.uuid4().hex}", f"account:open-{uuid.uuid4().hex}"
-    with app.state.write_session_factory() as session:
+    with app.state.database.sessions() as session:
         charge_in_database(session, [Budget(ended, 10)], now - timedelta(days=1), window)
         charge_in_database(session, [Budget(current, 10)], now, window)
 

@@ -110,6 +110,18 @@ class TestDeclaredErrors:
         ]
         assert missing == []
 
+    def test_every_json_success_answer_has_a_schema(self, openapi: dict[str, Any]) -> None:
+        # A response model documents what the answer holds; a bare dict shows as {}.
+        missing = [
+            f"{method} {path} {code}"
+            for method, path, operation in operations(openapi)
+            for code, answer in operation["responses"].items()
+            if code.startswith("2")
+            and answer.get("content", {}).get("application/json", {}).get("schema", {}) == {}
+            and "application/json" in answer.get("content", {})
+        ]
+        assert missing == []
+
 
 class TestAnswersAreDeclared:
     """Representative requests: the status each one gets is declared on its operation."""

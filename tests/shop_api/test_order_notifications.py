@@ -215,7 +215,7 @@ class TestToldOnce:
         """Even a path that reports a transition again (a retry, a race) adds nothing."""
         order = factory.paid_order(shopper, [listing])
 
-        with app.state.write_session_factory() as session:
+        with app.state.database.sessions() as session:
             row = session.get(Order, uuid.UUID(order["id"]))
             assert row is not None
             notify_order_status(session, row, SystemClock().now())
@@ -236,7 +236,7 @@ def test_two_reports_at_once_notify_once(app: FastAPI, factory: Factory, db: Ses
         session.commit()
         return told
 
-    with app.state.write_session_factory() as first, app.state.write_session_factory() as second:
+    with app.state.database.sessions() as first, app.state.database.sessions() as second:
         assert notify_once(first, person.id, NotificationKind.order_paid, "Paid", {}, now, key)
         with ThreadPoolExecutor(1) as pool:
             racing = pool.submit(report, second)  # blocks on the first's uncommitted row

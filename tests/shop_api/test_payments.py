@@ -652,7 +652,7 @@ class TestWebhooksOverTime:
             return client.post(urlsplit(url).path, content=body, headers=headers).status_code
 
         def deliver() -> SandboxWebhookDelivery:
-            deliver_due(app.state.write_session_factory, flaky, clock, secrets_of(settings))
+            deliver_due(app.state.database.sessions, flaky, clock, secrets_of(settings))
             [row] = [row for row in deliveries_about(db, intent_id) if row.id == delivery.id]
             return row
 
@@ -692,9 +692,7 @@ class TestWebhooksOverTime:
         gateway.confirm(intent["id"], client_secret, SUCCESS_CARD)
         recorder = Recorder(client)
 
-        deliver_due(
-            app.state.write_session_factory, recorder, clock, secrets_of(app.state.settings)
-        )
+        deliver_due(app.state.database.sessions, recorder, clock, secrets_of(app.state.settings))
 
         [delivery] = deliveries_about(db, intent["id"])
         assert (delivery.last_status_code, delivery.delivered_at) == (503, None)

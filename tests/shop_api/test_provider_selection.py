@@ -33,7 +33,7 @@ def test_the_sandbox_is_the_default(settings: Settings) -> None:
 
     assert isinstance(app.state.payment_provider, SandboxPaymentProvider)
     assert isinstance(app.state.carrier, SandboxCarrierProvider)
-    app.state.engine.dispose()
+    app.state.database.dispose()
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_the_named_adapter_takes_the_payments_and_their_webhooks(
 
         paid = client.get(f"/orders/{order['id']}", headers=buyer.headers).json()
         [payment] = client.get(f"/orders/{order['id']}/payments", headers=buyer.headers).json()
-    named.state.engine.dispose()
+    named.state.database.dispose()
     assert named.state.payment_provider.name == "renamed-sandbox"
     assert (paid["status"], payment["provider"]) == ("paid", "renamed-sandbox")
 
@@ -104,7 +104,7 @@ def test_a_registered_carrier_is_chosen_by_name(settings: Settings) -> None:
 
     register_carrier(name, install)
     app = create_app(settings.model_copy(update={"carrier_provider": name}))
-    app.state.engine.dispose()
+    app.state.database.dispose()
 
     assert installed == [app.state.carrier]
 
@@ -114,7 +114,7 @@ def test_a_registered_carrier_is_chosen_by_name(settings: Settings) -> None:
 
 def webhook_urls(settings: Settings) -> tuple[str, str]:
     app = create_app(settings)
-    app.state.engine.dispose()
+    app.state.database.dispose()
     return app.state.sandbox_gateway.webhook_url, app.state.sandbox_carrier.webhook_url
 
 

@@ -409,7 +409,7 @@ class ErasingWhileLabelling:
 
     def create_label(self, **request: Any) -> Any:
         label = self.carrier.create_label(**request)
-        with self.app.state.write_session_factory() as session:
+        with self.app.state.database.sessions() as session:
             buyer = session.get(User, self.buyer_id)
             assert buyer is not None
             erase_user(session, buyer, SystemClock(), carrier=self.carrier)
@@ -420,7 +420,7 @@ def test_a_buyer_erased_while_the_label_is_made_is_forgotten_by_the_carrier(
     app: FastAPI, factory: Factory, paid: dict, seller: Actor, shopper: Actor, db: Session
 ) -> None:
     carrier = ErasingWhileLabelling(app, uuid.UUID(str(shopper.id)))
-    with app.state.write_session_factory() as session:
+    with app.state.database.sessions() as session:
         actor = session.get(User, uuid.UUID(str(seller.id)))
         assert actor is not None
         shipment = shipping_service.ship(

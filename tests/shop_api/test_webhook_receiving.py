@@ -269,12 +269,13 @@ class TestTheSameEventTwiceAtOnce:
             id=uuid.uuid4(), provider="sandbox", event_id=event["id"], event_type=event["type"],
             received_at=datetime.now(UTC),
         )  # fmt: skip
-        with app.state.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as pool:
+        engine = app.state.database.engine
+        with engine.connect() as other, ThreadPoolExecutor(max_workers=1) as pool:
             transaction = other.begin()
             other.execute(receipt)
             delivery = pool.submit(deliver, webhooks, "/webhooks/payments", payments_secret, event)
             try:
-                wait_until_waiting_for_a_lock(app.state.engine, delivery)
+                wait_until_waiting_for_a_lock(engine, delivery)
             finally:
                 transaction.commit()
             response = delivery.result()

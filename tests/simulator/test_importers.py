@@ -424,8 +424,8 @@ def olist_runs(app: FastAPI):
     reason = dataset_unavailable_reason(OLIST_SAMPLE, *OLIST_FILES.values())
     if reason:
         pytest.skip(f"shared dataset missing: {reason}")
-    first = import_olist(app.state.engine)
-    second = import_olist(app.state.engine)
+    first = import_olist(app.state.database.engine)
+    second = import_olist(app.state.database.engine)
     return first, second
 
 

@@ -64,7 +64,7 @@ def test_erasure_rewrites_the_lake(
     client.post("/collect", json={"events": [own, own_reject]}, headers=person.headers)
     client.post("/collect", json={"events": [theirs]}, headers=other.headers)
     client.get(f"/listings/{listing['id']}", headers=person.headers)  # server-side, srv- id
-    with app.state.write_session_factory() as session:  # a purchase not yet drained
+    with app.state.database.sessions() as session:  # a purchase not yet drained
         pending = record_event(
             session, event_name="refund", at=SystemClock().now(), user_id=person.id,
             params={"transaction_id": "T-1", "value": 1.0, "currency": "USD", "email": EMAIL},

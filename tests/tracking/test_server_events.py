@@ -164,7 +164,7 @@ def test_the_drain_is_idempotent_by_event_id(
 ):
     """A crash between the lake write and the commit writes the row again, same event_id."""
 
-    with app.state.write_session_factory() as session:
+    with app.state.database.sessions() as session:
         row = record_event(
             session, event_name="refund", at=SystemClock().now(), user_id=shopper.id,
             params={"transaction_id": "T-9", "value": 5.0, "currency": "USD"},
@@ -178,7 +178,7 @@ def test_the_drain_is_idempotent_by_event_id(
     def crash_on_commit(session):  # type: ignore[no-untyped-def]
         raise Crash
 
-    factory_ = app.state.write_session_factory
+    factory_ = app.state.database.sessions
     sa_event.listen(factory_, "before_commit", crash_on_commit)
     try:
         with contextlib.suppress(Crash):
@@ -197,12 +197,12 @@ def test_an_invalid_outbox_row_is_quarantined_not_stuck(
     app: FastAPI, tracking: Tracking, lake: Lake, db: Session
 ):
 
-    with app.state.write_session_factory() as session:
+    with app.state.database.sessions() as session:
         row = record_event(session, event_name="purchase", at=SystemClock().now(),
                            user_id=None, params={})  # fmt: skip
         session.commit()
         event_id = str(row.id)
-    while dispatch_outbox(app.state.write_session_factory, tracking):
+    while dispatch_outbox(app.state.database.sessions, tracking):
         pass
     [reject] = [
         r for r in lake.rejects()

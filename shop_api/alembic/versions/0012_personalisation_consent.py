@@ -17,26 +17,26 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing accounts keep getting personal recommendations until they opt out.
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column(
-                "personalised_recommendations",
-                sa.Boolean(),
-                server_default=sa.true(),
-                nullable=False,
-            )
-        )
-        batch.add_column(
-            sa.Column("personalised_recommendations_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch.add_column(
-            sa.Column("personalised_recommendations_source", sa.String(length=64), nullable=True)
-        )
+    # Existing accounts keep getting personal recommendations until they opt out. Plain
+    # ADD/DROP COLUMN on both databases: a batch copy of ``users`` on SQLite would drop the
+    # table every other table references.
+    op.add_column(
+        "users",
+        sa.Column(
+            "personalised_recommendations", sa.Boolean(), server_default=sa.true(), nullable=False
+        ),
+    )
+    op.add_column(
+        "users",
+        sa.Column("personalised_recommendations_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.add_column(
+        "users",
+        sa.Column("personalised_recommendations_source", sa.String(length=64), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("personalised_recommendations_source")
-        batch.drop_column("personalised_recommendations_at")
-        batch.drop_column("personalised_recommendations")
+    op.drop_column("users", "personalised_recommendations_source")
+    op.drop_column("users", "personalised_recommendations_at")
+    op.drop_column("users", "personalised_recommendations")

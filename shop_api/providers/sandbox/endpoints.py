@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shop_api.core.errors import NotFound, error_response, error_responses
 from shop_api.providers.sandbox.carrier import CarrierError, SandboxCarrier
 from shop_api.providers.sandbox.gateway import GatewayError, SandboxGateway
+from shop_api.providers.sandbox.schemas import PaymentIntentPublic, TrackingUpdatePublic
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
@@ -62,49 +63,66 @@ def _error(exc: GatewayError | CarrierError) -> JSONResponse:
 
 @router.post(
     "/payments/v1/payment_intents/{intent_id}/confirm",
+    response_model=PaymentIntentPublic,
     responses=error_responses(400, 404, 409, 413, 422),
 )
-def confirm_payment_intent(intent_id: IntentId, body: ConfirmRequest, request: Request):
+def confirm_payment_intent(
+    intent_id: IntentId, body: ConfirmRequest, request: Request
+) -> PaymentIntentPublic | JSONResponse:
     """Confirm with a test card (see the sandbox gateway's test card table)."""
     try:
-        return _gateway(request).confirm(intent_id, body.client_secret, body.card.model_dump())
+        intent = _gateway(request).confirm(intent_id, body.client_secret, body.card.model_dump())
+        return PaymentIntentPublic.model_validate(intent)
     except GatewayError as exc:
         return _error(exc)
 
 
 @router.post(
     "/payments/v1/payment_intents/{intent_id}/authenticate",
+    response_model=PaymentIntentPublic,
     responses=error_responses(404, 409, 413, 422),
 )
-def authenticate_payment_intent(intent_id: IntentId, body: AuthenticateRequest, request: Request):
+def authenticate_payment_intent(
+    intent_id: IntentId, body: AuthenticateRequest, request: Request
+) -> PaymentIntentPublic | JSONResponse:
     """The 3-D-Secure-like step: the cardholder approves or denies."""
     try:
-        return _gateway(request).authenticate(
+        intent = _gateway(request).authenticate(
             intent_id, body.client_secret, body.outcome == "approve"
         )
+        return PaymentIntentPublic.model_validate(intent)
     except GatewayError as exc:
         return _error(exc)
 
 
-@router.get("/payments/v1/payment_intents/{intent_id}", responses=error_responses(404, 422))
+@router.get(
+    "/payments/v1/payment_intents/{intent_id}",
+    response_model=PaymentIntentPublic,
+    responses=error_responses(404, 422),
+)
 def read_payment_intent(
     intent_id: IntentId,
     request: Request,
     client_secret: Annotated[str, Query(min_length=1, max_length=120)],
-):
+) -> PaymentIntentPublic | JSONResponse:
     try:
-        return _gateway(request).retrieve(intent_id, client_secret)
+        intent = _gateway(request).retrieve(intent_id, client_secret)
+        return PaymentIntentPublic.model_validate(intent)
     except GatewayError as exc:
         return _error(exc)
 
 
 @router.post(
-    "/carrier/v1/shipments/{tracking_number}/advance", responses=error_responses(404, 409, 422)
+    "/carrier/v1/shipments/{tracking_number}/advance",
+    response_model=TrackingUpdatePublic,
+    responses=error_responses(404, 409, 422),
 )
-def advance_shipment(tracking_number: TrackingNumber, request: Request):
+def advance_shipment(
+    tracking_number: TrackingNumber, request: Request
+) -> TrackingUpdatePublic | JSONResponse:
     """Move a parcel to its next step now, instead of waiting for the carrier's clock."""
     try:
-        return _carrier(request).advance(tracking_number)
+        return TrackingUpdatePublic.model_validate(_carrier(request).advance(tracking_number))
     except CarrierError as exc:
         return _error(exc)
 

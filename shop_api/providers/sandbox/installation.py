@@ -23,11 +23,11 @@ def webhook_base_url(settings: Settings) -> str:
 
 def install_sandbox_gateway(state: Any, settings: Settings) -> SandboxPaymentProvider:
     state.sandbox_gateway = SandboxGateway(
-        state.write_session_factory,
+        state.database.sessions,
         state.clock,
         webhook_url=f"{webhook_base_url(settings)}/webhooks/payments",
         processing_seconds=settings.sandbox_processing_seconds,
-        read_session_factory=state.session_factory,
+        read_session_factory=state.database.read_sessions,
     )
     return SandboxPaymentProvider(
         state.sandbox_gateway,
@@ -38,7 +38,7 @@ def install_sandbox_gateway(state: Any, settings: Settings) -> SandboxPaymentPro
 
 def install_sandbox_carrier(state: Any, settings: Settings) -> SandboxCarrierProvider:
     state.sandbox_carrier = SandboxCarrier(
-        state.write_session_factory,
+        state.database.sessions,
         state.clock,
         webhook_url=f"{webhook_base_url(settings)}/webhooks/shipping",
         label_base_url=settings.public_url,
