@@ -8,9 +8,10 @@
     )
 }}
 -- The recommender's training input: one row per user x product x day with the signals
--- seen that day and their weighted sum. Signals: detail views, list clicks, cart adds and
--- reviews (clickstream write_review, e.g. imported MovieLens ratings), paid units (shop
--- orders) and reviews (shop). Weights come from var('interaction_weights');
+-- seen that day and their weighted sum. Signals: detail views, list clicks, cart adds,
+-- purchases of imported datasets (e.g. Online Retail) and reviews (write_review, e.g.
+-- imported MovieLens ratings) from the clickstream; paid units and reviews from the shop.
+-- A shop order's own purchase event is left out (the order gives its units). Weights come from var('interaction_weights');
 -- interaction_weight = view_item*views + select_item*clicks + add_to_cart*cart_adds +
 -- purchase*units_purchased + write_review*rating/5. A shop review is also a write_review
 -- event; the day's rating is the max over both, so it is counted once.
@@ -22,9 +23,15 @@ with
 event_items as (
 
     select * from {{ ref('stg_raw__event_items') }}
-    where event_name in ('view_item', 'select_item', 'add_to_cart')
+    where event_name in ('view_item', 'select_item', 'add_to_cart', 'purchase')
         and listing_id is not null
         and {{ event_window_predicate('event_date') }}
+
+),
+
+shop_orders as (
+
+    select order_id from {{ ref('stg_raw__orders') }}
 
 ),
 
@@ -76,12 +83,18 @@ event_signals as (
         case when event_items.event_name = 'view_item' then 1 else 0 end as views,
         case when event_items.event_name = 'select_item' then 1 else 0 end as clicks,
         case when event_items.event_name = 'add_to_cart' then event_items.quantity else 0 end as cart_adds,
-        0 as units_purchased,
+        case when event_items.event_name = 'purchase' then event_items.quantity else 0 end as units_purchased,
         cast(null as {{ dbt.type_int() }}) as review_rating,
         event_items.event_at as interacted_at
     from event_items
     left join stitched
         on event_items.client_id = stitched.client_id
+    -- a shop order's purchase event: its units come from the order itself (purchase_signals)
+    where not (
+        event_items.event_name = 'purchase'
+        and event_items.transaction_id is not null
+        and event_items.transaction_id in (select order_id from shop_orders)
+    )
 
 ),
 
