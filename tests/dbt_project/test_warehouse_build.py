@@ -187,7 +187,7 @@ def check_gmv_and_customers_match_the_shop(warehouse: Warehouse) -> None:
 def check_clickstream_marts_are_populated(warehouse: Warehouse) -> None:
     [(sessions, funnel_sessions)] = warehouse.query(
         "select (select count(*) from marts.fct_sessions), "
-        "(select sum(sessions) from marts.fct_funnel_daily)"
+        "(select sum(sessions) from marts.fct_session_funnel_daily)"
     )
     assert sessions > 0 and funnel_sessions == sessions
     [(searches, zero_result)] = warehouse.query(
@@ -202,6 +202,24 @@ def check_clickstream_marts_are_populated(warehouse: Warehouse) -> None:
         "select count(*), count(distinct user_key) from marts.interactions"
     )
     assert interactions > 0 and users > 0
+
+
+def check_user_funnel_counts_every_buyer_on_the_day_they_paid(warehouse: Warehouse) -> None:
+    """Each paid order sends a server-side purchase naming its buyer, so the user funnel's
+    purchases are the shop's (buyer, payment day) pairs, whatever session filled the cart;
+    the same-session funnel counts fewer (carts filled in an earlier session)."""
+    [(buyer_days,)] = shop_rows(
+        warehouse,
+        "select count(*) from (select distinct buyer_id, date(paid_at) from orders "
+        "where paid_at is not null) as paid",
+    )
+    [(user_purchases, session_purchases)] = warehouse.query(
+        "select (select sum(users_purchase) from marts.fct_user_funnel_daily), "
+        "(select sum(sessions_purchase) from marts.fct_session_funnel_daily)"
+    )
+    assert buyer_days > 0
+    assert user_purchases == buyer_days
+    assert session_purchases <= user_purchases
 
 
 def check_neptune_export_files_have_bulk_load_headers(warehouse: Warehouse) -> None:
@@ -276,6 +294,7 @@ def test_warehouse_builds_and_reconciles_with_the_shop(warehouse: Warehouse) -> 
     check_orders_and_totals_per_day_match_the_shop(warehouse)
     check_gmv_and_customers_match_the_shop(warehouse)
     check_clickstream_marts_are_populated(warehouse)
+    check_user_funnel_counts_every_buyer_on_the_day_they_paid(warehouse)
     check_neptune_export_files_have_bulk_load_headers(warehouse)
     check_rerunning_on_the_same_data_changes_nothing(warehouse)
     check_an_erased_buyer_leaves_no_personal_data_in_the_marts(warehouse)
