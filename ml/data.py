@@ -117,11 +117,9 @@ def item_feature_tokens(items: pd.DataFrame, price_bands: int = 5) -> dict[str, 
             parts = str(path).strip("/").split("/")
             tokens[str(item)] += [f"category:{'/'.join(parts[: n + 1])}" for n in range(len(parts))]
     if c.PRICE in frame and frame[c.PRICE].notna().any():
-        ranks = frame[c.PRICE].rank(pct=True)
-        bands = np.minimum((ranks * price_bands).fillna(-1).astype(int), price_bands - 1)
-        for item, band in bands.items():
-            if band >= 0:
-                tokens[str(item)].append(f"price_band:{band}")
+        edges = price_band_edges(frame[c.PRICE], price_bands)
+        for item, price in frame[c.PRICE].dropna().items():
+            tokens[str(item)].append(price_band_token(float(price), edges))
     if c.TITLE in frame:
         for item, title in frame[c.TITLE].dropna().items():
             words = sorted(set(TITLE_TOKEN.findall(str(title).lower())))
@@ -130,6 +128,16 @@ def item_feature_tokens(items: pd.DataFrame, price_bands: int = 5) -> dict[str, 
     for item, extra in _tokens(frame[rest]).items():
         tokens[str(item)] += extra
     return tokens
+
+
+def price_band_edges(prices: pd.Series, bands: int = 5) -> list[float]:
+    """Quantile edges that split ``prices`` into ``bands`` bands (saved with the model so a
+    new listing gets the band the model knows)."""
+    return [float(x) for x in np.quantile(prices.dropna(), np.arange(1, bands) / bands)]
+
+
+def price_band_token(price: float, edges: list[float]) -> str:
+    return f"price_band:{int(np.searchsorted(edges, price, side='right'))}"
 
 
 def _tokens(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -158,6 +166,7 @@ class TrainingData:
     item_features: sp.csr_matrix | None
     item_category: list[str | None]
     feature_tokens: dict[str, dict[str, list[str]]]
+    feature_definitions: dict[str, object]
 
     @cached_property
     def user_ids(self) -> list[str]:
@@ -266,7 +275,25 @@ def build_training_data(
         item_features=item_features,
         item_category=item_category,
         feature_tokens={"users": user_tokens, "items": item_tokens},
+        feature_definitions=feature_definitions(users, items),
     )
+
+
+def feature_definitions(users: pd.DataFrame | None, items: pd.DataFrame | None) -> dict:
+    """How tokens are made, so that serving can make those of a new user or listing."""
+    prices = items[c.PRICE] if items is not None and c.PRICE in items else None
+    return {
+        "user_tokens": "column:value for "
+        + ", ".join(sorted(n for n in (users.columns if users is not None else []) if n != c.USER)),
+        "item_tokens": "category:<every prefix of category_path>, price_band:<n>, "
+        "title:<lowercase word of 3+ letters or digits>, column:value for the other columns",
+        "item_columns": sorted(
+            n for n in (items.columns if items is not None else []) if n != c.ITEM
+        ),
+        "price_band_edges": price_band_edges(prices)
+        if prices is not None and prices.notna().any()
+        else None,
+    }
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -8,6 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from ml import columns as c
+from ml.config import TrainingConfig
+from ml.data import weigh_events
+from ml.evaluation import Evaluation, Progress, evaluate
+from ml.model_selection import leave_last_n
 
 TEST_LAST_N = 10
 
@@ -57,3 +61,17 @@ def load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     for genre, column in zip(genres, flags.T, strict=True):
         items[f"genre:{genre}"] = pd.Series(column).map({True: "1", False: None})
     return interactions, users, items
+
+
+def benchmark(
+    folder: Path, config: TrainingConfig | None = None, progress: Progress | None = None
+) -> Evaluation:
+    """The issue 15 protocol: per user the last 10 ratings by timestamp (ties by item id)
+    are the test, every rating a positive, training items excluded."""
+    interactions, users, items = load(folder)
+    split = leave_last_n(weigh_events(interactions), TEST_LAST_N)
+    evaluation, _, _ = evaluate(
+        split.train, split.test, config or TrainingConfig(), split.description, users, items,
+        progress,
+    )  # fmt: skip
+    return evaluation

@@ -9,6 +9,7 @@ from typing import Self
 
 import numpy as np
 from lightfm import LightFM
+from threadpoolctl import threadpool_limits
 
 from ml.config import DEFAULT_SEED
 from ml.data import TrainingData
@@ -33,15 +34,16 @@ class ALS(Recommender):
     def fit(self, data: TrainingData) -> Self:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            alpha=self.alpha,
-            random_state=self.seed,
-            num_threads=_threads(),
-        )
-        model.fit(data.weights, show_progress=False)
+        with threadpool_limits(1, "blas"):  # implicit runs its own threads
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                alpha=self.alpha,
+                random_state=self.seed,
+                num_threads=_threads(),
+            )
+            model.fit(data.weights, show_progress=False)
         self._users = np.asarray(model.user_factors, dtype=np.float32)
         self._items = np.asarray(model.item_factors, dtype=np.float32)
         return self
@@ -72,6 +74,7 @@ class LightFMHybrid(Recommender):
     user_alpha: float = 0.0
     use_features: bool = True
     seed: int = DEFAULT_SEED
+    threads: int = 1  # more is faster, but LightFM's parallel updates do not repeat
 
     def fit(self, data: TrainingData) -> Self:
         model = LightFM(
@@ -90,7 +93,7 @@ class LightFMHybrid(Recommender):
             user_features=self._user_features,
             item_features=self._item_features,
             epochs=self.epochs,
-            num_threads=_threads(),
+            num_threads=self.threads,
         )
         self.model = model
         user_biases, user_embeddings = model.get_user_representations(self._user_features)
