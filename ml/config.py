@@ -34,7 +34,8 @@ class TrainingConfig:
     k : cut-off of the ranking metrics and of ``--recommendations-out``.
     seed : seed of every random choice (splits, model initialisation).
     validation_last_n : per user, this many most recent training interactions form the
-        validation split on which the winner is chosen (never the test split).
+        validation split on which the winner is chosen (never the test split), unless the
+        test split is a global time cut-off or random (then validation is cut alike).
     candidates : model configurations (``ml.models.model_from_dict``) to compare.
     candidates_per_user, similar_per_item, bought_together_per_item : widths of the
         artifact's arrays.

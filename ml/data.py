@@ -298,3 +298,51 @@ def feature_definitions(users: pd.DataFrame | None, items: pd.DataFrame | None) 
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(str(v) for v in values))
+
+
+class InteractionsFileError(ValueError):
+    """An interactions file that cannot be read as this package expects."""
+
+
+def read_interactions_csv(path: Path) -> pd.DataFrame:
+    """A ``user_id,item_id[,timestamp][,weight]`` CSV (or the ``mercado import csv``
+    layout, ``user_id,item_id,timestamp[,event_name,value]``) as a frame: ids are strings,
+    timestamps unix seconds (ISO 8601 is converted, naive means UTC).
+
+    Raises ``InteractionsFileError`` naming the first bad lines."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InteractionsFileError(f"{path}: cannot be read as CSV ({reason})") from None
+    frame.columns = [str(name).strip().lower() for name in frame.columns]
+    missing = [name for name in (c.USER, c.ITEM) if name not in frame]
+    if missing:
+        raise InteractionsFileError(
+            f"{path}: the first line must be a header naming user_id,item_id[,timestamp]"
+            f"[,weight] (or user_id,item_id,timestamp[,event_name,value]); "
+            f"missing {', '.join(missing)}"
+        )
+    for name in frame.columns:
+        frame[name] = frame[name].str.strip()
+    _refuse(path, frame, (frame[c.USER] == "") | (frame[c.ITEM] == ""), "empty user_id or item_id")
+    if c.TIMESTAMP in frame:
+        seconds = pd.to_numeric(frame[c.TIMESTAMP], errors="coerce")
+        text = frame[c.TIMESTAMP].where(seconds.isna())
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        from_text = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        frame[c.TIMESTAMP] = seconds.fillna(from_text)
+        _refuse(
+            path, frame, frame[c.TIMESTAMP].isna(), "timestamp neither unix seconds nor ISO 8601"
+        )
+    if c.WEIGHT in frame:
+        frame[c.WEIGHT] = pd.to_numeric(frame[c.WEIGHT], errors="coerce")
+        _refuse(path, frame, ~np.isfinite(frame[c.WEIGHT]), "weight not a number")
+    return frame
+
+
+def _refuse(path: Path, frame: pd.DataFrame, bad: pd.Series, reason: str) -> None:
+    if bad.any():
+        lines = (np.flatnonzero(bad.to_numpy())[:5] + 2).tolist()  # 1-based, after the header
+        more = f" and {int(bad.sum()) - len(lines)} more" if bad.sum() > len(lines) else ""
+        raise InteractionsFileError(f"{path}: {reason} on line {', '.join(map(str, lines))}{more}")

@@ -16,7 +16,7 @@ from ml import columns as c
 from ml import metrics
 from ml.config import TrainingConfig
 from ml.data import TrainingData, build_training_data
-from ml.model_selection import leave_last_n
+from ml.model_selection import Split, leave_last_n, random_split, time_fraction
 from ml.models import Recommender, model_from_dict
 from ml.ranking import top_k
 
@@ -171,16 +171,33 @@ def precision(model: Recommender, data: TrainingData, test: pd.DataFrame, k: int
     return float(np.mean(metrics.precision_at_k(ranked, relevant)))
 
 
+def validation_split(
+    train: pd.DataFrame, test_split: dict[str, Any], config: TrainingConfig
+) -> Split:
+    """A validation split of ``train`` made as the test split was: the latest share of
+    rows for a global time cut-off, a random share for a random split, otherwise each
+    user's last ``validation_last_n`` interactions (fewer when the median user has fewer
+    than five times as many, so that validation is not empty)."""
+    kind = test_split.get("kind")
+    if kind == "time_cutoff" and "fraction" in test_split:
+        return time_fraction(train, test_split["fraction"])
+    if kind == "random":
+        return random_split(train, test_split["fraction"], config.seed)
+    median_rows = float(train.groupby(c.USER).size().median())
+    return leave_last_n(train, max(1, min(config.validation_last_n, int(median_rows // 5))))
+
+
 def select(
     train: pd.DataFrame,
     config: TrainingConfig,
+    test_split: dict[str, Any],
     users: pd.DataFrame | None = None,
     items: pd.DataFrame | None = None,
     progress: Progress | None = None,
-) -> dict[str, float]:
-    """Validation precision@k per candidate: each is fitted on ``train`` minus each user's
-    last ``validation_last_n`` interactions and scored on those."""
-    split = leave_last_n(train, config.validation_last_n)
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Validation precision@k per candidate, each fitted on the training part of
+    ``validation_split``, and that split's description."""
+    split = validation_split(train, test_split, config)
     data = build_training_data(split.train, users, items)
     scores = {}
     for candidate in config.candidates:
@@ -188,7 +205,7 @@ def select(
         scores[model.name] = precision(model, data, split.test, config.k)
         if progress:
             progress(f"validation {model.name}: {scores[model.name]:.4f}")
-    return scores
+    return scores, split.description
 
 
 def evaluate(
@@ -202,7 +219,7 @@ def evaluate(
 ) -> tuple[Evaluation, Recommender, TrainingData]:
     """Every candidate fitted on ``train`` and measured on ``test``; the winner (best on
     validation) is returned fitted, with its training data."""
-    validation = select(train, config, users, items, progress)
+    validation, validation_description = select(train, config, split, users, items, progress)
     winner = max(validation, key=lambda name: validation[name])  # first of equals
     data = build_training_data(train, users, items)
     known = data.rows_of(test)
@@ -226,8 +243,8 @@ def evaluate(
         "test_rows_evaluated": len(known),
         "cold_users": "test rows of users absent from training are not evaluated",
         "cold_items": "test rows of items absent from training are not evaluated",
-        "selection": f"{SELECTION_METRIC}@{config.k} on each user's last "
-        f"{config.validation_last_n} training interactions",
+        "selection": f"{SELECTION_METRIC}@{config.k} on a validation split of the training set",
+        "validation_split": validation_description,
     }
     evaluation = Evaluation(results, split, flags, winner, config.k)
     return evaluation, fitted, data
