@@ -114,7 +114,7 @@ def write_recommendations(
     import numpy as np
 
     from ml import columns as c
-    from ml.ranking import top_k
+    from ml.ranking import batches, top_k
 
     users = data.rows_of(test_rows)[c.USER_ROW].unique()
     users = np.sort(users)
@@ -123,8 +123,7 @@ def write_recommendations(
         with temporary.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([c.USER, c.ITEM, c.RANK])
-            for start in range(0, len(users), 1024):
-                rows = users[start : start + 1024]
+            for rows in batches(users, len(data.item_ids)):
                 items, _ = top_k(model.score(rows), RECOMMENDATIONS_OUT_K, data.positives[rows])
                 for row, ranked in zip(rows, items, strict=True):
                     for rank, item in enumerate(ranked[ranked >= 0], start=1):

@@ -18,10 +18,9 @@ from ml.config import TrainingConfig
 from ml.data import TrainingData, build_training_data
 from ml.model_selection import Split, leave_last_n, random_split, time_fraction
 from ml.models import Recommender, model_from_dict
-from ml.ranking import top_k
+from ml.ranking import batches, top_k
 
 SELECTION_METRIC = "precision"
-BATCH_USERS = 1024
 Progress = Callable[[str], None]
 
 
@@ -72,7 +71,12 @@ class Evaluation:
             f"coverage@{k}",
             f"novelty@{k}",
         ]
-        headers = ["model", *(n.split("@")[0][:9] for n in names), f"val p@{k}", "fit s"]
+        short = {"precision": "P", "recall": "R", "ndcg": "NDCG", "map": "MAP", "coverage": "cov"}
+        headers = ["model"]
+        for metric in names:
+            base, _, cut = metric.partition("@")
+            headers.append(f"{short.get(base, base)}@{cut}" if cut else base)
+        headers += [f"val P@{k}", "fit s"]
         rows = []
         for r in self.results:
             cells = [r.name + (" *" if r.name == self.winner else "")]
@@ -102,8 +106,7 @@ def scored_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(user rows, full scores, top-k items) per batch, training positives excluded."""
     positives = data.positives
-    for start in range(0, len(user_rows), BATCH_USERS):
-        rows = user_rows[start : start + BATCH_USERS]
+    for rows in batches(user_rows, data.shape[1]):
         scores = model.score(rows)
         items, _ = top_k(scores.copy(), k, exclude=positives[rows])
         yield rows, scores, items

@@ -19,9 +19,8 @@ from ml import columns as c
 from ml.data import TrainingData
 from ml.models import Recommender
 from ml.models.neighbours import cosine_similarity
-from ml.ranking import PADDING, top_k
+from ml.ranking import PADDING, batches, top_k
 
-BATCH_USERS = 1024
 FOR_YOU = "for_you"
 
 
@@ -40,8 +39,7 @@ def recommend_all(model: Recommender, data: TrainingData, n: int) -> tuple[np.nd
     items = np.full((n_users, n), PADDING, np.int32)
     scores = np.full((n_users, n), PADDING, np.float32)
     positives = data.positives
-    for start in range(0, n_users, BATCH_USERS):
-        rows = np.arange(start, min(start + BATCH_USERS, n_users))
+    for rows in batches(np.arange(n_users), data.shape[1]):
         items[rows], scores[rows] = top_k(model.score(rows), n, exclude=positives[rows])
     return items, scores
 

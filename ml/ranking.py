@@ -6,6 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 
 PADDING = -1
+SCORE_BUDGET = 1 << 25  # scores held at once when scoring users in batches (128 MiB)
+
+
+def batches(user_rows: np.ndarray, n_items: int) -> list[np.ndarray]:
+    """``user_rows`` in batches whose dense score matrices stay within the budget."""
+    size = max(1, min(1024, SCORE_BUDGET // max(n_items, 1)))
+    return [user_rows[start : start + size] for start in range(0, len(user_rows), size)]
 
 
 def top_k(
