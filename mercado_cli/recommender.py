@@ -4,6 +4,7 @@ MovieLens, pin or roll back the served version (see ``ml/README.md``)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import uuid
 from enum import StrEnum
@@ -177,3 +178,31 @@ def publish_command(
     except ArtifactError as exc:
         raise MercadoError(str(exc)) from None
     typer.echo(f"{pointer} is now {version}")
+
+
+@ml_app.command("train")
+def train_command() -> None:
+    """Materialise the recommender assets (training data from the marts, the model and its
+    publication gate, the published version) in-process, then print the metric table;
+    ``mercado pipeline run`` builds the marts first."""
+    import dagster as dg
+
+    from ml.artifacts import artifact_root, read_pointer, versions
+    from orchestration.defs.ml.assets import markdown_table
+    from orchestration.pipeline import run_pipeline
+    from shop_api.core.config import get_settings
+
+    root = artifact_root(get_settings().resolved_home)
+    before = set(versions(root))
+    result = run_pipeline(selection=dg.AssetSelection.groups("ml"))
+    typer.echo(result.summary())
+    written = [v for v in versions(root) if v not in before]
+    if not written:
+        raise typer.Exit(1)
+    report = json.loads((root / written[-1] / "metrics.json").read_text())
+    typer.echo(markdown_table(report["table"]))
+    gate = report.get("gate", {})
+    verdict = "published" if read_pointer(root) == written[-1] else "not published"
+    reasons = "; ".join(gate.get("reasons", [])) or "beats popularity and the champion"
+    typer.echo(f"version {written[-1]} ({report['winner']}): {verdict} ({reasons})")
+    raise typer.Exit(0 if result.success else 1)

@@ -38,7 +38,7 @@ def signal_weights(dbt_project: Path = DBT_PROJECT) -> dict[str, float]:
 def from_mart(frame: pd.DataFrame) -> pd.DataFrame:
     """The ``interactions`` mart (user_key, product_id, last_interaction_at,
     interaction_weight) in this package's column names."""
-    return frame.rename(columns=c.MART_COLUMNS)[[c.USER, c.ITEM, c.TIMESTAMP, c.WEIGHT]]
+    return frame[list(c.MART_COLUMNS)].rename(columns=c.MART_COLUMNS)
 
 
 def weigh_events(frame: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
