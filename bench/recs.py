@@ -24,7 +24,7 @@ from ml import columns as c
 from ml.config import TrainingConfig
 from ml.data import build_training_data, weigh_events
 from ml.models import model_from_dict
-from ml.outputs import bought_together, recommend_all, rerank, similar_items
+from ml.outputs import bought_together, recommend, recommend_all, rerank, similar_items
 from ml.ranking import top_k
 
 PRODUCTION_MODEL = {"family": "ease", "profile_half_life": 5.0}
@@ -161,7 +161,7 @@ def main() -> None:
     print(f"top-10 over {n_items:,} listings, one user at a time ({len(sample)} users)")
 
     def score_live(user: int) -> object:
-        return top_k(model.score(np.array([user])), 10, exclude=positives[[user]])
+        return recommend(model, np.array([user]), 10, positives[[user]])
 
     vectors = rng.standard_normal((n_items, 64)).astype(np.float32)
     biases = rng.standard_normal(n_items).astype(np.float32)

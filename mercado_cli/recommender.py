@@ -115,7 +115,8 @@ def write_recommendations(
     import numpy as np
 
     from ml import columns as c
-    from ml.ranking import batches, top_k
+    from ml.outputs import recommend
+    from ml.ranking import batches
 
     users = data.rows_of(test_rows)[c.USER_ROW].unique()
     users = np.sort(users)
@@ -125,7 +126,7 @@ def write_recommendations(
             writer = csv.writer(handle)
             writer.writerow([c.USER, c.ITEM, c.RANK])
             for rows in batches(users, len(data.item_ids)):
-                items, _ = top_k(model.score(rows), RECOMMENDATIONS_OUT_K, data.positives[rows])
+                items, _ = recommend(model, rows, RECOMMENDATIONS_OUT_K, data.positives[rows])
                 for row, ranked in zip(rows, items, strict=True):
                     for rank, item in enumerate(ranked[ranked >= 0], start=1):
                         writer.writerow([data.user_ids[row], data.item_ids[item], rank])

@@ -40,8 +40,20 @@ def recommend_all(model: Recommender, data: TrainingData, n: int) -> tuple[np.nd
     scores = np.full((n_users, n), PADDING, np.float32)
     positives = data.positives
     for rows in batches(np.arange(n_users), data.shape[1]):
-        items[rows], scores[rows] = top_k(model.score(rows), n, exclude=positives[rows])
+        items[rows], scores[rows] = recommend(model, rows, n, positives[rows])
     return items, scores
+
+
+def recommend(
+    model: Recommender, user_rows: np.ndarray, n: int, exclude: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best item rows of each user (``exclude``: their rows' items never
+    returned), ranking only the items the model can score."""
+    columns, scores = model.score_candidates(user_rows)
+    if columns is None:
+        return top_k(scores, n, exclude=exclude)
+    local, best = top_k(scores, n, exclude=exclude[:, columns])
+    return np.where(local >= 0, columns[np.maximum(local, 0)], PADDING).astype(np.int32), best
 
 
 def rerank(

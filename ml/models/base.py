@@ -39,6 +39,11 @@ class Recommender(ABC):
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         """float32 [len(user_rows), n_items]: higher is better; -inf never recommends."""
 
+    def score_candidates(self, user_rows: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(item rows, their scores) for models that can only score some items (``None``:
+        every item, in order), so that ranking skips the others."""
+        return None, self.score(user_rows)
+
     def embeddings(self) -> dict[str, np.ndarray] | None:
         """User/item embeddings and biases, for models that have them."""
         return None

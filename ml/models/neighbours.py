@@ -93,5 +93,8 @@ class EASE(Recommender):
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         scores = np.full((len(user_rows), self._n_items), -np.inf, dtype=np.float32)
-        scores[:, self._items] = self._profile[user_rows] @ self._weights
+        scores[:, self._items] = self.score_candidates(user_rows)[1]
         return scores
+
+    def score_candidates(self, user_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._items, np.asarray(self._profile[user_rows] @ self._weights, np.float32)

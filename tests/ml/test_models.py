@@ -73,3 +73,15 @@ def test_seeded_fits_repeat(shop: TrainingData, family: str) -> None:
     first = model_from_dict({"family": family, "seed": 3}).fit(shop).score(np.arange(6))
     second = model_from_dict({"family": family, "seed": 3}).fit(shop).score(np.arange(6))
     np.testing.assert_allclose(first, second, rtol=1e-5)
+
+
+def test_ease_on_a_large_catalogue_recommends_only_its_most_active_items(
+    shop: TrainingData,
+) -> None:
+    # Most active: a (4 users), then b and d (3 each); c and e are never scored.
+    model = model_from_dict({"family": "ease", "max_items": 3}).fit(shop)
+    items, _ = recommend_all(model, shop, 3)
+    for row, user in enumerate(shop.user_ids):
+        listed = {shop.item_ids[i] for i in items[row] if i >= 0}
+        seen = {shop.item_ids[i] for i in shop.positives[row].indices}
+        assert listed == {"a", "b", "d"} - seen, user
