@@ -12,16 +12,15 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from ml import artifacts
 from ml import columns as c
 from ml.config import TrainingConfig
-from ml.data import build_training_data, from_mart
+from ml.data import TrainingData, build_training_data, from_mart
 from ml.evaluation import Evaluation, Progress, evaluate, precision
-from ml.model_selection import time_cutoff
+from ml.model_selection import Split, time_cutoff
 from ml.models import model_from_dict
 
 DEFAULT_HOLDOUT_DAYS = 7
@@ -72,7 +71,7 @@ def users_from_profiles(profiles: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def holdout_split(frame: pd.DataFrame, days: int) -> Any:
+def holdout_split(frame: pd.DataFrame, days: int) -> Split:
     """The last ``days`` days (by interaction time) as the holdout window."""
     last = pd.to_datetime(frame[c.TIMESTAMP]).max().normalize()
     return time_cutoff(frame, last - timedelta(days=days - 1))
@@ -127,7 +126,7 @@ def train(
 def publication_gate(
     evaluation: Evaluation,
     root: Path,
-    data: Any,
+    data: TrainingData,
     holdout: pd.DataFrame,
     config: TrainingConfig,
 ) -> Gate:
