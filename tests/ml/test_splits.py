@@ -1,0 +1,50 @@
+"""Splitters and the weighting of signals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ml import columns as c
+from ml.data import signal_weights, weigh_events
+from ml.model_selection import leave_last_n, random_split, time_fraction
+
+
+def test_leave_last_n_takes_each_users_latest_rows_ties_by_numeric_item_id() -> None:
+    rows = pd.DataFrame(
+        {
+            c.USER: ["u"] * 4 + ["v"],
+            c.ITEM: ["9", "10", "2", "3", "1"],
+            c.TIMESTAMP: [5, 5, 1, 2, 1],
+        }
+    )
+    split = leave_last_n(rows, 2)
+    assert sorted(split.test[c.ITEM]) == ["10", "9"]  # t=5; v keeps its only row
+    assert sorted(split.train[c.ITEM]) == ["1", "2", "3"]
+    assert leave_last_n(rows, 3).test[c.ITEM].tolist() == ["9", "10", "3"]
+
+
+def test_time_and_random_splits_partition_the_rows() -> None:
+    rows = pd.DataFrame({c.USER: list("abcdefghij"), c.ITEM: "x", c.TIMESTAMP: range(10)})
+    by_time = time_fraction(rows, 0.3)
+    assert by_time.test[c.TIMESTAMP].tolist() == [7, 8, 9]
+    at_random = random_split(rows, 0.5, seed=1)
+    assert len(at_random.train) + len(at_random.test) == 10
+    assert at_random.test.equals(random_split(rows, 0.5, seed=1).test)
+
+
+def test_signals_are_weighted_by_the_dbt_interaction_weights() -> None:
+    weights = signal_weights()
+    events = pd.DataFrame(
+        {
+            c.USER: ["u", "u", "u"],
+            c.ITEM: ["a", "a", "b"],
+            c.TIMESTAMP: [1, 2, 3],
+            c.EVENT: ["view_item", "purchase", "write_review"],
+            c.VALUE: ["", "", "4"],
+        }
+    )
+    weighed = weigh_events(events).set_index(c.ITEM)
+    assert weighed.loc["a", c.WEIGHT] == pytest.approx(weights["view_item"] + weights["purchase"])
+    assert weighed.loc["a", c.TIMESTAMP] == 2
+    assert weighed.loc["b", c.WEIGHT] == pytest.approx(weights["write_review"] * 4 / 5)
