@@ -467,7 +467,7 @@ class Behaviour:
                     f"{'lightly used' if item.condition == 'used' else 'brand new'}.",
                     "category": item.category, "price_minor": item.price_minor,
                     "currency": "USD", "stock": item.stock, "condition": item.condition,
-                    "attributes": {"brand": item.title.split()[0], "sku": item.key},
+                    "attributes": {"brand": item.brand, "sku": item.key},
                     "status": "active",
                 },
             )  # fmt: skip
@@ -482,6 +482,8 @@ class Behaviour:
                 "item_category": listing["category_id"], "price": item.price_minor / 100,
                 "seller_id": listing["seller_id"],
             }  # fmt: skip
+            if not self.by_category[item.category]:
+                self.stats["categories_with_listings"] += 1
             self.by_category[item.category].append(item.index)
             self.by_seller[item.seller].append(item.index)
             for word in item.words:
@@ -770,36 +772,36 @@ class Behaviour:
         return self.browse_next(visit, leave=0.1)
 
     def query(self, visit: Visit) -> str:
-        """What the shopper types: mostly words of things they like that they have seen
-        in the shop, sometimes words of the category, a typo, or something nobody sells."""
+        """What the shopper types: words of a product they have in mind in a category they
+        like (mostly one the shop lists, now and then one it does not carry), sometimes
+        with a typo, or something nobody sells."""
         rng = visit.rng
-        shopper = visit.shopper
         if rng.random() < 0.03:
             return rng.choice(NO_RESULT_QUERIES)
         categories = self.population.categories
         if rng.random() < 0.85:
-            slug = rng.choices(categories, weights=shopper.preferences)[0]
+            slug = rng.choices(categories, weights=visit.shopper.preferences)[0]
         else:
             slug = rng.choice(categories)
         listed = self.by_category[slug]
-        if listed and rng.random() < 0.6:
-            seen = [w for w in self.population.items[rng.choice(listed)].words if w != "by"]
-            text = " ".join(rng.sample(seen, min(len(seen), 1 if rng.random() < 0.65 else 2)))
-            return misspell(rng, text) if rng.random() < 0.05 else text
-        words = VOCABULARY[slug]
-        noun = rng.choice(words.nouns).replace("-", " ")
-        form = rng.random()
-        if form < 0.6:
-            text = noun
-        elif form < 0.85:
-            text = f"{rng.choice(words.words).replace('-', ' ')} {noun}"
-        elif form < 0.95:
-            text = rng.choice(words.brands).lower()
+        if listed and rng.random() < 0.9:
+            item = self.population.items[rng.choice(listed)]
+            brand, trait, noun = item.brand, rng.choice(item.traits), item.noun
         else:
-            text = f"{rng.choice(words.brands).lower()} {noun}"
-        if rng.random() < 0.05:
-            text = misspell(rng, text)
-        return text
+            words = VOCABULARY[slug]
+            brand, trait, noun = (rng.choice(part) for part in (words.brands, words.words,
+                                                                  words.nouns))  # fmt: skip
+        form = rng.random()
+        if form < 0.55:
+            text = noun
+        elif form < 0.8:
+            text = f"{trait} {noun}"
+        elif form < 0.92:
+            text = brand
+        else:
+            text = f"{brand} {noun}"
+        text = text.replace("-", " ").lower()
+        return misspell(rng, text) if rng.random() < 0.05 else text
 
     def results(self, text: str) -> list[int]:
         postings = [self.word_index.get(word, []) for word in text.lower().split()]
@@ -819,6 +821,7 @@ class Behaviour:
         tag.event(
             "search", visit.t, page=page, params={"search_term": text, "result_count": len(hits)}
         )
+        self.stats["searches"] += 1
         if not hits:
             self.stats["searches_without_results"] += 1
             return self.browse_next(visit, leave=0.25)
