@@ -19,6 +19,7 @@ from shop_api.payments.endpoints import router as payments_router
 from shop_api.promotions.endpoints import router as promotions_router
 from shop_api.providers.sandbox.endpoints import router as sandbox_router
 from shop_api.questions.endpoints import router as questions_router
+from shop_api.recommendations.endpoints import router as recommendations_router
 from shop_api.reviews.endpoints import router as reviews_router
 from shop_api.shipping.endpoints import router as shipping_router
 from shop_api.tracking.endpoints import router as tracking_router
@@ -37,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     my_listings_router,
     notifications_router,
     categories_router,
+    recommendations_router,
     questions_router,
     reviews_router,
     cart_router,
@@ -57,6 +59,11 @@ OPENAPI_TAGS: list[dict[str, str]] = [
     {"name": "notifications", "description": "The caller's notifications, read and unread."},
     {"name": "categories", "description": "The category tree."},
     {"name": "listings", "description": "Search, listing pages, and sellers' listings."},
+    {
+        "name": "recommendations",
+        "description": "Listings for you, similar listings and listings bought together, "
+        "each list naming the model version that served it.",
+    },
     {"name": "questions", "description": "Questions on listings and sellers' answers."},
     {"name": "reviews", "description": "Reviews of ordered listings and sellers' ratings."},
     {"name": "cart", "description": "The shopper's cart."},

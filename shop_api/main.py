@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ml.serving import ModelStore
 from shop_api.api import OPENAPI_TAGS, include_routers
 from shop_api.core.clock import Clock, SystemClock
 from shop_api.core.config import Settings, get_settings
@@ -32,6 +33,7 @@ from shop_api.jobs import BackgroundJobs
 from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.ops.docs import install_docs
 from shop_api.providers.registry import install_providers
+from shop_api.recommendations.service import ShopPopularity
 from shop_api.search.backends import search_backend_for
 from shop_api.tracking import erasure as _clickstream_erasure  # noqa: F401  (registers its step)
 from shop_api.tracking.service import Tracking
@@ -121,6 +123,12 @@ def create_app(
         settings.media_dir, settings.public_url
     )
 
+    app.state.recommender = ModelStore(
+        settings.recommender_dir, check_seconds=settings.recs_reload_seconds
+    )
+    app.state.recs_popularity = ShopPopularity(
+        settings.recs_popularity_days, settings.recs_popularity_cache_seconds
+    )
     install_providers(app.state, settings)
     app.state.mailer = MailboxDirectory(settings.mailbox_dir)
     register_exception_handlers(app)

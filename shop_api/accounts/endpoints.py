@@ -36,7 +36,8 @@ async def update_me(
     hasher: PasswordHasherDep,
     clock: ClockDep,
 ) -> UserPublic:
-    """Change display name, marketing consent (recorded with its source) or password.
+    """Change display name, consents (marketing; personalised recommendations; each
+    recorded with its source) or password.
 
     Changing the password signs out every other session. The password checks and the
     hash run before the change's short transaction, holding no lock (nor, on SQLite,
@@ -61,6 +62,7 @@ async def update_me(
         reader.id,
         display_name=body.display_name,
         marketing_consent=body.marketing_consent,
+        personalised_recommendations=body.personalised_recommendations,
         consent_source=body.consent_source,
         new_password_hash=new_password_hash,
         verified_hash=reader.password_hash,

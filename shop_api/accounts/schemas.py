@@ -18,6 +18,10 @@ class ProfileUpdate(BaseModel):
 
     display_name: DisplayName | None = None
     marketing_consent: bool | None = None
+    personalised_recommendations: bool | None = Field(
+        default=None,
+        description="false: recommendations stop using your own history (non-personal lists)",
+    )
     consent_source: str = ConsentSource
     new_password: str | None = Field(default=None, min_length=10, max_length=128)
     current_password: str | None = Field(default=None, max_length=128)

@@ -1,4 +1,4 @@
-"""Profile changes and the marketing-consent record."""
+"""Profile changes and the consent records (marketing, personalised recommendations)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shop_api.core.errors import Conflict, Unauthorized
 from shop_api.models import ConsentEvent, User
 
 MARKETING = "marketing"
+PERSONALISATION = "personalisation"
 
 
 def record_marketing_consent(
@@ -29,6 +30,22 @@ def record_marketing_consent(
     )
 
 
+def record_personalisation_consent(
+    session: Session, user: User, granted: bool, source: str, at: datetime
+) -> None:
+    """Set whether recommendations may use the shopper's own history, and append it to the
+    history (a purpose of its own: opting out of one never changes the other)."""
+    user.personalised_recommendations = granted
+    user.personalised_recommendations_at = at
+    user.personalised_recommendations_source = source
+    session.add(
+        ConsentEvent(
+            user_id=user.id, purpose=PERSONALISATION, granted=granted, source=source,
+            recorded_at=at,
+        )
+    )  # fmt: skip
+
+
 def update_profile(
     session: Session,
     clock: Clock,
@@ -36,6 +53,7 @@ def update_profile(
     *,
     display_name: str | None = None,
     marketing_consent: bool | None = None,
+    personalised_recommendations: bool | None = None,
     consent_source: str = "api",
     new_password_hash: str | None = None,
     verified_hash: str | None = None,
@@ -62,6 +80,13 @@ def update_profile(
         user.display_name = display_name.strip()
     if marketing_consent is not None and marketing_consent != user.marketing_consent:
         record_marketing_consent(session, user, marketing_consent, consent_source, now)
+    if (
+        personalised_recommendations is not None
+        and personalised_recommendations != user.personalised_recommendations
+    ):
+        record_personalisation_consent(
+            session, user, personalised_recommendations, consent_source, now
+        )
     user.modified_at = now
     session.commit()
     return user

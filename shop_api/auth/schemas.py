@@ -48,6 +48,8 @@ class UserPublic(BaseModel):
     marketing_consent: bool
     marketing_consent_at: datetime | None
     marketing_consent_source: str | None
+    personalised_recommendations: bool
+    personalised_recommendations_at: datetime | None
     created_at: datetime
 
 

@@ -109,6 +109,24 @@ class Settings(BaseSettings):
     # Server-side events on read paths are flushed to the lake at least this often.
     event_flush_seconds: float = Field(default=1.0, gt=0)
 
+    # Recommendations (shop_api/recommendations): the models under
+    # <home>/artifacts/recommender, followed through LATEST and CHALLENGER.
+    recs_challenger_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of shoppers (by a hash of their key, stable) served by the "
+        "CHALLENGER model when one is published.",
+    )
+    recs_max_per_seller: int = Field(default=3, ge=1, description="Items per seller in a list")
+    recs_reload_seconds: float = Field(
+        default=1.0, ge=0, description="How often the model pointers are checked for a change"
+    )
+    recs_popularity_days: int = Field(
+        default=30, ge=1, description="Orders counted by the popularity fallback (no model)"
+    )
+    recs_popularity_cache_seconds: float = Field(default=60.0, ge=0)
+
     db_pool_size: int = Field(
         default=20,
         ge=1,
@@ -200,6 +218,11 @@ class Settings(BaseSettings):
     def lake_dir(self) -> Path:
         """The clickstream landing zone (``events/`` and ``events_bad/``)."""
         return self.resolved_home / "lake"
+
+    @property
+    def recommender_dir(self) -> Path:
+        """Recommender artifacts: version folders and the LATEST / CHALLENGER pointers."""
+        return self.resolved_home / "artifacts" / "recommender"
 
     @property
     def mailbox_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Accounts, marketing-consent history, password-reset tokens and the erasure log."""
+"""Accounts, consent history (marketing, personalised recommendations), reset tokens, erasures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop_api.core.db import Base, RecordModel, utcnow
@@ -44,6 +44,11 @@ class User(RecordModel):
     marketing_consent: Mapped[bool] = mapped_column(default=False)
     marketing_consent_at: Mapped[datetime | None]
     marketing_consent_source: Mapped[str | None] = mapped_column(String(64))
+    # Personalised recommendations: on unless the shopper opts out (its own purpose in
+    # consent_events, apart from marketing); off, the shop shows non-personal lists.
+    personalised_recommendations: Mapped[bool] = mapped_column(default=True, server_default=true())
+    personalised_recommendations_at: Mapped[datetime | None]
+    personalised_recommendations_source: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 

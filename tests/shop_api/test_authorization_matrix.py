@@ -82,6 +82,13 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "POST /orders/{order_id}/reviews [delivered]":    (401, 201, 404, 403, 404, 403),
     "GET /listings/{listing_id}/reviews [active]":    (200, 200, 200, 200, 200, 200),
     "GET /listings/{listing_id}/reviews [draft]":     (404, 404, 404, 200, 404, 200),
+    "GET /recommendations":                           (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id}/similar [active]":    (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id}/similar [draft]":     (404, 404, 404, 200, 404, 200),
+    "GET /listings/{listing_id}/bought-together [active]":
+                                                      (200, 200, 200, 200, 200, 200),
+    "GET /listings/{listing_id}/bought-together [draft]":
+                                                      (404, 404, 404, 200, 404, 200),
     "GET /sellers/{seller_id}/rating":                (200, 200, 200, 200, 200, 200),
     "POST /promotions/coupons":                       (401, 403, 403, 403, 403, 201),
     "GET /promotions/coupons":                        (401, 403, 403, 403, 403, 200),
@@ -249,6 +256,13 @@ CALLS: dict[str, Call] = {
         "/listings/{draft}/questions", json=_question_body
     ),
     "GET /listings/{listing_id}/questions [active]": Call("/listings/{listing}/questions"),
+    "GET /recommendations": Call("/recommendations"),
+    "GET /listings/{listing_id}/similar [active]": Call("/listings/{listing}/similar"),
+    "GET /listings/{listing_id}/similar [draft]": Call("/listings/{draft}/similar"),
+    "GET /listings/{listing_id}/bought-together [active]": Call(
+        "/listings/{listing}/bought-together"
+    ),
+    "GET /listings/{listing_id}/bought-together [draft]": Call("/listings/{draft}/bought-together"),
     "GET /listings/{listing_id}/questions [draft]": Call("/listings/{draft}/questions"),
     "POST /questions/{question_id}/answer [active]": Call(
         "/questions/{question}/answer", json=_answer_body

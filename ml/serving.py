@@ -1,0 +1,366 @@
+"""Serving-side reader of recommender artifacts (format v1, see ``ml/README.md``).
+
+The shop imports this module only. A version folder is loaded and checked in full before it
+is served: a missing file, a wrong shape or an index out of range refuses the folder, and
+whatever was serving keeps serving. ``ModelStore`` follows the ``LATEST`` and
+``CHALLENGER`` pointers: it looks at them at most once per ``check_seconds`` (a ``stat``),
+loads a new version in a background thread, and then swaps one immutable ``Served``
+reference, so a request sees either the old models or the new ones, never a mix and never
+a wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+LATEST = "LATEST"
+CHALLENGER = "CHALLENGER"
+POINTERS = (LATEST, CHALLENGER)
+PADDING = -1
+
+
+class ArtifactError(ValueError):
+    """A version folder that is missing, incomplete or inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One recommended item id with its score (a lift for bought-together, rank-based for
+    popularity: higher is better)."""
+
+    item_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInfo:
+    category_id: str | None
+    seller_id: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class TopK:
+    """A ``[rows, C]`` table of item row indices (best first, ``-1`` padding) and scores."""
+
+    items: np.ndarray
+    scores: np.ndarray
+
+    def row(self, row: int, item_ids: np.ndarray) -> list[Candidate]:
+        indices = self.items[row]
+        kept = indices >= 0
+        ids = item_ids[indices[kept]].tolist()
+        scores = self.scores[row][kept].tolist()
+        return [Candidate(item, score) for item, score in zip(ids, scores, strict=True)]
+
+
+@dataclass(frozen=True, eq=False)
+class RecommenderModel:
+    """One loaded version folder; read-only once built."""
+
+    version: str
+    path: Path
+    manifest: Mapping[str, Any]
+    user_rows: Mapping[str, int]
+    item_ids: np.ndarray  # object array of listing ids, in row order
+    item_rows: Mapping[str, int]
+    for_users: TopK
+    similar: TopK
+    bought_together: TopK
+    popular_global: tuple[str, ...]
+    popular_by_category: Mapping[str, tuple[str, ...]]
+    items: Mapping[str, ItemInfo]
+
+    def knows_user(self, user_key: str) -> bool:
+        return user_key in self.user_rows
+
+    def knows_item(self, item_id: str) -> bool:
+        return item_id in self.item_rows
+
+    def for_user(self, user_key: str) -> list[Candidate] | None:
+        """The user's precomputed candidates, best first (their train positives already
+        excluded); None for a user the model has not seen."""
+        row = self.user_rows.get(user_key)
+        return None if row is None else self.for_users.row(row, self.item_ids)
+
+    def similar_to(self, item_id: str) -> list[Candidate] | None:
+        row = self.item_rows.get(item_id)
+        return None if row is None else self.similar.row(row, self.item_ids)
+
+    def bought_with(self, item_id: str) -> list[Candidate] | None:
+        row = self.item_rows.get(item_id)
+        return None if row is None else self.bought_together.row(row, self.item_ids)
+
+    def popular(self, category_id: str | None = None) -> list[Candidate]:
+        """Most popular first, globally or within one category (empty when unknown)."""
+        ids = (
+            self.popular_global
+            if category_id is None
+            else self.popular_by_category.get(category_id, ())
+        )
+        return [Candidate(item_id, float(len(ids) - rank)) for rank, item_id in enumerate(ids)]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What serves right now: the champion (``LATEST``) and the optional challenger."""
+
+    champion: RecommenderModel | None = None
+    challenger: RecommenderModel | None = None
+
+
+def _read_json(folder: Path, name: str) -> Any:
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{name}: {exc}") from exc
+
+
+def _read_topk(folder: Path, name: str, score_key: str, rows: int, n_items: int) -> TopK:
+    try:
+        with np.load(folder / name, allow_pickle=False) as archive:
+            items = np.asarray(archive["items"], dtype=np.int32)
+            scores = np.asarray(archive[score_key], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"{name}: {exc}") from exc
+    if items.ndim != 2 or items.shape[0] != rows or scores.shape != items.shape:
+        raise ArtifactError(
+            f"{name}: items {items.shape} and {score_key} {scores.shape} for {rows} rows"
+        )
+    if items.size and (items.min() < PADDING or items.max() >= n_items):
+        raise ArtifactError(f"{name}: item index out of range 0..{n_items - 1}")
+    items.setflags(write=False)
+    scores.setflags(write=False)
+    return TopK(items, scores)
+
+
+def _id_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list):
+        raise ArtifactError(f"{what}: not a list")
+    return [str(item) for item in value]
+
+
+def load_version(folder: Path) -> RecommenderModel:
+    """Load and check one version folder; ArtifactError if anything is off."""
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder}: no such version folder")
+    manifest = _read_json(folder, "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"manifest.json: format is not {FORMAT}")
+    version = str(manifest.get("version") or folder.name)
+    id_maps = _read_json(folder, "id_maps.json")
+    if not isinstance(id_maps, dict):
+        raise ArtifactError("id_maps.json: not an object")
+    users = _id_list(id_maps.get("users"), "id_maps.users")
+    item_list = _id_list(id_maps.get("items"), "id_maps.items")
+    item_ids = np.array(item_list, dtype=object)
+    item_ids.setflags(write=False)
+    popularity = _read_json(folder, "popularity.json")
+    items_json = _read_json(folder, "items.json")
+    if not isinstance(popularity, dict) or not isinstance(items_json, dict):
+        raise ArtifactError("popularity.json / items.json: not objects")
+    by_category = popularity.get("by_category") or {}
+    if not isinstance(by_category, dict):
+        raise ArtifactError("popularity.by_category: not an object")
+    n_items = len(item_list)
+    return RecommenderModel(
+        version=version,
+        path=folder,
+        manifest=manifest,
+        user_rows={user: row for row, user in enumerate(users)},
+        item_ids=item_ids,
+        item_rows={item: row for row, item in enumerate(item_list)},
+        for_users=_read_topk(folder, "recommendations.npz", "scores", len(users), n_items),
+        similar=_read_topk(folder, "similar.npz", "scores", n_items, n_items),
+        bought_together=_read_topk(folder, "bought_together.npz", "lift", n_items, n_items),
+        popular_global=tuple(_id_list(popularity.get("global", []), "popularity.global")),
+        popular_by_category={
+            str(category): tuple(_id_list(ids, f"popularity.by_category.{category}"))
+            for category, ids in by_category.items()
+        },
+        items={
+            str(item_id): ItemInfo(
+                category_id=None if info.get("category_id") is None else str(info["category_id"]),
+                seller_id=None if info.get("seller_id") is None else str(info["seller_id"]),
+            )
+            for item_id, info in items_json.items()
+            if isinstance(info, dict)
+        },
+    )
+
+
+@dataclass
+class _Pointer:
+    """What one pointer file said when last read, and the model it named."""
+
+    stamp: tuple[int, int, int] | None = None  # (mtime_ns, size, inode); None: absent
+    version: str | None = None
+    model: RecommenderModel | None = None
+    refused: set[str] = field(default_factory=set)  # versions that failed to load
+
+
+class ModelStore:
+    """The models the shop serves, following ``LATEST`` and ``CHALLENGER`` under ``root``.
+
+    ``served()`` is what requests call: it returns the current ``Served`` at once, and at
+    most every ``check_seconds`` stats the pointers; a change is loaded off the request
+    path (``background=True``) or inline (``refresh()``, for tests and scripts). A pointer
+    naming a folder that does not load is logged and ignored (the previous model keeps
+    serving, and that version is not retried until the pointer changes); a removed
+    pointer stops that arm (no ``LATEST``: the shop falls back to popularity).
+    """
+
+    def __init__(self, root: Path, *, check_seconds: float = 1.0, background: bool = True):
+        self.root = root
+        self.check_seconds = check_seconds
+        self.background = background
+        self._served = Served()
+        self._pointers = {name: _Pointer() for name in POINTERS}
+        self._next_check = 0.0
+        self._lock = threading.Lock()  # one refresh at a time
+        self._loading = False
+
+    def served(self) -> Served:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.check_seconds
+            if self.background:
+                self._refresh_in_background()
+            else:
+                self.refresh()
+        return self._served
+
+    def refresh(self) -> Served:
+        """Read the pointers now and load what changed; returns what serves after."""
+        with self._lock:
+            changed = False
+            for name in POINTERS:
+                changed |= self._follow(name, self._pointers[name])
+            if changed:
+                self._served = Served(
+                    champion=self._pointers[LATEST].model,
+                    challenger=self._pointers[CHALLENGER].model,
+                )
+            return self._served
+
+    def _refresh_in_background(self) -> None:
+        if self._loading or not self._pointers_moved():
+            return
+        self._loading = True
+
+        def run() -> None:
+            try:
+                self.refresh()
+            except Exception:  # never let a bad artifact take the loader down
+                log.exception("recommender_reload_failed")
+            finally:
+                self._loading = False
+
+        threading.Thread(target=run, name="recommender-reload", daemon=True).start()
+
+    def _pointers_moved(self) -> bool:
+        return any(_stamp(self.root / name) != self._pointers[name].stamp for name in POINTERS)
+
+    def _follow(self, name: str, pointer: _Pointer) -> bool:
+        """Bring one pointer up to date; True when the model it serves changed."""
+        path = self.root / name
+        stamp = _stamp(path)
+        if stamp == pointer.stamp:
+            return False
+        pointer.stamp = stamp
+        version = _read_pointer(path) if stamp is not None else None
+        if version == pointer.version:
+            return False
+        if version is None:
+            had = pointer.model is not None
+            pointer.version, pointer.model = None, None
+            if had:
+                log.warning("recommender_pointer_removed %s", name)
+            return had
+        if version in pointer.refused:
+            return False
+        try:
+            model = load_version(self._version_folder(version))
+        except ArtifactError as exc:
+            pointer.refused.add(version)
+            log.error("recommender_version_refused %s %s: %s", name, version, exc)
+            return False
+        pointer.version, pointer.model = version, model
+        pointer.refused.clear()
+        log.info("recommender_version_loaded %s %s", name, version)
+        return True
+
+    def _version_folder(self, version: str) -> Path:
+        folder = (self.root / version).resolve()
+        if folder.parent != self.root.resolve() or version.startswith("."):
+            raise ArtifactError(f"{version!r} is not a version folder name")
+        return folder
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _read_pointer(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text.splitlines()[0].strip() if text else None
+
+
+def write_pointer(root: Path, name: str, version: str) -> None:
+    """Point ``LATEST``/``CHALLENGER`` at a version, atomically (temp file + replace)."""
+    root.mkdir(parents=True, exist_ok=True)
+    temp = root / f".{name}.{os.getpid()}.tmp"
+    temp.write_text(version + "\n", encoding="utf-8")
+    os.replace(temp, root / name)
+
+
+def pick(
+    candidates: Iterable[Candidate],
+    k: int,
+    *,
+    sellers: Mapping[str, str],
+    excluded: Container[str] = frozenset(),
+    max_per_seller: int | None = None,
+) -> list[Candidate]:
+    """The first ``k`` candidates that can be shown, in order.
+
+    ``sellers`` maps each item that is available right now to its seller (what is not in
+    it is sold out, paused or gone); ``excluded`` items (already bought, the page's own
+    listing) are skipped, each item appears once, and each seller at most
+    ``max_per_seller`` times.
+    """
+    per_seller: dict[str, int] = {}
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for candidate in candidates:
+        item_id = candidate.item_id
+        seller = sellers.get(item_id)
+        if seller is None or item_id in seen or item_id in excluded:
+            continue
+        if max_per_seller is not None and per_seller.get(seller, 0) >= max_per_seller:
+            continue
+        seen.add(item_id)
+        per_seller[seller] = per_seller.get(seller, 0) + 1
+        out.append(candidate)
+        if len(out) >= k:
+            break
+    return out

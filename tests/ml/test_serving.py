@@ -1,0 +1,115 @@
+"""ml.serving: version folders are checked before they serve; pointers are followed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.serving import ArtifactError, Candidate, ModelStore, load_version, pick, write_pointer
+from tests.recommender_artifacts import publish, write_version
+
+
+def test_a_version_answers_its_lookups_best_first(tmp_path: Path):
+    folder = write_version(
+        tmp_path, "v1",
+        users={"u1": ["a", "b", "c"], "client:d1": ["c"]},
+        similar={"a": ["b", "c"]},
+        bought_together={"a": ["c"]},
+        popular=["c", "a"],
+        by_category={"cat": ["b"]},
+        items={"a": {"category_id": "cat", "seller_id": "s1"}},
+    )  # fmt: skip
+
+    model = load_version(folder)
+
+    assert model.version == "v1"
+    assert [c.item_id for c in model.for_user("u1") or []] == ["a", "b", "c"]
+    assert [c.item_id for c in model.for_user("client:d1") or []] == ["c"]
+    assert model.for_user("nobody") is None
+    assert [c.item_id for c in model.similar_to("a") or []] == ["b", "c"]
+    assert model.similar_to("b") == []  # known, nothing similar
+    assert model.similar_to("zz") is None
+    assert [c.item_id for c in model.bought_with("a") or []] == ["c"]
+    assert [c.item_id for c in model.popular()] == ["c", "a"]
+    assert [c.item_id for c in model.popular("cat")] == ["b"]
+    assert model.popular("other") == []
+    assert model.items["a"].seller_id == "s1"
+    scores = [c.score for c in model.for_user("u1") or []]
+    assert scores == sorted(scores, reverse=True)
+
+
+def _break(folder: Path, how: str) -> None:
+    if how == "missing_file":
+        (folder / "similar.npz").unlink()
+    elif how == "index_out_of_range":
+        np.savez(folder / "similar.npz", items=np.full((2, 3), 7, np.int32),
+                 scores=np.zeros((2, 3), np.float32))  # fmt: skip
+    elif how == "wrong_rows":
+        np.savez(folder / "recommendations.npz", items=np.zeros((5, 3), np.int32),
+                 scores=np.zeros((5, 3), np.float32))  # fmt: skip
+    elif how == "unknown_format":
+        manifest = json.loads((folder / "manifest.json").read_text())
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    elif how == "truncated_json":
+        (folder / "id_maps.json").write_text('{"users": ["u1"')
+
+
+@pytest.mark.parametrize(
+    "how", ["missing_file", "index_out_of_range", "wrong_rows", "unknown_format", "truncated_json"]
+)
+def test_a_broken_folder_is_refused(tmp_path: Path, how: str):
+    folder = write_version(tmp_path, "v1", users={"u1": ["a", "b"]})
+    _break(folder, how)
+    with pytest.raises(ArtifactError):
+        load_version(folder)
+
+
+def test_the_store_follows_latest_and_keeps_serving_when_the_new_folder_is_broken(
+    tmp_path: Path,
+):
+    store = ModelStore(tmp_path, check_seconds=0, background=False)
+    assert store.served().champion is None  # nothing published yet
+
+    publish(tmp_path, "v1", users={"u1": ["a"]})
+    assert store.served().champion.version == "v1"
+
+    broken = write_version(tmp_path, "v2", users={"u1": ["b"]})
+    _break(broken, "missing_file")
+    write_pointer(tmp_path, "LATEST", "v2")
+    assert store.served().champion.version == "v1"
+
+    publish(tmp_path, "v3", users={"u1": ["c"]})
+    publish(tmp_path, "v4", "CHALLENGER", users={"u1": ["d"]})
+    served = store.served()
+    assert (served.champion.version, served.challenger.version) == ("v3", "v4")
+
+    (tmp_path / "CHALLENGER").unlink()
+    assert store.served().challenger is None
+    assert store.served().champion.version == "v3"
+
+
+def test_the_store_loads_in_the_background_and_never_serves_a_pointer_outside_its_root(
+    tmp_path: Path,
+):
+    store = ModelStore(tmp_path, check_seconds=0)
+    publish(tmp_path, "v1", users={"u1": ["a"]})
+    deadline = time.monotonic() + 10
+    while store.served().champion is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.served().champion.version == "v1"
+
+    write_pointer(tmp_path, "LATEST", "../elsewhere")
+    assert store.refresh().champion.version == "v1"
+
+
+def test_pick_skips_unavailable_excluded_and_capped_sellers():
+    candidates = [Candidate(item, 1.0) for item in ["a", "b", "c", "d", "e", "a", "f"]]
+    sellers = {"a": "s1", "b": "s1", "c": "s1", "e": "s2", "f": "s3"}  # d: not on sale
+
+    picked = pick(candidates, 4, sellers=sellers, excluded={"b"}, max_per_seller=1)
+
+    assert [c.item_id for c in picked] == ["a", "e", "f"]
