@@ -247,11 +247,11 @@ def test_searches_find_nothing_mostly_for_typos_and_things_nobody_sells(run: Run
 
 def test_recommendation_impressions_name_the_popularity_list(run: Run) -> None:
     lists = Counter(
-        e["params"]["item_list_id"] for e in run.events if e["event_name"] == "view_item_list"
+        e["params"]["list_id"] for e in run.events if e["event_name"] == "view_item_list"
     )
     assert lists["recs:popular-v0"] > 0 and lists["search_results"] > 0
     clicked = [e for e in run.events if e["event_name"] == "select_item"
-               and e["params"]["item_list_id"] == "recs:popular-v0"]  # fmt: skip
+               and e["params"]["list_id"] == "recs:popular-v0"]  # fmt: skip
     assert clicked
 
 
