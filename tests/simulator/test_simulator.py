@@ -245,7 +245,12 @@ def test_searches_find_nothing_mostly_for_typos_and_things_nobody_sells(run: Run
     assert len(empty) <= 0.15 * len(searches)
 
 
-def test_recommendation_impressions_name_the_popularity_list(run: Run) -> None:
+def test_without_a_model_the_storefront_shows_its_own_popular_list(run: Run) -> None:
+    """No model is published, so the simulator never asks the shop for lists (the shop
+    logs no impressions) and its own daily popularity list is shown and clicked."""
+    server = [e for e in run.events if e["context"].get("source") == "server"]
+    assert server and not [e for e in server if e["event_name"] == "view_item_list"]
+    assert "recommendation_lists_from_shop" not in run.report.stats
     lists = Counter(
         e["params"]["list_id"] for e in run.events if e["event_name"] == "view_item_list"
     )
@@ -357,3 +362,11 @@ def test_a_running_server_can_be_driven_over_http(tmp_path: Path) -> None:
     assert (tmp_path / "client" / "sim" / "truth" / "shoppers.csv").exists()
     events = list(LandingZone(home / "lake").read(EVENTS))
     assert len([e for e in events if e["event_name"] == "page_view"]) > 50
+    # The server has no model: the first list of each day asks it, and its answer (the
+    # shop's popularity, logged by the shop) sends the storefront back to its own list.
+    asked = [e for e in events if e["event_name"] == "view_item_list"
+             and e["context"].get("source") == "server"]  # fmt: skip
+    assert {e["params"]["list_id"] for e in asked} <= {"recs:popularity-fallback"}
+    assert len(asked) <= config.days + 1
+    assert [e for e in events if e["event_name"] == "view_item_list"
+            and e["params"]["list_id"] == "recs:popular-v0"]  # fmt: skip
