@@ -993,13 +993,17 @@ def run_scenario(
     seed_value: int,
     with_target: bool = True,
     database: str | None = None,
+    headers: list[str] | None = None,
 ) -> ScenarioResult:
     """One scenario; ``database``, a PostgreSQL database on this machine whose backends'
-    CPU is measured too."""
+    CPU is measured too; ``headers``, extra header lines sent with each path (same order,
+    e.g. ``"X-Client-Id: d1\\r\\n"``)."""
     host_header = f"{HOST}:{server.port}"
+    extra = headers or [""] * len(paths)
     requests = [
-        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n\r\n".encode()
-        for path in paths
+        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n"
+        f"{more}\r\n".encode()
+        for path, more in zip(paths, extra, strict=True)
     ]
     server_pids = _process_tree(server.process.pid)
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner, collector_paused():

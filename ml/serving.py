@@ -16,10 +16,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Container, Iterable, Mapping
+import zipfile
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -58,12 +59,43 @@ class TopK:
     items: np.ndarray
     scores: np.ndarray
 
-    def row(self, row: int, item_ids: np.ndarray) -> list[Candidate]:
+    def row(self, row: int, item_ids: np.ndarray) -> Ranked:
         indices = self.items[row]
         kept = indices >= 0
-        ids = item_ids[indices[kept]].tolist()
-        scores = self.scores[row][kept].tolist()
-        return [Candidate(item, score) for item, score in zip(ids, scores, strict=True)]
+        return Ranked(item_ids[indices[kept]], self.scores[row][kept])
+
+
+class Ranked(Sequence[Candidate]):
+    """One row of a ``TopK`` as candidates, made as they are read: a request usually reads
+    the first few of a row of hundreds."""
+
+    __slots__ = ("_ids", "_scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray) -> None:
+        self._ids = ids
+        self._scores = scores
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
+        if isinstance(index, slice):
+            return Ranked(self._ids[index], self._scores[index])
+        return Candidate(self._ids[index], float(self._scores[index]))
+
+    def __iter__(self) -> Iterator[Candidate]:
+        ids, scores = self._ids, self._scores
+        for position in range(len(ids)):
+            yield Candidate(ids[position], float(scores[position]))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,8 +111,8 @@ class RecommenderModel:
     for_users: TopK
     similar: TopK
     bought_together: TopK
-    popular_global: tuple[str, ...]
-    popular_by_category: Mapping[str, tuple[str, ...]]
+    popular_global: tuple[Candidate, ...]
+    popular_by_category: Mapping[str, tuple[Candidate, ...]]
     items: Mapping[str, ItemInfo]
 
     def knows_user(self, user_key: str) -> bool:
@@ -89,28 +121,26 @@ class RecommenderModel:
     def knows_item(self, item_id: str) -> bool:
         return item_id in self.item_rows
 
-    def for_user(self, user_key: str) -> list[Candidate] | None:
+    def for_user(self, user_key: str) -> Sequence[Candidate] | None:
         """The user's precomputed candidates, best first (their train positives already
         excluded); None for a user the model has not seen."""
         row = self.user_rows.get(user_key)
         return None if row is None else self.for_users.row(row, self.item_ids)
 
-    def similar_to(self, item_id: str) -> list[Candidate] | None:
+    def similar_to(self, item_id: str) -> Sequence[Candidate] | None:
         row = self.item_rows.get(item_id)
         return None if row is None else self.similar.row(row, self.item_ids)
 
-    def bought_with(self, item_id: str) -> list[Candidate] | None:
+    def bought_with(self, item_id: str) -> Sequence[Candidate] | None:
         row = self.item_rows.get(item_id)
         return None if row is None else self.bought_together.row(row, self.item_ids)
 
-    def popular(self, category_id: str | None = None) -> list[Candidate]:
-        """Most popular first, globally or within one category (empty when unknown)."""
-        ids = (
-            self.popular_global
-            if category_id is None
-            else self.popular_by_category.get(category_id, ())
-        )
-        return [Candidate(item_id, float(len(ids) - rank)) for rank, item_id in enumerate(ids)]
+    def popular(self, category_id: str | None = None) -> Sequence[Candidate]:
+        """Most popular first, globally or within one category (empty when unknown); the
+        score is the reverse rank."""
+        if category_id is None:
+            return self.popular_global
+        return self.popular_by_category.get(category_id, ())
 
 
 @dataclass(frozen=True)
@@ -119,6 +149,12 @@ class Served:
 
     champion: RecommenderModel | None = None
     challenger: RecommenderModel | None = None
+
+
+def ranked(item_ids: Sequence[str]) -> tuple[Candidate, ...]:
+    """Candidates for a list ranked best first, scored by reverse rank."""
+    count = len(item_ids)
+    return tuple(Candidate(item_id, float(count - rank)) for rank, item_id in enumerate(item_ids))
 
 
 def _read_json(folder: Path, name: str) -> Any:
@@ -133,7 +169,7 @@ def _read_topk(folder: Path, name: str, score_key: str, rows: int, n_items: int)
         with np.load(folder / name, allow_pickle=False) as archive:
             items = np.asarray(archive["items"], dtype=np.int32)
             scores = np.asarray(archive[score_key], dtype=np.float32)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ArtifactError(f"{name}: {exc}") from exc
     if items.ndim != 2 or items.shape[0] != rows or scores.shape != items.shape:
         raise ArtifactError(
@@ -185,9 +221,9 @@ def load_version(folder: Path) -> RecommenderModel:
         for_users=_read_topk(folder, "recommendations.npz", "scores", len(users), n_items),
         similar=_read_topk(folder, "similar.npz", "scores", n_items, n_items),
         bought_together=_read_topk(folder, "bought_together.npz", "lift", n_items, n_items),
-        popular_global=tuple(_id_list(popularity.get("global", []), "popularity.global")),
+        popular_global=ranked(_id_list(popularity.get("global", []), "popularity.global")),
         popular_by_category={
-            str(category): tuple(_id_list(ids, f"popularity.by_category.{category}"))
+            str(category): ranked(_id_list(ids, f"popularity.by_category.{category}"))
             for category, ids in by_category.items()
         },
         items={
@@ -340,16 +376,19 @@ def pick(
     sellers: Mapping[str, str],
     excluded: Container[str] = frozenset(),
     max_per_seller: int | None = None,
+    per_seller: dict[str, int] | None = None,
+    seen: set[str] | None = None,
 ) -> list[Candidate]:
     """The first ``k`` candidates that can be shown, in order.
 
     ``sellers`` maps each item that is available right now to its seller (what is not in
     it is sold out, paused or gone); ``excluded`` items (already bought, the page's own
     listing) are skipped, each item appears once, and each seller at most
-    ``max_per_seller`` times.
+    ``max_per_seller`` times. A list picked in parts passes the same ``per_seller`` and
+    ``seen`` to each part, so the caps and the uniqueness hold across them.
     """
-    per_seller: dict[str, int] = {}
-    seen: set[str] = set()
+    per_seller = {} if per_seller is None else per_seller
+    seen = set() if seen is None else seen
     out: list[Candidate] = []
     for candidate in candidates:
         item_id = candidate.item_id

@@ -26,19 +26,20 @@ from shop_api.tracking.endpoints import router as tracking_router
 from shop_api.tracking.tagjs import router as tagjs_router
 
 # The order in which requests are matched. FastAPI tries a router's every route before the
-# next router's, 2-3 µs each: the catalog (search and listing pages, most of the traffic)
-# and the clickstream collector go first. None of their paths overlaps another router's.
+# next router's, 2-3 µs each: the catalog (search and listing pages, most of the traffic),
+# the clickstream collector and the recommendation lists shown beside them go first.
+# None of their paths overlaps another router's.
 # The docs keep their own order (OPENAPI_TAGS).
 ROUTERS: tuple[APIRouter, ...] = (
     listings_router,
     tracking_router,
+    recommendations_router,
     auth_router,
     password_reset_router,
     me_router,
     my_listings_router,
     notifications_router,
     categories_router,
-    recommendations_router,
     questions_router,
     reviews_router,
     cart_router,

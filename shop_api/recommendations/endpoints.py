@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic_core import to_json
 
-from shop_api.core.deps import ClockDep, OptionalReader, ReadOnlyReadsDep, SettingsDep
+from shop_api.core.deps import OptionalReader, ReadOnlyReadsDep
 from shop_api.core.errors import error_responses
+from shop_api.listings.rendering import json_response, uuid_json
 from shop_api.recommendations import service
-from shop_api.recommendations.schemas import RecommendationPage, RecommendedListing
+from shop_api.recommendations.schemas import RecommendationPage
 from shop_api.recommendations.service import Caller, Context, ListName, RecommendationList
 from shop_api.tracking.server_events import listing_item, track
 
@@ -31,15 +33,18 @@ ClientIdHeader = Annotated[
 ]
 
 
-def _context(request: Request, settings: SettingsDep, clock: ClockDep) -> Context:
+def _context(request: Request) -> Context:
     state = request.app.state
-    return Context(settings, state.recommender.served(), state.recs_popularity, clock.now())
+    return Context(
+        state.settings, state.recommender.served(), state.recs_popularity, state.clock.now()
+    )
 
 
-def _page(
-    request: Request, result: RecommendationList, user_id: uuid.UUID | None
-) -> RecommendationPage:
-    """The response, after logging the impression (only lists that show something)."""
+def _page(request: Request, result: RecommendationList, user_id: uuid.UUID | None) -> Response:
+    """The response, after logging the impression (only lists that show something).
+
+    Written as JSON straight from the rows, in ``RecommendationPage``'s field order (the
+    tests validate it against the model), rather than built and serialised as models."""
     if result.items:
         track(
             request,
@@ -52,28 +57,30 @@ def _page(
                 for position, item in enumerate(result.items)
             ],
         )
-    return RecommendationPage(
-        model_version=result.model_version,
-        list_id=result.list_id,
-        ab_arm=result.arm.value if result.arm is not None else None,
-        personalised=result.personalised,
-        data=[
-            RecommendedListing(
-                listing_id=item.listing.id,
-                seller_id=item.listing.seller_id,
-                category_id=item.listing.category_id,
-                title=item.listing.title,
-                price_minor=item.listing.price_minor,
-                currency=item.listing.currency,
-                position=position,
-                score=item.score,
-                reason=item.reason,
-                fallback=item.fallback,
-            )
-            for position, item in enumerate(result.items)
-        ],
-        count=len(result.items),
-    )
+    data = [
+        {
+            "listing_id": uuid_json(item.listing.id),
+            "seller_id": uuid_json(item.listing.seller_id),
+            "category_id": uuid_json(item.listing.category_id),
+            "title": item.listing.title,
+            "price_minor": item.listing.price_minor,
+            "currency": item.listing.currency,
+            "position": position,
+            "score": item.score,
+            "reason": item.reason,
+            "fallback": item.fallback,
+        }
+        for position, item in enumerate(result.items)
+    ]
+    page = {
+        "model_version": result.model_version,
+        "list_id": result.list_id,
+        "ab_arm": result.arm.value if result.arm is not None else None,
+        "personalised": result.personalised,
+        "data": data,
+        "count": len(data),
+    }
+    return json_response(to_json(page))
 
 
 @router.get(
@@ -83,19 +90,16 @@ async def recommendations(
     request: Request,
     reads: ReadOnlyReadsDep,
     actor: OptionalReader,
-    settings: SettingsDep,
-    clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings for the caller (signed in, or anonymous by ``X-Client-Id``), best first.
 
     Only listings on sale now, none the caller already bought, a few per seller at most.
     A shopper who opted out of personalised recommendations (``PATCH /me``), or whom the
     model does not know, gets what is popular (``fallback: true``)."""
     caller = Caller.of(actor, client_id)
-    context = _context(request, settings, clock)
-    result = await reads.run(service.for_caller, context, caller, k)
+    result = await reads.run(service.for_caller, _context(request), caller, k)
     return _page(request, result, caller.user_id)
 
 
@@ -103,15 +107,13 @@ async def _for_listing(
     request: Request,
     reads: ReadOnlyReadsDep,
     actor: OptionalReader,
-    settings: SettingsDep,
-    clock: ClockDep,
     client_id: str | None,
     listing_id: uuid.UUID,
     k: int,
     name: ListName,
-) -> RecommendationPage:
+) -> Response:
     caller = Caller.of(actor, client_id)
-    context = _context(request, settings, clock)
+    context = _context(request)
     result = await reads.run(service.for_listing, context, caller, actor, listing_id, k, name)
     return _page(request, result, caller.user_id)
 
@@ -126,15 +128,11 @@ async def similar_listings(
     request: Request,
     reads: ReadOnlyReadsDep,
     actor: OptionalReader,
-    settings: SettingsDep,
-    clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings like this one (``similar_to:<id>``), then popular ones in its category."""
-    return await _for_listing(
-        request, reads, actor, settings, clock, client_id, listing_id, k, ListName.similar
-    )
+    return await _for_listing(request, reads, actor, client_id, listing_id, k, ListName.similar)
 
 
 @router.get(
@@ -147,14 +145,11 @@ async def bought_together(
     request: Request,
     reads: ReadOnlyReadsDep,
     actor: OptionalReader,
-    settings: SettingsDep,
-    clock: ClockDep,
     client_id: ClientIdHeader = None,
     k: K = 10,
-) -> RecommendationPage:
+) -> Response:
     """Listings often bought with this one (``bought_with:<id>``, by co-purchase lift),
     then popular ones in its category."""
     return await _for_listing(
-        request, reads, actor, settings, clock, client_id, listing_id, k,
-        ListName.bought_together,
+        request, reads, actor, client_id, listing_id, k, ListName.bought_together,
     )  # fmt: skip

@@ -14,13 +14,15 @@ import enum
 import hashlib
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from sqlalchemy.orm import Session
 
 from ml.serving import Candidate, RecommenderModel, Served, pick
+from ml.serving import ranked as ml_ranked
 from shop_api.core.config import Settings
 from shop_api.core.errors import NotFound
 from shop_api.models import User
@@ -127,25 +129,23 @@ class ShopPopularity:
     def __init__(self, days: int, ttl_seconds: float) -> None:
         self.days = days
         self.ttl_seconds = ttl_seconds
-        self._ranked: tuple[float, list[tuple[str, str]]] | None = None
-
-    def ranked(self, session: Session, now: datetime) -> list[tuple[str, str]]:
-        cached = self._ranked
-        if cached is not None and time.monotonic() < cached[0]:
-            return cached[1]
-        ranked = repository.popular_listing_ids(
-            session, now - timedelta(days=self.days), SHOP_POPULARITY_SIZE
-        )
-        self._ranked = (time.monotonic() + self.ttl_seconds, ranked)
-        return ranked
+        # (valid until, ranked (listing, category) pairs, sources built from them so far)
+        self._cache: tuple[float, list[tuple[str, str]], dict[str | None, Source]] | None = None
 
     def source(self, session: Session, now: datetime, category_id: str | None = None) -> Source:
-        ranked = self.ranked(session, now)
-        if category_id is not None:
-            ranked = [(item, category) for item, category in ranked if category == category_id]
-        count = len(ranked)
-        candidates = [Candidate(item, float(count - rank)) for rank, (item, _) in enumerate(ranked)]
-        return Source(candidates, POPULAR if category_id is None else None, fallback=True)
+        cache = self._cache
+        if cache is None or time.monotonic() >= cache[0]:
+            ranked = repository.popular_listing_ids(
+                session, now - timedelta(days=self.days), SHOP_POPULARITY_SIZE
+            )
+            cache = self._cache = (time.monotonic() + self.ttl_seconds, ranked, {})
+        _, ranked, sources = cache
+        found = sources.get(category_id)
+        if found is None:
+            ids = [item for item, category in ranked if category_id in (None, category)]
+            reason = POPULAR if category_id is None else None
+            found = sources[category_id] = Source(ml_ranked(ids), reason, fallback=True)
+        return found
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,17 @@ class Context:
         return model, (arm if model is not None else None)
 
 
+def _distinct(sources: Iterable[Source], excluded: set[str]) -> Iterator[tuple[Candidate, Source]]:
+    """Candidates across the sources in order, each once, lazily: the fallbacks are only
+    looked at when the model's own candidates run out."""
+    seen: set[str] = set()
+    for source in sources:
+        for candidate in source.candidates:
+            if candidate.item_id not in seen and candidate.item_id not in excluded:
+                seen.add(candidate.item_id)
+                yield candidate, source
+
+
 def choose(
     session: Session,
     sources: Iterable[Source],
@@ -176,44 +187,45 @@ def choose(
 ) -> list[Recommended]:
     """The first ``k`` candidates across ``sources`` that can be shown now.
 
-    Availability is read for a growing prefix of the candidates (few reads when the
-    model's first choices are on sale, more when many sold out since training).
+    Availability is read for the candidates in growing batches: one short read when the
+    model's first choices are on sale, more when many sold out since training.
     """
-    ordered: list[Candidate] = []
-    why: dict[str, tuple[str | None, bool]] = {}
-    for source in sources:
-        for candidate in source.candidates:
-            if candidate.item_id not in why:
-                why[candidate.item_id] = (source.reason, source.fallback)
-                ordered.append(candidate)
-    shown: dict[str, Shown] = {}
-    looked = 0
-    size = max(3 * k, 30)
-    picked: list[Candidate] = []
-    while looked < len(ordered):
-        chunk = [c.item_id for c in ordered[looked : looked + size] if c.item_id not in excluded]
-        looked += size
-        shown.update(repository.available(session, chunk))
-        sellers = {item_id: str(row.seller_id) for item_id, row in shown.items()}
-        picked = pick(
-            ordered[:looked], k, sellers=sellers, excluded=excluded, max_per_seller=max_per_seller
-        )
-        if len(picked) >= k:
+    stream = _distinct(sources, excluded)
+    per_seller: dict[str, int] = {}
+    seen: set[str] = set()
+    out: list[Recommended] = []
+    size = 2 * k
+    while len(out) < k:
+        batch = list(islice(stream, size))
+        if not batch:
             break
-        size *= 4
-    out = []
-    for candidate in picked:
-        listing = shown[candidate.item_id]
-        reason, fallback = why[candidate.item_id]
-        out.append(
-            Recommended(
-                listing=listing,
-                score=candidate.score,
-                reason=reason or popular_in(str(listing.category_id)),
-                fallback=fallback,
+        shown = repository.available(session, [candidate.item_id for candidate, _ in batch])
+        sellers = {item_id: str(row.seller_id) for item_id, row in shown.items()}
+        source_of = {candidate.item_id: source for candidate, source in batch}
+        picked = pick(
+            [candidate for candidate, _ in batch], k - len(out), sellers=sellers,
+            max_per_seller=max_per_seller, per_seller=per_seller, seen=seen,
+        )  # fmt: skip
+        for candidate in picked:
+            listing, source = shown[candidate.item_id], source_of[candidate.item_id]
+            out.append(
+                Recommended(
+                    listing=listing,
+                    score=candidate.score,
+                    reason=source.reason or popular_in(str(listing.category_id)),
+                    fallback=source.fallback,
+                )
             )
-        )
+        size *= 4
     return out
+
+
+def _then_shop_popularity(
+    session: Session, context: Context, sources: list[Source], category_id: str | None = None
+) -> Iterator[Source]:
+    """The sources, then the shop's own popularity, ranked only if it is reached."""
+    yield from sources
+    yield context.popularity.source(session, context.now, category_id)
 
 
 def for_caller(session: Session, context: Context, caller: Caller, k: int) -> RecommendationList:
@@ -229,12 +241,11 @@ def for_caller(session: Session, context: Context, caller: Caller, k: int) -> Re
                 personalised = True
                 break
         sources.append(Source(model.popular(), POPULAR, fallback=True))
-    sources.append(context.popularity.source(session, context.now))
     excluded: set[str] = set()
     if caller.user_id is not None and caller.personalised:
         excluded = repository.bought_by(session, caller.user_id)
     items = choose(
-        session, sources, k, excluded=excluded,
+        session, _then_shop_popularity(session, context, sources), k, excluded=excluded,
         max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(
@@ -272,9 +283,9 @@ def for_listing(
         if related is not None:
             sources.append(Source(related, reason, fallback=False))
         sources.append(Source(model.popular(category_id), None, fallback=True))
-    sources.append(context.popularity.source(session, context.now, category_id))
     items = choose(
-        session, sources, k, excluded={item_id},
+        session, _then_shop_popularity(session, context, sources, category_id), k,
+        excluded={item_id},
         max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(

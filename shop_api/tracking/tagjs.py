@@ -142,6 +142,13 @@ DEMO_PAGE = """<!doctype html>
   <li>Film camera, 120.00 <button class="add" data-index="0" type="button">Add to cart</button></li>
   <li>Tripod, 35.50 <button class="add" data-index="1" type="button">Add to cart</button></li>
 </ul>
+<h2>Recommended for you</h2>
+<!-- As a page renders a /recommendations response: its list_id, each item's position. -->
+<ul data-mercado-list-id="recs:demo-model" data-mercado-list-name="recommendations">
+  <li data-mercado-item-id="demo-2" data-mercado-item-name="Tripod"
+      data-mercado-item-category="cameras" data-mercado-price="35.5" data-mercado-index="0"
+      data-mercado-seller-id="demo-seller"><span>Tripod, 35.50</span></li>
+</ul>
 <div id="log"></div>
 <script>
   document.getElementById('promo').addEventListener('click', function () {

@@ -36,7 +36,7 @@ def test_a_version_answers_its_lookups_best_first(tmp_path: Path):
     assert [c.item_id for c in model.bought_with("a") or []] == ["c"]
     assert [c.item_id for c in model.popular()] == ["c", "a"]
     assert [c.item_id for c in model.popular("cat")] == ["b"]
-    assert model.popular("other") == []
+    assert list(model.popular("other")) == []
     assert model.items["a"].seller_id == "s1"
     scores = [c.score for c in model.for_user("u1") or []]
     assert scores == sorted(scores, reverse=True)
@@ -54,12 +54,23 @@ def _break(folder: Path, how: str) -> None:
     elif how == "unknown_format":
         manifest = json.loads((folder / "manifest.json").read_text())
         (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    elif how == "truncated_npz":
+        data = (folder / "recommendations.npz").read_bytes()
+        (folder / "recommendations.npz").write_bytes(data[: len(data) // 2])
     elif how == "truncated_json":
         (folder / "id_maps.json").write_text('{"users": ["u1"')
 
 
 @pytest.mark.parametrize(
-    "how", ["missing_file", "index_out_of_range", "wrong_rows", "unknown_format", "truncated_json"]
+    "how",
+    [
+        "missing_file",
+        "index_out_of_range",
+        "wrong_rows",
+        "unknown_format",
+        "truncated_json",
+        "truncated_npz",
+    ],
 )
 def test_a_broken_folder_is_refused(tmp_path: Path, how: str):
     folder = write_version(tmp_path, "v1", users={"u1": ["a", "b"]})

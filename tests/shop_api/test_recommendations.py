@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ml.serving import ModelStore, write_pointer
+from shop_api.recommendations.schemas import RecommendationPage
 from shop_api.recommendations.service import FALLBACK_VERSION, Arm, ShopPopularity, arm_for
 from tests.factories import Actor, Factory, assert_error
 from tests.recommender_artifacts import publish, write_version
@@ -40,8 +41,11 @@ def lake(app: FastAPI) -> Lake:
 
 
 def ids(response: Any) -> list[str]:
+    """The listings of a list, after checking the body is what its documented model says."""
     assert response.status_code == 200, response.text
-    return [item["listing_id"] for item in response.json()["data"]]
+    body = response.json()
+    assert RecommendationPage.model_validate(body).model_dump(mode="json") == body
+    return [item["listing_id"] for item in body["data"]]
 
 
 def version(name: str = "v") -> str:

@@ -22,6 +22,13 @@
  *                              null when Do Not Track / GPC is on
  *   mercado('flush')           send what is queued now
  *
+ * Clicks on listed items are reported by markup: a click inside an element with
+ * data-mercado-item-id, itself inside one with data-mercado-list-id, sends select_item with
+ * that list_id (and data-mercado-list-name) and the item read from the item's
+ * data-mercado-item-id, -item-name, -item-category, -price, -index and -seller-id. Render a
+ * /recommendations (or /similar, /bought-together) response with its list_id there and each
+ * item's position as the index: its clicks then carry the model version that served it.
+ *
  * Delivery is at least once: every event carries a client-made event_id (the dedupe key),
  * events wait in localStorage until the collector took them, and failed sends are retried
  * with exponential backoff and jitter (network errors, 408, 429 and 5xx; Retry-After is
@@ -362,6 +369,32 @@
   if (queue.length) schedule(0);
   if (cfg.send_page_view) track('page_view');
   pending.filter((args) => args[0] !== 'config').forEach((args) => mercado.apply(null, args));
+
+  // select_item for clicks on items of a marked-up list (see the header). Capture phase: the
+  // event is queued before a link navigates away, and the exit flush sends it. Attributes
+  // that are absent stay undefined, which JSON leaves out.
+  const num = (v) => (v ? Number(v) : undefined);
+  d.addEventListener(
+    'click',
+    (ev) => {
+      const el = ev.target.closest && ev.target.closest('[data-mercado-item-id]');
+      const list = el && el.closest('[data-mercado-list-id]');
+      if (!list) return;
+      const a = el.dataset;
+      const l = list.dataset;
+      mercado('event', 'select_item', { list_id: l.mercadoListId, list_name: l.mercadoListName }, [
+        {
+          item_id: a.mercadoItemId,
+          item_name: a.mercadoItemName,
+          item_category: a.mercadoItemCategory,
+          price: num(a.mercadoPrice),
+          index: num(a.mercadoIndex),
+          seller_id: a.mercadoSellerId,
+        },
+      ]);
+    },
+    true
+  );
 
   d.addEventListener('visibilitychange', () => {
     if (d.visibilityState === 'hidden') flushOnExit();

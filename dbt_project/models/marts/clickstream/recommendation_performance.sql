@@ -7,12 +7,14 @@
     )
 }}
 -- One row per recommender model version per UTC day: item impressions and clicks from
--- view_item_list / select_item events whose list_id is 'recs:<version>', and the purchases
+-- view_item_list / select_item events whose list_id is 'recs:<version>', the experiment arm
+-- the shop recorded on those impressions (params.ab_arm), and the add-to-carts and purchases
 -- made that day that are attributed to a recommendation click: the same device (server-side
--- purchases resolved to the shopper's device, see int_events_resolved_to_devices) bought the
--- clicked item within var('recs_attribution_days') days after the click. Each purchased
--- line is credited once, to the version of the latest click before it. Incremental on
--- activity_date.
+-- events resolved to the shopper's device, see int_events_resolved_to_devices) added or
+-- bought the clicked item within var('recs_attribution_days') days after the click. Each
+-- added or purchased line is credited once, to the version of the latest click before it.
+-- Rates come with 95% Wilson intervals, so versions (and arms) can be compared with their
+-- uncertainty. Incremental on activity_date.
 with
 
 item_events as (
@@ -38,17 +40,35 @@ recs_items as (
 
 ),
 
+served_arms as (
+
+    select
+        event_id,
+        ab_arm
+    from {{ ref('stg_raw__events') }}
+    where {{ event_window_predicate('event_date', pad_days=var('recs_attribution_days')) }}
+        and event_name = 'view_item_list'
+        and list_id like 'recs:%'
+
+),
+
 impressions as (
 
     select
-        model_version,
-        event_date as activity_date,
+        recs_items.model_version,
+        recs_items.event_date as activity_date,
         count(*) as impressions,
-        count(distinct event_id) as list_views,
-        count(distinct client_id) as devices_reached
+        count(distinct recs_items.event_id) as list_views,
+        count(distinct recs_items.client_id) as devices_reached,
+        case
+            when min(served_arms.ab_arm) = max(served_arms.ab_arm) then min(served_arms.ab_arm)
+            when min(served_arms.ab_arm) is not null then 'mixed'
+        end as ab_arm
     from recs_items
-    where event_name = 'view_item_list'
-    group by model_version, event_date
+    left join served_arms
+        on recs_items.event_id = served_arms.event_id
+    where recs_items.event_name = 'view_item_list'
+    group by recs_items.model_version, recs_items.event_date
 
 ),
 
@@ -102,6 +122,53 @@ attributed as (
 
 ),
 
+carted_lines as (
+
+    select
+        item_events.event_id,
+        item_events.item_position,
+        coalesce(devices.device_id, item_events.client_id) as device_id,
+        item_events.listing_id,
+        item_events.event_at,
+        item_events.event_date
+    from item_events
+    left join {{ ref('int_events_resolved_to_devices') }} as devices
+        on item_events.event_id = devices.event_id
+    where item_events.event_name = 'add_to_cart'
+
+),
+
+attributed_carts as (
+
+    select
+        recs_items.model_version,
+        carted_lines.event_date as activity_date,
+        row_number() over (
+            partition by carted_lines.event_id, carted_lines.item_position
+            order by recs_items.event_at desc, recs_items.event_id desc
+        ) as click_rank
+    from carted_lines
+    inner join recs_items
+        on carted_lines.device_id = recs_items.client_id
+        and carted_lines.listing_id = recs_items.listing_id
+        and recs_items.event_name = 'select_item'
+        and recs_items.event_at <= carted_lines.event_at
+        and recs_items.event_at >= {{ dbt.dateadd('day', -var('recs_attribution_days'), 'carted_lines.event_at') }}
+
+),
+
+add_to_carts as (
+
+    select
+        model_version,
+        activity_date,
+        count(*) as attributed_add_to_carts
+    from attributed_carts
+    where click_rank = 1
+    group by model_version, activity_date
+
+),
+
 purchases as (
 
     select
@@ -122,6 +189,8 @@ keys as (
     union
     select model_version, activity_date from clicks
     union
+    select model_version, activity_date from add_to_carts
+    union
     select model_version, activity_date from purchases
 
 ),
@@ -141,7 +210,21 @@ final as (
         end as click_through_rate,
         cast(coalesce(purchases.attributed_purchases, 0) as {{ dbt.type_bigint() }}) as attributed_purchases,
         cast(coalesce(purchases.attributed_purchased_items, 0) as {{ dbt.type_bigint() }}) as attributed_purchased_items,
-        cast(coalesce(purchases.attributed_revenue_minor, 0) as {{ dbt.type_bigint() }}) as attributed_revenue_minor
+        cast(coalesce(purchases.attributed_revenue_minor, 0) as {{ dbt.type_bigint() }}) as attributed_revenue_minor,
+        cast(impressions.ab_arm as {{ dbt.type_string() }}) as ab_arm,
+        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'low') }}, 6) as double precision)
+            as click_through_rate_ci_low,
+        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'high') }}, 6) as double precision)
+            as click_through_rate_ci_high,
+        cast(coalesce(add_to_carts.attributed_add_to_carts, 0) as {{ dbt.type_bigint() }}) as attributed_add_to_carts,
+        case
+            when impressions.impressions > 0
+                then cast(coalesce(add_to_carts.attributed_add_to_carts, 0) * 1.0 / impressions.impressions as double precision)
+        end as add_to_cart_rate,
+        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'low') }}, 6) as double precision)
+            as add_to_cart_rate_ci_low,
+        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'high') }}, 6) as double precision)
+            as add_to_cart_rate_ci_high
     from keys
     left join impressions
         on keys.model_version = impressions.model_version
@@ -149,6 +232,9 @@ final as (
     left join clicks
         on keys.model_version = clicks.model_version
         and keys.activity_date = clicks.activity_date
+    left join add_to_carts
+        on keys.model_version = add_to_carts.model_version
+        and keys.activity_date = add_to_carts.activity_date
     left join purchases
         on keys.model_version = purchases.model_version
         and keys.activity_date = purchases.activity_date

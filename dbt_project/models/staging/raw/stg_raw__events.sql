@@ -15,6 +15,7 @@
 {%- set params_fields = [
     'transaction_id', 'question_id', 'search_term', 'result_count', 'value', 'currency',
     'list_id', 'item_list_id', 'list_name', 'item_list_name', 'rating', 'coupon', 'promotion_id',
+    'ab_arm',
 ] %}
 {%- set context_fields = ['source', 'locale', 'utm_source', 'utm_medium', 'utm_campaign', 'user_agent'] %}
 
@@ -110,6 +111,10 @@ renamed as (
             {{ record_field('params_record', 'list_name') }},
             {{ record_field('params_record', 'item_list_name') }}
         ) as list_name,
+        case
+            when {{ record_field('params_record', 'ab_arm') }} in ('champion', 'challenger')
+                then {{ record_field('params_record', 'ab_arm') }}
+        end as ab_arm,
         {{ dbt.safe_cast(record_field('params_record', 'rating'), dbt.type_int()) }} as rating,
         {{ record_field('params_record', 'coupon') }} as coupon_code,
         {{ record_field('params_record', 'promotion_id') }} as promotion_id,

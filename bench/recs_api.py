@@ -1,0 +1,269 @@
+"""Recommendation serving benchmark: ``GET /recommendations`` beside ``GET /listings/{id}``.
+
+For one backend (SQLite by default) this script
+
+1. creates a fresh database with ``--listings`` listings (``bench/api_catalog.py``'s seed)
+   and writes a recommender artifact in format v1 over them (``--users`` known devices with
+   200 candidates each, similar items and popularity), published as ``LATEST`` in a home
+   of its own (``<home>/bench/recs_home``), so the shop's ``var/`` artifacts are untouched;
+2. measures the serving path in process: the model's candidates for a user, filtered
+   and capped (``ml.serving``) over an in-memory set of the listings on sale, and the shop's
+   whole rule (``recommendations.service.for_caller``) with its availability read on the
+   database: p50/p99 of a top-10 list;
+3. starts the API (``shop_api.serving``, ``--workers``) and drives it with ``--clients``
+   keep-alive connections: ``GET /listings/{id}``, then ``GET /recommendations?k=10`` as
+   known devices (``X-Client-Id``), in the same run;
+4. prints requests/s and latencies against the targets (``/recommendations`` at least 80%
+   of the listing page's throughput with p99 < 15 ms; in-process top-10 p99 < 5 ms).
+
+It prints figures and never asserts on them. From the repository root:
+
+    .venv/bin/python bench/recs_api.py [--backend sqlite] [--listings 100000] [--clients 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from api_catalog import (
+    HOST,
+    BenchDatabase,
+    Server,
+    bench_home,
+    machine_load,
+    postgres_admin_url,
+    postgres_unavailable_reason,
+    read_paths,
+    run_scenario,
+    seed,
+)
+from sqlalchemy import select
+
+from ml.serving import ModelStore, load_version, pick, write_pointer
+from shop_api.core.config import Settings, normalise_database_url
+from shop_api.core.db import create_db_engine, create_session_factory
+from shop_api.core.migrations import upgrade_to_head
+from shop_api.models import Listing
+from shop_api.recommendations import service
+
+CANDIDATES = 200
+SIMILAR = 20
+RPS_SHARE_TARGET = 0.8
+HTTP_P99_TARGET_MS = 15.0
+IN_PROCESS_P99_TARGET_MS = 5.0
+PG_RECS_DATABASE = "mercado_bench_recs"
+
+
+def write_artifact(
+    root: Path, listings: list[tuple[str, str, str]], users: int, seed_value: int
+) -> tuple[str, list[str]]:
+    """A version over these (id, category, seller) listings; returns it and its user keys."""
+    rng = np.random.default_rng(seed_value)
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-bench-{seed_value % 10_000:04d}"
+    folder = root / f".tmp-{version}"
+    folder.mkdir(parents=True)
+    item_ids = [listing_id for listing_id, _, _ in listings]
+    n_items = len(item_ids)
+    keys = [f"client:bench-{n}" for n in range(users)]
+    recs = rng.integers(0, n_items, size=(users, CANDIDATES), dtype=np.int32)
+    scores = np.sort(rng.random((users, CANDIDATES), dtype=np.float32), axis=1)[:, ::-1]
+    similar = rng.integers(0, n_items, size=(n_items, SIMILAR), dtype=np.int32)
+    similar_scores = np.sort(rng.random((n_items, SIMILAR), dtype=np.float32), axis=1)[:, ::-1]
+    by_category: dict[str, list[str]] = {}
+    for listing_id, category, _ in listings[:5_000]:
+        by_category.setdefault(category, []).append(listing_id)
+    manifest = {
+        "format": 1, "version": version, "model_family": "bench",
+        "created_at": datetime.now(UTC).isoformat(), "git_revision": "bench",
+        "data_partitions": {}, "config": {}, "candidates_per_user": CANDIDATES,
+    }  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "metrics.json").write_text("{}")
+    (folder / "id_maps.json").write_text(json.dumps({"users": keys, "items": item_ids}))
+    np.savez(folder / "recommendations.npz", items=recs, scores=scores)
+    np.savez(folder / "similar.npz", items=similar, scores=similar_scores)
+    np.savez(folder / "bought_together.npz", items=similar, lift=similar_scores)
+    popularity = {"global": item_ids[:500], "by_category": by_category}
+    (folder / "popularity.json").write_text(json.dumps(popularity))
+    items = {i: {"category_id": c, "seller_id": s} for i, c, s in listings}
+    (folder / "items.json").write_text(json.dumps(items))
+    os.replace(folder, root / version)
+    write_pointer(root, "LATEST", version)
+    return version, keys
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def in_process(
+    root: Path, version: str, keys: list[str], sellers: dict[str, str], database_url: str,
+    samples: int, seed_value: int,
+) -> dict[str, float]:  # fmt: skip
+    """Top-10 latencies of the serving path, without HTTP."""
+    started = time.perf_counter()
+    model = load_version(root / version)
+    load_seconds = time.perf_counter() - started
+    rng = random.Random(seed_value)
+    pure: list[float] = []
+    for _ in range(samples):
+        key = rng.choice(keys)
+        began = time.perf_counter()
+        candidates = model.for_user(key) or []
+        pick(candidates, 10, sellers=sellers, excluded=frozenset(), max_per_seller=3)
+        pure.append(time.perf_counter() - began)
+
+    engine = create_db_engine(normalise_database_url(database_url), pool_size=2)
+    sessions = create_session_factory(engine)
+    settings = Settings(database_url=database_url)
+    store = ModelStore(root, background=False)
+    popularity = service.ShopPopularity(days=30, ttl_seconds=3600)
+    whole: list[float] = []
+    with sessions() as session:
+        for n in range(samples // 4):
+            context = service.Context(settings, store.served(), popularity, datetime.now(UTC))
+            caller = service.Caller(None, rng.choice(keys).removeprefix("client:"), True)
+            began = time.perf_counter()
+            service.for_caller(session, context, caller, 10)
+            if n:  # the first one ranks the popularity fallback once
+                whole.append(time.perf_counter() - began)
+            session.rollback()
+    engine.dispose()
+    return {
+        "load_seconds": load_seconds,
+        "pick_p50_ms": 1000 * statistics.median(pure),
+        "pick_p99_ms": 1000 * percentile(pure, 0.99),
+        "service_p50_ms": 1000 * statistics.median(whole),
+        "service_p99_ms": 1000 * percentile(whole, 0.99),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--sellers", type=int, default=300)
+    parser.add_argument("--users", type=int, default=20_000, help="devices the model knows")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--samples", type=int, default=4_000, help="in-process top-10 lists")
+    parser.add_argument("--seed", type=int, default=20_261_207)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    home = bench_home()
+    print(
+        f"Mercado recommendations benchmark: {args.listings:,} listings, {args.users:,} known "
+        f"devices, {args.workers} worker(s), {args.clients} clients, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {args.backend}"
+    )
+    load = machine_load()
+    if load is not None:
+        print(f"machine load before starting: {load:.2f} of {os.cpu_count()} cores busy")
+    if args.backend == "postgresql":
+        reason = postgres_unavailable_reason(postgres_admin_url())
+        if reason:
+            print(f"SKIPPED: {reason}")
+            return 0
+    database = BenchDatabase(
+        args.backend, home, sqlite_name="recs_api.db", pg_database=PG_RECS_DATABASE
+    )
+    database.create()
+    serve_home = home / "bench" / "recs_home"
+    shutil.rmtree(serve_home, ignore_errors=True)
+    root = serve_home / "artifacts" / "recommender"
+    server = None
+    try:
+        upgrade_to_head(database.url)
+        engine = create_db_engine(normalise_database_url(database.url), pool_size=2)
+        catalogue = seed(
+            engine, listings=args.listings, sellers=args.sellers, batch_size=5_000,
+            seed_value=args.seed,
+        )  # fmt: skip
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Listing.id, Listing.category_id, Listing.seller_id).where(
+                    Listing.status == "active", Listing.stock > 0
+                )
+            ).all()
+        engine.dispose()
+        listings = [(str(i), str(c), str(s)) for i, c, s in rows]
+        print(f"  seeded in {catalogue.seconds:.1f} s: {len(listings):,} listings on sale")
+        version, keys = write_artifact(root, listings, args.users, args.seed)
+        figures = in_process(
+            root, version, keys, {i: s for i, _, s in listings}, database.url, args.samples,
+            args.seed,
+        )  # fmt: skip
+        print(
+            f"  in process ({len(listings):,} listings): version loads in "
+            f"{figures['load_seconds']:.2f} s; top-10 from candidates + filters "
+            f"p50 {figures['pick_p50_ms']:.3f} ms, p99 {figures['pick_p99_ms']:.3f} ms "
+            f"(target < {IN_PROCESS_P99_TARGET_MS:.0f} ms); with the database's availability "
+            f"read (service.for_caller) p50 {figures['service_p50_ms']:.2f} ms, "
+            f"p99 {figures['service_p99_ms']:.2f} ms",
+            flush=True,
+        )
+
+        rng = random.Random(args.seed)
+        server = Server(database.url, serve_home, args.workers, serve_home / "uvicorn.log")
+        server.wait_ready()
+        common = dict(
+            clients=args.clients, warmup=args.warmup, duration=args.duration,
+            seed_value=args.seed, with_target=False,
+            database=database.pg_database if args.backend == "postgresql" else None,
+        )  # fmt: skip
+        read = run_scenario(
+            args.backend, "read", server,
+            read_paths(rng, catalogue.active_ids, min(5_000, len(catalogue.active_ids))),
+            **common,
+        )  # fmt: skip
+        devices = [rng.choice(keys).removeprefix("client:") for _ in range(5_000)]
+        recs = run_scenario(
+            args.backend, "recs", server, ["/recommendations?k=10"] * len(devices),
+            headers=[f"X-Client-Id: {device}\r\n" for device in devices], **common,
+        )  # fmt: skip
+        share = recs.requests_per_s / read.requests_per_s if read.requests_per_s else 0.0
+        print(f"\n  uvicorn on {HOST}:{server.port}, {args.workers} worker(s)")
+        header = f"  {'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        print(header)
+        for label, r in (("GET /listings/{id}", read), ("GET /recommendations?k=10", recs)):
+            print(
+                f"  {label:<28} {r.requests_per_s:>8,.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+                f"{r.errors:>7}"
+            )
+        met_share = "yes" if share >= RPS_SHARE_TARGET else "NO"
+        met_p99 = "yes" if recs.p99_ms < HTTP_P99_TARGET_MS else "NO"
+        met_pure = "yes" if figures["pick_p99_ms"] < IN_PROCESS_P99_TARGET_MS else "NO"
+        print(
+            f"  /recommendations throughput = {share:.0%} of the listing page's "
+            f"(target >= {RPS_SHARE_TARGET:.0%}: {met_share}); p99 {recs.p99_ms:.1f} ms "
+            f"(target < {HTTP_P99_TARGET_MS:.0f} ms: {met_p99}); in-process top-10 p99 "
+            f"{figures['pick_p99_ms']:.3f} ms (target < {IN_PROCESS_P99_TARGET_MS:.0f} ms: "
+            f"{met_pure})"
+        )
+        if load is not None and load > 0.25 * (os.cpu_count() or 1):
+            print("  (the machine was busy before the run: figures are lower bounds)")
+    finally:
+        if server is not None:
+            server.stop()
+        database.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
