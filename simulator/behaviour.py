@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.calendar import campaign, day_multiplier, poisson, season, session_second
 from simulator.population import CHANNELS, Item, Population, Seller, Shopper
+from simulator.recommendations import ItemList, ServedLists
 from simulator.tag import EventSink, PageTag, uuid4_from
 from simulator.vocabulary import NO_RESULT_QUERIES, VOCABULARY
 
@@ -39,7 +40,7 @@ SERVER_AND_TAG_EVENTS = frozenset(
 )
 SERVER_ONLY_EVENTS = frozenset({"purchase", "refund", "write_review"})
 UTM = {name: (source, medium) for name, source, medium, _weight in CHANNELS}
-RECS_LIST_ID = "recs:popular-v0"  # there is no recommender yet: the simulator's popularity
+RECS_LIST_ID = "recs:popular-v0"  # the simulator's own popularity, when the shop serves no model
 PAGE_SIZE = 12
 PASSWORD = "simulated-password-7f3k"
 GOOD_CARDS = (
@@ -207,6 +208,8 @@ class Behaviour:
         self.token_minutes = token_minutes
         items = population.items
         self.listing_ids: list[str | None] = [None] * len(items)
+        self.index_of: dict[str, int] = {}  # shop listing id -> item
+        self.served = ServedLists()
         self.item_events: list[dict[str, Any] | None] = [None] * len(items)
         self.stock = [item.stock for item in items]
         self.restocking: set[int] = set()
@@ -268,8 +271,12 @@ class Behaviour:
 
     def list_items(self, indices: list[int], offset: int = 0) -> list[dict]:
         """Items of a list as events carry them (the list's id is in ``params``)."""
+        return self.items_at(indices, range(offset, offset + len(indices)))
+
+    def items_at(self, indices: list[int], positions: Iterable[int]) -> list[dict]:
         events = self.item_events
-        return [{**events[index], "index": offset + k} for k, index in enumerate(indices)]  # type: ignore[dict-item]
+        pairs = zip(indices, positions, strict=True)
+        return [{**events[index], "index": at} for index, at in pairs]  # type: ignore[dict-item]
 
     def record_id(self, kind: str, key: str, shop_id: str) -> None:
         self.ids.append((kind, key, shop_id))
@@ -379,12 +386,15 @@ class Behaviour:
     def day_start(self, day: int) -> datetime:
         return self.start + timedelta(days=day)
 
-    def plan_day(self, day: int) -> int:
+    def plan_day(self, day: int, *, serves_model: bool | None) -> int:
         """Spawn everything that starts on ``day``: new sellers and listings, sessions,
-        and the hourly job ticks. Returns the number of sessions."""
+        and the hourly job ticks. ``serves_model``: whether the shop serves a recommender
+        model today (None: unknown, its recommendation endpoints are asked). Returns the
+        number of sessions."""
         begin = self.day_start(day)
         rng = self.rng_for("day", day)
         self.refresh_popularity()
+        self.served.new_day(serves_model)
         slug = rng.choice(self.population.categories)
         name = campaign(begin.date())
         self.promotion = (slug, {
@@ -467,7 +477,7 @@ class Behaviour:
                     f"{'lightly used' if item.condition == 'used' else 'brand new'}.",
                     "category": item.category, "price_minor": item.price_minor,
                     "currency": "USD", "stock": item.stock, "condition": item.condition,
-                    "attributes": {"brand": item.title.split()[0], "sku": item.key},
+                    "attributes": {"brand": item.brand, "sku": item.key},
                     "status": "active",
                 },
             )  # fmt: skip
@@ -476,12 +486,15 @@ class Behaviour:
                 continue
             listing = reply.body
             self.listing_ids[item.index] = listing["id"]
+            self.index_of[listing["id"]] = item.index
             self.category_ids.setdefault(item.category, listing["category_id"])
             self.item_events[item.index] = {
                 "item_id": listing["id"], "item_name": item.title,
                 "item_category": listing["category_id"], "price": item.price_minor / 100,
                 "seller_id": listing["seller_id"],
             }  # fmt: skip
+            if not self.by_category[item.category]:
+                self.stats["categories_with_listings"] += 1
             self.by_category[item.category].append(item.index)
             self.by_seller[item.seller].append(item.index)
             for word in item.words:
@@ -679,7 +692,7 @@ class Behaviour:
             steps += 1
             kind = action[0]
             if kind == "home":
-                action = self.home(visit)
+                action = yield from self.home(visit)
             elif kind == "search":
                 action = self.search(visit)
             elif kind == "category":
@@ -720,34 +733,47 @@ class Behaviour:
         position = visit.rng.choices(range(len(indices)), weights=weights)[0]
         return position, indices[position]
 
-    def show_list(
-        self, visit: Visit, page: dict, indices: list[int], list_id: str, name: str,
-        boldness: float, offset: int = 0,
-    ) -> tuple | None:  # fmt: skip
-        """A list on the page: its impression, maybe a click (select_item) that leads to
-        the item's page."""
+    def show_list(self, visit: Visit, page: dict, shown: ItemList, boldness: float) -> tuple | None:
+        """A list on the page: its impression (unless the shop logged it), maybe a click
+        (select_item) that leads to the item's page."""
         tag = visit.tag
-        tag.event(
-            "view_item_list", visit.t, page=page,
-            params={"item_list_id": list_id, "item_list_name": name},
-            items=self.list_items(indices, offset),
-        )  # fmt: skip
-        choice = self.pick(visit, indices, boldness)
+        params = {"list_id": shown.list_id, "list_name": shown.name}
+        if not shown.logged_by_shop:
+            tag.event(
+                "view_item_list", visit.t, page=page, params=params,
+                items=self.items_at(shown.indices, shown.positions),
+            )  # fmt: skip
+        choice = self.pick(visit, shown.indices, boldness)
         if choice is None:
             return None
-        position, index = choice
-        position += offset
+        k, index = choice
+        position = shown.positions[k]
         visit.wait(12)
         tag.event(
-            "select_item", visit.t, page=page,
-            params={"item_list_id": list_id, "item_list_name": name},
-            items=self.list_items([index], position),
+            "select_item", visit.t, page=page, params=params,
+            items=self.items_at([index], [position]),
         )  # fmt: skip
-        return ("item", index, list_id, position)
+        if shown.logged_by_shop:
+            self.stats["recommendation_clicks_from_shop"] += 1
+        return ("item", index, shown.list_id, position)
 
-    def home(self, visit: Visit) -> tuple | None:
-        """The home page: a promotion banner, the popular list (``recs:popular-v0``) and,
-        further down, new arrivals."""
+    def recommended(self, visit: Visit, path: str, name: str) -> Flow:
+        """The shop's recommendation list for this page (``GET path``), or None when the
+        shop serves none today or has nothing for it."""
+        if not self.served.asking:
+            return None
+        yield Until(visit.t)
+        reply = yield from self.api("GET", path, account=self.signed_in(visit), visit=visit)
+        if reply.status not in (200, 404, 405):
+            self.note(f"recommendations {path}", reply)
+        shown = self.served.read(reply.status, reply.body, path, name, self.index_of)
+        if shown is not None:
+            self.stats["recommendation_lists_from_shop"] += 1
+        return shown
+
+    def home(self, visit: Visit) -> Flow:
+        """The home page: a promotion banner, recommendations (the shop's, else the
+        popular list ``recs:popular-v0``) and, further down, new arrivals."""
         tag, rng = visit.tag, visit.rng
         page = tag.page_view(visit.t, "/", "Mercado")
         slug, promotion = self.promotion
@@ -756,50 +782,55 @@ class Behaviour:
             visit.wait(6)
             tag.event("select_promotion", visit.t, page=page, params=promotion)
             return ("category", slug)
-        recs = [index for index in self.top[:20] if self.available(index)][:10]
-        if recs:
-            clicked = self.show_list(visit, page, recs, RECS_LIST_ID, "home", 0.3)
+        shown = yield from self.recommended(visit, "/recommendations?k=10", "home")
+        if shown is None:
+            popular = [index for index in self.top[:20] if self.available(index)][:10]
+            shown = ItemList.of(popular, RECS_LIST_ID, "home") if popular else None
+        if shown is not None:
+            clicked = self.show_list(visit, page, shown, 0.3)
             if clicked:
                 return clicked
         if self.newest and rng.random() < 0.55:  # scrolls down
             visit.wait(8)
             newest = [index for index in self.newest if self.stock[index] > 0][:8]
-            clicked = self.show_list(visit, page, newest, "new_arrivals", "New arrivals", 0.0)
+            clicked = self.show_list(
+                visit, page, ItemList.of(newest, "new_arrivals", "New arrivals"), 0.0
+            )
             if clicked:
                 return clicked
         return self.browse_next(visit, leave=0.1)
 
     def query(self, visit: Visit) -> str:
-        """What the shopper types: mostly words of things they like that they have seen
-        in the shop, sometimes words of the category, a typo, or something nobody sells."""
+        """What the shopper types: words of a product they have in mind in a category they
+        like (mostly one the shop lists, now and then one it does not carry), sometimes
+        with a typo, or something nobody sells."""
         rng = visit.rng
-        shopper = visit.shopper
         if rng.random() < 0.03:
             return rng.choice(NO_RESULT_QUERIES)
         categories = self.population.categories
         if rng.random() < 0.85:
-            slug = rng.choices(categories, weights=shopper.preferences)[0]
+            slug = rng.choices(categories, weights=visit.shopper.preferences)[0]
         else:
             slug = rng.choice(categories)
         listed = self.by_category[slug]
-        if listed and rng.random() < 0.6:
-            seen = [w for w in self.population.items[rng.choice(listed)].words if w != "by"]
-            text = " ".join(rng.sample(seen, min(len(seen), 1 if rng.random() < 0.65 else 2)))
-            return misspell(rng, text) if rng.random() < 0.05 else text
-        words = VOCABULARY[slug]
-        noun = rng.choice(words.nouns).replace("-", " ")
-        form = rng.random()
-        if form < 0.6:
-            text = noun
-        elif form < 0.85:
-            text = f"{rng.choice(words.words).replace('-', ' ')} {noun}"
-        elif form < 0.95:
-            text = rng.choice(words.brands).lower()
+        if listed and rng.random() < 0.9:
+            item = self.population.items[rng.choice(listed)]
+            brand, trait, noun = item.brand, rng.choice(item.traits), item.noun
         else:
-            text = f"{rng.choice(words.brands).lower()} {noun}"
-        if rng.random() < 0.05:
-            text = misspell(rng, text)
-        return text
+            words = VOCABULARY[slug]
+            brand, trait, noun = (rng.choice(part) for part in (words.brands, words.words,
+                                                                  words.nouns))  # fmt: skip
+        form = rng.random()
+        if form < 0.55:
+            text = noun
+        elif form < 0.8:
+            text = f"{trait} {noun}"
+        elif form < 0.92:
+            text = brand
+        else:
+            text = f"{brand} {noun}"
+        text = text.replace("-", " ").lower()
+        return misspell(rng, text) if rng.random() < 0.05 else text
 
     def results(self, text: str) -> list[int]:
         postings = [self.word_index.get(word, []) for word in text.lower().split()]
@@ -819,19 +850,22 @@ class Behaviour:
         tag.event(
             "search", visit.t, page=page, params={"search_term": text, "result_count": len(hits)}
         )
+        self.stats["searches"] += 1
         if not hits:
             self.stats["searches_without_results"] += 1
             return self.browse_next(visit, leave=0.25)
         shown = hits[:PAGE_SIZE]
-        clicked = self.show_list(visit, page, shown, "search_results", "Search results", 1.2)
+        clicked = self.show_list(
+            visit, page, ItemList.of(shown, "search_results", "Search results"), 1.2
+        )
         if clicked:
             return clicked
         if len(hits) > PAGE_SIZE and visit.rng.random() < 0.3:  # next page
             visit.wait(10)
-            clicked = self.show_list(
-                visit, page, hits[PAGE_SIZE : 2 * PAGE_SIZE], "search_results",
-                "Search results", 0.9,
-            )  # fmt: skip
+            second = ItemList.of(
+                hits[PAGE_SIZE : 2 * PAGE_SIZE], "search_results", "Search results", PAGE_SIZE
+            )
+            clicked = self.show_list(visit, page, second, 0.9)
             if clicked:
                 return clicked
         return self.browse_next(visit, leave=0.18)
@@ -854,14 +888,14 @@ class Behaviour:
         page = visit.tag.page_view(visit.t, f"/c/{slug}", f"{slug} | Mercado")
         list_id = f"category:{slug}"
         if listed:
-            clicked = self.show_list(visit, page, listed[:PAGE_SIZE], list_id, slug, 0.8)
+            first = ItemList.of(listed[:PAGE_SIZE], list_id, slug)
+            clicked = self.show_list(visit, page, first, 0.8)
             if clicked:
                 return clicked
             if len(listed) > PAGE_SIZE and rng.random() < 0.35:  # the next page
                 visit.wait(10)
-                clicked = self.show_list(
-                    visit, page, listed[PAGE_SIZE:], list_id, slug, 0.6, offset=PAGE_SIZE
-                )
+                second = ItemList.of(listed[PAGE_SIZE:], list_id, slug, PAGE_SIZE)
+                clicked = self.show_list(visit, page, second, 0.6)
                 if clicked:
                     return clicked
         return self.browse_next(visit, leave=0.18)
@@ -876,10 +910,11 @@ class Behaviour:
         page = tag.page_view(visit.t, f"/listings/{self.listing_ids[index]}", item.title)
         value = item.price_minor / 100
         entry = {**self.item_events[index]}  # type: ignore[dict-item]
-        if list_id is not None:
-            entry.update(item_list_id=list_id, index=position)
-        tag.event("view_item", visit.t, page=page, params={"value": value, "currency": "USD"},
-                  items=[entry])  # fmt: skip
+        params: dict[str, Any] = {"value": value, "currency": "USD"}
+        if list_id is not None:  # reached from a list: its place there, and the list
+            entry["index"] = position
+            params["list_id"] = list_id
+        tag.event("view_item", visit.t, page=page, params=params, items=[entry])
         self.popularity[index] += 1.0
         visit.state.recent.append(index)
         utility = self.utility(visit.shopper, visit.state, index)
@@ -887,24 +922,38 @@ class Behaviour:
         if rng.random() < 0.004:
             yield from self.ask(visit, index, page)
         p_add = sigmoid(utility - 0.8) * 0.1 * mood
+        listing = self.listing_ids[index]
         if index not in visit.state.cart and rng.random() < p_add:
-            added = yield from self.add_to_cart(visit, index, entry, page)
+            added = yield from self.add_to_cart(visit, index, entry, page, list_id)
             if added:
+                together = yield from self.recommended(
+                    visit, f"/listings/{listing}/bought-together?k=4", "added_to_cart"
+                )
+                if together is not None:  # under the "added to your cart" notice
+                    visit.wait(6)
+                    clicked = self.show_list(visit, page, together, 0.0)
+                    if clicked:
+                        return clicked
                 roll = rng.random()
                 if roll < 0.45:
                     return ("cart",)
                 if roll < 0.85:
                     return self.browse_next(visit, leave=0.0)
                 return None
-        similar = [
-            i for i in self.top_by_category[item.category] if i != index and self.stock[i] > 0
-        ]
-        if similar and rng.random() < 0.75:
-            clicked = self.show_list(
-                visit, page, similar[:6], RECS_LIST_ID, "item_page", 0.2 + 0.5 * (utility > -2)
-            )  # fmt: skip
-            if clicked:
-                return clicked
+        if rng.random() < 0.75:  # scrolls to the similar items (loaded when seen)
+            shown = yield from self.recommended(
+                visit, f"/listings/{listing}/similar?k=6", "item_page"
+            )
+            if shown is None:
+                similar = [
+                    i for i in self.top_by_category[item.category]
+                    if i != index and self.stock[i] > 0
+                ][:6]  # fmt: skip
+                shown = ItemList.of(similar, RECS_LIST_ID, "item_page") if similar else None
+            if shown is not None:
+                clicked = self.show_list(visit, page, shown, 0.2 + 0.5 * (utility > -2))
+                if clicked:
+                    return clicked
         if rng.random() < 0.45:  # further down: more from this seller
             visit.wait(10)
             more = sorted(
@@ -913,7 +962,7 @@ class Behaviour:
             )[:6]
             if more:
                 clicked = self.show_list(
-                    visit, page, more, "seller_items", "More from this seller", 0.0
+                    visit, page, ItemList.of(more, "seller_items", "More from this seller"), 0.0
                 )
                 if clicked:
                     return clicked
@@ -946,7 +995,10 @@ class Behaviour:
             self.spawn(at, self.answer(reply.body["id"], seller, at))
         visit.wait(20)
 
-    def add_to_cart(self, visit: Visit, index: int, entry: dict, page: dict[str, Any]) -> Flow:
+    def add_to_cart(
+        self, visit: Visit, index: int, entry: dict, page: dict[str, Any], list_id: str | None
+    ) -> Flow:
+        """Add to the cart from the item's page (``list_id``: the list it was reached from)."""
         yield Until(visit.t)
         quantity = 2 if self.population.items[index].price_minor < 2_000 and (
             visit.rng.random() < 0.15) else 1  # fmt: skip
@@ -970,7 +1022,8 @@ class Behaviour:
         )
         visit.tag.event(
             "add_to_cart", visit.t, page=page,
-            params={"currency": "USD", "value": entry["price"] * quantity},
+            params={"currency": "USD", "value": entry["price"] * quantity}
+            | ({"list_id": list_id} if list_id is not None else {}),
             items=[{**entry, "quantity": quantity}], event_id=event_id,
         )  # fmt: skip
         visit.state.cart[index] = line
@@ -1040,6 +1093,14 @@ class Behaviour:
         if rng.random() < p_checkout:
             yield from self.checkout(visit)
             return None if rng.random() < 0.75 else ("home",)
+        latest = self.listing_ids[indices[-1]]
+        together = yield from self.recommended(
+            visit, f"/listings/{latest}/bought-together?k=4", "cart"
+        )
+        if together is not None:
+            clicked = self.show_list(visit, page, together, 0.0)
+            if clicked:
+                return clicked
         return self.browse_next(visit, leave=0.55)
 
     def remove_from_cart(self, visit: Visit, index: int, page: dict[str, Any]) -> Flow:

@@ -29,7 +29,7 @@ def simulate(
         typer.Option(help="MERCADO_HOME to simulate into (default: the configured one)"),
     ] = None,
     sellers: Annotated[
-        int | None, typer.Option(min=1, help="Sellers (default: one per 40 shoppers)")
+        int | None, typer.Option(min=1, help="Sellers (default: one per 40 shoppers, at least 10)")
     ] = None,
     collect_process: Annotated[
         bool | None,
@@ -96,8 +96,14 @@ def simulate(
         f"orders paid {stats.get('orders_paid', 0):,}, declines "
         f"{stats.get('payments_declined', 0):,}, cancellations "
         f"{stats.get('cancellations', 0):,}, reviews {stats.get('reviews', 0):,}, questions "
-        f"{stats.get('questions', 0):,}, searches without results "
-        f"{stats.get('searches_without_results', 0):,}"
+        f"{stats.get('questions', 0):,}"
+    )
+    searches = stats.get("searches", 0)
+    empty = stats.get("searches_without_results", 0)
+    typer.echo(
+        f"  listings {stats.get('listings', 0):,} in "
+        f"{stats.get('categories_with_listings', 0)} categories; searches {searches:,}, "
+        f"{empty:,} without results ({100 * empty / max(1, searches):.1f}%)"
     )
     typer.echo(f"  ground truth: {report.truth_dir}")
     if report.unexpected:

@@ -277,7 +277,8 @@ class Simulator:
             for day in range(config.days):
                 events_before = self.sink.emitted
                 orders_before = behaviour.stats["orders_paid"]
-                sessions = behaviour.plan_day(day)
+                serves_model = self.shop.load_recommender()
+                sessions = behaviour.plan_day(day, serves_model=serves_model)
                 self.run_until(behaviour.day_start(day + 1))
                 if self.progress:
                     self.progress(

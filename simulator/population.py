@@ -53,7 +53,7 @@ SELLER_WORDS = (
 class PopulationConfig:
     shoppers: int
     days: int
-    sellers: int | None = None  # default: one per 40 shoppers, at least 4
+    sellers: int | None = None  # default: one per 40 shoppers, at least 10
     items_per_seller: float = 24.0
     late_sellers: float = 0.15  # share of sellers who join during the period
     late_shoppers: float = 0.35  # share of shoppers who first visit during the period
@@ -63,7 +63,7 @@ class PopulationConfig:
 
     @property
     def seller_count(self) -> int:
-        return self.sellers if self.sellers is not None else max(4, self.shoppers // 40)
+        return self.sellers if self.sellers is not None else max(10, self.shoppers // 40)
 
 
 @dataclass
@@ -87,7 +87,10 @@ class Item:
     seller: int
     category: str
     title: str
-    words: tuple[str, ...]
+    brand: str
+    noun: str  # the product, as the vocabulary spells it
+    traits: tuple[str, ...]  # the descriptive words of the title, as the vocabulary spells them
+    words: tuple[str, ...]  # the title's words, lower case (what search matches)
     price_minor: int
     stock: int
     quality: float
@@ -164,16 +167,14 @@ def _price(rng: random.Random, words: CategoryWords, level: float) -> int:
     return max(99, round(raw / 100.0) * 100 - 1)  # shop prices end in .99
 
 
-def _title(rng: random.Random, words: CategoryWords, brand: str) -> str:
-    noun = rng.choice(words.nouns)
-    first, second = rng.sample(words.words, 2)
-    pattern = rng.random()
-    if pattern < 0.45:
-        parts = [brand, first, noun]
-    elif pattern < 0.8:
-        parts = [brand, first, second, noun]
+def _title(rng: random.Random, brand: str, traits: tuple[str, ...], noun: str) -> str:
+    """A title in one of the usual patterns: brand, descriptive words, product."""
+    if len(traits) == 2:
+        parts = [brand, *traits, noun]
+    elif rng.random() < 0.55:
+        parts = [brand, traits[0], noun]
     else:
-        parts = [first, noun, "by", brand]
+        parts = [traits[0], noun, "by", brand]
     return " ".join(parts).replace("-", " ").capitalize()
 
 
@@ -203,39 +204,79 @@ def make_sellers(rng: random.Random, config: PopulationConfig, categories: list[
                 join_day=rng.randrange(1, max(2, config.days)) if late else 0,
             )
         )
+    cover_categories(rng, sellers, categories)
     return sellers
 
 
+def cover_categories(rng: random.Random, sellers: list[Seller], categories: list[str]) -> None:
+    """Give every category nobody chose to a seller open from the first day (the one
+    offering fewest categories), so the shop sells something of each from the start."""
+    founders = [seller for seller in sellers if seller.join_day == 0]
+    offered = {slug for seller in founders for slug in seller.categories}
+    for slug in categories:
+        if slug in offered:
+            continue
+        fewest = min(len(seller.categories) for seller in founders)
+        seller = rng.choice([s for s in founders if len(s.categories) == fewest])
+        seller.categories = (*seller.categories, slug)
+
+
 def make_items(rng: random.Random, config: PopulationConfig, sellers: list[Seller]) -> list:
+    """Each seller's listings, mostly in their more popular categories; then whatever
+    product of a category is not yet on sale on the first day is added by a seller of
+    it, so a shopper who searches for any product of the vocabulary can find one."""
     items: list[Item] = []
     for seller in sellers:
         count = max(3, int(rng.lognormvariate(math.log(config.items_per_seller), 0.6)))
+        weights = [VOCABULARY[slug].popularity for slug in seller.categories]
         for _ in range(count):
-            slug = rng.choice(seller.categories)
-            words = VOCABULARY[slug]
-            brand = rng.choice(words.brands)
-            title = _title(rng, words, brand)
+            slug = rng.choices(seller.categories, weights=weights)[0]
             # A few listings appear while the simulation runs (new stock, new sellers).
             created = seller.join_day
             if config.days > 1 and rng.random() < 0.1:
                 created = rng.randrange(seller.join_day, config.days)
-            index = len(items)
-            items.append(
-                Item(
-                    index=index,
-                    key=f"item-{index:06d}",
-                    seller=seller.index,
-                    category=slug,
-                    title=title,
-                    words=tuple(sorted(set(title.lower().split()))),
-                    price_minor=_price(rng, words, seller.price_level),
-                    stock=rng.choice((3, 5, 10, 20, 50, 100, 200)),
-                    quality=min(1.0, max(0.0, rng.gauss(seller.quality, 0.15))),
-                    condition="used" if rng.random() < 0.1 else "new",
-                    created_day=created,
-                )
-            )
+            items.append(_item(rng, len(items), seller, slug, None, created))
+    founders: dict[str, list[Seller]] = {}
+    for seller in sellers:
+        if seller.join_day == 0:
+            for slug in seller.categories:
+                founders.setdefault(slug, []).append(seller)
+    on_sale: dict[str, set[str]] = {}
+    for item in items:
+        if item.created_day == 0 and sellers[item.seller].join_day == 0:
+            on_sale.setdefault(item.category, set()).update(item.words)
+    for slug in sorted(founders):
+        for noun in VOCABULARY[slug].nouns:
+            if not set(noun.replace("-", " ").split()) <= on_sale.get(slug, set()):
+                seller = rng.choice(founders[slug])
+                items.append(_item(rng, len(items), seller, slug, noun, 0))
     return items
+
+
+def _item(
+    rng: random.Random, index: int, seller: Seller, slug: str, noun: str | None, created: int
+) -> Item:
+    words = VOCABULARY[slug]
+    brand = rng.choice(words.brands)
+    noun = noun or rng.choice(words.nouns)
+    traits = tuple(rng.sample(words.words, 2 if rng.random() < 0.35 else 1))
+    title = _title(rng, brand, traits, noun)
+    return Item(
+        index=index,
+        key=f"item-{index:06d}",
+        seller=seller.index,
+        category=slug,
+        title=title,
+        brand=brand,
+        noun=noun,
+        traits=traits,
+        words=tuple(sorted(set(title.lower().split()))),
+        price_minor=_price(rng, words, seller.price_level),
+        stock=rng.choice((3, 5, 10, 20, 50, 100, 200)),
+        quality=min(1.0, max(0.0, rng.gauss(seller.quality, 0.15))),
+        condition="used" if rng.random() < 0.1 else "new",
+        created_day=created,
+    )
 
 
 def make_shoppers(

@@ -39,6 +39,9 @@ SIMULATION_SETTINGS: dict[str, Any] = {
     # The simulator's batches mix thousands of browsers: per-client rate limits do not apply.
     "collect_rate_events_per_second": 1e12,
     "collect_burst_events": 10**9,
+    # Recommender models are loaded when the simulator says (load_recommender), not when a
+    # wall-clock timer and a loading thread happen to.
+    "recs_reload_seconds": 10**9,
 }
 
 
@@ -93,6 +96,8 @@ class Shop(Protocol):
     def set_time(self, moment: datetime) -> None: ...
 
     def settle(self) -> None: ...
+
+    def load_recommender(self) -> bool | None: ...
 
     def close(self) -> None: ...
 
@@ -240,6 +245,12 @@ class InProcessShop:
 
         run_until_quiet(self.app.state, self._post_webhook)
 
+    def load_recommender(self) -> bool:
+        """Load the recommender models published by now (at simulated midnight, inline,
+        so a day's answers depend on what was published, not on a loading thread's
+        timing); True when one serves."""
+        return self.app.state.recommender.refresh().champion is not None
+
     def close(self) -> None:
         self._run(self._client.aclose())
         self._run(self._lifespan.__aexit__(None, None, None))  # flushes queued events
@@ -277,6 +288,10 @@ class HttpShop:
 
     def settle(self) -> None:
         time.sleep(self.settle_seconds)  # the server's background jobs do the work
+
+    def load_recommender(self) -> None:
+        """The server follows its models itself: only asking it tells whether one serves."""
+        return None
 
     def close(self) -> None:
         self._client.close()
