@@ -27,12 +27,10 @@ TITLE_TOKEN = re.compile(r"[a-z0-9]{3,}")
 
 
 def signal_weights(dbt_project: Path = DBT_PROJECT) -> dict[str, float]:
-    """The dbt var ``interaction_weights`` as event name → weight (``write_review`` weighs
-    ``review_base`` x rating / 5, as in the ``interactions`` mart)."""
+    """The dbt var ``interaction_weights`` as event name → weight (a ``write_review`` weighs
+    its weight x rating / 5, as in the ``interactions`` mart)."""
     variables = yaml.safe_load(dbt_project.read_text())["vars"]["interaction_weights"]
-    weights = {name: float(value) for name, value in variables.items() if name != "review_base"}
-    weights["write_review"] = float(variables["review_base"])
-    return weights
+    return {name: float(value) for name, value in variables.items()}
 
 
 def from_mart(frame: pd.DataFrame) -> pd.DataFrame:
