@@ -78,6 +78,8 @@ class RunOutcome:
                 )
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key:
             error = event.step_failure_data.error  # type: ignore[union-attr]
+            while error is not None and error.cause is not None:
+                error = error.cause  # the user's exception, not Dagster's wrapper
             self.failed_steps[event.step_key] = _first_line(error.message if error else "")
 
     @property
@@ -88,7 +90,8 @@ class RunOutcome:
 
 def _first_line(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[0][:300] if lines else ""
+    line = lines[0] if lines else ""
+    return line.removeprefix("dagster._core.definitions.events.")[:300]
 
 
 @dataclass(frozen=True)
