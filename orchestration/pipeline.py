@@ -52,8 +52,16 @@ class PipelineResult:
         return sorted(self.outcome.materialized)
 
     @property
+    def checks_passed(self) -> int:
+        return self.outcome.checks_passed
+
+    @property
     def checks_failed(self) -> list[str]:
         return sorted(c.name for c in self.outcome.failed_checks)
+
+    @property
+    def failed_steps(self) -> list[str]:
+        return list(self.outcome.failed_steps)
 
     @property
     def marts_blocked(self) -> list[MartStatus]:
