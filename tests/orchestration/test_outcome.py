@@ -3,18 +3,20 @@ missing, and a mart the run meant to build and did not names the failed check or
 upstream of it; a run that leaves a mart stale does not pass.
 
 The fast tests read the project's real asset graph with a run outcome written by hand;
-the slow one breaks a raw row so that a real dbt test fails, and runs the pipeline."""
+the slow one breaks a raw row so that a real dbt test fails, and runs the command."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
+from mercado_cli.pipeline import run_and_report
 from orchestration.outcome import BUILT, MISSING, STALE, FailedCheck, RunOutcome, mart_statuses
-from orchestration.pipeline import load_definitions, pipeline_instance, run_pipeline
-from tests.orchestration.conftest import Home
+from orchestration.pipeline import load_definitions, pipeline_instance
+from tests.orchestration.conftest import Home, Receiver
 
 ORDERS_STATUS_CHECK = "accepted_values_stg_raw__orders_order_status"
 
@@ -74,40 +76,46 @@ def test_a_warning_does_not_make_a_mart_stale_and_unselected_marts_do_not_fail(g
 
 
 @pytest.mark.slow
-def test_a_failed_dbt_test_leaves_its_marts_stale_and_the_run_fails(home_copy: Home) -> None:
-    """An order status outside the vocabulary fails a blocking dbt test on staging: the
-    marts built on it keep their old tables (stale, with the check as the reason), the run
-    is recorded in the home's Dagster instance, and check messages carry no colour codes."""
-    with home_copy.read() as conn:
-        before = conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
-    import duckdb
-
+def test_a_failed_dbt_test_leaves_its_marts_stale_and_the_run_fails(
+    home_copy: Home,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An order status outside the vocabulary (written into raw, on the oldest order, which
+    the incremental shop load does not reread) fails a blocking dbt test on staging:
+    `mercado pipeline run` exits 1, its table shows the marts built on it stale with that
+    check as the reason (their old tables kept), the alert reaches the webhook, the run is
+    in the home's Dagster instance, and the check's messages carry no colour codes."""
     with duckdb.connect(str(home_copy.warehouse)) as conn:
-        conn.execute("update raw.shop_orders set status = 'teleported' where rowid = 0")
-    unpartitioned_dbt = dg.AssetSelection.key_prefixes(["staging"], ["intermediate"], ["marts"])
-    defs_graph = load_definitions().resolve_asset_graph()
-    keys = [
-        k for k in unpartitioned_dbt.resolve(defs_graph) if defs_graph.get(k).partitions_def is None
-    ]
+        before = conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
+        conn.execute(
+            "update raw.shop_orders set status = 'teleported' where id = "
+            "(select id from raw.shop_orders order by modified_at limit 1)"
+        )
+    monkeypatch.setenv("MERCADO_ALERT_WEBHOOK_URL", receiver.url)
 
-    result = run_pipeline(days=[], selection=dg.AssetSelection.assets(*keys), prepare=False)
+    code = run_and_report(days=[])  # no event days: the shop's raw tables and dbt models
 
-    assert not result.ok
-    statuses = {m.mart: m for m in result.marts}
-    orders = statuses["marts/fct_orders"]
-    assert orders.status == STALE and orders.blocked
-    assert ORDERS_STATUS_CHECK in orders.reason
-    assert any(ORDERS_STATUS_CHECK in name for name in result.checks_failed)
+    out = capsys.readouterr().out
+    assert code == 1
+    [row] = [line for line in out.splitlines() if "marts/fct_orders " in line]
+    assert "stale" in row and ORDERS_STATUS_CHECK in out
     with home_copy.read() as conn:
         assert conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0] == before
+    [alert] = receiver.bodies
+    assert any(ORDERS_STATUS_CHECK in check for check in alert["failed_checks"])
+    assert "marts/fct_orders" in alert["blocked_assets"]
     instance = pipeline_instance()
-    run = instance.get_run_by_id(result.run_id)
+    run = instance.get_run_by_id(alert["run_id"])
     assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
-    [evaluation] = [
+    evaluations = [
         e.dagster_event.event_specific_data
-        for e in instance.all_logs(
-            result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        )
-        if ORDERS_STATUS_CHECK in e.dagster_event.event_specific_data.check_name
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
-    assert "\x1b[" not in repr(evaluation.metadata)
+    failed = [e for e in evaluations if ORDERS_STATUS_CHECK in e.check_name]
+    assert failed and not failed[0].passed
+    metadata = " ".join(str(getattr(v, "value", v)) for v in failed[0].metadata.values())
+    [log] = (home_copy.path / "logs").glob("pipeline-*.log")
+    assert ORDERS_STATUS_CHECK in log.read_text()
+    assert "\x1b[" not in metadata and "\x1b[" not in log.read_text()
