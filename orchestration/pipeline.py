@@ -29,8 +29,6 @@ from orchestration.settings import PROJECT_ROOT, PipelineSettings
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
-# Maintenance assets (retention) run on their own schedule, never as part of a build.
-MAINTENANCE_GROUP = "maintenance"
 
 
 @dataclass
@@ -151,6 +149,7 @@ def run_pipeline(
     defs = load_definitions()
     graph = defs.resolve_asset_graph()
     from orchestration.defs.partitions import daily_partitions
+    from orchestration.defs.policies import MAINTENANCE_GROUP
 
     wanted = days if days is not None else lake_days(Path(settings.lake_dir), EVENTS)
     run_days, outside = partition_window(sorted(wanted), daily_partitions)

@@ -8,6 +8,8 @@ policy; dbt steps are not retried (a failing dbt test is not transient).
 
 import dagster as dg
 
+from orchestration.defs.policies import MAINTENANCE_GROUP
+
 WAREHOUSE = dg.AssetSelection.key_prefixes(["raw"], ["staging"], ["intermediate"], ["marts"])
 RAW_EVENTS = dg.AssetSelection.assets(["raw", "events"])
 RAW_EVENTS_BAD = dg.AssetSelection.assets(["raw", "events_bad"])
@@ -32,7 +34,7 @@ hourly_job = dg.define_asset_job(
 
 daily_job = dg.define_asset_job(
     "daily_full_build",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("maintenance"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP),
     description=(
         "Every asset: shop tables fully reloaded (reconciles anything a watermark missed), "
         "dbt for the last days, then downstream ML, audiences and dashboards."

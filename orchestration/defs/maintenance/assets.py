@@ -7,11 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.policies import WAREHOUSE_POOL
+from orchestration.defs.policies import MAINTENANCE_GROUP, WAREHOUSE_POOL
 from orchestration.defs.resources import LakeResource, RetentionResource, WarehouseResource
 from orchestration.retention import apply_retention
-
-MAINTENANCE_GROUP = "maintenance"
 
 
 @dg.asset(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.maintenance.assets import MAINTENANCE_GROUP
+from orchestration.defs.policies import MAINTENANCE_GROUP
 
 retention_job = dg.define_asset_job(
     "retention",
