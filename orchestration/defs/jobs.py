@@ -2,11 +2,13 @@
 
 The warehouse scope is every asset under the ``raw``, ``staging``, ``intermediate`` and
 ``marts`` prefixes; ML, audience and dashboard assets (other prefixes) join only the
-daily build. Raw loads carry their own retry policy; dbt steps are not retried (a failing
-dbt test is not transient).
+daily build; maintenance (retention) has its own job. Raw loads carry their own retry
+policy; dbt steps are not retried (a failing dbt test is not transient).
 """
 
 import dagster as dg
+
+from orchestration.defs.policies import MAINTENANCE_GROUP
 
 WAREHOUSE = dg.AssetSelection.key_prefixes(["raw"], ["staging"], ["intermediate"], ["marts"])
 RAW_EVENTS = dg.AssetSelection.assets(["raw", "events"])
@@ -32,7 +34,7 @@ hourly_job = dg.define_asset_job(
 
 daily_job = dg.define_asset_job(
     "daily_full_build",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP),
     description=(
         "Every asset: shop tables fully reloaded (reconciles anything a watermark missed), "
         "dbt for the last days, then downstream ML, audiences and dashboards."

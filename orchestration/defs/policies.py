@@ -7,6 +7,9 @@ import dagster as dg
 # Every warehouse writer runs in this pool; dagster.yaml sets its limit to 1.
 WAREHOUSE_POOL = "warehouse"
 
+# Upkeep assets (retention): their own job and schedule, never part of a build.
+MAINTENANCE_GROUP = "maintenance"
+
 # Transient failures (a locked warehouse, a shop database restart) are retried with
 # exponential backoff and jitter: 10 s, 20 s, 40 s.
 TRANSIENT_RETRY = dg.RetryPolicy(
