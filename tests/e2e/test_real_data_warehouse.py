@@ -1,13 +1,13 @@
 """The warehouse built from each shipped real dataset, checked against pandas.
 
-Acceptance of issue 14: each dataset is imported with ``mercado import`` into a fresh
-``MERCADO_HOME`` and the whole pipeline runs once (``run_pipeline``, dbt tests included);
-the marts must then agree with figures computed here, with pandas, straight from the
-source files: orders by status, GMV, payments by method, the late-delivery share and
-review averages (Olist), and the users, items and rows of ``interactions`` (Diginetica,
-MovieLens, a CSV through the generic importer), purchases and their value (Online
-Retail). Two homes are built, once per module: the Olist shop, and every clickstream
-together in a home that has no shop database at all (nobody migrated it).
+Acceptance of issue 14: every dataset is imported with ``mercado import`` into one fresh
+``MERCADO_HOME`` and the whole pipeline runs once for the module (``run_pipeline``, dbt
+tests included; one home, since each build pays for a dbt parse and two dbt invocations,
+and the datasets' ids never collide: each has its own prefix). Every mart must build, and
+agree with figures computed here, with pandas, straight from the source files: orders by
+status, GMV, payments by method, the late-delivery share and review averages (Olist), the
+users, items and rows of ``interactions`` (Diginetica, MovieLens, a CSV through the
+generic importer), purchases and their value (Online Retail).
 
 The datasets are not in the repository: they are looked for in ``$MERCADO_DATA_DIR`` or
 ``<repo>/../shared/data``, and the tests skip with the reason when one is absent.
@@ -117,26 +117,19 @@ def _build(home: Path) -> Built:
 
 
 @pytest.fixture(scope="module")
-def olist(fresh_home) -> Built:  # type: ignore[no-untyped-def]
+def warehouse(fresh_home, tmp_path_factory) -> Built:  # type: ignore[no-untyped-def]
     _skip_unless(OLIST_SAMPLE, *OLIST_FILES)
-    home = fresh_home("olist-home")
-    _mercado("import", "olist")
-    return _build(home)
-
-
-@pytest.fixture(scope="module")
-def clickstreams(fresh_home, tmp_path_factory) -> Built:  # type: ignore[no-untyped-def]
     _skip_unless(DIGINETICA, DIGINETICA_FILE)
     _skip_unless(MOVIELENS, "u.data")
     _skip_unless(ONLINE_RETAIL, RETAIL_FILE)
     feed = tmp_path_factory.mktemp("feed") / "feed.csv"
     partner_feed(feed)
-    home = fresh_home("clickstream-home")
+    home = fresh_home("real-data-home")
     _mercado("import", "clickstream", "diginetica")
     _mercado("import", "clickstream", "movielens")
     _mercado("import", "clickstream", "online-retail")
     _mercado("import", "csv", str(feed), "--dataset-name", FEED_NAME)
-    assert not (home / "shop.db").exists()  # only a lake: nobody has migrated a shop yet
+    _mercado("import", "olist")
     return _build(home)
 
 
@@ -187,12 +180,12 @@ def interaction_figures(built: Built, prefix: str) -> tuple[int, int, int]:
 # --- Olist -----------------------------------------------------------------------------
 
 
-def test_olist_builds_every_mart(olist: Built) -> None:
-    assert olist.success, olist.summary
-    assert set(MARTS) <= olist.tables("marts")
+def test_the_pipeline_builds_every_mart_from_real_data(warehouse: Built) -> None:
+    assert warehouse.success, warehouse.summary
+    assert {*MARTS, "interactions", "fct_sessions"} <= warehouse.tables("marts")
 
 
-def test_olist_orders_by_status_and_gmv_match_the_files(olist: Built) -> None:
+def test_olist_orders_by_status_and_gmv_match_the_files(warehouse: Built) -> None:
     orders, items = olist_frame("orders"), olist_frame("order_items")
     shop_status = {"delivered": "delivered", "shipped": "shipped", "canceled": "cancelled",
                    "unavailable": "cancelled", "invoiced": "paid", "processing": "paid",
@@ -202,8 +195,8 @@ def test_olist_orders_by_status_and_gmv_match_the_files(olist: Built) -> None:
     lines = items[items["order_id"].isin(paid)]
     expected_gmv = int(minor(lines["price"]).sum() + minor(lines["freight_value"]).sum())
 
-    status = dict(olist.query("select order_status, count(*) from marts.fct_orders group by 1"))
-    [(gmv, currency)] = olist.query(
+    status = dict(warehouse.query("select order_status, count(*) from marts.fct_orders group by 1"))
+    [(gmv, currency)] = warehouse.query(
         "select sum(total_minor) filter (where is_paid), string_agg(distinct currency, ',') "
         "from marts.fct_orders"
     )
@@ -212,7 +205,7 @@ def test_olist_orders_by_status_and_gmv_match_the_files(olist: Built) -> None:
     assert (gmv, currency) == (expected_gmv, "BRL")
 
 
-def test_olist_payments_by_method_match_the_files(olist: Built) -> None:
+def test_olist_payments_by_method_match_the_files(warehouse: Built) -> None:
     payments = olist_frame("order_payments")
     payments["minor"] = minor(payments["payment_value"])
     expected = {
@@ -220,14 +213,14 @@ def test_olist_payments_by_method_match_the_files(olist: Built) -> None:
         for method, group in payments.groupby("payment_type")
     }
 
-    rows = olist.query(
+    rows = warehouse.query(
         "select payment_method, count(*), sum(amount_minor) from marts.fct_payments group by 1"
     )
 
     assert {method: (n, int(total)) for method, n, total in rows} == expected
 
 
-def test_olist_late_delivery_share_matches_the_files(olist: Built) -> None:
+def test_olist_late_delivery_share_matches_the_files(warehouse: Built) -> None:
     orders = olist_frame("orders")
     delivered = orders[
         (orders["order_status"] == "delivered")
@@ -238,7 +231,7 @@ def test_olist_late_delivery_share_matches_the_files(olist: Built) -> None:
         pd.to_datetime(delivered["order_estimated_delivery_date"]).dt.normalize()
     )
 
-    [(measured, late_orders, share)] = olist.query(
+    [(measured, late_orders, share)] = warehouse.query(
         "select count(is_delivered_late), count(*) filter (where is_delivered_late), "
         "avg(case when is_delivered_late then 1.0 else 0.0 end) filter "
         "(where is_delivered_late is not null) from marts.fct_orders"
@@ -248,7 +241,7 @@ def test_olist_late_delivery_share_matches_the_files(olist: Built) -> None:
     assert share == pytest.approx(late.mean())
 
 
-def test_olist_review_averages_match_the_files(olist: Built) -> None:
+def test_olist_review_averages_match_the_files(warehouse: Built) -> None:
     """One review per order item (the shop's rule): an order's reviews, earliest first,
     go on its items in order; reviews beyond its item count are not loaded."""
     reviews, items = olist_frame("order_reviews"), olist_frame("order_items")
@@ -259,10 +252,10 @@ def test_olist_review_averages_match_the_files(olist: Built) -> None:
     kept = reviews[reviews["rank"] <= reviews["items"].fillna(0)]
     scores = kept["review_score"].astype(int)
 
-    [(count, average)] = olist.query(
+    [(count, average)] = warehouse.query(
         "select count(review_rating), avg(review_rating) from marts.fct_order_items"
     )
-    [(seller_reviews,)] = olist.query("select sum(review_count) from marts.seller_performance")
+    [(seller_reviews,)] = warehouse.query("select sum(review_count) from marts.seller_performance")
 
     assert count == len(kept) == 493
     assert average == pytest.approx(scores.mean())
@@ -272,13 +265,7 @@ def test_olist_review_averages_match_the_files(olist: Built) -> None:
 # --- clickstreams ------------------------------------------------------------------------
 
 
-def test_a_home_with_only_imported_clickstreams_builds(clickstreams: Built) -> None:
-    assert clickstreams.success, clickstreams.summary
-    assert {"interactions", "fct_sessions"} <= clickstreams.tables("marts")
-    assert (clickstreams.home / "shop.db").exists()  # migrated by the pipeline itself
-
-
-def test_diginetica_views_become_interactions(clickstreams: Built) -> None:
+def test_diginetica_views_become_interactions(warehouse: Built) -> None:
     """A session's views belong to its logged-in user when any of its rows names one,
     else to the anonymous device (``client:<client_id>``); one row per user, item, day."""
     rows = diginetica_rows()
@@ -293,11 +280,11 @@ def test_diginetica_views_become_interactions(clickstreams: Built) -> None:
         {"user": user_key, "item": "diginetica:" + rows["itemid"], "day": moment.dt.date}
     )
 
-    [(views,)] = clickstreams.query(
+    [(views,)] = warehouse.query(
         "select sum(views) from marts.interactions where product_id like 'diginetica:%'"
     )
 
-    assert interaction_figures(clickstreams, "diginetica") == (
+    assert interaction_figures(warehouse, "diginetica") == (
         keys["user"].nunique(),
         keys["item"].nunique(),
         len(keys.drop_duplicates()),
@@ -305,19 +292,19 @@ def test_diginetica_views_become_interactions(clickstreams: Built) -> None:
     assert views == len(rows)
 
 
-def test_movielens_ratings_become_interactions(clickstreams: Built) -> None:
+def test_movielens_ratings_become_interactions(warehouse: Built) -> None:
     ratings = pd.read_csv(
         data_dir() / MOVIELENS / "u.data", sep="\t", names=["user", "item", "rating", "stamp"]
     )
     day = pd.to_datetime(ratings["stamp"], unit="s", utc=True).dt.date
     keys = pd.DataFrame({"user": ratings["user"], "item": ratings["item"], "day": day})
 
-    [(average, reviewed)] = clickstreams.query(
+    [(average, reviewed)] = warehouse.query(
         "select avg(review_rating), count(review_rating) from marts.interactions "
         "where product_id like 'movielens:%'"
     )
 
-    assert interaction_figures(clickstreams, "movielens") == (
+    assert interaction_figures(warehouse, "movielens") == (
         ratings["user"].nunique(),
         ratings["item"].nunique(),
         len(keys.drop_duplicates()),
@@ -326,28 +313,28 @@ def test_movielens_ratings_become_interactions(clickstreams: Built) -> None:
     assert average == pytest.approx(ratings["rating"].mean())
 
 
-def test_a_generic_csv_becomes_interactions(clickstreams: Built, tmp_path: Path) -> None:
+def test_a_generic_csv_becomes_interactions(warehouse: Built, tmp_path: Path) -> None:
     path = tmp_path / "feed.csv"
     partner_feed(path)
     feed = pd.read_csv(path, dtype=str)
     day = pd.to_datetime(feed["timestamp"]).dt.date
     keys = pd.DataFrame({"user": feed["user_id"], "item": feed["item_id"], "day": day})
 
-    assert interaction_figures(clickstreams, FEED_PREFIX) == (
+    assert interaction_figures(warehouse, FEED_PREFIX) == (
         feed["user_id"].nunique(),
         feed["item_id"].nunique(),
         len(keys.drop_duplicates()),
     )
 
 
-def test_online_retail_purchases_and_their_value_match_the_file(clickstreams: Built) -> None:
+def test_online_retail_purchases_and_their_value_match_the_file(warehouse: Built) -> None:
     lines = pd.read_csv(data_dir() / ONLINE_RETAIL / RETAIL_FILE, dtype=str)
     sales = lines[~lines["InvoiceNo"].str.upper().str.startswith("C")].copy()
     sales["value"] = sales["UnitPrice"].map(Decimal) * sales["Quantity"].map(Decimal)
     per_invoice = sales.groupby("InvoiceNo")["value"].sum()
     expected_value = sum(int(value.quantize(Decimal("0.01")) * 100) for value in per_invoice)
 
-    [(purchases, value)] = clickstreams.query(
+    [(purchases, value)] = warehouse.query(
         "select sum(purchases), sum(purchase_value_minor) from marts.fct_sessions "
         "where client_id like 'online-retail-%'"
     )
