@@ -21,7 +21,7 @@ def _query(conn: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]] |
 
 
 def mart_figures(database: Path | None = None, top: int = 5) -> dict[str, Any]:
-    """Orders, GMV, customers, top search terms and the funnel, from the marts."""
+    """Orders, GMV, customers, top search terms and both funnels, from the marts."""
     with open_reader(database) as conn:
         orders = _query(
             conn,
@@ -41,7 +41,13 @@ def mart_figures(database: Path | None = None, top: int = 5) -> dict[str, Any]:
         funnel = _query(
             conn,
             "select sum(sessions), sum(sessions_view_item), sum(sessions_add_to_cart), "
-            "sum(sessions_begin_checkout), sum(sessions_purchase) from marts.fct_funnel_daily",
+            "sum(sessions_begin_checkout), sum(sessions_purchase) "
+            "from marts.fct_session_funnel_daily",
+        )
+        user_funnel = _query(
+            conn,
+            "select sum(users), sum(users_view_item), sum(users_add_to_cart), "
+            "sum(users_begin_checkout), sum(users_purchase) from marts.fct_user_funnel_daily",
         )
         events = _query(conn, "select count(*) from raw.events")
     figures: dict[str, Any] = {}
@@ -56,9 +62,13 @@ def mart_figures(database: Path | None = None, top: int = 5) -> dict[str, Any]:
         figures["customers"], figures["paying_customers"] = customers[0]
     if terms is not None:
         figures["top_search_terms"] = [(t, int(n), int(z or 0)) for t, n, z in terms]
+    steps = ("view_item", "add_to_cart", "begin_checkout", "purchase")
     if funnel is not None:
-        keys = ("sessions", "view_item", "add_to_cart", "begin_checkout", "purchase")
+        keys = ("sessions", *steps)
         figures["funnel"] = {k: int(v or 0) for k, v in zip(keys, funnel[0], strict=True)}
+    if user_funnel is not None:
+        keys = ("user_days", *steps)
+        figures["user_funnel"] = {k: int(v or 0) for k, v in zip(keys, user_funnel[0], strict=True)}
     return figures
 
 
@@ -83,8 +93,15 @@ def format_figures(figures: dict[str, Any]) -> str:
     if "funnel" in figures:
         f = figures["funnel"]
         lines.append(
-            f"  funnel (sessions)      {f['sessions']:,} → view item {f['view_item']:,} → "
+            f"  funnel, same session   {f['sessions']:,} sessions → view item {f['view_item']:,} → "
             f"cart {f['add_to_cart']:,} → checkout {f['begin_checkout']:,} → "
             f"purchase {f['purchase']:,}"
+        )
+    if "user_funnel" in figures:
+        f = figures["user_funnel"]
+        lines.append(
+            f"  funnel, users per day  {f['user_days']:,} user-days → view item "
+            f"{f['view_item']:,} → cart {f['add_to_cart']:,} → checkout "
+            f"{f['begin_checkout']:,} → purchase {f['purchase']:,}"
         )
     return "\n".join(lines) if lines else "  (no marts yet)"

@@ -187,7 +187,7 @@ def check_gmv_and_customers_match_the_shop(warehouse: Warehouse) -> None:
 def check_clickstream_marts_are_populated(warehouse: Warehouse) -> None:
     [(sessions, funnel_sessions)] = warehouse.query(
         "select (select count(*) from marts.fct_sessions), "
-        "(select sum(sessions) from marts.fct_funnel_daily)"
+        "(select sum(sessions) from marts.fct_session_funnel_daily)"
     )
     assert sessions > 0 and funnel_sessions == sessions
     [(searches, zero_result)] = warehouse.query(

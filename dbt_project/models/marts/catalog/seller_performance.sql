@@ -20,7 +20,11 @@ groups as (
             then {{ dbt.datediff('orders.paid_at', 'groups.shipped_at', 'second') }} end) / 3600.0 as avg_hours_to_ship,
         avg(case when groups.delivered_at is not null and groups.shipped_at is not null
             then {{ dbt.datediff('groups.shipped_at', 'groups.delivered_at', 'second') }} end) / 3600.0 as avg_hours_to_deliver,
-        sum(case when groups.delivered_at is not null then 1 else 0 end) as orders_delivered
+        sum(case when groups.delivered_at is not null then 1 else 0 end) as orders_delivered,
+        -- source anomalies (imported data): paid after shipping, or delivered before
+        -- shipping; their durations are in the averages as recorded
+        sum(case when orders.paid_at > groups.shipped_at or groups.shipped_at > groups.delivered_at
+            then 1 else 0 end) as timeline_anomaly_orders
     from {{ ref('stg_raw__fulfilment_groups') }} as groups
     inner join {{ ref('stg_raw__orders') }} as orders
         on groups.order_id = orders.order_id
@@ -76,6 +80,7 @@ final as (
         coalesce(groups.orders_delivered, 0) as orders_delivered,
         groups.avg_hours_to_ship,
         groups.avg_hours_to_deliver,
+        coalesce(groups.timeline_anomaly_orders, 0) as timeline_anomaly_orders,
         coalesce(reviews.review_count, 0) as review_count,
         reviews.average_rating,
         coalesce(questions.questions_received, 0) as questions_received,

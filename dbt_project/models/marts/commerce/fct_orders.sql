@@ -64,7 +64,15 @@ final as (
         case
             when children.delivered_at is not null
                 then cast({{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0 as double precision)
-        end as hours_paid_to_delivered
+        end as hours_paid_to_delivered,
+        -- a source anomaly (imported data: Olist records some approvals after the carrier
+        -- hand-over or the delivery): milestones out of order; durations are kept as recorded
+        coalesce(
+            orders.paid_at > children.first_shipped_at
+            or orders.paid_at > children.delivered_at
+            or children.first_shipped_at > children.delivered_at,
+            false
+        ) as has_timeline_anomaly
     from orders
     left join children
         on orders.order_id = children.order_id

@@ -58,7 +58,14 @@ final as (
         case
             when groups.shipped_at is not null and coalesce(groups.delivered_at, tracking.delivered_event_at) is not null
                 then {{ dbt.datediff('groups.shipped_at', 'coalesce(groups.delivered_at, tracking.delivered_event_at)', 'second') }} / 3600.0
-        end as hours_shipped_to_delivered
+        end as hours_shipped_to_delivered,
+        -- a source anomaly (imported data): paid after shipping, or delivered before shipping;
+        -- durations are kept as recorded
+        coalesce(
+            orders.paid_at > groups.shipped_at
+            or groups.shipped_at > coalesce(groups.delivered_at, tracking.delivered_event_at),
+            false
+        ) as has_timeline_anomaly
     from shipments
     left join groups
         on shipments.fulfilment_group_id = groups.fulfilment_group_id

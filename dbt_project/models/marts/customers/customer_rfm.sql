@@ -31,13 +31,26 @@ measured as (
 
 ),
 
+-- Each score is 1 + floor(5 x (rank - 1) / (customers - 1)), capped at 5 (1 for a lone
+-- customer), ranking from the worst value to the best: the percent rank in fifths, in exact
+-- arithmetic. Ties share the rank of their first row, so customers with equal values always
+-- get the same score (500 one-time buyers are all frequency 1, not spread over 1-5 by id).
+{%- set scores = {
+    'recency_score': 'recency_days desc',
+    'frequency_score': 'frequency',
+    'monetary_score': 'monetary_minor',
+} %}
 scored as (
 
     select
         *,
-        6 - ntile(5) over (order by recency_days, customer_id) as recency_score,
-        ntile(5) over (order by frequency, customer_id) as frequency_score,
-        ntile(5) over (order by monetary_minor, customer_id) as monetary_score
+        {%- for score, worst_first in scores.items() %}
+        cast(least(5, 1 + floor(coalesce(
+            5.0 * (rank() over (order by {{ worst_first }}) - 1)
+            / nullif(count(*) over () - 1, 0),
+            0
+        ))) as {{ dbt.type_int() }}) as {{ score }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from measured
 
 ),
@@ -50,9 +63,9 @@ final as (
         recency_days,
         frequency,
         monetary_minor,
-        cast(recency_score as {{ dbt.type_int() }}) as recency_score,
-        cast(frequency_score as {{ dbt.type_int() }}) as frequency_score,
-        cast(monetary_score as {{ dbt.type_int() }}) as monetary_score,
+        recency_score,
+        frequency_score,
+        monetary_score,
         cast(recency_score as {{ dbt.type_string() }})
             || cast(frequency_score as {{ dbt.type_string() }})
             || cast(monetary_score as {{ dbt.type_string() }}) as rfm_code,

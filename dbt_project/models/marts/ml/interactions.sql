@@ -8,10 +8,12 @@
     )
 }}
 -- The recommender's training input: one row per user x product x day with the signals
--- seen that day and their weighted sum. Signals: detail views, list clicks and cart adds
--- (clickstream), paid units (shop orders) and reviews (shop). Weights come from
--- var('interaction_weights'); interaction_weight = view_item*views + select_item*clicks +
--- add_to_cart*cart_adds + purchase*units_purchased + review_base*rating/5.
+-- seen that day and their weighted sum. Signals: detail views, list clicks, cart adds and
+-- reviews (clickstream write_review, e.g. imported MovieLens ratings), paid units (shop
+-- orders) and reviews (shop). Weights come from var('interaction_weights');
+-- interaction_weight = view_item*views + select_item*clicks + add_to_cart*cart_adds +
+-- purchase*units_purchased + write_review*rating/5. A shop review is also a write_review
+-- event; the day's rating is the max over both, so it is counted once.
 -- Users are accounts; devices never logged in appear as 'client:<client_id>'. Erased
 -- accounts are left out entirely.
 {%- set w = var('interaction_weights') %}
@@ -22,6 +24,32 @@ event_items as (
     select * from {{ ref('stg_raw__event_items') }}
     where event_name in ('view_item', 'select_item', 'add_to_cart')
         and listing_id is not null
+        and {{ event_window_predicate('event_date') }}
+
+),
+
+review_events as (
+
+    select
+        event_items.event_id,
+        event_items.user_id,
+        event_items.client_id,
+        event_items.listing_id,
+        event_items.event_date,
+        event_items.event_at
+    from {{ ref('stg_raw__event_items') }} as event_items
+    where event_items.event_name = 'write_review'
+        and event_items.listing_id is not null
+        and {{ event_window_predicate('event_items.event_date') }}
+
+),
+
+ratings as (
+
+    select event_id, rating
+    from {{ ref('stg_raw__events') }}
+    where event_name = 'write_review'
+        and rating is not null
         and {{ event_window_predicate('event_date') }}
 
 ),
@@ -54,6 +82,27 @@ event_signals as (
     from event_items
     left join stitched
         on event_items.client_id = stitched.client_id
+
+),
+
+review_event_signals as (
+
+    select
+        coalesce(review_events.user_id, stitched.user_id) as user_id,
+        review_events.client_id,
+        review_events.listing_id as product_id,
+        review_events.event_date as interaction_date,
+        0 as views,
+        0 as clicks,
+        0 as cart_adds,
+        0 as units_purchased,
+        ratings.rating as review_rating,
+        review_events.event_at as interacted_at
+    from review_events
+    inner join ratings
+        on review_events.event_id = ratings.event_id
+    left join stitched
+        on review_events.client_id = stitched.client_id
 
 ),
 
@@ -98,6 +147,8 @@ signals as (
 
     select * from event_signals
     union all
+    select * from review_event_signals
+    union all
     select * from purchase_signals
     union all
     select * from review_signals
@@ -139,7 +190,7 @@ final as (
             + {{ w['select_item'] }} * sum(clicks)
             + {{ w['add_to_cart'] }} * sum(cart_adds)
             + {{ w['purchase'] }} * sum(units_purchased)
-            + {{ w['review_base'] }} * coalesce(max(review_rating), 0) / 5.0
+            + {{ w['write_review'] }} * coalesce(max(review_rating), 0) / 5.0
             as double precision
         ) as interaction_weight,
         min(interacted_at) as first_interaction_at,
