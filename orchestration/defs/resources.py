@@ -46,7 +46,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class ShopDatabaseResource(dg.ConfigurableResource):
-    """The shop's OLTP database (SQLite or PostgreSQL), read through SQLAlchemy."""
+    """The shop's OLTP database (SQLite or PostgreSQL), read through SQLAlchemy.
+
+    It is brought to the latest migration before it is read, as ``mercado serve`` does
+    before serving: a home whose only data is an imported clickstream has a shop
+    database nobody has migrated yet, and its tables must load empty, not fail."""
 
     url: str = Field(description="SQLAlchemy URL of the shop database.")
 
@@ -54,9 +58,13 @@ class ShopDatabaseResource(dg.ConfigurableResource):
     def engine(self) -> Iterator[Engine]:
         from shop_api.core.config import normalise_database_url
         from shop_api.core.db import create_db_engine
+        from shop_api.core.migrations import is_at_head, upgrade_to_head
 
-        engine = create_db_engine(normalise_database_url(self.url), pool_size=1)
+        url = normalise_database_url(self.url)
+        engine = create_db_engine(url, pool_size=1)
         try:
+            if not is_at_head(engine):
+                upgrade_to_head(url)
             yield engine
         finally:
             engine.dispose()

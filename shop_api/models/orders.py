@@ -67,6 +67,8 @@ class Order(RecordModel):
     placed_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # The delivery date promised to the buyer, when one was (imported orders carry it).
+    estimated_delivery_at: Mapped[datetime | None]
 
     groups: Mapped[list[FulfilmentGroup]] = relationship(
         lazy="raise", order_by="FulfilmentGroup.created_at"

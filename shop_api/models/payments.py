@@ -43,6 +43,8 @@ class Payment(RecordModel):
     failed_attempts: Mapped[int] = mapped_column(default=0)
     last_error_code: Mapped[str | None] = mapped_column(String(64))
     last_error_message: Mapped[str | None] = mapped_column(String(255))
+    # How the buyer paid, as the provider (``card``) or an imported source reports it.
+    method: Mapped[str | None] = mapped_column(String(32))
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
 

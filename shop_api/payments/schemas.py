@@ -24,6 +24,7 @@ class PaymentPublic(BaseModel):
     failed_attempts: int
     last_error_code: str | None
     last_error_message: str | None
+    method: str | None
     card_brand: str | None
     card_last4: str | None
     created_at: datetime

@@ -42,6 +42,8 @@ from shop_api.tracking.outbox import record_purchase, record_refund
 
 log = structlog.get_logger(__name__)
 TERMINAL = (PaymentStatus.succeeded, PaymentStatus.canceled)
+# ``payments.method`` when the provider reports a card (the only means it takes).
+CARD = "card"
 REFUNDABLE_ORDER_STATUSES = (
     OrderStatus.paid,
     OrderStatus.partially_shipped,
@@ -167,6 +169,7 @@ def _apply_payment_event(
     payment = session.scalars(by_reference.execution_options(populate_existing=True)).one()
     if remote.card_brand:
         payment.card_brand, payment.card_last4 = remote.card_brand, remote.card_last4
+        payment.method = CARD
     if payment.status in TERMINAL:
         return "stale", []
     follow_ups: list[lifecycle.FollowUp] = []

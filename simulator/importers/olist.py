@@ -13,7 +13,9 @@ Mapping (Olist → shop):
   mapped by ``ORDER_STATUS``), one fulfilment group per seller, one order item per Olist
   item row (quantity 1; freight goes to the group's and the order's ``shipping_minor``) and
   ``order_status_history`` rows at the original purchase, approval, carrier and delivery
-  times; payments (status succeeded, provider ``olist-import``); a shipment per group that
+  times; Olist's estimated delivery date as ``estimated_delivery_at``; payments (status
+  succeeded, provider ``olist-import``, ``method`` = Olist's ``payment_type``: ``credit_card``,
+  ``boleto``, ``voucher``, ``debit_card``, ``not_defined``); a shipment per group that
   reached the carrier, with its tracking history; reviews on the order's first item not yet
   reviewed (one review per item), and the listings' rating aggregates.
 
@@ -89,6 +91,7 @@ CARRIER = "olist-import"
 CURRENCY = "BRL"
 ACTIVE_WITHIN = timedelta(days=180)
 EMAIL_DOMAIN = "import.invalid"  # RFC 2606: can never receive mail
+METHOD_LENGTH = 32  # payments.method
 
 # Report name -> file stem (``.csv`` or ``.csv.gz``), in load order.
 TABLES = {
@@ -191,6 +194,7 @@ class OrderIn:
     approved: datetime | None
     carrier: datetime | None
     delivered: datetime | None
+    estimated_delivery: datetime | None
     items: list[ItemIn] = field(default_factory=list)
     payments: list[PaymentIn] = field(default_factory=list)
     reviews: list[ReviewIn] = field(default_factory=list)
@@ -212,6 +216,7 @@ class PaymentIn:
     id: uuid.UUID
     sequential: int
     amount_minor: int
+    method: str
 
 
 @dataclass
@@ -432,6 +437,9 @@ class _OlistImport:
                     delivered=parse_time(
                         row.get("order_delivered_customer_date"), "order_delivered_customer_date"
                     ),
+                    estimated_delivery=parse_time(
+                        row.get("order_estimated_delivery_date"), "order_estimated_delivery_date"
+                    ),
                 )  # fmt: skip
             except Rejected as exc:
                 table.reject(str(exc))
@@ -515,12 +523,15 @@ class _OlistImport:
                 if (order_key, sequential) in seen:
                     raise Rejected("payment_sequential: duplicate payment of the order")
                 amount = parse_minor(row.get("payment_value"), "payment_value")
+                method = row.get("payment_type", "")
+                if not method or len(method) > METHOD_LENGTH:
+                    raise Rejected(f"payment_type: missing or longer than {METHOD_LENGTH}")
             except Rejected as exc:
                 table.reject(str(exc))
                 continue
             seen.add((order_key, sequential))
             order.payments.append(
-                PaymentIn(derived_id("payment", order_key, sequential), sequential, amount)
+                PaymentIn(derived_id("payment", order_key, sequential), sequential, amount, method)
             )
 
     def read_reviews(self, orders: dict[str, OrderIn]) -> None:
@@ -708,12 +719,22 @@ class _OlistImport:
         for batch in chunks([*shoppers.values(), *seller_rows], self.batch_size * 2):
             with self.writer.begin() as connection:
                 inserted |= self.insert_missing(connection, users, list(batch))
+        # Olist gives each order its own customer_id: the rows of a returning buyer share a
+        # customer_unique_id, one shopper, counted loaded once (the other rows: skipped).
         customer_table = self.report.table("customers")
+        counted: set[uuid.UUID] = set()
         for user_id, _row in customers.values():
-            if user_id in inserted:
+            if user_id in inserted and user_id not in counted:
                 customer_table.loaded += 1
             else:
                 customer_table.skipped += 1
+            counted.add(user_id)
+        shared = len(customers) - len(counted)
+        if shared:
+            customer_table.note = (
+                f"{shared} rows share a customer_unique_id with an earlier row: "
+                "one shopper each, counted once"
+            )
         seller_table = self.report.table("sellers")
         for key in sellers:
             if uuid.UUID(hex=key) in inserted:
@@ -878,6 +899,7 @@ class _OlistImport:
                 "request_fingerprint": _fingerprint(order.raw),
                 "shipping_address": order.address, "reservation_expires_at": None,
                 "placed_at": order.purchased, "paid_at": paid_at, "cancelled_at": cancelled_at,
+                "estimated_delivery_at": order.estimated_delivery,
                 "created_at": order.purchased, "modified_at": last_change,
             }
         )  # fmt: skip
@@ -900,6 +922,7 @@ class _OlistImport:
                     "id": payment.id, "order_id": order.id, "provider": PROVIDER,
                     "provider_payment_id": f"olist-{order.key}-{payment.sequential}",
                     "amount_minor": payment.amount_minor, "currency": CURRENCY,
+                    "method": payment.method,
                     "status": PaymentStatus.succeeded, "refunded_minor": 0,
                     "failed_attempts": 0, "created_at": paid, "modified_at": paid,
                 }

@@ -203,3 +203,20 @@ def test_writers_are_serialised_by_one_lock(tmp_path: Path) -> None:
         holder.join()
     with writer_lock(database, timeout=1):
         pass
+
+
+def test_a_shop_database_never_migrated_is_migrated_before_its_tables_are_read(
+    tmp_path: Path,
+) -> None:
+    """A home holding only an imported clickstream has no shop database yet: the shop
+    tables load empty instead of failing on ``no such table``."""
+    from orchestration.defs.resources import ShopDatabaseResource
+
+    shop_db = ShopDatabaseResource(url=f"sqlite:///{tmp_path / 'shop.db'}")
+
+    with shop_db.engine() as engine, open_writer(tmp_path / "warehouse.duckdb") as conn:
+        stats = [load_shop_table(conn, engine, table) for table in shop_tables()]
+        rows = conn.execute("select count(*) from raw.shop_categories").fetchone()
+
+    assert [s.rows_in_table for s in stats] == [0] * len(stats)
+    assert rows == (0,)

@@ -138,6 +138,7 @@ class TestCards:
         assert payment["status"] == "succeeded"
         assert (payment["amount_minor"], payment["currency"]) == (10_000, "USD")
         assert (payment["card_brand"], payment["card_last4"]) == ("visa", "4242")
+        assert payment["method"] == "card"
         assert payment["failed_attempts"] == 0
 
     def test_mastercard(

@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import re
+import shutil
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -502,6 +503,12 @@ def test_olist_import_loads_every_table_with_exact_counts(olist_runs, olist_file
     assert {s.value: n for s, n in statuses} == Counter(
         mapping[row["order_status"]] for row in rows["orders"]
     )
+    methods = db.execute(
+        select(Payment.method, func.count())
+        .where(Payment.order_id.in_(order_ids))
+        .group_by(Payment.method)
+    )
+    assert dict(methods.all()) == Counter(row["payment_type"] for row in rows["payments"])
     paid = db.scalar(select(func.sum(Payment.amount_minor)).where(Payment.order_id.in_(order_ids)))
     assert paid == sum(int(Decimal(row["payment_value"]) * 100) for row in rows["payments"])
     totals = db.scalar(select(func.sum(Order.total_minor)).where(Order.id.in_(order_ids)))
@@ -551,6 +558,7 @@ def test_olist_order_keeps_its_original_times_prices_and_history(olist_runs, oli
     assert order.placed_at == at(row["order_purchase_timestamp"])
     assert order.paid_at == at(row["order_approved_at"])
     assert order.idempotency_key == f"olist:{order_key}"
+    assert order.estimated_delivery_at == at(row["order_estimated_delivery_date"])
     assert order.subtotal_minor == sum(int(Decimal(i["price"]) * 100) for i in items)
     assert order.shipping_minor == sum(int(Decimal(i["freight_value"]) * 100) for i in items)
     history = db.scalars(
@@ -662,6 +670,39 @@ def test_olist_batches_commit_whole_orders_only(tmp_path, monkeypatch, olist_fil
     with Session(engine) as db:
         assert db.scalar(select(func.count()).select_from(OrderItem)) == 568
     engine.dispose()
+
+
+def test_olist_customers_sharing_a_shopper_are_reported_as_one_shopper_written(
+    tmp_path, olist_files_or_skip
+):
+    """Olist gives each order its own ``customer_id``; a returning buyer's rows share a
+    ``customer_unique_id``, which is one shopper: the report counts the shoppers written."""
+    folder = tmp_path / "olist"
+    shutil.copytree(data_dir() / OLIST_SAMPLE, folder)
+    customers = olist_files_or_skip.rows["customers"]
+    customers[1]["customer_unique_id"] = customers[0]["customer_unique_id"]
+    with (folder / OLIST_FILES["customers"]).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(customers[0]))
+        writer.writeheader()
+        writer.writerows(customers)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade_to_head(url)
+    engine = create_db_engine(url)
+
+    report = import_olist(engine, folder)
+
+    table = report.tables["customers"]
+    with Session(engine) as db:
+        shoppers = db.scalar(
+            select(func.count()).select_from(User).where(User.role == UserRole.shopper)
+        )
+        buyers = db.scalar(select(func.count(func.distinct(Order.buyer_id))))
+    engine.dispose()
+    assert shoppers == buyers == len(customers) - 1
+    assert (table.read, table.loaded, table.skipped, table.rejected) == (
+        len(customers), len(customers) - 1, 1, 0,
+    )  # fmt: skip
+    assert "customer_unique_id" in table.note
 
 
 def _first_orders(n: int) -> list[str]:

@@ -55,6 +55,12 @@ final as (
         orders.cancelled_at,
         children.first_shipped_at,
         children.delivered_at,
+        orders.estimated_delivery_at,
+        -- late = delivered on a later day than the one promised (the promise is a date)
+        case
+            when children.delivered_at is not null and orders.estimated_delivery_at is not null
+                then cast(children.delivered_at as date) > cast(orders.estimated_delivery_at as date)
+        end as is_delivered_late,
         case
             when children.delivered_at is not null
                 then cast({{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0 as double precision)

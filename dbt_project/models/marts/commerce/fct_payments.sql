@@ -35,6 +35,7 @@ final as (
         payments.payment_id,
         payments.order_id,
         payments.provider,
+        payments.payment_method,
         payments.payment_status,
         payments.payment_status = 'succeeded' as is_succeeded,
         payments.currency,

@@ -30,6 +30,7 @@ renamed as (
         {{ to_utc_timestamp('placed_at') }} as placed_at,
         {{ to_utc_timestamp('paid_at') }} as paid_at,
         {{ to_utc_timestamp('cancelled_at') }} as cancelled_at,
+        {{ to_utc_timestamp('estimated_delivery_at') }} as estimated_delivery_at,
         {{ to_utc_timestamp('created_at') }} as created_at,
         {{ to_utc_timestamp('modified_at') }} as modified_at,
         -- load metadata

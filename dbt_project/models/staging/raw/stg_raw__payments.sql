@@ -19,6 +19,7 @@ renamed as (
         cast(provider_payment_id as {{ dbt.type_string() }}) as provider_payment_id,
         cast(currency as {{ dbt.type_string() }}) as currency,
         cast(status as {{ dbt.type_string() }}) as payment_status,
+        cast(method as {{ dbt.type_string() }}) as payment_method,
         cast(last_error_code as {{ dbt.type_string() }}) as last_error_code,
         cast(card_brand as {{ dbt.type_string() }}) as card_brand,
         -- numerics
