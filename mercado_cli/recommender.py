@@ -169,7 +169,8 @@ def publish_command(
     ] = False,
 ) -> None:
     """Point LATEST (or CHALLENGER) at a version: to promote, pin or roll back."""
-    from ml.artifacts import ArtifactError, artifact_root, set_pointer
+    from ml.artifacts import artifact_root, set_pointer
+    from ml.serving import ArtifactError
     from shop_api.core.config import get_settings
 
     root = artifact_root(get_settings().resolved_home)

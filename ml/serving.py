@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -364,7 +365,7 @@ def _read_pointer(path: Path) -> str | None:
 def write_pointer(root: Path, name: str, version: str) -> None:
     """Point ``LATEST``/``CHALLENGER`` at a version, atomically (temp file + replace)."""
     root.mkdir(parents=True, exist_ok=True)
-    temp = root / f".{name}.{os.getpid()}.tmp"
+    temp = root / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
     temp.write_text(version + "\n", encoding="utf-8")
     os.replace(temp, root / name)
 
@@ -376,18 +377,32 @@ def pick(
     sellers: Mapping[str, str],
     excluded: Container[str] = frozenset(),
     max_per_seller: int | None = None,
+    categories: Mapping[str, str | None] | None = None,
+    max_per_category: int | None = None,
     per_seller: dict[str, int] | None = None,
+    per_category: dict[str, int] | None = None,
     seen: set[str] | None = None,
 ) -> list[Candidate]:
-    """The first ``k`` candidates that can be shown, in order.
+    """The first ``k`` candidates that can be shown, in order: the one re-ranking step of
+    the shop's lists and of anything training ranks for display.
 
     ``sellers`` maps each item that is available right now to its seller (what is not in
     it is sold out, paused or gone); ``excluded`` items (already bought, the page's own
-    listing) are skipped, each item appears once, and each seller at most
-    ``max_per_seller`` times. A list picked in parts passes the same ``per_seller`` and
-    ``seen`` to each part, so the caps and the uniqueness hold across them.
+    listing) are skipped, each item appears once, each seller at most ``max_per_seller``
+    times and, for diversity, each category (``categories``: item id to category) at most
+    ``max_per_category`` times. A list picked in parts passes the same ``per_seller``,
+    ``per_category`` and ``seen`` to each part, so the caps and the uniqueness hold
+    across them.
+
+    Examples
+    --------
+    >>> found = pick(ranked(["a", "b", "c"]), 2, sellers={"a": "s1", "b": "s1", "c": "s2"},
+    ...              max_per_seller=1)
+    >>> [candidate.item_id for candidate in found]
+    ['a', 'c']
     """
     per_seller = {} if per_seller is None else per_seller
+    per_category = {} if per_category is None else per_category
     seen = set() if seen is None else seen
     out: list[Candidate] = []
     for candidate in candidates:
@@ -395,11 +410,20 @@ def pick(
         seller = sellers.get(item_id)
         if seller is None or item_id in seen or item_id in excluded:
             continue
-        if max_per_seller is not None and per_seller.get(seller, 0) >= max_per_seller:
+        category = categories.get(item_id) if categories is not None else None
+        if _full(per_seller, seller, max_per_seller) or _full(
+            per_category, category, max_per_category
+        ):
             continue
         seen.add(item_id)
         per_seller[seller] = per_seller.get(seller, 0) + 1
+        if category is not None:
+            per_category[category] = per_category.get(category, 0) + 1
         out.append(candidate)
         if len(out) >= k:
             break
     return out
+
+
+def _full(counts: Mapping[str, int], key: str | None, limit: int | None) -> bool:
+    return limit is not None and key is not None and counts.get(key, 0) >= limit

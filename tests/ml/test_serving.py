@@ -124,3 +124,19 @@ def test_pick_skips_unavailable_excluded_and_capped_sellers():
     picked = pick(candidates, 4, sellers=sellers, excluded={"b"}, max_per_seller=1)
 
     assert [c.item_id for c in picked] == ["a", "e", "f"]
+
+
+def test_pick_caps_each_category_for_diversity_across_the_parts_of_a_list():
+    candidates = [Candidate(item, 1.0) for item in ["a", "b", "c", "d", "e"]]
+    sellers = {item: f"s-{item}" for item in "abcde"}
+    categories = {"a": "shoes", "b": "shoes", "c": "books", "d": "shoes", "e": None}
+    per_category: dict[str, int] = {}
+    seen: set[str] = set()
+
+    first = pick(candidates[:2], 2, sellers=sellers, categories=categories,
+                 max_per_category=1, per_category=per_category, seen=seen)  # fmt: skip
+    rest = pick(candidates[2:], 3, sellers=sellers, categories=categories,
+                max_per_category=1, per_category=per_category, seen=seen)  # fmt: skip
+
+    assert [c.item_id for c in first] == ["a"]
+    assert [c.item_id for c in rest] == ["c", "e"]  # d: a second shoe; e: no category
