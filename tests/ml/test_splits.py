@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ml import columns as c
-from ml.data import signal_weights, weigh_events
+from ml.data import reweigh_mart, signal_weights, weigh_events, weight_grid
 from ml.model_selection import leave_last_n, random_split, time_fraction
 
 
@@ -48,3 +48,19 @@ def test_signals_are_weighted_by_the_dbt_interaction_weights() -> None:
     assert weighed.loc["a", c.WEIGHT] == pytest.approx(weights["view_item"] + weights["purchase"])
     assert weighed.loc["a", c.TIMESTAMP] == 2
     assert weighed.loc["b", c.WEIGHT] == pytest.approx(weights["write_review"] * 4 / 5)
+
+
+def test_the_marts_signals_are_reweighed_as_the_mart_weighs_them() -> None:
+    mart = pd.DataFrame(
+        {
+            "views": [2, 0], "clicks": [1, 0], "cart_adds": [1, 0], "units_purchased": [1, 0],
+            "review_rating": [5, None],
+        }
+    )  # fmt: skip
+    grid = weight_grid({"view_item": 1, "select_item": 0.5, "add_to_cart": 3, "purchase": 5,
+                        "write_review": 2})  # fmt: skip
+
+    assert reweigh_mart(mart, grid["defaults"]).tolist() == [2 + 0.5 + 3 + 5 + 2, 0]
+    assert reweigh_mart(mart, grid["equal"]).tolist() == [2 + 1 + 1 + 1 + 1, 0]
+    assert reweigh_mart(mart, grid["intent_x2"]).tolist() == [2 + 0.5 + 6 + 10 + 2, 0]
+    assert reweigh_mart(mart, grid["browsing_x0.5"]).tolist() == [1 + 0.25 + 3 + 5 + 2, 0]

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ml import artifacts
+from ml.data import signal_weights
 from orchestration.defs.ml.assets import (
     GATE,
     published_recommender,
@@ -84,8 +85,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResou
     return WarehouseResource(database=str(path))
 
 
-def run(warehouse: WarehouseResource, candidates: list[dict]) -> dg.ExecuteInProcessResult:
-    config = {"holdout_days": 7, "training_config": json.dumps({"candidates": candidates})}
+def run(
+    warehouse: WarehouseResource, candidates: list[dict], tune: bool = False
+) -> dg.ExecuteInProcessResult:
+    overrides = {"candidates": candidates, "tune_signal_weights": tune}
+    config = {"holdout_days": 7, "training_config": json.dumps(overrides)}
     return dg.materialize(
         [training_data, recommender_model, published_recommender],
         resources={"warehouse": warehouse},
@@ -134,3 +138,25 @@ def test_a_model_that_does_not_beat_popularity_is_not_published(
     assert artifacts.read_pointer(root) is None
     assert len(artifacts.versions(root)) == 1  # written, kept for inspection, not served
     assert not result.asset_materializations_for_node("ml__published_recommender")
+
+
+def test_signal_weights_are_tuned_on_validation_and_recorded_with_the_version(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    result = run(warehouse, [{"family": "popularity"}, {"family": "item_knn"}], tune=True)
+
+    root = artifacts.artifact_root(tmp_path)
+    (version,) = artifacts.versions(root)
+    loaded = artifacts.load_version(root, version)
+    tuning = loaded["metrics.json"]["signal_weights"]
+    assert list(tuning["grid"]) == ["defaults", "intent_x2", "browsing_x0.5", "equal"]
+    assert tuning["grid"]["defaults"]["weights"] == signal_weights()
+    best = max(tuning["grid"].values(), key=lambda variant: variant["precision@10"])
+    assert tuning["grid"][tuning["chosen"]]["precision@10"] == best["precision@10"]
+    if tuning["chosen"] == "defaults":  # otherwise evaluated again, the winner may differ
+        assert tuning["probe"] == loaded["metrics.json"]["winner"]
+    assert loaded["manifest.json"]["signal_weights"] == {
+        "chosen": tuning["chosen"], "weights": tuning["weights"]
+    }  # fmt: skip
+    metadata = result.asset_materializations_for_node("ml__recommender_model")[0].metadata
+    assert metadata["signal_weights"].value["chosen"] == tuning["chosen"]

@@ -29,7 +29,8 @@ def artifact_root() -> Path:
 
 class TrainingRunConfig(dg.Config):
     """Run config of the model: holdout window and overrides of ``TrainingConfig``
-    (JSON, e.g. ``{"candidates": [{"family": "ease"}]}``)."""
+    (JSON, e.g. ``{"candidates": [{"family": "ease"}]}``, or
+    ``{"tune_signal_weights": false}`` to train with the dbt var's weights as they are)."""
 
     holdout_days: int = DEFAULT_HOLDOUT_DAYS
     training_config: str = "{}"
@@ -108,6 +109,9 @@ def recommender_model(
             "training_seconds": round(run.seconds, 2),
             "metrics": dg.MetadataValue.md(markdown_table(table)),
             "holdout": dg.MetadataValue.json(run.evaluation.split),
+            "signal_weights": dg.MetadataValue.json(
+                run.weights.to_dict() if run.weights else {"tuned": False}
+            ),
         },
     )
     yield dg.AssetCheckResult(
