@@ -20,6 +20,7 @@ TITLE = "title"
 # User attributes (accounts).
 SIGNUP_CHANNEL = "signup_channel"
 REGION = "region"
+BEHAVIOUR = "behaviour"
 
 # Derived by ml.data: row indices into the id maps and each user's recency position
 # (1 = the user's most recent interaction).

@@ -129,8 +129,42 @@ def recency_positions(frame: pd.DataFrame) -> pd.Series:
     return positions.reindex(frame.index)
 
 
+def signup_attributes(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Per account, the ``signup_channel`` and ``region`` of the visit it signed up in:
+    its first session carrying the account (``fct_sessions``: ``user_id``,
+    ``session_start_at``, ``session_id``, ``channel``, ``locale``), whose channel is its
+    first utm touch, and the region subtag of its locale (``de-AT`` → ``AT``; none for a
+    bare language).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"user_id": ["u", "u"], "session_id": ["s2", "s1"],
+    ...     "session_start_at": [2, 1], "channel": ["email", "social"],
+    ...     "locale": ["en-GB", "de_AT"]})
+    >>> signup_attributes(rows).to_dict("records")
+    [{'user_id': 'u', 'signup_channel': 'social', 'region': 'AT'}]
+    """
+    known = sessions[sessions["user_id"].notna()]
+    first = known.sort_values(["user_id", "session_start_at", "session_id"]).drop_duplicates(
+        "user_id"
+    )
+    region = first["locale"].astype("string").str.extract(r"^[A-Za-z]+[-_]([A-Za-z]{2}|\d{3})\b")
+    return pd.DataFrame(
+        {
+            c.USER: first["user_id"].astype(str).to_numpy(),
+            c.SIGNUP_CHANNEL: _plain(first["channel"].astype("string")),
+            c.REGION: _plain(region[0].str.upper()),
+        }
+    )
+
+
+def _plain(values: pd.Series) -> list[str | None]:
+    """Strings, with None where missing (feature tokens skip None)."""
+    return [None if pd.isna(value) else str(value) for value in values]
+
+
 def user_feature_tokens(
-    users: pd.DataFrame, columns: Iterable[str] = (c.SIGNUP_CHANNEL, c.REGION)
+    users: pd.DataFrame, columns: Iterable[str] = (c.SIGNUP_CHANNEL, c.REGION, c.BEHAVIOUR)
 ) -> dict[str, list[str]]:
     """``column:value`` tokens per user id from the attribute columns present."""
     present = [name for name in columns if name in users]

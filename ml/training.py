@@ -25,6 +25,7 @@ from ml.data import (
     from_mart,
     has_signals,
     signal_weights,
+    signup_attributes,
     weight_grid,
 )
 from ml.evaluation import Evaluation, Progress, evaluate, precision, validation_split
@@ -89,11 +90,26 @@ def items_from_products(products: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def users_from_profiles(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Behaviour buckets per account (``customer_rfm.rfm_segment``)."""
-    return pd.DataFrame(
-        {c.USER: profiles["customer_id"].astype(str), "behaviour": profiles["rfm_segment"]}
-    )
+def user_attributes(
+    profiles: pd.DataFrame | None, sessions: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
+    """Per account: the behaviour bucket (``customer_rfm.rfm_segment``) and the sign-up
+    channel and region (``ml.data.signup_attributes`` of ``fct_sessions``)."""
+    parts = []
+    if profiles is not None:
+        parts.append(
+            pd.DataFrame(
+                {c.USER: profiles["customer_id"].astype(str), c.BEHAVIOUR: profiles["rfm_segment"]}
+            )
+        )
+    if sessions is not None:
+        parts.append(signup_attributes(sessions))
+    if not parts:
+        return None
+    users = parts[0]
+    for part in parts[1:]:
+        users = users.merge(part, on=c.USER, how="outer")
+    return users
 
 
 def holdout_split(frame: pd.DataFrame, days: int) -> Split:
@@ -109,6 +125,7 @@ def train(
     root: Path,
     config: TrainingConfig | None = None,
     *,
+    sessions: pd.DataFrame | None = None,
     holdout_days: int = DEFAULT_HOLDOUT_DAYS,
     revision: str | None = None,
     progress: Progress | None = None,
@@ -121,7 +138,7 @@ def train(
     started = time.perf_counter()
     config = config or TrainingConfig()
     items = items_from_products(products)
-    users = users_from_profiles(profiles) if profiles is not None else None
+    users = user_attributes(profiles, sessions)
     frame = user_item_frame(interactions)
     split = holdout_split(frame, holdout_days)
     if split.train.empty or split.test.empty:
@@ -150,7 +167,9 @@ def train(
         model, full, evaluation, config,
         items=items,
         purchases=purchases.rename(columns={"user_key": c.USER, "product_id": c.ITEM}),
-        segments=users.set_index(c.USER)["behaviour"] if users is not None else None,
+        segments=users.set_index(c.USER)[c.BEHAVIOUR]
+        if users is not None and c.BEHAVIOUR in users
+        else None,
         revision=revision,
     )  # fmt: skip
     bundle.json_files["metrics.json"]["gate"] = asdict(gate)

@@ -64,6 +64,23 @@ def products() -> pd.DataFrame:
     )
 
 
+def sessions() -> pd.DataFrame:
+    """Each account's first session with it came by e-mail from Germany (odd users) or
+    directly from France; later ones by search from Spain; anonymous sessions have none."""
+    rows = []
+    for user in range(40):
+        first = ("email", "de-DE") if user % 2 else ("direct", "fr-FR")
+        for n, (channel, locale) in enumerate([first, ("organic_search", "es-ES")]):
+            rows.append(
+                {
+                    "session_id": f"s{user}-{n}", "user_id": f"u{user}", "channel": channel,
+                    "locale": locale, "session_start_at": START + timedelta(days=n),
+                }
+            )  # fmt: skip
+    rows.append({**rows[0], "session_id": "anonymous", "user_id": None, "locale": "it-IT"})
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResource:
     monkeypatch.setenv("MERCADO_HOME", str(tmp_path))
@@ -75,6 +92,7 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResou
         "customer_rfm": pd.DataFrame(
             {"customer_id": [f"u{n}" for n in range(40)], "rfm_segment": ["loyal", "new"] * 20}
         ),
+        "fct_sessions": sessions(),
     }
     with duckdb.connect(str(path)) as conn:
         conn.execute("create schema marts")
@@ -160,3 +178,16 @@ def test_signal_weights_are_tuned_on_validation_and_recorded_with_the_version(
     }  # fmt: skip
     metadata = result.asset_materializations_for_node("ml__recommender_model")[0].metadata
     assert metadata["signal_weights"].value["chosen"] == tuning["chosen"]
+
+
+def test_users_are_described_by_their_sign_up_channel_region_and_behaviour(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    run(warehouse, [{"family": "lightfm", "epochs": 2, "use_features": True}])
+
+    root = artifacts.artifact_root(tmp_path)
+    (version,) = artifacts.versions(root)
+    tokens = set(artifacts.load_version(root, version)["features.json"]["user_features"])
+    assert {"signup_channel:email", "signup_channel:direct", "region:DE", "region:FR"} <= tokens
+    assert {"behaviour:loyal", "behaviour:new"} <= tokens
+    assert not {"signup_channel:organic_search", "region:ES", "region:IT"} & tokens
