@@ -35,6 +35,8 @@ class PipelineResult:
     failed_steps: list[str] = field(default_factory=list)
     seconds: float = 0.0
     run_id: str | None = None
+    # Dagster's AssetCheckEvaluation of every check run (passed, severity, metadata).
+    check_evaluations: list[Any] = field(default_factory=list)
 
     def summary(self) -> str:
         days = f"{self.days[0]}..{self.days[-1]} ({len(self.days)} days)" if self.days else "none"
@@ -141,4 +143,5 @@ def _summarise(result: Any, days: list[str], seconds: float) -> PipelineResult:
         failed_steps=failed_steps,
         seconds=round(seconds, 1),
         run_id=result.run_id,
+        check_evaluations=list(result.get_asset_check_evaluations()),
     )

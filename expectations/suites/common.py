@@ -11,6 +11,9 @@ import great_expectations as gx
 from expectations.context import data_context
 from expectations.severity import CHECK, ROW_LEVEL, WARN
 
+# A quarantine is a systematic break (an error) only past a share of the batch *and* this
+# many rows: in a small batch one poison row is already a large share.
+MIN_BAD_ROWS_FOR_ERROR = 10
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 

@@ -14,7 +14,13 @@ from typing import Any
 
 import great_expectations as gx
 
-from expectations.suites.common import UUID_PATTERN, new_suite, row_rule, unexpected_rows
+from expectations.suites.common import (
+    MIN_BAD_ROWS_FOR_ERROR,
+    UUID_PATTERN,
+    new_suite,
+    row_rule,
+    unexpected_rows,
+)
 
 BUILDER_VERSION = 1
 NAME = "raw_events"
@@ -150,4 +156,10 @@ def events_suite(
             "event_date <> cast(timezone('UTC', event_time) as date)",
         ),
     ]
-    return new_suite(NAME, BUILDER_VERSION, expectations, max_bad_share=max_bad_share)
+    return new_suite(
+        NAME,
+        BUILDER_VERSION,
+        expectations,
+        max_bad_share=max_bad_share,
+        min_bad_rows=MIN_BAD_ROWS_FOR_ERROR,
+    )

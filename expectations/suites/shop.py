@@ -12,7 +12,13 @@ import great_expectations as gx
 
 from expectations.contracts import TableContract
 from expectations.severity import ERROR
-from expectations.suites.common import dataset_rule, new_suite, row_rule, unexpected_rows
+from expectations.suites.common import (
+    MIN_BAD_ROWS_FOR_ERROR,
+    dataset_rule,
+    new_suite,
+    row_rule,
+    unexpected_rows,
+)
 
 BUILDER_VERSION = 1
 DEFAULT_MAX_BAD_SHARE = 0.05
@@ -73,5 +79,10 @@ def shop_suite(
             )
         )
     return new_suite(
-        contract.table, BUILDER_VERSION, rules, max_bad_share=max_bad_share, key=list(contract.key)
+        contract.table,
+        BUILDER_VERSION,
+        rules,
+        max_bad_share=max_bad_share,
+        min_bad_rows=MIN_BAD_ROWS_FOR_ERROR,
+        key=list(contract.key),
     )

@@ -134,7 +134,7 @@ def quarantine_rows(
             )
             keys = ", ".join(f't."{k}"' for k in key)
             result.sample = [
-                {"key": list(row[:-1]), "reasons": row[-1]}
+                {"key": [str(value) for value in row[:-1]], "reasons": row[-1]}
                 for row in conn.execute(
                     f"select {keys}, b._reasons from raw.{table} t join _bad b "
                     f"on t.rowid = b._rid order by all limit {SAMPLE_ROWS}"

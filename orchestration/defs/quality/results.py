@@ -36,7 +36,7 @@ def check_result(
         name,
         asset=asset_key.to_user_string(),
         suite_version=suite_version,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         outcomes=outcomes,
     )
     build_data_docs(results_dir, site_dir)
