@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 SCHEMA_VERSION = 1
 
@@ -24,6 +25,21 @@ EventName = Literal[
     "write_review",
 ]  # fmt: skip
 EVENT_NAMES: tuple[str, ...] = get_args(EventName)
+
+ENTITY_ID_PATTERN = (
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|[a-z0-9_]+:\S+(?: \S+)*)$"
+)
+"""What ``user_id`` and ``items[].item_id`` must be: a shop id (a canonical UUID, lowercase
+and dashed) or an imported dataset's own id under its prefix (``diginetica:123``,
+``online_retail:BANK CHARGES``: the prefix is lowercase letters, digits and underscores;
+the value is the dataset's, words separated by single spaces, no control characters). The
+warehouse tests the same rule (dbt var ``entity_id_pattern``, generic test ``is_entity_id``),
+so an event the collector accepts never fails the warehouse's id tests; one that does not fit
+is quarantined here. It is a field ``pattern``, so it is part of the JSON schema too."""
+
+ID_FIELDS = frozenset({"user_id", "item_id"})
+NOT_AN_ID = "not an id: a lowercase dashed UUID or <prefix>:<value> such as diginetica:123"
 
 Text = Field(default=None, max_length=2048)
 Short = Field(default=None, max_length=256)
@@ -40,7 +56,7 @@ class Page(BaseModel):
 class Item(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    item_id: str = Field(min_length=1, max_length=64)
+    item_id: str = Field(max_length=64, pattern=ENTITY_ID_PATTERN)
     item_name: str | None = Field(default=None, max_length=512)
     item_category: str | None = Short
     price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -66,7 +82,7 @@ class EventV1(BaseModel):
     event_name: EventName
     event_time: AwareDatetime
     client_id: str = Field(min_length=1, max_length=64)
-    user_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=64, pattern=ENTITY_ID_PATTERN)
     session_id: str | None = Field(default=None, max_length=64)
     page: Page | None = None
     params: dict[str, Any] = Field(default_factory=dict, max_length=100)
@@ -172,6 +188,12 @@ def validate_events(
     return [validate_event(raw, version=version) for raw in raws]
 
 
+def _message(error: ErrorDetails) -> str:
+    if error["type"] == "string_pattern_mismatch" and error["loc"][-1] in ID_FIELDS:
+        return NOT_AN_ID
+    return error["msg"]
+
+
 def validate_event(raw: Any, *, version: int = SCHEMA_VERSION) -> tuple[dict | None, list[str]]:
     """Return (normalised event, []) or (None, reasons). Never raises for bad input."""
     if not isinstance(raw, dict):
@@ -180,7 +202,7 @@ def validate_event(raw: Any, *, version: int = SCHEMA_VERSION) -> tuple[dict | N
         event = EventV1.model_validate(raw)
     except ValidationError as exc:
         return None, [
-            f"{'.'.join(str(part) for part in error['loc']) or 'event'}: {error['msg']}"
+            f"{'.'.join(str(part) for part in error['loc']) or 'event'}: {_message(error)}"
             for error in exc.errors(include_url=False)
         ]
     reasons = _rule_reasons(event, version)

@@ -64,12 +64,17 @@ def _without_ip(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 def scrub_raw(raw: Any, verified_user: uuid.UUID | None) -> Any:
-    """A rejected event as it may be quarantined: no unverified user_id, no IP fields."""
+    """An event as the collector may keep it, landed or quarantined: ``user_id`` only when
+    it names the verified caller (then as its canonical UUID, the form the event's id rule
+    asks for), no IP fields."""
     if not isinstance(raw, dict):
         return raw
     scrubbed = _without_ip(raw)
-    if "user_id" in scrubbed and not _same_user(scrubbed["user_id"], verified_user):
-        scrubbed = {**scrubbed, "user_id": None}
+    sent = scrubbed.get("user_id")
+    if sent is not None:
+        kept = str(verified_user) if _same_user(sent, verified_user) else None
+        if kept != sent:
+            scrubbed = {**scrubbed, "user_id": kept}
     context = scrubbed.get("context")
     if isinstance(context, dict) and not IP_KEYS.isdisjoint(context):
         scrubbed = {**scrubbed, "context": _without_ip(context)}
@@ -92,8 +97,11 @@ def process_batch(
     """Validate and normalise a batch; see the module docstring for the rules."""
     latest, earliest = now + max_future, now - max_age
     outcome = BatchOutcome()
+    # Scrubbed first, so an unverified user_id (which would be removed anyway) never gets
+    # an event rejected, and a verified one reaches validation in canonical form.
+    scrubbed = [scrub_raw(raw, verified_user) for raw in raw_events]
     for index, (raw, (event, reasons)) in enumerate(
-        zip(raw_events, validate_events(raw_events), strict=True)
+        zip(scrubbed, validate_events(scrubbed), strict=True)
     ):
         if event is not None:
             when = datetime.fromisoformat(event["event_time"])
@@ -102,21 +110,11 @@ def process_batch(
             elif when < earliest:
                 reasons = [f"event_time: older than {max_age.days} days"]
         if event is None or reasons:
-            outcome.rejects.append((scrub_raw(raw, verified_user), reasons))
+            outcome.rejects.append((raw, reasons))
             outcome.rejected.append(
                 {"index": index, "event_id": _event_id_of(raw), "reasons": reasons}
             )
             continue
-        if event["user_id"] is not None:
-            event["user_id"] = (
-                str(verified_user) if _same_user(event["user_id"], verified_user) else None
-            )
-        extra = event["extra"]
-        if extra and not IP_KEYS.isdisjoint(extra):
-            event["extra"] = _without_ip(extra)
-        context = event["context"]
-        if context and not IP_KEYS.isdisjoint(context):
-            event["context"] = _without_ip(context)
         outcome.events.append(event)
         outcome.accepted.append(event["event_id"])
     return outcome

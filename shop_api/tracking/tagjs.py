@@ -8,7 +8,9 @@ revalidate cheaply with the ETag.
 
 The demo page is a tiny shop page on the same origin (no CDN, inline assets only) that
 loads the tag the recommended way; the browser test drives it, and developers can watch
-the events it sends with ``?debug=1`` and the browser console.
+the events it sends with ``?debug=1`` and the browser console. Its items have ids under the
+``demo:`` prefix, which the event contract accepts (``events.ENTITY_ID_PATTERN``), so a visit
+lands as ordinary events that never fail the warehouse's id tests.
 """
 
 from __future__ import annotations
@@ -116,10 +118,10 @@ DEMO_PAGE = """<!doctype html>
   };
   mercado('config', { debug: /[?&]debug=1/.test(location.search) });
   var ITEMS = [
-    { item_id: 'demo-1', item_name: 'Film camera', item_category: 'cameras',
-      price: 120.0, quantity: 1, index: 0, seller_id: 'demo-seller' },
-    { item_id: 'demo-2', item_name: 'Tripod', item_category: 'cameras',
-      price: 35.5, quantity: 1, index: 1, seller_id: 'demo-seller' }
+    { item_id: 'demo:film-camera', item_name: 'Film camera', item_category: 'cameras',
+      price: 120.0, quantity: 1, index: 0, seller_id: 'demo:seller' },
+    { item_id: 'demo:tripod', item_name: 'Tripod', item_category: 'cameras',
+      price: 35.5, quantity: 1, index: 1, seller_id: 'demo:seller' }
   ];
   mercado('event', 'view_item_list', { list_id: 'demo', list_name: 'Demo shelf' }, ITEMS);
   function note(name, id) {

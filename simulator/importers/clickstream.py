@@ -8,8 +8,10 @@
 - MovieLens 100K ``u.data`` ratings: one ``write_review`` per rating with ``params.rating``
   (titles and first genre from ``u.item``/``u.genre`` when present).
 
-Identifiers are prefixed with the dataset (``movielens:242``) so datasets never collide with
-each other or with the shop's own ids; ``client_id`` (an anonymous device id) comes from the
+Identifiers are prefixed with the dataset (``movielens:242``, ``online_retail:85123A``) so
+datasets never collide with each other or with the shop's own ids, as the event contract's
+id rule asks (``events.ENTITY_ID_PATTERN``: the prefix is lowercase letters, digits and
+underscores); ``client_id`` (an anonymous device id) comes from the
 user when known, else from the session or invoice. Every event carries
 ``import_dataset`` (kept in the event's ``extra``). Times without a zone are read as UTC.
 """
@@ -39,6 +41,7 @@ DIGINETICA_FILE = "sample_train-item-views.csv"
 ONLINE_RETAIL_FILE = "online_retail_first10k_clean.csv.gz"
 MOVIELENS_FILE = "u.data"
 ONLINE_RETAIL_CURRENCY = "GBP"  # a UK retailer; UnitPrice is in pounds sterling
+ONLINE_RETAIL_PREFIX = "online_retail"  # id prefixes are [a-z0-9_]+ (events.ENTITY_ID_PATTERN)
 
 
 def _locate(path: Path | None, dataset_folder: str, default_file: str) -> Path:
@@ -221,7 +224,7 @@ def _invoice_event(invoice: _Invoice) -> dict[str, Any]:
             items[key]["quantity"] += line["quantity"]
         else:
             items[key] = {
-                "item_id": f"online-retail:{line['stock_code']}",
+                "item_id": f"{ONLINE_RETAIL_PREFIX}:{line['stock_code']}",
                 "item_name": line["description"],
                 "price": float(line["price"]),
                 "quantity": line["quantity"],
@@ -232,7 +235,7 @@ def _invoice_event(invoice: _Invoice) -> dict[str, Any]:
     customer = next((line["customer"] for line in invoice.lines if line["customer"]), "")
     country = next((line["country"] for line in invoice.lines if line["country"]), None)
     params: dict[str, Any] = {
-        "transaction_id": f"online-retail:{invoice.number}",
+        "transaction_id": f"{ONLINE_RETAIL_PREFIX}:{invoice.number}",
         "value": float(round(value, 2)),
         "currency": ONLINE_RETAIL_CURRENCY,
     }
@@ -245,7 +248,7 @@ def _invoice_event(invoice: _Invoice) -> dict[str, Any]:
         "client_id": (
             f"online-retail-{customer}" if customer else f"online-retail-invoice-{invoice.number}"
         ),
-        "user_id": f"online-retail:{customer}" if customer else None,
+        "user_id": f"{ONLINE_RETAIL_PREFIX}:{customer}" if customer else None,
         "params": params,
         "items": [{k: v for k, v in item.items() if v is not None} for item in items.values()],
         "import_dataset": ONLINE_RETAIL,

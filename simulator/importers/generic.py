@@ -7,7 +7,11 @@ when it has no offset) or unix seconds. ``value`` becomes ``params.value`` with
 rating (``params.rating``, 1 to 5). ``session_id`` and ``client_id`` columns fill those
 fields (``client_id`` defaults to the user id); any other column is copied into
 ``params`` (so a ``transaction_id`` or ``search_term`` column makes purchase or search
-rows valid). Ids are used as given, not prefixed.
+rows valid). ``user_id`` and ``item_id`` follow the event contract's id rule
+(``events.ENTITY_ID_PATTERN``): a UUID is taken as a shop id (and written canonical, so a
+feed about the shop's own listings joins them); any other id is kept under the dataset's
+prefix, its name in lowercase letters, digits and underscores (``partner feed`` →
+``partner_feed:u1``). ``client_id`` defaults to the (prefixed) user id.
 
 The dataset name is the unit of idempotency: event ids are uuid5 over the name and the
 row's content, and re-importing under the same name replaces that import's files (a
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import math
+import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +60,19 @@ def parse_timestamp(text: str) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError("timestamp: unix seconds out of range") from None
+
+
+def id_prefix(dataset_name: str) -> str:
+    """The dataset's id prefix: ``partner feed`` → ``partner_feed``."""
+    return re.sub(r"[^a-z0-9_]+", "_", dataset_name.lower()).strip("_") or "dataset"
+
+
+def entity_id(prefix: str, text: str) -> str:
+    """A shop UUID as its canonical text, any other id under the dataset's prefix."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return f"{prefix}:{text}"
 
 
 def _value(text: str, event_name: str) -> tuple[str, Any]:
@@ -140,6 +159,8 @@ def _event(
         return None, reasons
     known = {*REQUIRED_COLUMNS, "event_name", "value", *TOP_LEVEL_COLUMNS}
     params.update({k: v for k, v in row.items() if k not in known and k and v})
+    prefix = id_prefix(dataset_name)
+    user_id = entity_id(prefix, row["user_id"])
     time_text = moment.isoformat()
     key = "\x1f".join(
         [row["user_id"], row["item_id"], time_text, event_name]
@@ -149,10 +170,10 @@ def _event(
         "event_id": import_event_id(dataset_name, key),
         "event_name": event_name,
         "event_time": time_text,
-        "client_id": row.get("client_id") or row["user_id"],
-        "user_id": row["user_id"],
+        "client_id": row.get("client_id") or user_id,
+        "user_id": user_id,
         "session_id": row.get("session_id") or None,
         "params": params,
-        "items": [{"item_id": row["item_id"]}],
+        "items": [{"item_id": entity_id(prefix, row["item_id"])}],
         "import_dataset": dataset_name,
     }, []

@@ -165,7 +165,7 @@ def test_online_retail_lands_one_purchase_per_invoice_and_refunds_for_cancellati
         - Counter()
     )
     assert {e["params"]["transaction_id"] for e in events} == {
-        f"online-retail:{n}" for n in invoices
+        f"online_retail:{n}" for n in invoices
     }
     assert {e["params"]["currency"] for e in events} == {"GBP"}
     quantities = sum(abs(int(row["Quantity"])) for row in rows)
@@ -175,7 +175,7 @@ def test_online_retail_lands_one_purchase_per_invoice_and_refunds_for_cancellati
         revenue, abs=Decimal("0.01") * len(invoices)
     )
     customers = {row["CustomerID"].removesuffix(".0") for row in rows if row["CustomerID"]}
-    assert {e["user_id"] for e in events} == {f"online-retail:{c}" for c in customers}
+    assert {e["user_id"] for e in events} == {f"online_retail:{c}" for c in customers}
 
     again = import_online_retail(lake)
 
@@ -207,9 +207,9 @@ def test_online_retail_cancellations_become_refunds_and_bad_lines_are_quarantine
         "Quantity: not a number": 1,
     }
     events = {e["params"]["transaction_id"]: e for e in lake_events(lake)}
-    assert events["online-retail:536365"]["event_name"] == "purchase"
-    assert events["online-retail:536365"]["params"]["value"] == pytest.approx(35.64)
-    refund = events["online-retail:C536379"]
+    assert events["online_retail:536365"]["event_name"] == "purchase"
+    assert events["online_retail:536365"]["params"]["value"] == pytest.approx(35.64)
+    refund = events["online_retail:C536379"]
     assert refund["event_name"] == "refund"
     assert refund["params"]["value"] == pytest.approx(27.5)
     assert refund["items"][0]["quantity"] == 1
@@ -286,13 +286,13 @@ def test_generic_csv_loads_good_rows_and_quarantines_bad_ones_with_reasons(lake,
         "value: not a number": 1,
         "row: 2 fields where the header has 6": 1,
     }
-    events = {e["items"][0]["item_id"]: e for e in lake_events(lake)}
+    events = {e["items"][0]["item_id"].removeprefix("partner_feed:"): e for e in lake_events(lake)}
     assert set(events) == {"i1", "i2", "i3", "i4"}
     assert events["i1"]["event_name"] == "view_item"
     assert events["i2"]["event_time"] == "2024-03-01T10:00:00Z"
     assert events["i3"]["params"] == {"value": 19.9, "currency": "EUR", "transaction_id": "T-9"}
     assert events["i4"]["params"] == {"rating": 4}
-    assert events["i4"]["client_id"] == events["i4"]["user_id"] == "u3"
+    assert events["i4"]["client_id"] == events["i4"]["user_id"] == "partner_feed:u3"
     bad = list(lake.read(EVENTS_BAD))
     assert len(bad) == 7
     assert all(record["reasons"] and record["source"] == "import:partner feed" for record in bad)
@@ -321,7 +321,7 @@ def test_generic_csv_reimport_skips_what_is_there_and_replaces_what_changed(lake
     changed = import_csv(lake, path, dataset_name="feed")
 
     assert (changed.loaded, changed.skipped, changed.rejected) == (1, 1, 0)
-    assert sorted(e["items"][0]["item_id"] for e in lake_events(lake)) == ["i1", "i9"]
+    assert sorted(e["items"][0]["item_id"] for e in lake_events(lake)) == ["feed:i1", "feed:i9"]
     assert changed.written["stale event files removed"] == 1  # 2024-03-02
     assert list(lake.read(EVENTS_BAD)) == []  # the earlier rejects were superseded
 
@@ -329,6 +329,31 @@ def test_generic_csv_reimport_skips_what_is_there_and_replaces_what_changed(lake
 
     assert other.loaded == 2
     assert len(lake_events(lake)) == 4
+
+
+def test_generic_csv_ids_are_shop_uuids_or_kept_under_the_dataset_prefix(lake, tmp_path):
+    """Every id fits the event contract, so the rows land instead of being quarantined."""
+    listing = uuid.uuid4()
+    path = tmp_path / "feed.csv"
+    path.write_text(
+        "user_id,item_id,timestamp\n"
+        f"u1,{str(listing).upper()},2024-03-01T10:00:00Z\n"  # a shop listing, not canonical
+        "u1,BANK CHARGES,2024-03-01T11:00:00Z\n"
+        "42,sku:7,2024-03-01T12:00:00Z\n",
+        encoding="utf-8",
+    )
+
+    report = import_csv(lake, path, dataset_name="Partner Feed-2")
+
+    assert report.tables["feed.csv"].loaded == 3
+    landed = sorted((e["user_id"], e["items"][0]["item_id"]) for e in lake_events(lake))
+    assert landed == sorted(
+        [
+            ("partner_feed_2:u1", str(listing)),
+            ("partner_feed_2:u1", "partner_feed_2:BANK CHARGES"),
+            ("partner_feed_2:42", "partner_feed_2:sku:7"),
+        ]
+    )
 
 
 def test_generic_csv_needs_a_header_with_the_required_columns(lake, tmp_path):

@@ -13,10 +13,12 @@ from shop_api.tracking.lake import EVENTS, EVENTS_BAD
 from shop_api.tracking.service import Tracking
 from tests.factories import Actor, Factory
 
+LISTING_ID = "5f0c6a52-2d0e-4f7e-9c1b-6d3f2b8a9e10"
+
 
 def make_event(name: str = "page_view", **overrides: Any) -> dict[str, Any]:
     """A valid event v1 of this name, as tag.js would send it."""
-    item = {"item_id": "L-1", "item_name": "Camera", "price": 125.0, "quantity": 1}
+    item = {"item_id": LISTING_ID, "item_name": "Camera", "price": 125.0, "quantity": 1}
     event: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "event_name": name,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from shop_api.tracking.events import NOT_AN_ID
 from shop_api.tracking.ratelimit import TokenBuckets
 from shop_api.tracking.service import Tracking
 from tests.factories import Actor, Factory, assert_error
@@ -43,6 +44,27 @@ class TestBatch:
         assert len(quarantined) == 2
         assert {r["source"] for r in quarantined} == {"collect"}
         assert all(r["reasons"] for r in quarantined)
+
+    def test_an_item_id_outside_the_id_rule_is_quarantined_with_the_reason(
+        self, client: TestClient, lake: Lake
+    ):
+        """What the demo page used to send: it must never reach the warehouse's tables."""
+        poison = make_event("add_to_cart", items=[{"item_id": "demo-1", "price": 120.0}])
+        good = make_event("add_to_cart")
+
+        body = collect(client, [poison, good])
+
+        assert body["accepted"] == [good["event_id"]]
+        assert body["rejected"] == [
+            {"index": 0, "event_id": poison["event_id"],
+             "reasons": [f"items.0.item_id: {NOT_AN_ID}"]},
+        ]  # fmt: skip
+        [quarantined] = [
+            r for r in lake.rejects()
+            if isinstance(r["event"], dict) and r["event"].get("event_id") == poison["event_id"]
+        ]  # fmt: skip
+        assert quarantined["reasons"] == [f"items.0.item_id: {NOT_AN_ID}"]
+        assert poison["event_id"] not in {e["event_id"] for e in lake.events()}
 
     def test_a_beacon_body_sent_as_text_is_accepted(self, client: TestClient, lake: Lake):
         event = make_event()
@@ -105,6 +127,13 @@ class TestPrivacy:
             if isinstance(r["event"], dict) and r["event"].get("event_id") == bad["event_id"]
         ]  # fmt: skip
         assert reject["event"]["user_id"] is None
+
+    def test_an_unverified_user_id_is_removed_even_when_it_is_not_an_id(
+        self, client: TestClient, lake: Lake
+    ):
+        event = make_event("view_item", user_id="Demo User")
+        assert collect(client, [event])["accepted"] == [event["event_id"]]
+        assert lake.by_id(event["event_id"])["user_id"] is None
 
     def test_user_id_of_the_token_holder_is_kept(
         self, client: TestClient, lake: Lake, shopper: Actor

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from shop_api.tracking.events import EVENT_NAMES, event_date, validate_event, validate_events
+from shop_api.tracking.events import (
+    ENTITY_ID_PATTERN,
+    EVENT_NAMES,
+    NOT_AN_ID,
+    EventV1,
+    event_date,
+    validate_event,
+    validate_events,
+)
 from tests.tracking.conftest import make_event
 
 
@@ -96,3 +104,56 @@ def test_a_batch_may_hold_things_that_are_not_events():
 
     assert results[0][1] == []
     assert results[1:] == [(None, ["event: must be a JSON object"])] * 2
+
+
+@pytest.mark.parametrize(
+    "entity_id",
+    [
+        "5f0c6a52-2d0e-4f7e-9c1b-6d3f2b8a9e10",  # a shop id
+        "diginetica:123",  # an imported dataset's id under its prefix
+        "online_retail:85123A",  # the value after the prefix is kept as the dataset has it
+        "online_retail:BANK CHARGES",
+        "demo:film-camera",
+    ],
+)
+def test_user_and_item_ids_are_shop_uuids_or_prefixed_dataset_ids(entity_id: str):
+    event, reasons = validate_event(
+        make_event("view_item", user_id=entity_id, items=[{"item_id": entity_id}])
+    )
+    assert reasons == []
+    assert event is not None
+    assert (event["user_id"], event["items"][0]["item_id"]) == (entity_id, entity_id)
+
+
+@pytest.mark.parametrize(
+    "entity_id",
+    [
+        "demo-1",  # what the demo page used to send
+        "123",  # a dataset id without its prefix
+        "online-retail:1",  # prefixes are lowercase letters, digits and underscores
+        "Diginetica:1",
+        "5F0C6A52-2D0E-4F7E-9C1B-6D3F2B8A9E10",  # not canonical: uppercase
+        "5f0c6a522d0e4f7e9c1b6d3f2b8a9e10",  # not canonical: no dashes
+        "diginetica:",
+        "diginetica: 1",
+        "diginetica:1 ",
+        "diginetica:1\n2",
+        "diginetica:1\t2",
+        "",
+    ],
+)
+def test_other_ids_are_rejected_with_a_reason_naming_the_rule(entity_id: str):
+    for field, change in (
+        ("items.0.item_id", {"items": [{"item_id": entity_id}]}),
+        ("user_id", {"user_id": entity_id}),
+    ):
+        event, reasons = validate_event(make_event("view_item", **change))
+        assert event is None
+        assert reasons == [f"{field}: {NOT_AN_ID}"]
+
+
+def test_the_id_rule_is_part_of_the_event_json_schema():
+    schema = EventV1.model_json_schema()
+    item_id = schema["$defs"]["Item"]["properties"]["item_id"]
+    user_id = next(s for s in schema["properties"]["user_id"]["anyOf"] if s["type"] == "string")
+    assert item_id["pattern"] == user_id["pattern"] == ENTITY_ID_PATTERN

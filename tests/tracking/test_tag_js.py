@@ -30,7 +30,9 @@ from websockets.sync.client import ClientConnection, connect
 from mercado_cli.server import running_api
 from shop_api.api import include_routers
 from shop_api.core.migrations import upgrade_to_head
+from shop_api.tracking.events import validate_event
 from shop_api.tracking.tagjs import SOURCE, strip_comments
+from tests.tracking.conftest import make_event
 
 # ---------------------------------------------------------------------------------------
 # Serving
@@ -88,6 +90,17 @@ def test_demo_page_loads_the_tag_from_the_same_origin(tag_client: TestClient) ->
     assert page.headers["content-type"].startswith("text/html")
     assert '<script async src="/tag.js"></script>' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no CDN
+
+
+def test_demo_page_items_have_ids_the_event_contract_accepts(tag_client: TestClient) -> None:
+    """Opening the demo page must never land an event the warehouse's id tests reject."""
+    page = tag_client.get("/tracking/demo").text
+    item_ids = re.findall(r"item_id: '([^']*)'", page)
+
+    assert len(item_ids) == 2
+    for item_id in item_ids:
+        _, reasons = validate_event(make_event("add_to_cart", items=[{"item_id": item_id}]))
+        assert reasons == [], item_id
 
 
 def test_the_source_is_es2017_and_the_served_script_parses(tmp_path: Path) -> None:
@@ -394,7 +407,7 @@ def test_page_view_and_clicks_reach_the_landing_zone(
         assert view["user_id"] is None
         assert view["schema_version"] == 1 and view["received_at"]
         cart = by_name["add_to_cart"]
-        assert cart["items"][0]["item_id"] == "demo-1"
+        assert cart["items"][0]["item_id"] == "demo:film-camera"
         assert cart["params"] == {"currency": "EUR", "value": 120.0}
         assert len(by_name["view_item_list"]["items"]) == 2
         assert not list(home.glob("lake/events_bad/dt=*/*.jsonl"))
