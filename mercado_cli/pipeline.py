@@ -35,33 +35,52 @@ def pipeline_run(
 def run_and_report(
     *, days: list[str] | None = None, full_refresh: bool = False, verbose: bool = False
 ) -> int:
-    """Run the pipeline, print the summary and mart figures; 0 on success.
+    """Run the pipeline showing each step as it goes, then the summary, every mart's status
+    and a few mart figures; 0 only if the run succeeded and left no mart stale or missing.
 
     Dagster's and dbt's logs go to ``$MERCADO_HOME/logs/pipeline-<time>.log`` unless
-    ``verbose``."""
+    ``verbose``; a failed run is also alerted (``orchestration.alerts``)."""
     import contextlib
+    import sys
     from datetime import UTC, datetime
 
+    from rich.console import Console
+
+    from mercado_cli.progress import PipelineProgress, mart_table
+    from orchestration.alerts import Alert, send_alert
     from orchestration.pipeline import run_pipeline
     from orchestration.report import format_figures, mart_figures
     from orchestration.settings import PipelineSettings
 
+    # Bound to the real stdout before Dagster's and dbt's output is redirected to the log.
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
     settings = PipelineSettings()
-    typer.echo(f"warehouse: {settings.resolved_warehouse_path}")
-    typer.echo("parsing the dbt project and running every asset (raw loads, dbt build)…")
+    console.print(f"warehouse: {settings.resolved_warehouse_path}")
+    console.print(f"dagster instance: {settings.resolved_dagster_home} (make dev shows its runs)")
     logs = settings.shop.resolved_home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(PipelineProgress(console))
         if not verbose:
             out = stack.enter_context(log_path.open("w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(out))
             stack.enter_context(contextlib.redirect_stderr(out))
-        result = run_pipeline(days=days, full_refresh=full_refresh)
-    typer.echo(result.summary())
+        result = run_pipeline(days=days, full_refresh=full_refresh, listener=progress)
+    console.print(result.summary(), highlight=False)
     if not verbose:
-        typer.echo(f"  log: {log_path}")
+        console.print(f"  log: {log_path}", highlight=False)
+    console.print(mart_table(result.marts))
     if result.materialized:
-        typer.echo("mart figures:")
-        typer.echo(format_figures(mart_figures(settings.resolved_warehouse_path)))
-    return 0 if result.success else 1
+        console.print("mart figures:")
+        console.print(
+            format_figures(mart_figures(settings.resolved_warehouse_path)), highlight=False
+        )
+    if not result.ok:
+        send_alert(
+            Alert.for_run(result.outcome, source="mercado pipeline run"), settings.alert_webhook_url
+        )
+        blocked = len(result.marts_blocked)
+        if blocked:
+            console.print(f"[red]{blocked} mart(s) left stale or missing by this run[/red]")
+    return 0 if result.ok else 1

@@ -1,14 +1,19 @@
 """``mercado pipeline run``: materialise every asset once, in dependency order.
 
-Runs in-process on the given (or an ephemeral) Dagster instance, as one run over the
-range of days present in the landing zone: Dagster orders the steps by the asset graph,
-partitioned assets (raw events, incremental dbt models) get the whole range in one step
-(single-run backfill policy), everything else runs once.
+Runs in-process as one run over the range of days present in the landing zone: Dagster
+orders the steps by the asset graph, partitioned assets (raw events, incremental dbt
+models) get the whole range in one step (single-run backfill policy), everything else runs
+once. The run is recorded in the Dagster instance ``make dev`` opens
+(``$DAGSTER_HOME``, else ``$MERCADO_HOME/dagster``), so the UI shows its runs and
+materialisations; a listener sees each event as it is stored (the CLI's progress display).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,37 +22,69 @@ import dagster as dg
 
 from orchestration.dbt import prepare_dbt_manifest
 from orchestration.loads.lake import EVENTS, lake_days
-from orchestration.settings import PipelineSettings
+from orchestration.outcome import MartStatus, RunOutcome, existing_tables, mart_statuses
+from orchestration.settings import PROJECT_ROOT, PipelineSettings
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
+# Maintenance assets (retention) run on their own schedule, never as part of a build.
+MAINTENANCE_GROUP = "maintenance"
 
 
 @dataclass
 class PipelineResult:
-    """What one pipeline run did: success, days, assets and checks, failures, seconds."""
+    """What one pipeline run did: the run's outcome, days, marts, seconds."""
 
     success: bool
     days: list[str]
-    materialized: list[str] = field(default_factory=list)
-    checks_passed: int = 0
-    checks_failed: list[str] = field(default_factory=list)
-    failed_steps: list[str] = field(default_factory=list)
+    outcome: RunOutcome
+    marts: list[MartStatus] = field(default_factory=list)
+    days_outside: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    run_id: str | None = None
-    # Dagster's AssetCheckEvaluation of every check run (passed, severity, metadata).
-    check_evaluations: list[Any] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.outcome.run_id
+
+    @property
+    def materialized(self) -> list[str]:
+        return sorted(self.outcome.materialized)
+
+    @property
+    def checks_failed(self) -> list[str]:
+        return sorted(c.name for c in self.outcome.failed_checks)
+
+    @property
+    def marts_blocked(self) -> list[MartStatus]:
+        return [m for m in self.marts if m.blocked]
+
+    @property
+    def ok(self) -> bool:
+        """The run succeeded and left no mart stale or missing."""
+        return self.success and not self.marts_blocked
 
     def summary(self) -> str:
         days = f"{self.days[0]}..{self.days[-1]} ({len(self.days)} days)" if self.days else "none"
+        outcome = self.outcome
         lines = [
-            f"pipeline {'succeeded' if self.success else 'FAILED'} in {self.seconds:.1f} s",
+            f"pipeline {'succeeded' if self.ok else 'FAILED'} in {self.seconds:.1f} s "
+            f"(run {self.run_id})",
             f"  event partitions: {days}",
-            f"  assets materialised: {len(self.materialized)}",
-            f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed",
         ]
-        lines += [f"  failed check: {name}" for name in self.checks_failed]
-        lines += [f"  failed step: {name}" for name in self.failed_steps]
+        if self.days_outside:
+            lines.append(
+                f"  lake days outside the partitions, not loaded: {len(self.days_outside)} "
+                f"({self.days_outside[0]}..{self.days_outside[-1]}; MERCADO_PARTITIONS_START)"
+            )
+        lines += [
+            f"  assets materialised: {len(outcome.materialized)}",
+            f"  checks: {outcome.checks_passed} passed, {len(outcome.failed_checks)} failed",
+        ]
+        for check in sorted(outcome.failed_checks, key=lambda c: c.name):
+            kind = "failed check" if check.blocking else "warning"
+            lines.append(f"  {kind}: {check.name}")
+        lines += [f"  failed step: {s}: {m}" for s, m in outcome.failed_steps.items()]
         return "\n".join(lines)
 
 
@@ -57,10 +94,24 @@ def load_definitions() -> dg.Definitions:
     return defs()
 
 
-def partition_window(days: list[str], partitions: dg.PartitionsDefinition) -> list[str]:
-    """Days of the lake that are valid partition keys (older ones are reported, not run)."""
+def pipeline_instance(settings: PipelineSettings | None = None) -> dg.DagsterInstance:
+    """The instance ``make dev`` opens, with the project's instance settings."""
+    home = (settings or PipelineSettings()).resolved_dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_bytes() != INSTANCE_CONFIG.read_bytes():
+        staged = home / f".dagster-{uuid.uuid4().hex}.yaml"
+        shutil.copyfile(INSTANCE_CONFIG, staged)
+        staged.replace(config)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def partition_window(
+    days: list[str], partitions: dg.PartitionsDefinition
+) -> tuple[list[str], list[str]]:
+    """(lake days that are partition keys, lake days that are not)."""
     valid = set(partitions.get_partition_keys())
-    return [day for day in days if day in valid]
+    return [d for d in days if d in valid], [d for d in days if d not in valid]
 
 
 def run_pipeline(
@@ -72,12 +123,15 @@ def run_pipeline(
     prepare: bool = True,
     checks: bool = True,
     quality: bool = True,
+    listener: Callable[[dg.EventLogEntry], None] | None = None,
 ) -> PipelineResult:
-    """Materialise ``selection`` (default: every asset) for ``days`` (default: the lake's).
+    """Materialise ``selection`` (default: every asset but maintenance) for ``days``
+    (default: the lake's), recorded in ``instance`` (default: ``pipeline_instance()``).
 
-    ``checks=False`` skips asset checks (dbt tests and quality checks included): a quicker
-    rebuild; ``quality=False`` skips only the quality checks (``defs/quality``), so bad
-    rows are not quarantined either."""
+    ``checks=False`` skips asset checks (dbt tests and quality checks included): a
+    quicker rebuild; ``quality=False`` skips only the quality checks (``defs/quality``),
+    so bad rows are not quarantined either. ``listener`` receives every event of the run
+    as it is stored."""
     started = time.perf_counter()
     if prepare:
         prepare_dbt_manifest()
@@ -88,8 +142,9 @@ def run_pipeline(
     from orchestration.defs.partitions import daily_partitions
 
     wanted = days if days is not None else lake_days(Path(settings.lake_dir), EVENTS)
-    run_days = partition_window(sorted(wanted), daily_partitions)
-    keys = (selection or dg.AssetSelection.all()).resolve(graph)
+    run_days, outside = partition_window(sorted(wanted), daily_partitions)
+    default = dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP)
+    keys = (selection or default).resolve(graph)
     keys = {k for k in keys if graph.get(k).is_materializable}
     tags: dict[str, str] = {}
     if run_days:
@@ -113,35 +168,39 @@ def run_pipeline(
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection=keys, asset_check_selection=wanted_checks
     )
-    result = job.execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        tags=tags,
-        run_config=run_config,
-        raise_on_error=False,
+    instance = instance or pipeline_instance(settings)
+    run_id = str(uuid.uuid4())
+    if listener is not None:
+        instance.add_event_listener(run_id, listener)
+    try:
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_config=run_config, raise_on_error=False,
+            run_id=run_id,
+        )  # fmt: skip
+    finally:
+        _close_interrupted_run(instance, run_id)
+    outcome = RunOutcome.from_instance(instance, run_id)
+    not_run = "no event days in the lake" if not run_days else "not selected"
+    marts = mart_statuses(
+        graph,
+        outcome,
+        existing_tables(settings.resolved_warehouse_path),
+        not_run_reason=not_run,
     )
-    return _summarise(result, run_days, time.perf_counter() - started)
-
-
-def _summarise(result: Any, days: list[str], seconds: float) -> PipelineResult:
-    materialized = sorted(
-        {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    )
-    passed = 0
-    failed: list[str] = []
-    for event in result.get_asset_check_evaluations():
-        if event.passed:
-            passed += 1
-        else:
-            failed.append(f"{event.asset_key.to_user_string()}:{event.check_name}")
-    failed_steps = [e.step_key for e in result.all_events if e.is_step_failure and e.step_key]
     return PipelineResult(
         success=result.success,
-        days=days,
-        materialized=materialized,
-        checks_passed=passed,
-        checks_failed=sorted(failed),
-        failed_steps=failed_steps,
-        seconds=round(seconds, 1),
-        run_id=result.run_id,
-        check_evaluations=list(result.get_asset_check_evaluations()),
+        days=run_days,
+        outcome=outcome,
+        marts=marts,
+        days_outside=outside,
+        seconds=round(time.perf_counter() - started, 1),
     )
+
+
+def _close_interrupted_run(instance: dg.DagsterInstance, run_id: str) -> None:
+    """A run stopped by Ctrl-C must not stay "started" in the UI, holding a slot of the
+    warehouse pool that every later run of ``make dev`` would wait for."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and not run.is_finished:
+        instance.report_run_canceled(run, message="interrupted")
+    instance.event_log_storage.free_concurrency_slots_for_run(run_id)

@@ -1,8 +1,8 @@
 """Where the pipeline reads and writes, derived from the shop's own ``MERCADO_*`` settings.
 
-Only the warehouse path and the first partition day are the pipeline's own settings; the
-home, lake and shop database come from ``shop_api.core.config.Settings`` so the shop and
-the pipeline can never disagree about them.
+The home, lake and shop database come from ``shop_api.core.config.Settings`` so the shop
+and the pipeline can never disagree about them; the warehouse, partitions, DuckDB limits,
+alerts and retention are the pipeline's own.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shop_api.core.config import Settings as ShopSettings
 
-# Early enough for the Olist import (orders from 2016-09) and the simulator (2026-01-01).
-DEFAULT_PARTITIONS_START = date(2016, 1, 1)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # DuckDB's own default is 80% of the RAM: on a shared machine a big build then leaves the
@@ -40,8 +38,9 @@ class PipelineSettings(BaseSettings):
     warehouse_path: Path | None = Field(
         default=None, description="DuckDB file; $MERCADO_HOME/warehouse.duckdb when unset."
     )
-    partitions_start: date = Field(
-        default=DEFAULT_PARTITIONS_START, description="First daily partition of events."
+    partitions_start: date | None = Field(
+        default=None,
+        description="First daily partition of events; the lake's earliest day when unset.",
     )
     duckdb_memory_limit: str = Field(
         default_factory=default_duckdb_memory_limit,
@@ -51,6 +50,41 @@ class PipelineSettings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         description="DuckDB threads for loads and dbt; the number of cores when unset.",
     )
+
+    dagster_home: Path | None = Field(
+        default=None,
+        validation_alias="DAGSTER_HOME",
+        description="Dagster instance (runs, materialisations); $MERCADO_HOME/dagster when unset.",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Where failed runs and blocking check failures are posted (JSON); "
+        "unset: they are only logged.",
+    )
+    retention_events_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days of clickstream kept in the lake (events/dt=) and raw.events, by event "
+        "day; unset keeps them (imported datasets are years old).",
+    )
+    retention_quarantine_days: int | None = Field(
+        default=90,
+        ge=1,
+        description="Days quarantined events (events_bad/, raw.events_bad) and quality.* rows are "
+        "kept; unset keeps them.",
+    )
+    retention_published_days: int | None = Field(
+        default=30,
+        ge=1,
+        description="Days superseded versions under var/published and var/artifacts are kept "
+        "(the latest version of each is always kept); unset keeps them.",
+    )
+
+    @property
+    def resolved_dagster_home(self) -> Path:
+        if self.dagster_home is not None:
+            return self.dagster_home.expanduser().resolve()
+        return self.shop.resolved_home / "dagster"
 
     @property
     def shop(self) -> ShopSettings:

@@ -48,6 +48,10 @@ def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
         # ("buildable"), never before the other exists (dbt's "eager").
         "DBT_INDIRECT_SELECTION": indirect_selection
         or os.environ.get("DBT_INDIRECT_SELECTION", "buildable"),
+        # Plain text: dbt's messages end up in check metadata and log files, where colour
+        # codes show as raw escape sequences.
+        "DBT_USE_COLORS": "false",
+        "DBT_USE_COLORS_FILE": "false",
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -61,6 +65,26 @@ def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextlib.contextmanager
+def released_dbt_adapter() -> Iterator[None]:
+    """Close the in-process dbt adapter's warehouse handle when dbt's events are consumed.
+
+    ``fetch_row_counts`` counts rows through a read-only DuckDB connection in this process
+    (after dbt has exited, DuckDB allowing one process per file); left open, it would make
+    the next dbt invocation fail to take the warehouse for writing."""
+    try:
+        yield
+    finally:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from dbt.adapters.factory import cleanup_connections
+
+        cleanup_connections()
+        # dagster-dbt's DuckDB profile keeps the database open past its last cursor
+        with contextlib.suppress(Exception):
+            DuckDBConnectionManager.env().close()
+        DuckDBConnectionManager.close_all_connections()
+
+
 @dataclass
 class WarehouseDbtProjectComponent(DbtProjectComponent):
     """The dbt project as assets; runs hold the warehouse writer lock."""
@@ -72,5 +96,9 @@ class WarehouseDbtProjectComponent(DbtProjectComponent):
         return apply_naming(spec, self.get_resource_props(manifest, unique_id))
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        with warehouse_env(), writer_lock(PipelineSettings().resolved_warehouse_path):
+        with (
+            warehouse_env(),
+            writer_lock(PipelineSettings().resolved_warehouse_path),
+            released_dbt_adapter(),
+        ):
             yield from super().execute(context, dbt)

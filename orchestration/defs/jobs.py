@@ -32,7 +32,7 @@ hourly_job = dg.define_asset_job(
 
 daily_job = dg.define_asset_job(
     "daily_full_build",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("maintenance"),
     description=(
         "Every asset: shop tables fully reloaded (reconciles anything a watermark missed), "
         "dbt for the last days, then downstream ML, audiences and dashboards."

@@ -1,4 +1,5 @@
-"""Typed resources: the DuckDB warehouse, the shop database, the landing zone and dbt.
+"""Typed resources: the DuckDB warehouse, the shop database, the landing zone, dbt, alerts
+and retention.
 
 Paths and URLs come from ``MERCADO_*`` settings (``orchestration.settings``); the shop
 database URL is passed as an ``EnvVar`` when it is set, so a password never shows in the
@@ -6,6 +7,7 @@ UI's resource config.
 """
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +18,10 @@ from dagster_dbt import DbtCliResource
 from pydantic import Field
 from sqlalchemy import Engine
 
+from orchestration.alerts import Alert, send_alert
 from orchestration.dbt import dbt_executable
 from orchestration.loads.warehouse import open_reader, open_writer
+from orchestration.retention import RetentionPolicy, artifact_roots
 from orchestration.settings import DBT_PROJECT_DIR, PipelineSettings
 
 
@@ -68,6 +72,38 @@ class LakeResource(dg.ConfigurableResource):
         return Path(self.root).expanduser().resolve()
 
 
+class AlertsResource(dg.ConfigurableResource):
+    """Where alerts go: always the log, and the webhook when one is set."""
+
+    webhook_url: str | None = Field(default=None, description="JSON webhook for alerts.")
+
+    def send(self, alert: Alert, logger: logging.Logger | None = None) -> bool:
+        return send_alert(alert, self.webhook_url, logger)
+
+
+class RetentionResource(dg.ConfigurableResource):
+    """How long each kind of data is kept (days; None keeps it) and where artifacts live."""
+
+    events_days: int | None = Field(default=None, description="lake events/ and raw.events")
+    quarantine_days: int | None = Field(
+        default=None, description="events_bad/, raw.events_bad and quality.*"
+    )
+    published_days: int | None = Field(
+        default=None, description="superseded versions of published artifacts"
+    )
+    artifact_roots: list[str] = Field(
+        default_factory=list, description="Folders of versioned artifacts (published/, artifacts/)."
+    )
+
+    @property
+    def policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            events_days=self.events_days,
+            quarantine_days=self.quarantine_days,
+            published_days=self.published_days,
+        )
+
+
 def build_resources(settings: PipelineSettings | None = None) -> dict[str, object]:
     settings = settings or PipelineSettings()
     shop_url: str | dg.EnvVar = (
@@ -80,6 +116,18 @@ def build_resources(settings: PipelineSettings | None = None) -> dict[str, objec
         "shop_db": ShopDatabaseResource(url=shop_url),
         "lake": LakeResource(root=str(settings.lake_dir)),
         "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
+        # an EnvVar, so a webhook's secret path never shows in the UI's resource config
+        "alerts": AlertsResource(
+            webhook_url=dg.EnvVar("MERCADO_ALERT_WEBHOOK_URL")
+            if os.environ.get("MERCADO_ALERT_WEBHOOK_URL")
+            else None
+        ),
+        "retention": RetentionResource(
+            events_days=settings.retention_events_days,
+            quarantine_days=settings.retention_quarantine_days,
+            published_days=settings.retention_published_days,
+            artifact_roots=[str(p) for p in artifact_roots(settings.shop.resolved_home)],
+        ),
     }
 
 

@@ -61,6 +61,15 @@ def raw_events(
     fingerprints so late files and erasure rewrites make a day stale again. One row per
     event.
     """
+    if not (context.has_partition_key or context.has_partition_key_range):
+        raise dg.Failure(
+            description=(
+                "raw/events is loaded by day: launch this run with a partition or a range "
+                "(the hourly schedule passes yesterday..today; a backfill picks its own), "
+                "or use `mercado pipeline run`, which loads every day of the lake."
+            ),
+            allow_retries=False,
+        )
     days = context.partition_keys
     started = time.perf_counter()
     with warehouse.writer() as conn:

@@ -10,12 +10,13 @@ Without a cursor (first tick) the sensor starts from what the warehouse says it 
 
 import hashlib
 import json
+import logging
 
 import dagster as dg
 import duckdb
 
 from orchestration.defs.jobs import events_bad_job, events_partition_job
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, days_outside
 from orchestration.defs.resources import LakeResource, WarehouseResource
 from orchestration.loads.lake import EVENTS, EVENTS_BAD, STATE_TABLE, lake_days, scan_partition
 from orchestration.loads.warehouse import writer_lock
@@ -59,18 +60,28 @@ def cursor_from_warehouse(warehouse: WarehouseResource) -> dict[str, object] | N
 
 
 def landing_run_requests(
-    lake: LakeResource, cursor: dict[str, object], log: object | None = None
+    lake: LakeResource, cursor: dict[str, object], log: logging.Logger | None = None
 ) -> tuple[list[dg.RunRequest], dict[str, object]]:
-    """Run requests for partitions that changed since ``cursor``, and the new cursor."""
+    """Run requests for partitions that changed since ``cursor``, and the new cursor.
+
+    Lake days that are not partitions (older than the partitions' start, which was the
+    lake's earliest day when the definitions loaded) are logged as a warning every tick."""
     seen = cursor.get(EVENTS) or {}
     assert isinstance(seen, dict)
-    valid = set(daily_partitions.get_partition_keys())
+    days = lake_days(lake.path, EVENTS)
+    outside = set(days_outside(days, daily_partitions))
+    if outside and log is not None:
+        log.warning(
+            f"{len(outside)} lake day(s) are not partitions and are not loaded: "
+            f"{min(outside)}..{max(outside)}; reload the code location (partitions start at "
+            "the lake's earliest day when it loads) or set MERCADO_PARTITIONS_START"
+        )
     requests: list[dg.RunRequest] = []
     now: dict[str, str] = {}
-    for day in lake_days(lake.path, EVENTS):
+    for day in days:
         fingerprint = scan_partition(lake.path, EVENTS, day).fingerprint
         now[day] = fingerprint
-        if seen.get(day) == fingerprint or day not in valid:
+        if seen.get(day) == fingerprint or day in outside:
             continue
         requests.append(
             dg.RunRequest(
@@ -109,7 +120,7 @@ def landing_zone_sensor(
         if seeded is None:
             return dg.SkipReason("the warehouse is being written; trying again next tick")
         cursor = seeded
-    requests, new_cursor = landing_run_requests(lake, cursor)
+    requests, new_cursor = landing_run_requests(lake, cursor, context.log)
     if requests:
         context.log.info(f"{len(requests)} landing partition(s) changed")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor, sort_keys=True))

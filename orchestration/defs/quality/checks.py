@@ -22,7 +22,7 @@ from expectations.sql import row_rules
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
 from orchestration.defs.quality.results import check_result
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import AlertsResource, WarehouseResource
 from orchestration.loads.quarantine import QuarantineResult, quarantine_rows, quarantine_table
 from orchestration.loads.shop import shop_tables
 from orchestration.quality import EVENTS_KEY, events_suite, shop_suites
@@ -118,7 +118,7 @@ def _window(context: dg.AssetCheckExecutionContext) -> tuple[str, str]:
     ),
 )
 def events_conform(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource
 ) -> dg.AssetCheckResult:
     suite = events_suite()
     start, end = _window(context)
@@ -135,6 +135,7 @@ def events_conform(
         )
     return check_result(
         context,
+        alerts,
         asset_key=EVENTS,
         check_name=CONFORMS,
         suite_version=suite.meta["version"],
@@ -156,7 +157,7 @@ def events_conform(
     ),
 )
 def events_volume(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource
 ) -> dg.AssetCheckResult:
     from expectations.volume import (
         VolumeRules,
@@ -195,6 +196,7 @@ def events_volume(
     outcomes = [check_volume(counts, hours, rules), check_purchases(counts, orders, hours, rules)]
     return check_result(
         context,
+        alerts,
         asset_key=EVENTS,
         check_name=VOLUME,
         suite_version="volume-1",
@@ -233,7 +235,9 @@ REFERENCED = re.compile(r"\braw\.(\w+)")
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
-def shop_tables_conform(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+def shop_tables_conform(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource
+):
     suites = shop_suites()
     selected = {key.asset_key.path[-1] for key in context.selected_asset_check_keys}
     with warehouse.writer() as conn:
@@ -269,6 +273,7 @@ def shop_tables_conform(context: dg.AssetCheckExecutionContext, warehouse: Wareh
                 )
             yield check_result(
                 context,
+                alerts,
                 asset_key=dg.AssetKey(["raw", table]),
                 check_name=CONFORMS,
                 suite_version=suite.meta["version"],
@@ -295,7 +300,9 @@ def shop_tables_conform(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
-def fct_orders_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+def fct_orders_quality(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, alerts: AlertsResource
+):
     from expectations.runner import validate_frame
     from expectations.suites.marts import (
         MIN_ORDERS_FOR_DISTRIBUTION,
@@ -349,6 +356,7 @@ def fct_orders_quality(context: dg.AssetCheckExecutionContext, warehouse: Wareho
     if RECONCILES in selected:
         yield check_result(
             context,
+            alerts,
             asset_key=FCT_ORDERS,
             check_name=RECONCILES,
             suite_version=suite.meta["version"],
@@ -358,6 +366,7 @@ def fct_orders_quality(context: dg.AssetCheckExecutionContext, warehouse: Wareho
     if DISTRIBUTION in selected:
         yield check_result(
             context,
+            alerts,
             asset_key=FCT_ORDERS,
             check_name=DISTRIBUTION,
             suite_version=suite.meta["version"],

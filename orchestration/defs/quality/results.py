@@ -13,11 +13,14 @@ import dagster as dg
 
 from expectations.docs import build_data_docs, save_validation
 from expectations.results import Outcome
+from orchestration.alerts import CHECK_BLOCKED, Alert
+from orchestration.defs.resources import AlertsResource
 from orchestration.quality import quality_dirs
 
 
 def check_result(
     context: dg.AssetCheckExecutionContext | dg.OpExecutionContext,
+    alerts: AlertsResource,
     *,
     asset_key: dg.AssetKey,
     check_name: str,
@@ -25,7 +28,8 @@ def check_result(
     outcomes: list[Outcome],
     metadata: dict[str, Any] | None = None,
 ) -> dg.AssetCheckResult:
-    """One check's result, with its outcomes saved and the Data Docs page rebuilt."""
+    """One check's result, with its outcomes saved and the Data Docs page rebuilt; a
+    blocking failure is also sent as an alert (the log, and the webhook when set)."""
     failed = [o for o in outcomes if not o.success]
     blocking = [o for o in failed if o.blocking_failure]
     notes = [o.note for o in outcomes if o.note]
@@ -44,6 +48,19 @@ def check_result(
         log = context.log.error if outcome.blocking_failure else context.log.warning
         reason = outcome.note or outcome.description
         log(f"{name}: {outcome.check} failed ({outcome.severity}): {reason}")
+    if blocking:
+        alerts.send(
+            Alert(
+                kind=CHECK_BLOCKED,
+                summary=f"check {asset_key.to_user_string()}:{check_name} failed: "
+                + "; ".join(o.note or o.description for o in blocking)
+                + f"; assets downstream of {asset_key.to_user_string()} are not built",
+                run_id=context.run.run_id,
+                job=context.run.job_name,
+                failed_checks=[f"{asset_key.to_user_string()}:{check_name}"],
+            ),
+            context.log,
+        )
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=check_name,

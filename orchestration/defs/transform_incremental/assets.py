@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.components.dbt_translation import MercadoDbtTranslator
-from orchestration.components.warehouse_dbt import warehouse_env
+from orchestration.components.warehouse_dbt import released_dbt_adapter, warehouse_env
 from orchestration.dbt import PARTITIONED_SELECTOR, dbt_project, load_manifest, partitioned_models
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
@@ -73,10 +73,10 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         with (
             warehouse_env(indirect_selection=_indirect_selection(context)),
             writer_lock(PipelineSettings().resolved_warehouse_path),
+            released_dbt_adapter(),
         ):
-            yield from dbt.cli(
-                dbt_build_args(window, config.full_refresh), context=context
-            ).stream()
+            invocation = dbt.cli(dbt_build_args(window, config.full_refresh), context=context)
+            yield from invocation.stream().fetch_row_counts()
 
     return dbt_incremental_models
 

@@ -1,0 +1,1 @@
+"""Alerts: failed runs and blocking checks, to the log and a webhook."""

@@ -1,0 +1,1 @@
+"""Upkeep of the platform's data: retention, on its own schedule."""
