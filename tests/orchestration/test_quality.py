@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -23,9 +24,10 @@ import pytest
 
 from orchestration.defs.jobs import WAREHOUSE
 from orchestration.loads.warehouse import open_writer
-from orchestration.pipeline import PipelineResult, run_pipeline
+from orchestration.pipeline import PipelineResult, pipeline_instance, run_pipeline
 from orchestration.quality import quality_dirs, replay_quarantine
 from tests.orchestration.conftest import COPY_IGNORE, ENV_KEYS, Home
+from tests.orchestration.test_alerts import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -118,12 +120,19 @@ def quality_home(
 
 
 def _evaluations(result: PipelineResult) -> dict[str, Any]:
-    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.check_evaluations}
+    """Every check evaluation of the run, as recorded in the instance, by asset:check."""
+    evaluations = {}
+    for entry in pipeline_instance().all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is not None and event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            evaluations[f"{data.asset_key.to_user_string()}:{data.check_name}"] = data
+    return evaluations
 
 
 def test_bad_rows_do_not_stop_the_run_and_every_mart_builds(quality_home: dict[str, Any]) -> None:
     result: PipelineResult = quality_home["result"]
-    assert result.success, result.summary()
+    assert result.success and result.ok, result.summary()
     assert {"marts/fct_orders", "marts/fct_sessions", "marts/interactions"} <= set(
         result.materialized
     )
@@ -243,10 +252,15 @@ def _volume_day(
 
 
 def test_a_collapsed_event_name_blocks_only_what_depends_on_events(
-    quality_home: dict[str, Any],
+    quality_home: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four weeks of 03:00 traffic, then view_promotion falls by 95% at 03:00 on day D."""
+    """Four weeks of 03:00 traffic, then view_promotion falls by 95% at 03:00 on day D;
+    the blocking check's alert reaches the webhook."""
     home: Home = quality_home["home"]
+    hook = Receiver()
+    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("MERCADO_ALERT_WEBHOOK_URL", hook.url)
     first_day, template = _first_event(home.lake)
     template = {k: v for k, v in template.items() if k not in ("items",)}
     template["page"] = {"url": "/"}
@@ -270,10 +284,17 @@ def test_a_collapsed_event_name_blocks_only_what_depends_on_events(
         "later",
     )
     days = [(target - timedelta(days=28 - n)).isoformat() for n in range(29)]
-    result = run_pipeline(days=days, selection=WAREHOUSE)
+    try:
+        result = run_pipeline(days=days, selection=WAREHOUSE)
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
     volume = _evaluations(result)["raw/events:volume_normal"]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
     assert "view_promotion" in (volume.description or "")
     assert "marts/fct_orders" in result.materialized  # the shop side does not depend on events
     assert "marts/fct_sessions" not in result.materialized
     assert "staging/stg_raw__events" not in result.materialized
+    [alert] = [b for b in hook.bodies if b["kind"] == "check_blocked"]
+    assert alert["failed_checks"] == ["raw/events:volume_normal"]
+    assert "view_promotion" in alert["summary"]
