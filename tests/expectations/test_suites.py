@@ -33,12 +33,15 @@ def test_event_names_come_from_the_collector_schema() -> None:
     assert tuple(known.value_set) == EVENT_NAMES
 
 
-def test_a_pattern_added_to_the_schema_becomes_a_rule() -> None:
+def test_the_collectors_id_pattern_becomes_a_rule() -> None:
     schema = EventV1.model_json_schema()
-    schema["properties"]["user_id"]["anyOf"][0]["pattern"] = "^u:[0-9]+$"
-    checks = {e.meta["check"] for e in events_suite(schema).expectations}
-    assert "user_id_well_formed" in checks
-    assert "user_id_well_formed" not in {e.meta["check"] for e in _events_suite().expectations}
+    pattern = schema["properties"]["user_id"]["anyOf"][0]["pattern"]
+    [rule] = [
+        e for e in events_suite(schema).expectations if e.meta["check"] == "user_id_well_formed"
+    ]
+    assert rule.regex == pattern
+    del schema["properties"]["user_id"]["anyOf"][0]["pattern"]
+    assert "user_id_well_formed" not in {e.meta["check"] for e in events_suite(schema).expectations}
 
 
 def test_the_suite_version_follows_its_rules() -> None:
@@ -87,9 +90,11 @@ def test_sql_rules_fail_the_rows_ge_fails() -> None:
     [
         ({"event_name": "bogus"}, "event_name_known"),
         ({"event_id": "not-a-uuid"}, "event_id_well_formed"),
-        ({"items": '[{"item_id": "x", "price": -5}]'}, "items_well_formed"),
+        ({"items": '[{"item_id": "demo:x", "price": -5}]'}, "items_well_formed"),
         ({"items": '[{"price": 5}]'}, "items_well_formed"),
-        ({"items": '{"item_id": "x"}'}, "items_well_formed"),
+        ({"items": '[{"item_id": "demo-1", "price": 5}]'}, "items_well_formed"),
+        ({"user_id": "demo-user"}, "user_id_well_formed"),
+        ({"items": '{"item_id": "demo:x"}'}, "items_well_formed"),
         ({"event_time": "2026-06-01 13:00:00+00"}, "event_time_not_ahead"),
         ({"event_date": "2026-06-02"}, "event_date_matches_time"),
     ],
@@ -103,7 +108,7 @@ def test_event_rules_in_sql(change: dict[str, str], failing_check: str) -> None:
         "client_id": "c1",
         "user_id": None,
         "session_id": "s1",
-        "items": '[{"item_id": "x", "price": 5, "quantity": 1}]',
+        "items": '[{"item_id": "demo:film-camera", "price": 5, "quantity": 1}]',
         "event_date": "2026-06-01",
     }
     conn = duckdb.connect()

@@ -36,6 +36,7 @@ FUTURE = "11111111-1111-4111-8111-000000000002"
 NEGATIVE_PRICE = "11111111-1111-4111-8111-000000000003"
 DUPLICATE = "11111111-1111-4111-8111-000000000004"
 NOT_A_UUID = "not-a-uuid"
+DEMO_ITEM = "11111111-1111-4111-8111-000000000005"  # the demo page's item before the id rule
 
 
 def _first_event(lake: Path) -> tuple[str, dict[str, Any]]:
@@ -68,6 +69,7 @@ def inject_bad_events(lake: Path) -> str:
         },
         {**good, "event_id": NEGATIVE_PRICE, "items": [{**good["items"][0], "price": -5}]},
         {**good, "event_id": NOT_A_UUID},
+        {**good, "event_id": DEMO_ITEM, "items": [{**good["items"][0], "item_id": "demo-1"}]},
         {**good, "event_id": DUPLICATE, "received_at": at.isoformat()},
         {**good, "event_id": DUPLICATE, "received_at": (at + timedelta(seconds=1)).isoformat()},
     ]
@@ -143,11 +145,11 @@ def test_the_failing_checks_warn_with_counts(quality_home: dict[str, Any]) -> No
     events = checks["raw/events:conforms_to_contract"]
     assert not events.passed and events.severity == dg.AssetCheckSeverity.WARN
     metadata = events.metadata
-    assert metadata["rows_quarantined"].value == 4
+    assert metadata["rows_quarantined"].value == 5
     assert metadata["failing_rows_by_check"].value == {
         "event_name_known": 1,
         "event_time_not_ahead": 1,
-        "items_well_formed": 1,
+        "items_well_formed": 2,
         "event_id_well_formed": 1,
     }
     items = checks["raw/shop_order_items:conforms_to_contract"]
@@ -168,15 +170,15 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_stay(
         quarantined = dict(
             conn.execute("select event_id, _reasons from quality.quarantine_events").fetchall()
         )
-        assert set(quarantined) == {BAD_NAME, FUTURE, NEGATIVE_PRICE, NOT_A_UUID}
+        assert set(quarantined) == {BAD_NAME, FUTURE, NEGATIVE_PRICE, NOT_A_UUID, DEMO_ITEM}
         assert quarantined[BAD_NAME] == [
             "event_name_known: event_name is one of the schema's values"
         ]
         assert quarantined[FUTURE][0].startswith("event_time_not_ahead")
         in_raw = conn.execute(
             "select event_id, count(*) from raw.events "
-            "where event_id in (?, ?, ?, ?, ?) group by 1",
-            [BAD_NAME, FUTURE, NEGATIVE_PRICE, NOT_A_UUID, DUPLICATE],
+            "where event_id in (?, ?, ?, ?, ?, ?) group by 1",
+            [BAD_NAME, FUTURE, NEGATIVE_PRICE, NOT_A_UUID, DEMO_ITEM, DUPLICATE],
         ).fetchall()
         assert in_raw == [(DUPLICATE, 1)]
         good = conn.execute(
