@@ -724,8 +724,11 @@ def compare_quality(
     seconds: dict[bool, list[float]] = {True: [], False: []}
     for number in range(rounds):
         for quality in (False, True) if number % 2 == 0 else (True, False):
-            for stale in home.glob("warehouse.duckdb*"):
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+            for stale in home.glob("warehouse.duckdb*"):  # an empty warehouse each time
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink()
             shutil.rmtree(home / "quality", ignore_errors=True)
             m = measure("full", label, home, shop_db, [], events, events, min_available, quality)
             state = "ok" if m.success else f"FAILED {m.failed_steps}"
