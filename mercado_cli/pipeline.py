@@ -61,7 +61,7 @@ def run_and_report(
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     with contextlib.ExitStack() as stack:
-        progress = stack.enter_context(PipelineProgress(console))
+        progress = stack.enter_context(PipelineProgress(console, live=not verbose))
         if not verbose:
             out = stack.enter_context(log_path.open("w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(out))

@@ -1,7 +1,8 @@
 """Progress of a pipeline run, step by step, from the Dagster events as they are stored.
 
 On a terminal it is a live table (step, state, assets, checks, seconds); elsewhere (a pipe,
-a log file) one line per finished step, so a long run never sits silent.
+a log file, or with Dagster's own logs on screen) one line as each step starts and ends,
+so a long run never sits silent.
 """
 
 from __future__ import annotations
@@ -44,14 +45,15 @@ class StepState:
 class PipelineProgress:
     """Listener for ``run_pipeline``: keeps the state of each step and shows it."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, live: bool = True) -> None:
         self.console = console
+        self.use_live = live and console.is_terminal
         self.steps: dict[str, StepState] = {}
         self.phase = "parsing the dbt project, loading the definitions"
         self.live: Live | None = None
 
     def __enter__(self) -> PipelineProgress:
-        if self.console.is_terminal:
+        if self.use_live:
             self.live = Live(
                 self, console=self.console, refresh_per_second=4,
                 redirect_stdout=False, redirect_stderr=False,

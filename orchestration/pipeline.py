@@ -11,6 +11,7 @@ materialisations; a listener sees each event as it is stored (the CLI's progress
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -52,8 +53,16 @@ class PipelineResult:
         return sorted(self.outcome.materialized)
 
     @property
+    def checks_passed(self) -> int:
+        return self.outcome.checks_passed
+
+    @property
     def checks_failed(self) -> list[str]:
         return sorted(c.name for c in self.outcome.failed_checks)
+
+    @property
+    def failed_steps(self) -> list[str]:
+        return list(self.outcome.failed_steps)
 
     @property
     def marts_blocked(self) -> list[MartStatus]:
@@ -89,6 +98,11 @@ class PipelineResult:
 
 
 def load_definitions() -> dg.Definitions:
+    """The code location as it loads now, like a reload of the code server: the modules
+    under ``orchestration.defs`` are imported afresh, so the partitions (which start at the
+    lake's earliest day) follow this process's current home, not the first one it saw."""
+    for name in [m for m in sys.modules if m.startswith("orchestration.defs")]:
+        del sys.modules[name]
     from orchestration.definitions import defs
 
     return defs()
@@ -151,6 +165,8 @@ def run_pipeline(
         tags = {RANGE_START: run_days[0], RANGE_END: run_days[-1]}
     else:
         keys = {k for k in keys if graph.get(k).partitions_def is None}
+    if not keys:  # an empty subset would mean the whole job
+        raise ValueError("nothing to run: the selection has no asset for these days")
     run_config: dict[str, Any] = {}
     if full_refresh:
         run_config = {"ops": {"raw_shop_tables": {"config": {"full_refresh": True}}}}

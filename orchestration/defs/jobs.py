@@ -2,8 +2,8 @@
 
 The warehouse scope is every asset under the ``raw``, ``staging``, ``intermediate`` and
 ``marts`` prefixes; ML, audience and dashboard assets (other prefixes) join only the
-daily build. Raw loads carry their own retry policy; dbt steps are not retried (a failing
-dbt test is not transient).
+daily build; maintenance (retention) has its own job. Raw loads carry their own retry
+policy; dbt steps are not retried (a failing dbt test is not transient).
 """
 
 import dagster as dg

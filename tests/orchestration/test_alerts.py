@@ -4,12 +4,8 @@ that is down or unset never turns the alert into a second failure."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
@@ -17,37 +13,7 @@ import pytest
 from orchestration.alerts import Alert, send_alert
 from orchestration.defs.alerts.sensors import run_failure_alert
 from orchestration.defs.resources import AlertsResource
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that keeps every JSON body it receives."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        received = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/mercado"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
-    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
-    thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
+from tests.orchestration.conftest import Receiver
 
 
 def closed_port_url() -> str:

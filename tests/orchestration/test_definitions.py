@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from orchestration.dbt import dbt_project
-from orchestration.defs.schedules import RANGE_END, RANGE_START, hourly_refresh_schedule
+from orchestration.defs.schedules import RANGE_END, RANGE_START
 from orchestration.defs.transform_incremental.assets import dbt_build_args
 from orchestration.loads import shop_tables
 from orchestration.pipeline import load_definitions
@@ -69,11 +69,13 @@ def test_marts_are_assets_with_dbt_tests_as_checks(defs: dg.Definitions) -> None
     assert "fct_orders" in checks
 
 
-def test_hourly_schedule_covers_yesterday_and_today() -> None:
+def test_hourly_schedule_covers_yesterday_and_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MERCADO_PARTITIONS_START", "2026-01-01")
+    schedule = load_definitions().resolve_schedule_def("hourly_refresh_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
     )
-    request = hourly_refresh_schedule(context)
+    request = schedule(context)
     assert request.tags[RANGE_START] == "2026-03-01"
     assert request.tags[RANGE_END] == "2026-03-02"
 

@@ -29,6 +29,31 @@ def test_the_pipeline_run_succeeds(built_home: Home) -> None:
     assert "orders" in log and "GMV" in log  # the printed mart figures
 
 
+def test_the_run_shows_each_step_and_ends_with_every_mart_built(built_home: Home) -> None:
+    log = (built_home.path / "build.log").read_text()
+    for step in ("raw__events", "raw_shop_tables", "dbt_models", "dbt_incremental_models"):
+        assert f"✓ {step}: " in log, step
+    graph = load_definitions().resolve_asset_graph()
+    marts = [k.to_user_string() for k in graph.materializable_asset_keys if k.path[0] == "marts"]
+    rows = {line.split("│")[1].strip(): line for line in log.splitlines() if "│ marts/" in line}
+    assert set(rows) == set(marts)
+    assert all("built" in row for row in rows.values())
+
+
+def test_the_run_is_recorded_in_the_instance_make_dev_opens(built_home: Home) -> None:
+    """`make dev` opens $MERCADO_HOME/dagster: its UI shows the run, the materialisations
+    and the row counts of the dbt tables."""
+    instance = dg.DagsterInstance.from_config(str(built_home.path / "dagster"))
+    [run] = instance.get_runs()
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_orders"]))
+    assert event is not None and event.run_id == run.run_id
+    with built_home.read() as conn:
+        rows = conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
+    assert event.asset_materialization.metadata["dagster/row_count"].value == rows
+    assert instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots == []
+
+
 def test_raw_holds_every_shop_row(built_home: Home) -> None:
     engine = built_home.shop_engine()
     with engine.connect() as shop, built_home.read() as conn:

@@ -15,11 +15,10 @@ import uuid
 import dagster as dg
 import pytest
 
-from orchestration.defs.ingest.sensors import landing_zone_sensor
 from orchestration.defs.jobs import events_partition_job
 from orchestration.defs.resources import LakeResource, WarehouseResource
 from orchestration.loads.lake import lake_days
-from orchestration.pipeline import run_pipeline
+from orchestration.pipeline import load_definitions, run_pipeline
 from tests.orchestration.conftest import Home
 
 pytestmark = pytest.mark.slow
@@ -31,7 +30,8 @@ def evaluate(home: Home, cursor: str | None) -> dg.SensorResult:
         "warehouse": WarehouseResource(database=str(home.warehouse)),
     }
     context = dg.build_sensor_context(cursor=cursor, resources=resources)
-    result = landing_zone_sensor(context)
+    # loaded with this home, as the code location would be: partitions start at its lake
+    result = load_definitions().resolve_sensor_def("landing_zone_sensor")(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
