@@ -803,9 +803,9 @@ def worker(kind: str, days: list[str], out: Path, quality: bool = True) -> int:
                 "python_maxrss_kb": own,
                 "events_in_warehouse": events,
                 "assets": len(result.materialized),
-                "checks_passed": result.outcome.checks_passed,
+                "checks_passed": result.checks_passed,
                 "checks_failed": result.checks_failed,
-                "failed_steps": sorted(result.outcome.failed_steps),
+                "failed_steps": result.failed_steps,
             }
         )
     )

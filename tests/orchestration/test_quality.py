@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -26,8 +25,7 @@ from orchestration.defs.jobs import WAREHOUSE
 from orchestration.loads.warehouse import open_writer
 from orchestration.pipeline import PipelineResult, pipeline_instance, run_pipeline
 from orchestration.quality import quality_dirs, replay_quarantine
-from tests.orchestration.conftest import COPY_IGNORE, ENV_KEYS, Home
-from tests.orchestration.test_alerts import Receiver
+from tests.orchestration.conftest import COPY_IGNORE, ENV_KEYS, Home, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -254,15 +252,12 @@ def _volume_day(
 
 
 def test_a_collapsed_event_name_blocks_only_what_depends_on_events(
-    quality_home: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    quality_home: dict[str, Any], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Four weeks of 03:00 traffic, then view_promotion falls by 95% at 03:00 on day D;
     the blocking check's alert reaches the webhook."""
     home: Home = quality_home["home"]
-    hook = Receiver()
-    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("MERCADO_ALERT_WEBHOOK_URL", hook.url)
+    monkeypatch.setenv("MERCADO_ALERT_WEBHOOK_URL", receiver.url)
     first_day, template = _first_event(home.lake)
     template = {k: v for k, v in template.items() if k not in ("items",)}
     template["page"] = {"url": "/"}
@@ -286,17 +281,13 @@ def test_a_collapsed_event_name_blocks_only_what_depends_on_events(
         "later",
     )
     days = [(target - timedelta(days=28 - n)).isoformat() for n in range(29)]
-    try:
-        result = run_pipeline(days=days, selection=WAREHOUSE)
-    finally:
-        hook.server.shutdown()
-        hook.server.server_close()
+    result = run_pipeline(days=days, selection=WAREHOUSE)
     volume = _evaluations(result)["raw/events:volume_normal"]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
     assert "view_promotion" in (volume.description or "")
     assert "marts/fct_orders" in result.materialized  # the shop side does not depend on events
     assert "marts/fct_sessions" not in result.materialized
     assert "staging/stg_raw__events" not in result.materialized
-    [alert] = [b for b in hook.bodies if b["kind"] == "check_blocked"]
+    [alert] = [b for b in receiver.bodies if b["kind"] == "check_blocked"]
     assert alert["failed_checks"] == ["raw/events:volume_normal"]
     assert "view_promotion" in alert["summary"]
