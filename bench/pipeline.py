@@ -65,6 +65,7 @@ import resource
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import threading
@@ -631,6 +632,7 @@ def measure(
     history_events: int,
     new_events: int,
     min_available: int,
+    quality: bool = True,
 ) -> Measurement:
     load = machine_load(1.0)
     print(
@@ -651,6 +653,7 @@ def measure(
     command = [
         sys.executable, str(Path(__file__).resolve()), "--worker", kind,
         "--worker-days", ",".join(days), "--worker-out", str(out),
+        *([] if quality else ["--worker-no-quality"]),
     ]  # fmt: skip
     peak = peak_children = 0
     aborted = ""
@@ -713,7 +716,60 @@ def measure(
     )
 
 
-def worker(kind: str, days: list[str], out: Path) -> int:
+# The steps of the quality checks (orchestration/defs/quality/checks.py).
+QUALITY_STEPS = frozenset(
+    {
+        "raw__events_conforms_to_contract",
+        "raw__events_volume_normal",
+        "shop_tables_conform",
+        "fct_orders_quality",
+    }
+)
+
+
+def compare_quality(
+    rounds: int, label: str, home: Path, shop_db: Path, events: int, min_available: int
+) -> None:
+    """Full builds with and without the quality checks (defs/quality), in turns (the
+    order alternates each round, so a machine getting busier does not favour either)."""
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    in_checks: list[float] = []
+    for number in range(rounds):
+        for quality in (False, True) if number % 2 == 0 else (True, False):
+            for stale in home.glob("warehouse.duckdb*"):  # an empty warehouse each time
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink()
+            shutil.rmtree(home / "quality", ignore_errors=True)
+            m = measure("full", label, home, shop_db, [], events, events, min_available, quality)
+            state = "ok" if m.success else f"FAILED {m.failed_steps}"
+            print(
+                f"    full build, quality checks {'on ' if quality else 'off'}: "
+                f"{m.seconds:.1f} s, {m.cpu_seconds:.0f} CPU s, {state}\n"
+                f"      steps (s): {describe_steps(m)}",
+                flush=True,
+            )
+            seconds[quality].append(m.seconds)
+            cpu[quality].append(m.cpu_seconds)
+            if quality:
+                in_checks.append(
+                    sum(s.get("seconds", 0.0) for s in m.steps if s["step"] in QUALITY_STEPS)
+                )
+    off, on = (statistics.median(seconds[q]) for q in (False, True))
+    cpu_off, cpu_on = (statistics.median(cpu[q]) for q in (False, True))
+    steps = statistics.median(in_checks)
+    print(
+        f"  {label} full build, median of {rounds}: quality checks off {off:.1f} s, on "
+        f"{on:.1f} s ({(on - off) / off:+.1%}); CPU off {cpu_off:.0f} s, on {cpu_on:.0f} s "
+        f"({(cpu_on - cpu_off) / cpu_off:+.1%}); the quality steps themselves {steps:.1f} s "
+        f"({steps / on:.1%} of the run with them); target < +15%",
+        flush=True,
+    )
+
+
+def worker(kind: str, days: list[str], out: Path, quality: bool = True) -> int:
     """Child process: parse dbt, run the pipeline once, write the figures as JSON."""
     from orchestration.dbt import prepare_dbt_manifest
     from orchestration.defs.jobs import WAREHOUSE
@@ -726,7 +782,7 @@ def worker(kind: str, days: list[str], out: Path) -> int:
     parse_seconds = time.perf_counter() - started
     started = time.perf_counter()
     if kind == "full":
-        result = run_pipeline(full_refresh=True, prepare=False)
+        result = run_pipeline(full_refresh=True, prepare=False, quality=quality)
     else:
         result = run_pipeline(days=days, selection=WAREHOUSE, prepare=False)
     seconds = time.perf_counter() - started
@@ -795,6 +851,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker", choices=["full", "hourly"], help=argparse.SUPPRESS)
     parser.add_argument("--worker-days", default="", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-no-quality", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quality-rounds",
+        type=int,
+        default=0,
+        help="instead of the usual runs: N full builds with the quality checks and N "
+        "without, alternating, each on an empty warehouse; prints the medians",
+    )
     return parser.parse_args(argv)
 
 
@@ -876,7 +940,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         days = [d for d in args.worker_days.split(",") if d]
-        return worker(args.worker, days, args.worker_out)
+        return worker(args.worker, days, args.worker_out, quality=not args.worker_no_quality)
 
     sizes = sorted({parse_size(s) for s in args.sizes.split(",") if s.strip()})
     base = bench_dir(args)
@@ -944,6 +1008,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             min_available = args.min_available_mb * 2**20
+            if args.quality_rounds:
+                compare_quality(args.quality_rounds, label, home, shop_db, history, min_available)
+                continue
             full = measure("full", label, home, shop_db, [], history, history, min_available)
             results.append(full)
             print(

@@ -12,6 +12,7 @@ import typer
 from mercado_cli.errors import MercadoGroup
 from mercado_cli.importers import import_app
 from mercado_cli.pipeline import pipeline_app
+from mercado_cli.quality import quality_app
 from mercado_cli.recommender import ml_app
 from shop_api.core.config import get_settings
 from simulator.cli import simulate
@@ -28,6 +29,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(ml_app, name="ml")
+app.add_typer(quality_app, name="quality")
 app.command("simulate")(simulate)
 
 

@@ -137,14 +137,17 @@ def run_pipeline(
     selection: dg.AssetSelection | None = None,
     prepare: bool = True,
     checks: bool = True,
+    quality: bool = True,
     listener: Callable[[dg.EventLogEntry], None] | None = None,
 ) -> PipelineResult:
     """Materialise ``selection`` (default: every asset but the recommender's and
     maintenance) for ``days`` (default: the lake's), recorded in ``instance`` (default:
     ``pipeline_instance()``).
 
-    ``checks=False`` skips asset checks (dbt tests included): a quicker rebuild.
-    ``listener`` receives every event of the run as it is stored."""
+    ``checks=False`` skips asset checks (dbt tests and quality checks included): a
+    quicker rebuild; ``quality=False`` skips only the quality checks (``defs/quality``),
+    so bad rows are not quarantined either. ``listener`` receives every event of the run
+    as it is stored."""
     started = time.perf_counter()
     if prepare:
         prepare_dbt_manifest()
@@ -171,12 +174,18 @@ def run_pipeline(
     if full_refresh:
         run_config = {"ops": {"raw_shop_tables": {"config": {"full_refresh": True}}}}
     # Without checks: the raw loads' own checks stay (they are computed by the load
-    # itself and cost nothing); dbt tests are skipped.
-    raw_checks = {
-        c for c in graph.asset_check_keys if c.asset_key in keys and c.asset_key.path[0] == "raw"
-    }
+    # itself and cost nothing); dbt tests and quality checks are skipped.
+    from orchestration.defs.quality.checks import QUALITY_CHECKS
+
+    wanted_checks = {c for c in graph.asset_check_keys if c.asset_key in keys}
+    if not checks:
+        wanted_checks = {
+            c for c in wanted_checks if c.asset_key.path[0] == "raw" and c not in QUALITY_CHECKS
+        }
+    elif not quality:
+        wanted_checks -= QUALITY_CHECKS
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection=keys, asset_check_selection=None if checks else raw_checks
+        asset_selection=keys, asset_check_selection=wanted_checks
     )
     instance = instance or pipeline_instance(settings)
     run_id = str(uuid.uuid4())

@@ -26,7 +26,7 @@ EXPIRED_PREFIX = ".expired-"
 MANIFEST = "manifest.json"
 LATEST = "LATEST"
 # Columns that date a quarantined row in the ``quality`` schema, first match wins.
-QUALITY_TIME_COLUMNS = ("quarantined_at", "received_at", "_loaded_at")
+QUALITY_TIME_COLUMNS = ("_quarantined_at", "quarantined_at", "received_at", "_loaded_at")
 
 
 @dataclass(frozen=True)

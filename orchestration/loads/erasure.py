@@ -14,14 +14,23 @@ import duckdb
 ERASED_DISPLAY_NAME = "Erased user"
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "raw") -> bool:
     return bool(
         conn.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = 'raw' and table_name = ?",
-            [table],
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
         ).fetchall()[0][0]
     )
+
+
+def _quarantine_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables of the ``quality`` schema holding quarantined raw rows."""
+    rows = conn.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'quality' and table_name like 'quarantine_%' order by 1"
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 def erased_user_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -64,6 +73,28 @@ def scrub_erased_users(
             """,
             params,
         ).fetchall()[0][0]
+    for table in _quarantine_tables(conn):
+        # Quarantined rows are copies too. Events are scrubbed like raw.events; a shop row
+        # is a stale copy of one the shop has anonymised (it reloads and is judged again),
+        # so a quarantined one that names an erased user is dropped.
+        if table == "quarantine_events":
+            changed[f"quality.{table}"] = conn.execute(
+                f"""
+                update quality.{table} set
+                    user_id = null,
+                    client_id = 'erased-' || md5(coalesce(client_id, event_id)),
+                    context = null
+                where user_id in (select user_id from _erased)
+                """
+            ).fetchall()[0][0]
+        else:
+            changed[f"quality.{table}"] = conn.execute(
+                f"""
+                delete from quality.{table} q where exists (
+                    select 1 from _erased e where contains(cast(q as varchar), e.user_id)
+                )
+                """
+            ).fetchall()[0][0]
     if _table_exists(conn, "events_bad") and event_dates is None:
         changed["raw.events_bad"] = conn.execute(
             """

@@ -1,0 +1,1 @@
+"""Suite builders: one module per family of tables (events, shop tables, marts)."""
