@@ -53,12 +53,6 @@ def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
     return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
 
 
-def readable_statement(actor: User | None) -> Select[Listing]:
-    visible = _visibility(_caller_kind(actor), actor.id if actor is not None else None)
-    statement = select(Listing)
-    return statement if visible is None else statement.where(visible)
-
-
 def _by_id_statements() -> dict[str, Select[Listing]]:
     """One statement per kind of caller, with the ids as bound parameters.
 
