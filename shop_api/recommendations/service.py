@@ -187,20 +187,21 @@ def choose(
 ) -> list[Recommended]:
     """The first ``k`` candidates across ``sources`` that can be shown now.
 
-    Availability is read for the candidates in growing batches: one short read when the
-    model's first choices are on sale, more when many sold out since training.
+    Availability is read for the candidates in growing batches: one short read, a few
+    more rows than ``k``, when the model's first choices are on sale (each row read costs
+    about as much as the statement itself); more when many sold out since training.
     """
     stream = _distinct(sources, excluded)
     per_seller: dict[str, int] = {}
     seen: set[str] = set()
     out: list[Recommended] = []
-    size = 2 * k
+    size = k + k // 4 + 2
     while len(out) < k:
         batch = list(islice(stream, size))
         if not batch:
             break
         shown = repository.available(session, [candidate.item_id for candidate, _ in batch])
-        sellers = {item_id: str(row.seller_id) for item_id, row in shown.items()}
+        sellers = {item_id: row.seller_id for item_id, row in shown.items()}
         source_of = {candidate.item_id: source for candidate, source in batch}
         picked = pick(
             [candidate for candidate, _ in batch], k - len(out), sellers=sellers,
@@ -212,7 +213,7 @@ def choose(
                 Recommended(
                     listing=listing,
                     score=candidate.score,
-                    reason=source.reason or popular_in(str(listing.category_id)),
+                    reason=source.reason or popular_in(listing.category_id),
                     fallback=source.fallback,
                 )
             )
@@ -272,7 +273,7 @@ def for_listing(
     listing = repository.readable_listing(session, actor, listing_id)
     if listing is None:
         raise NotFound("Listing not found")
-    item_id, category_id = str(listing.id), str(listing.category_id)
+    item_id, category_id = listing.id, listing.category_id
     model, arm = context.model_for(caller)
     sources: list[Source] = []
     if model is not None:
