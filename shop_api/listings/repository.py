@@ -129,6 +129,27 @@ def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UU
     return list(session.connection().execute(_PAGE[kind], params).all())
 
 
+def readable_columns_statements(*columns: Any) -> dict[str, Select]:
+    """Per kind of caller, some columns of the listing the caller may see, the ids bound
+    parameters: for ``readable_columns``. Build them once, like ``_BY_ID``."""
+    statements = {}
+    for kind in ("anonymous", "user", "staff"):
+        statement = select(*columns).where(Listing.id == bindparam("listing_id"))
+        visible = _visibility(kind, bindparam("actor_id"))
+        statements[kind] = statement if visible is None else statement.where(visible)
+    return statements
+
+
+def readable_columns(
+    session: Session, statements: dict[str, Select], actor: User | None, listing_id: uuid.UUID
+) -> Sequence[Any] | None:
+    """The columns of ``readable_columns_statements`` for the listing, if the caller may
+    see it, read by position with the values of ``hot_reads.fetch_rows``."""
+    kind, params = _by_id_params(actor, listing_id)
+    rows = fetch_rows(session.connection(), statements[kind], params)
+    return rows[0] if rows else None
+
+
 def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:
     """(number of images, next free position)."""
     count, last = session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shop_api.core.hot_reads import fetch_rows
-from shop_api.listings.repository import readable_page_rows
+from shop_api.listings.repository import readable_columns, readable_columns_statements
 from shop_api.models import Listing, ListingStatus, Order, OrderItem, OrderStatus, User
 
 
@@ -118,17 +118,22 @@ def bought_by(session: Session, user_id: uuid.UUID) -> set[str]:
     return {str(listing_id) for listing_id in rows}
 
 
+_SHOWN_BY_ID = readable_columns_statements(
+    Listing.id,
+    Listing.seller_id,
+    Listing.category_id,
+    Listing.title,
+    Listing.price_minor,
+    Listing.currency,
+)
+
+
 def readable_listing(session: Session, actor: User | None, listing_id: uuid.UUID) -> Shown | None:
-    """The page's listing as the caller may see it (else None: a 404): the listing page's
-    own read (one row per image; any of them names the listing)."""
-    rows = readable_page_rows(session, actor, listing_id)
-    if not rows:
+    """The page's listing as the caller may see it (else None: a 404)."""
+    row = readable_columns(session, _SHOWN_BY_ID, actor, listing_id)
+    if row is None:
         return None
-    row = rows[0]
-    return Shown(
-        str(row.id), str(row.seller_id), str(row.category_id), row.title, row.price_minor,
-        row.currency,
-    )  # fmt: skip
+    return Shown(str(row[0]), str(row[1]), str(row[2]), row[3], row[4], row[5])
 
 
 def popular_listing_ids(session: Session, since: datetime, limit: int) -> list[tuple[str, str]]:
