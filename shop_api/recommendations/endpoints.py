@@ -14,7 +14,7 @@ from pydantic_core import to_json
 
 from shop_api.core.deps import OptionalUser, ReadsDep
 from shop_api.core.errors import error_responses
-from shop_api.listings.rendering import json_response, uuid_json
+from shop_api.listings.rendering import json_response
 from shop_api.recommendations import service
 from shop_api.recommendations.schemas import RecommendationPage
 from shop_api.recommendations.service import Caller, Context, ListName, RecommendationList
@@ -59,9 +59,9 @@ def _page(request: Request, result: RecommendationList, user_id: uuid.UUID | Non
         )
     data = [
         {
-            "listing_id": uuid_json(item.listing.id),
-            "seller_id": uuid_json(item.listing.seller_id),
-            "category_id": uuid_json(item.listing.category_id),
+            "listing_id": item.listing.id,
+            "seller_id": item.listing.seller_id,
+            "category_id": item.listing.category_id,
             "title": item.listing.title,
             "price_minor": item.listing.price_minor,
             "currency": item.listing.currency,

@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Select, String, any_, bindparam, func, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -40,7 +40,7 @@ _ON_SALE_WHERE = (
 
 
 @functools.cache
-def _on_sale_statement(dialect: str) -> Select[Any]:
+def _on_sale_statement(dialect: str) -> Select:
     """The listings on sale among a list of ids, as one statement whatever the list's
     length (an expanding IN is rendered again for each length, and its values converted
     one by one).
