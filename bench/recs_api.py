@@ -21,8 +21,8 @@ For one backend (SQLite by default) this script
 
 It prints figures and never asserts on them. From the repository root:
 
-    .venv/bin/python bench/recs_api.py [--backend sqlite|postgresql] [--listings 100000] [--clients 16]
-        [--rounds 2]
+    .venv/bin/python bench/recs_api.py [--backend sqlite|postgresql] [--listings 100000]
+        [--clients 16] [--rounds 2]
 """
 
 from __future__ import annotations

@@ -138,7 +138,10 @@ def readable_listing(session: Session, actor: User | None, listing_id: uuid.UUID
 
 def popular_listing_ids(session: Session, since: datetime, limit: int) -> list[tuple[str, str]]:
     """(listing id, category id) of the shop's best sellers since ``since`` (units ordered
-    in orders not cancelled), then the newest listings on sale, up to ``limit``."""
+    in orders not cancelled), then the newest listings on sale, up to ``limit``.
+
+    Ties go to the newest listing, and only then to the id: ids are random, so a tie
+    broken by them alone would order the same shop differently in each simulated run."""
     sold = (
         select(OrderItem.listing_id, func.sum(OrderItem.quantity).label("units"))
         .join(Order, Order.id == OrderItem.order_id)
@@ -151,7 +154,7 @@ def popular_listing_ids(session: Session, since: datetime, limit: int) -> list[t
         select(Listing.id, Listing.category_id)
         .join(sold, sold.c.listing_id == Listing.id)
         .where(*on_sale)
-        .order_by(sold.c.units.desc(), Listing.id)
+        .order_by(sold.c.units.desc(), Listing.created_at.desc(), Listing.id)
         .limit(limit)
     ).all()
     ranked = [(str(row.id), str(row.category_id)) for row in best]

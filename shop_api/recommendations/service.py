@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -124,21 +123,23 @@ class Source:
 
 class ShopPopularity:
     """The shop's own best sellers (then newest listings), ranked at most every
-    ``ttl_seconds``: the fallback when no model is published."""
+    ``ttl_seconds`` of the shop's clock (the one requests pass in as ``now``, so a
+    simulated run ranks them at the same moments whatever its speed): the fallback when
+    no model is published."""
 
     def __init__(self, days: int, ttl_seconds: float) -> None:
         self.days = days
-        self.ttl_seconds = ttl_seconds
-        # (valid until, ranked (listing, category) pairs, sources built from them so far)
-        self._cache: tuple[float, list[tuple[str, str]], dict[str | None, Source]] | None = None
+        self.ttl = timedelta(seconds=ttl_seconds)
+        # (ranked at, ranked (listing, category) pairs, sources built from them so far)
+        self._cache: tuple[datetime, list[tuple[str, str]], dict[str | None, Source]] | None = None
 
     def source(self, session: Session, now: datetime, category_id: str | None = None) -> Source:
         cache = self._cache
-        if cache is None or time.monotonic() >= cache[0]:
+        if cache is None or not cache[0] <= now < cache[0] + self.ttl:
             ranked = repository.popular_listing_ids(
                 session, now - timedelta(days=self.days), SHOP_POPULARITY_SIZE
             )
-            cache = self._cache = (time.monotonic() + self.ttl_seconds, ranked, {})
+            cache = self._cache = (now, ranked, {})
         _, ranked, sources = cache
         found = sources.get(category_id)
         if found is None:
