@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -91,8 +92,9 @@ def arm_for(key: str | None, share: float) -> Arm:
     return Arm.challenger if int.from_bytes(digest[:8], "big") < share * 2**64 else Arm.champion
 
 
-@dataclass(frozen=True)
-class Recommended:
+class Recommended(NamedTuple):
+    """One item of a list (a tuple: a list makes a few of them per request)."""
+
     listing: Shown
     score: float | None
     reason: str
