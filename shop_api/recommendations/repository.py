@@ -46,7 +46,8 @@ def _on_sale_statement(dialect: str) -> Select:
     one by one).
 
     SQLite: the ids are one JSON array of the 32 hex digits SQLAlchemy stores a UUID as,
-    and the ids come back in that form too (no UUID objects made and unmade per row).
+    and the ids come back in that form too (no UUID objects made and unmade per row), so
+    nothing is left to convert and it runs on sqlite3 itself (``core.hot_reads``).
     PostgreSQL: one ``uuid[]`` parameter, run on the driver itself (``core.hot_reads``).
     Built once per dialect: building a statement costs more than running it.
     """
