@@ -80,6 +80,10 @@ REVIEWS = {
 }
 
 
+# A seller's listings go up this far apart.
+LISTING_INTERVAL = timedelta(milliseconds=1)
+
+
 # --- commands ------------------------------------------------------------------------
 
 
@@ -406,7 +410,9 @@ class Behaviour:
             if item.created_day == day:
                 new_items.setdefault(item.seller, []).append(item)
         for seller_index in sorted(new_items):
-            offset = 0 if day == 0 else rng.randrange(6 * 3600, 20 * 3600)
+            # The opening catalogue goes up seller by seller, a second apart: no two
+            # sellers list at the same instant (the shop breaks ties by creation time).
+            offset = seller_index if day == 0 else rng.randrange(6 * 3600, 20 * 3600)
             at = begin + timedelta(seconds=offset)
             seller = self.population.sellers[seller_index]
             self.spawn(at, self.publish(seller, new_items[seller_index], day))
@@ -468,6 +474,8 @@ class Behaviour:
             return
         rng = self.rng_for("publish", seller.index, day)
         for position, item in enumerate(items):
+            if position:  # one listing after another: each has its own creation time
+                yield Until(self.now() + LISTING_INTERVAL)
             words = VOCABULARY[item.category]
             reply = yield from self.api(
                 "POST", "/listings", account=account,

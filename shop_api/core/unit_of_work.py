@@ -8,10 +8,12 @@ here, never by the endpoint:
 * Reads, SQLite: inline in the event loop, on a session that opens no transaction (each
   statement reads its own WAL snapshot, which never waits for a writer). A read of a few
   indexed rows is an in-process call far cheaper than a hop to a worker thread, and a
-  page read skips a BEGIN and a ROLLBACK that cost as much as the read.
+  page read skips a BEGIN and a ROLLBACK that cost as much as the read. A hot statement
+  with no values to convert runs on sqlite3 itself (``core.hot_reads``).
 * Reads, PostgreSQL: on asyncpg (``AsyncSession.run_sync``, autocommit, generic plans),
   waiting for the server in the event loop; the hottest statements go further, straight
-  to the driver (``core.hot_reads``, used by the search repository).
+  to the driver (``core.hot_reads``, used by the search and recommendations
+  repositories).
 * Writes, SQLite: in a worker thread, behind the per-process write gate (see
   ``Database.write_gate``), on a session whose transactions begin immediate.
 * Writes, PostgreSQL: in a worker thread on the sync driver, or, for a function marked

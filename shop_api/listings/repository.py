@@ -53,12 +53,6 @@ def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
     return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
 
 
-def readable_statement(actor: User | None) -> Select[Listing]:
-    visible = _visibility(_caller_kind(actor), actor.id if actor is not None else None)
-    statement = select(Listing)
-    return statement if visible is None else statement.where(visible)
-
-
 def _by_id_statements() -> dict[str, Select[Listing]]:
     """One statement per kind of caller, with the ids as bound parameters.
 
@@ -133,6 +127,27 @@ def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UU
     when it has none); no rows when it does not exist or is not visible to the caller."""
     kind, params = _by_id_params(actor, listing_id)
     return list(session.connection().execute(_PAGE[kind], params).all())
+
+
+def readable_columns_statements(*columns: Any) -> dict[str, Select]:
+    """Per kind of caller, some columns of the listing the caller may see, the ids bound
+    parameters: for ``readable_columns``. Build them once, like ``_BY_ID``."""
+    statements = {}
+    for kind in ("anonymous", "user", "staff"):
+        statement = select(*columns).where(Listing.id == bindparam("listing_id"))
+        visible = _visibility(kind, bindparam("actor_id"))
+        statements[kind] = statement if visible is None else statement.where(visible)
+    return statements
+
+
+def readable_columns(
+    session: Session, statements: dict[str, Select], actor: User | None, listing_id: uuid.UUID
+) -> Sequence[Any] | None:
+    """The columns of ``readable_columns_statements`` for the listing, if the caller may
+    see it, read by position with the values of ``hot_reads.fetch_rows``."""
+    kind, params = _by_id_params(actor, listing_id)
+    rows = fetch_rows(session.connection(), statements[kind], params)
+    return rows[0] if rows else None
 
 
 def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:

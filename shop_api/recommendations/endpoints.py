@@ -14,7 +14,7 @@ from pydantic_core import to_json
 
 from shop_api.core.deps import OptionalUser, ReadsDep
 from shop_api.core.errors import error_responses
-from shop_api.listings.rendering import json_response, uuid_json
+from shop_api.listings.rendering import json_response
 from shop_api.recommendations import service
 from shop_api.recommendations.schemas import RecommendationPage
 from shop_api.recommendations.service import Caller, Context, ListName, RecommendationList
@@ -45,33 +45,36 @@ def _page(request: Request, result: RecommendationList, user_id: uuid.UUID | Non
 
     Written as JSON straight from the rows, in ``RecommendationPage``'s field order (the
     tests validate it against the model), rather than built and serialised as models."""
-    if result.items:
+    data = []
+    event_items = []
+    for position, item in enumerate(result.items):
+        listing = item.listing
+        data.append(
+            {
+                "listing_id": listing.id,
+                "seller_id": listing.seller_id,
+                "category_id": listing.category_id,
+                "title": listing.title,
+                "price_minor": listing.price_minor,
+                "currency": listing.currency,
+                "position": position,
+                "score": item.score,
+                "reason": item.reason,
+                "fallback": item.fallback,
+            }
+        )
+        event_item = listing_item(listing)
+        event_item["index"] = position
+        event_items.append(event_item)
+    if event_items:
         track(
             request,
             "view_item_list",
             user_id=user_id,
             params={"list_id": result.list_id, "list_name": result.name.value}
             | ({"ab_arm": result.arm.value} if result.arm is not None else {}),
-            items=[
-                {**listing_item(item.listing), "index": position}
-                for position, item in enumerate(result.items)
-            ],
+            items=event_items,
         )
-    data = [
-        {
-            "listing_id": uuid_json(item.listing.id),
-            "seller_id": uuid_json(item.listing.seller_id),
-            "category_id": uuid_json(item.listing.category_id),
-            "title": item.listing.title,
-            "price_minor": item.listing.price_minor,
-            "currency": item.listing.currency,
-            "position": position,
-            "score": item.score,
-            "reason": item.reason,
-            "fallback": item.fallback,
-        }
-        for position, item in enumerate(result.items)
-    ]
     page = {
         "model_version": result.model_version,
         "list_id": result.list_id,

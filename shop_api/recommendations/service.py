@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -92,8 +92,9 @@ def arm_for(key: str | None, share: float) -> Arm:
     return Arm.challenger if int.from_bytes(digest[:8], "big") < share * 2**64 else Arm.champion
 
 
-@dataclass(frozen=True)
-class Recommended:
+class Recommended(NamedTuple):
+    """One item of a list (a tuple: a list makes a few of them per request)."""
+
     listing: Shown
     score: float | None
     reason: str
@@ -124,21 +125,23 @@ class Source:
 
 class ShopPopularity:
     """The shop's own best sellers (then newest listings), ranked at most every
-    ``ttl_seconds``: the fallback when no model is published."""
+    ``ttl_seconds`` of the shop's clock (the one requests pass in as ``now``, so a
+    simulated run ranks them at the same moments whatever its speed): the fallback when
+    no model is published."""
 
     def __init__(self, days: int, ttl_seconds: float) -> None:
         self.days = days
-        self.ttl_seconds = ttl_seconds
-        # (valid until, ranked (listing, category) pairs, sources built from them so far)
-        self._cache: tuple[float, list[tuple[str, str]], dict[str | None, Source]] | None = None
+        self.ttl = timedelta(seconds=ttl_seconds)
+        # (ranked at, ranked (listing, category) pairs, sources built from them so far)
+        self._cache: tuple[datetime, list[tuple[str, str]], dict[str | None, Source]] | None = None
 
     def source(self, session: Session, now: datetime, category_id: str | None = None) -> Source:
         cache = self._cache
-        if cache is None or time.monotonic() >= cache[0]:
+        if cache is None or not cache[0] <= now < cache[0] + self.ttl:
             ranked = repository.popular_listing_ids(
                 session, now - timedelta(days=self.days), SHOP_POPULARITY_SIZE
             )
-            cache = self._cache = (time.monotonic() + self.ttl_seconds, ranked, {})
+            cache = self._cache = (now, ranked, {})
         _, ranked, sources = cache
         found = sources.get(category_id)
         if found is None:
@@ -187,20 +190,21 @@ def choose(
 ) -> list[Recommended]:
     """The first ``k`` candidates across ``sources`` that can be shown now.
 
-    Availability is read for the candidates in growing batches: one short read when the
-    model's first choices are on sale, more when many sold out since training.
+    Availability is read for the candidates in growing batches: one short read, a few
+    more rows than ``k``, when the model's first choices are on sale (each row read costs
+    about as much as the statement itself); more when many sold out since training.
     """
     stream = _distinct(sources, excluded)
     per_seller: dict[str, int] = {}
     seen: set[str] = set()
     out: list[Recommended] = []
-    size = 2 * k
+    size = k + k // 4 + 2
     while len(out) < k:
         batch = list(islice(stream, size))
         if not batch:
             break
         shown = repository.available(session, [candidate.item_id for candidate, _ in batch])
-        sellers = {item_id: str(row.seller_id) for item_id, row in shown.items()}
+        sellers = {item_id: row.seller_id for item_id, row in shown.items()}
         source_of = {candidate.item_id: source for candidate, source in batch}
         picked = pick(
             [candidate for candidate, _ in batch], k - len(out), sellers=sellers,
@@ -212,7 +216,7 @@ def choose(
                 Recommended(
                     listing=listing,
                     score=candidate.score,
-                    reason=source.reason or popular_in(str(listing.category_id)),
+                    reason=source.reason or popular_in(listing.category_id),
                     fallback=source.fallback,
                 )
             )
@@ -272,7 +276,7 @@ def for_listing(
     listing = repository.readable_listing(session, actor, listing_id)
     if listing is None:
         raise NotFound("Listing not found")
-    item_id, category_id = str(listing.id), str(listing.category_id)
+    item_id, category_id = listing.id, listing.category_id
     model, arm = context.model_for(caller)
     sources: list[Source] = []
     if model is not None:

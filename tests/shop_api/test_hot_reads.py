@@ -1,13 +1,17 @@
-"""The search page read on the asyncpg driver itself gives SQLAlchemy's rows, and is taken
-only where SQLAlchemy tracks nothing it would bypass (shop_api.core.hot_reads)."""
+"""Hot reads on the driver itself give SQLAlchemy's rows, and are taken only where
+SQLAlchemy tracks or converts nothing it would bypass (shop_api.core.hot_reads)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import String, bindparam, event, select, type_coerce
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session
 from shop_api.core.db import create_async_read_engine, create_async_write_engine
 from shop_api.core.hot_reads import fetch_rows, runs_on_driver
 from shop_api.listings import repository
-from shop_api.models import ListingCondition
+from shop_api.models import Listing, ListingCondition
 from shop_api.search.backends import search_backend_for
 from tests.factories import Actor, Factory, unique_word
 
@@ -122,3 +126,67 @@ def test_a_value_the_database_refuses_raises_sqlalchemys_error(postgres_url: str
     with pytest.raises(DBAPIError) as raised:
         in_async_session(create_async_read_engine, postgres_url, page)
     assert raised.value.orig.__cause__.sqlstate.startswith("22")
+
+
+@pytest.fixture
+def sqlite_app(app: FastAPI, database_url: str) -> FastAPI:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the SQLite driver path")
+    return app
+
+
+def statements_seen_by_sqlalchemy(app: FastAPI, work: Callable[[Session], T]) -> tuple[int, T]:
+    """``work`` on a read session of the app, and how many statements SQLAlchemy ran."""
+    engine = app.state.database.engine
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with app.state.database.read_sessions() as session:
+            result = work(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), result
+
+
+def test_on_sqlite_a_read_with_nothing_to_convert_runs_on_the_driver_with_the_same_rows(
+    sqlite_app: FastAPI, factory: Factory, seller: Actor
+) -> None:
+    listing = factory.listing(seller)
+    statement = select(type_coerce(Listing.id, String), Listing.title, Listing.price_minor).where(
+        type_coerce(Listing.id, String) == bindparam("id", type_=String)
+    )
+    stored_id = uuid.UUID(listing["id"]).hex
+
+    on_driver, rows = statements_seen_by_sqlalchemy(
+        sqlite_app, lambda session: fetch_rows(session.connection(), statement, {"id": stored_id})
+    )
+    through_sqlalchemy, expected = statements_seen_by_sqlalchemy(
+        sqlite_app,
+        lambda session: session.connection().execute(statement, {"id": stored_id}).all(),
+    )
+
+    assert (on_driver, through_sqlalchemy) == (0, 1)
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert rows == [(stored_id, listing["title"], listing["price_minor"])]
+
+
+def test_on_sqlite_a_read_with_values_to_convert_goes_through_sqlalchemy(
+    sqlite_app: FastAPI, factory: Factory, seller: Actor
+) -> None:
+    listing = factory.listing(seller)
+    statement = select(Listing.id, Listing.created_at).where(Listing.id == bindparam("id"))
+
+    seen, rows = statements_seen_by_sqlalchemy(
+        sqlite_app,
+        lambda session: fetch_rows(
+            session.connection(), statement, {"id": uuid.UUID(listing["id"])}
+        ),
+    )
+
+    assert seen == 1
+    assert rows[0][0] == uuid.UUID(listing["id"])
+    assert isinstance(rows[0][1], datetime)

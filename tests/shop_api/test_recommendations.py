@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ml.serving import ModelStore, write_pointer
+from shop_api.core.clock import FrozenClock, SystemClock
 from shop_api.recommendations.schemas import RecommendationPage
 from shop_api.recommendations.service import FALLBACK_VERSION, Arm, ShopPopularity, arm_for
 from tests.factories import Actor, Factory, assert_error
@@ -34,6 +36,15 @@ def artifacts(app: FastAPI, tmp_path: Path) -> Iterator[Path]:
     app.state.recs_popularity = ShopPopularity(days=30, ttl_seconds=0)
     yield root
     app.state.recommender, app.state.recs_popularity = saved
+
+
+@pytest.fixture
+def shop_clock(app: FastAPI) -> Iterator[FrozenClock]:
+    """The app's clock, stopped (it moves when the test says)."""
+    running = app.state.clock
+    app.state.clock = clock = FrozenClock(SystemClock().now())
+    yield clock
+    app.state.clock = running
 
 
 @pytest.fixture
@@ -161,6 +172,25 @@ class TestFallbackWithoutAModel:
         assert [item["listing_id"] for item in body["data"]] == [other["id"]]
         assert body["data"][0]["reason"] == f"popular_in:{category['id']}"
         assert body["data"][0]["fallback"] is True
+
+    def test_the_shops_popularity_is_ranked_again_by_the_shops_clock_not_the_wall_clock(
+        self, client: TestClient, factory: Factory, artifacts: Path, staff: Actor, app: FastAPI,
+        shop_clock: FrozenClock,
+    ):  # fmt: skip
+        app.state.recs_popularity = ShopPopularity(days=30, ttl_seconds=60)
+        category = factory.category(staff)
+        seller = factory.user("seller")
+        page, first = (factory.listing(seller, category=category["slug"]) for _ in range(2))
+        similar = f"/listings/{page['id']}/similar"
+        assert ids(client.get(similar)) == [first["id"]]
+        later = factory.listing(seller, category=category["slug"])
+
+        before = ids(client.get(similar))  # the ranking is a minute old on no clock yet
+        shop_clock.advance(timedelta(seconds=61))
+        after = ids(client.get(similar))
+
+        assert before == [first["id"]]
+        assert sorted(after) == sorted([first["id"], later["id"]])
 
 
 class TestListingLists:

@@ -8,6 +8,7 @@ order. From the next day the storefront shows the shop's lists.
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from collections import Counter, defaultdict
@@ -25,6 +26,7 @@ from simulator.population import PopulationConfig, make_population
 from simulator.recommendations import FALLBACK_VERSION, ItemList, ServedLists
 from simulator.tag import EventSink, PageTag
 from tests.recommender_artifacts import publish
+from tests.simulator.test_simulator import canonical_event
 
 VERSION = "20310304T000000Z-test-random"
 LIST_ID = f"recs:{VERSION}"
@@ -36,6 +38,7 @@ class Run:
     report: RunReport
     behaviour: Behaviour
     events: list[dict[str, Any]]
+    ids: dict[str, tuple[str, str]]  # shop id -> (kind, simulator key)
 
     def server(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event_name"] == name and _source(e) == "server"]
@@ -65,9 +68,7 @@ def publish_random_model(behaviour: Behaviour, root: Path) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    home = tmp_path_factory.mktemp("sim-recs")
+def simulate_with_model(home: Path) -> Run:
     config = SimulationConfig(
         shoppers=24, days=3, sellers=6, visit_rate=2.0, seed=21, start=START, home=home,
         strict=True,
@@ -81,7 +82,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     simulator = Simulator(config, progress=after_day)
     report = simulator.run()
     events = list(LandingZone(home / "lake").read(EVENTS))
-    return Run(report, simulator.behaviour, events)
+    with (home / "sim" / "id_map.csv").open() as handle:
+        ids = {row["shop_id"]: (row["kind"], row["key"]) for row in csv.DictReader(handle)}
+    return Run(report, simulator.behaviour, events, ids)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return simulate_with_model(tmp_path_factory.mktemp("sim-recs"))
 
 
 def test_the_model_serves_from_the_day_after_it_is_published(run: Run) -> None:
@@ -95,6 +103,19 @@ def test_the_model_serves_from_the_day_after_it_is_published(run: Run) -> None:
         e for e in run.tagged("view_item_list") if e["params"]["list_id"] == "recs:popular-v0"
     ]
     assert all(started[e["session_id"]] < "2031-03-04" for e in popular)
+
+
+@pytest.mark.slow  # a second simulation
+def test_the_same_seed_serves_and_clicks_the_same_lists(
+    run: Run, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    again = simulate_with_model(tmp_path_factory.mktemp("sim-recs-again"))
+
+    assert len(run.events) == len(again.events)
+    assert Counter(canonical_event(e, run.ids) for e in run.events) == Counter(
+        canonical_event(e, again.ids) for e in again.events
+    )
+    assert run.report.stats == again.report.stats
 
 
 def test_the_tag_logs_no_second_impression_of_a_served_list(run: Run) -> None:
