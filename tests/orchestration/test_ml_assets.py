@@ -21,7 +21,7 @@ from orchestration.defs.ml.assets import (
     recommender_model,
     training_data,
 )
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import AlertsResource, WarehouseResource
 
 START = datetime(2026, 3, 1)
 
@@ -110,7 +110,7 @@ def run(
     config = {"holdout_days": 7, "training_config": json.dumps(overrides)}
     return dg.materialize(
         [training_data, recommender_model, published_recommender],
-        resources={"warehouse": warehouse},
+        resources={"warehouse": warehouse, "alerts": AlertsResource()},
         run_config={"ops": {"ml__recommender_model": {"config": config}}},
         raise_on_error=False,
     )
