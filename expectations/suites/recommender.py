@@ -34,7 +34,22 @@ POSITIVES_SAMPLE = 2000
 ITEM_LISTS = {"similar": "scores", "bought_together": "lift"}
 
 
+# Lists summarised this many rows at a time, so a large version needs little memory.
+CHUNK_ROWS = 50_000
+
+
 def list_summary(items: np.ndarray, scores: np.ndarray, n_items: int) -> pd.DataFrame:
+    """``summarise_lists`` over chunks of ``CHUNK_ROWS`` lists."""
+    parts = [
+        summarise_lists(
+            items[start : start + CHUNK_ROWS], scores[start : start + CHUNK_ROWS], n_items
+        )
+        for start in range(0, max(len(items), 1), CHUNK_ROWS)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def summarise_lists(items: np.ndarray, scores: np.ndarray, n_items: int) -> pd.DataFrame:
     """Per list (row): the first index outside the id map (padding aside), the first
     repeated index, how many scores are not finite, the largest rise of the score from
     one entry to the next (positive when the list is not best first) and its length."""
