@@ -135,13 +135,20 @@ def _recommended_positives(
     rows = np.arange(min(len(rec_items), len(user_ids)))
     if len(rows) > sample:
         rows = np.sort(np.random.default_rng(seed).choice(rows, sample, replace=False))
-    pairs = set(zip(positives["user_id"], positives["item_id"], strict=True))
-    for row in rows:
-        user = user_ids[row]
-        for index in rec_items[row]:
-            if 0 <= index < len(item_ids) and (user, item_ids[index]) in pairs:
-                found[row] = item_ids[index]
-                break
+    row_of = {user_ids[row]: row for row in rows if user_ids[row] is not None}
+    index_of = {item: index for index, item in enumerate(item_ids)}
+    mine = positives[positives["user_id"].isin(list(row_of))]
+    pairs = pd.DataFrame(
+        {"row": mine["user_id"].map(row_of), "index": mine["item_id"].map(index_of)}
+    ).dropna()
+    n_items = max(len(item_ids), 1)
+    known = pairs["row"].to_numpy(np.int64) * n_items + pairs["index"].to_numpy(np.int64)
+    lists = rec_items[rows].astype(np.int64)
+    hit = (lists >= 0) & (lists < len(item_ids)) & np.isin(rows[:, None] * n_items + lists, known)
+    first = _first(lists, hit)
+    for row, index in zip(rows, first, strict=True):
+        if not pd.isna(index):
+            found[row] = item_ids[index]
     return found
 
 
