@@ -222,5 +222,7 @@ def train_command() -> None:
     gate = report.get("gate", {})
     verdict = "published" if read_pointer(root) == written[-1] else "not published"
     reasons = "; ".join(gate.get("reasons", [])) or "beats popularity and the champion"
+    if verdict == "not published" and gate.get("passed"):
+        reasons = "its outputs failed ml/recommender_model:outputs_conform (see above)"
     typer.echo(f"version {written[-1]} ({report['winner']}): {verdict} ({reasons})")
     raise typer.Exit(0 if result.success else 1)

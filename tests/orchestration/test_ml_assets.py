@@ -1,27 +1,33 @@
-"""The recommender assets on a hand-built warehouse: a model that passes the gate is
-published as LATEST; one that does not beat popularity is written but never published."""
+"""The recommender assets on a hand-built warehouse: a model that passes the gate and
+whose outputs conform is published as LATEST; one that does not beat popularity, or whose
+version is broken, is written but never published."""
 
 from __future__ import annotations
 
 import json
 import random
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from ml import artifacts
-from ml.data import signal_weights
+from ml import artifacts, outputs
+from ml.data import TrainingData, signal_weights
+from ml.models import Recommender
 from orchestration.defs.ml.assets import (
     GATE,
+    OUTPUTS,
     published_recommender,
     recommender_model,
     training_data,
 )
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import AlertsResource, WarehouseResource
 
 START = datetime(2026, 3, 1)
 
@@ -110,15 +116,19 @@ def run(
     config = {"holdout_days": 7, "training_config": json.dumps(overrides)}
     return dg.materialize(
         [training_data, recommender_model, published_recommender],
-        resources={"warehouse": warehouse},
+        resources={"warehouse": warehouse, "alerts": AlertsResource()},
         run_config={"ops": {"ml__recommender_model": {"config": config}}},
         raise_on_error=False,
     )
 
 
-def gate_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == GATE]
+def check_result(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
     return evaluation
+
+
+def gate_result(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return check_result(result, GATE)
 
 
 def test_a_model_that_passes_the_gate_is_published(
@@ -137,8 +147,14 @@ def test_a_model_that_passes_the_gate_is_published(
     )
     metadata = result.asset_materializations_for_node("ml__recommender_model")[0].metadata
     assert "| item_knn |" in metadata["metrics"].value and metadata["training_seconds"].value > 0
+    conforms = check_result(result, OUTPUTS)
+    assert conforms.passed and conforms.metadata["version"].value == version
+    assert conforms.metadata["failed_expectations"].value == []
 
     # The same family again: as good as the champion refitted on the same data, published.
+    # Version names carry the time to the second: the same data within one second would
+    # name the same version (refused as existing), so the retraining starts a second later.
+    time.sleep(1.0 - time.time() % 1.0)
     again = run(warehouse, [{"family": "popularity"}, {"family": "item_knn"}])
     assert gate_result(again).passed
     assert artifacts.read_pointer(root) != version
@@ -191,3 +207,55 @@ def test_users_are_described_by_their_sign_up_channel_region_and_behaviour(
     assert {"signup_channel:email", "signup_channel:direct", "region:DE", "region:FR"} <= tokens
     assert {"behaviour:loyal", "behaviour:new"} <= tokens
     assert not {"signup_channel:organic_search", "region:ES", "region:IT"} & tokens
+
+
+def out_of_range(items: np.ndarray, scores: np.ndarray, data: TrainingData) -> None:
+    items[0, 0] = data.shape[1]
+
+
+def repeated(items: np.ndarray, scores: np.ndarray, data: TrainingData) -> None:
+    items[0, 1] = items[0, 0]
+
+
+def nan_score(items: np.ndarray, scores: np.ndarray, data: TrainingData) -> None:
+    scores[0, 0] = np.nan
+
+
+def training_positive(items: np.ndarray, scores: np.ndarray, data: TrainingData) -> None:
+    items[0, 0] = data.positives[0].indices[0]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expectation"),
+    [
+        (out_of_range, "recommendations_index_within_id_map"),
+        (repeated, "recommendations_no_repeats"),
+        (nan_score, "recommendations_scores_finite"),
+        (training_positive, "training_positives_excluded"),
+    ],
+)
+def test_a_version_with_broken_outputs_is_not_published(
+    warehouse: WarehouseResource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    break_it: Callable[[np.ndarray, np.ndarray, TrainingData], None],
+    expectation: str,
+) -> None:
+    real = outputs.recommend_all
+
+    def broken(model: Recommender, data: TrainingData, n: int) -> tuple[np.ndarray, np.ndarray]:
+        items, scores = real(model, data, n)
+        break_it(items, scores, data)
+        return items, scores
+
+    monkeypatch.setattr(outputs, "recommend_all", broken)  # a fault in the written lists
+
+    result = run(warehouse, [{"family": "popularity"}, {"family": "item_knn"}])
+
+    assert gate_result(result).passed
+    evaluation = check_result(result, OUTPUTS)
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["failed_expectations"].value == [expectation]
+    root = artifacts.artifact_root(tmp_path)
+    assert len(artifacts.versions(root)) == 1 and artifacts.read_pointer(root) is None
+    assert not result.asset_materializations_for_node("ml__published_recommender")

@@ -1,6 +1,7 @@
-"""The recommender: training data from the marts, the model with its publication gate
-(a blocking check), and the published version (``LATEST``). The work is ``ml.training``'s;
-these assets read the warehouse and report.
+"""The recommender: training data from the marts, the model with its two blocking checks
+(the publication gate, and the version's outputs against the ``expectations`` suites),
+and the published version (``LATEST``). The work is ``ml.training``'s; these assets read
+the warehouse and report.
 """
 
 import json
@@ -10,15 +11,18 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from expectations.results import Outcome
 from ml import artifacts
 from ml.config import TrainingConfig
-from ml.training import DEFAULT_HOLDOUT_DAYS, train
+from ml.training import DEFAULT_HOLDOUT_DAYS, train, user_item_frame
 from ml.truth import read_truth
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.quality.results import check_result
+from orchestration.defs.resources import AlertsResource, WarehouseResource
 from orchestration.settings import PipelineSettings
 
 ML_GROUP = "ml"
 GATE = "beats_popularity_and_champion"
+OUTPUTS = "outputs_conform"
 TRAINING_DATA = ["ml", "training_data"]
 MODEL = ["ml", "recommender_model"]
 
@@ -88,11 +92,23 @@ def training_data(warehouse: WarehouseResource) -> dg.Output[dict[str, pd.DataFr
             blocking=True,
             description="On the holdout window the winner beats popularity and is at least "
             "as good as the current champion refitted on the same data.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            OUTPUTS,
+            asset=MODEL,
+            blocking=True,
+            description="The version's lists point into its id maps, repeat no item, carry "
+            "finite scores best first and leave training positives out; ids are unique; "
+            "every user has a candidate (ERROR); the top 10 covers enough of the catalogue "
+            "(WARN).",
+        ),
     ],
 )
 def recommender_model(
-    context: dg.AssetExecutionContext, config: TrainingRunConfig, frames: dict[str, pd.DataFrame]
+    context: dg.AssetExecutionContext,
+    config: TrainingRunConfig,
+    frames: dict[str, pd.DataFrame],
+    alerts: AlertsResource,
 ) -> Iterator[dg.Output[str] | dg.AssetCheckResult]:
     """Every candidate evaluated on the holdout window (and, on simulated data, against the
     simulator's ground truth under ``$MERCADO_HOME/sim/truth``); the winner (chosen on a
@@ -135,6 +151,48 @@ def recommender_model(
             "champion": run.gate.champion if run.gate.champion is not None else "none",
             "champion_version": run.gate.champion_version or "none",
             "reasons": "; ".join(run.gate.reasons) or "passed",
+        },
+    )
+    yield outputs_check(context, alerts, run.version, frames["interactions"])
+
+
+def outputs_check(
+    context: dg.AssetExecutionContext,
+    alerts: AlertsResource,
+    version: str,
+    interactions: pd.DataFrame,
+) -> dg.AssetCheckResult:
+    """The version just written, validated before anything can publish it: its training
+    positives are the mart's pairs under the weights the version was trained with."""
+    from expectations.runner import validate_frame
+    from expectations.suites.recommender import recommender_frames, recommender_suites
+
+    loaded = artifacts.load_version(artifact_root(), version)
+    id_maps = loaded["id_maps.json"]
+    weights = loaded["manifest.json"].get("signal_weights", {}).get("weights")
+    suites = recommender_suites(n_users=len(id_maps["users"]), n_items=len(id_maps["items"]))
+    batches = recommender_frames(
+        user_ids=id_maps["users"],
+        item_ids=id_maps["items"],
+        recommendations=loaded["recommendations.npz"],
+        similar=loaded["similar.npz"],
+        bought_together=loaded["bought_together.npz"],
+        positives=user_item_frame(interactions, weights),
+    )
+    outcomes: list[Outcome] = []
+    for name, suite in suites.items():
+        outcomes += validate_frame(suite, batches[name])
+    return check_result(
+        context,
+        alerts,
+        asset_key=dg.AssetKey(MODEL),
+        check_name=OUTPUTS,
+        suite_version=",".join(s.meta["version"] for s in suites.values()),
+        outcomes=outcomes,
+        metadata={
+            "version": version,
+            "users": len(id_maps["users"]),
+            "items": len(id_maps["items"]),
         },
     )
 

@@ -19,7 +19,7 @@ from orchestration.quality import quality_dirs
 
 
 def check_result(
-    context: dg.AssetCheckExecutionContext | dg.OpExecutionContext,
+    context: dg.AssetCheckExecutionContext | dg.AssetExecutionContext | dg.OpExecutionContext,
     alerts: AlertsResource,
     *,
     asset_key: dg.AssetKey,
