@@ -1,20 +1,17 @@
 """The dbt project end to end: a small simulated shop, raw loads, ``dbt build``, figures.
 
-A temporary ``MERCADO_HOME`` gets a simulated shop (SQLite) and landing zone, the
-orchestration loaders fill ``raw.*``, and dbt builds every model and runs every test. The
-mart figures are then checked against the shop database itself, computed independently
-with SQLAlchemy: orders and their totals per day, GMV, customers. Re-running dbt on the
-same data (a plain incremental run, and a run over one day's window as Dagster does) must
-leave every table identical; and a buyer erased in the shop must leave no personal data in
-the marts after the raw reload and an incremental run.
+The warehouse is a private copy of the orchestration tests' built home (see
+``tests/orchestration/conftest.py``: a simulated shop whose raw tables the orchestration
+loaders filled and whose every dbt model and test ``mercado pipeline run`` built, once
+per test run). The mart figures are checked against the shop database itself, computed
+independently with SQLAlchemy: orders and their totals per day, GMV, customers. Re-running
+plain dbt on the same data (an incremental run, and a run over one day's window as Dagster
+does) must leave every table identical; and a buyer erased in the shop must leave no
+personal data in the marts after the raw reload and an incremental run.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +20,12 @@ import pytest
 from dbt.cli.main import dbtRunner
 from sqlalchemy import create_engine, text
 
+from tests.orchestration.conftest import Home
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = ROOT / "dbt_project"
-SHOPPERS, DAYS, SEED = 200, 12, 11
 
 
 @dataclass
@@ -74,22 +72,6 @@ class Warehouse:
             }
 
 
-def simulate(home: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "MERCADO_DATABASE_URL"}
-    env["MERCADO_HOME"] = str(home)
-    mercado = Path(sys.executable).parent / "mercado"
-    command = [str(mercado)] if mercado.exists() else [sys.executable, "-m", "mercado_cli.main"]
-    options = {"--shoppers": SHOPPERS, "--days": DAYS, "--seed": SEED, "--home": home}
-    flags = [part for option, value in options.items() for part in (option, str(value))]
-    subprocess.run(
-        [*command, "simulate", *flags, "--no-collect-process"],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 def load_raw(home: Path, database: Path, shop_url: str) -> None:
     from orchestration.loads import (
         lake_days,
@@ -112,26 +94,16 @@ def load_raw(home: Path, database: Path, shop_url: str) -> None:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
-    home = tmp_path / "mercado_home"
-    home.mkdir()
-    database = home / "warehouse.duckdb"
-    shop_url = f"sqlite:///{home / 'shop.db'}"
-    simulate(home)
-    load_raw(home, database, shop_url)
-    saved = {key: os.environ.get(key) for key in ("MERCADO_HOME", "MERCADO_WAREHOUSE_PATH")}
-    os.environ["MERCADO_HOME"] = str(home)
-    os.environ["MERCADO_WAREHOUSE_PATH"] = str(database)
-    try:
-        built = Warehouse(home, database, shop_url, target=home / "dbt-target")
-        built.dbt("build")
-        yield built
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def warehouse(home_copy: Home, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """A private copy of the orchestration tests' built home: their simulated shop, its raw
+    tables loaded and every dbt model built and tested by one pipeline run, shared by the
+    whole test run (this test then reruns, erases and rebuilds in its copy)."""
+    assert (home_copy.path / "pipeline.exit").read_text() == "0", "the shared build failed"
+    monkeypatch.setenv("MERCADO_WAREHOUSE_PATH", str(home_copy.warehouse))
+    home = home_copy.path
+    copy = Warehouse(home, home_copy.warehouse, home_copy.shop_url, target=home / "dbt-target")
+    copy.dbt("run", "--select", "neptune_export")  # its manifest names files by absolute path
+    return copy
 
 
 def shop_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
