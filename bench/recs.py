@@ -24,8 +24,9 @@ from ml import columns as c
 from ml.config import TrainingConfig
 from ml.data import build_training_data, weigh_events
 from ml.models import model_from_dict
-from ml.outputs import bought_together, recommend, recommend_all, rerank, similar_items
+from ml.outputs import bought_together, recommend, recommend_all, similar_items
 from ml.ranking import top_k
+from ml.serving import TopK, pick
 
 PRODUCTION_MODEL = {"family": "ease", "profile_half_life": 5.0}
 EVENTS = np.array(["view_item", "select_item", "add_to_cart", "purchase"])
@@ -144,7 +145,7 @@ def main() -> None:
         f"({len(frame):,} user x item rows)"
     )
     print("artifact outputs")
-    recs, _ = timed(
+    recs, rec_scores = timed(
         f"top {config.candidates_per_user} for every user", figures,
         lambda: recommend_all(model, data, config.candidates_per_user),
     )  # fmt: skip
@@ -174,10 +175,13 @@ def main() -> None:
         return top_k(scores, 10, exclude=positives[[user]])
 
     in_stock = rng.random(n_items) < 0.9
-    seller = listings.set_index(c.ITEM).reindex(data.item_ids)[c.SELLER].to_numpy()
+    seller = listings.set_index(c.ITEM).reindex(data.item_ids)[c.SELLER].astype(str)
+    item_ids = np.array(data.item_ids, dtype=object)
+    on_sale = dict(zip(item_ids[in_stock], seller.to_numpy()[in_stock], strict=True))
+    table = TopK(recs, rec_scores)
 
     def precomputed(user: int) -> object:
-        return rerank(recs[user], 10, allowed=in_stock.__getitem__, seller=seller, max_per_seller=2)
+        return pick(table.row(user, item_ids), 10, sellers=on_sale, max_per_seller=2)
 
     paths = {
         f"{model.name} scored live": score_live,

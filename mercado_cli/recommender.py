@@ -64,6 +64,13 @@ def evaluate_command(
         Path | None,
         typer.Option(help="Write user_id,item_id,rank: the winner's top 10 per test user"),
     ] = None,
+    truth_home: Annotated[
+        Path | None,
+        typer.Option(
+            help="A simulation's MERCADO_HOME: also score every model against the shoppers' "
+            "true top 10 (sim/truth, sim/id_map.csv)"
+        ),
+    ] = None,
 ) -> None:
     """Run every model (baselines and candidates) with the same split, metrics and k and
     print the metric table with fit times; the winner is chosen on a validation cut of the
@@ -72,7 +79,14 @@ def evaluate_command(
     from ml.data import InteractionsFileError, read_interactions_csv, weigh_events
     from ml.evaluation import evaluate
     from ml.model_selection import random_split, time_fraction
+    from ml.truth import TruthError, read_truth
 
+    try:
+        truth = read_truth(truth_home) if truth_home is not None else None
+    except TruthError as exc:
+        raise MercadoError(str(exc)) from None
+    if truth_home is not None and truth is None:
+        raise MercadoError(f"{truth_home}: no sim/truth/manifest.json")
     try:
         frame = weigh_events(read_interactions_csv(interactions))
         test_frame = weigh_events(read_interactions_csv(test)) if test is not None else None
@@ -96,7 +110,9 @@ def evaluate_command(
     if train.empty or test_rows.empty:
         raise MercadoError("the split leaves the training or the test set empty")
     config = TrainingConfig(seed=seed)
-    evaluation, model, data = evaluate(train, test_rows, config, description, progress=_progress)
+    evaluation, model, data = evaluate(
+        train, test_rows, config, description, progress=_progress, truth=truth
+    )
     typer.echo(
         f"split: {description}; train rows {len(train)}, test rows {len(test_rows)} "
         f"({evaluation.flags['test_rows_evaluated']} of known users and items evaluated)"
@@ -169,7 +185,8 @@ def publish_command(
     ] = False,
 ) -> None:
     """Point LATEST (or CHALLENGER) at a version: to promote, pin or roll back."""
-    from ml.artifacts import ArtifactError, artifact_root, set_pointer
+    from ml.artifacts import artifact_root, set_pointer
+    from ml.serving import ArtifactError
     from shop_api.core.config import get_settings
 
     root = artifact_root(get_settings().resolved_home)

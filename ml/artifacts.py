@@ -24,13 +24,7 @@ from ml.config import TrainingConfig
 from ml.data import TrainingData
 from ml.evaluation import Evaluation
 from ml.models import Recommender
-
-FORMAT = 1
-POINTERS = ("LATEST", "CHALLENGER")
-
-
-class ArtifactError(ValueError):
-    """A version or pointer that cannot be used (missing, incomplete, wrong format)."""
+from ml.serving import FORMAT, LATEST, POINTERS, ArtifactError, write_pointer
 
 
 @dataclass
@@ -193,25 +187,24 @@ def write_version(root: Path, bundle: Bundle) -> Path:
     return final
 
 
-def read_pointer(root: Path, pointer: str = "LATEST") -> str | None:
+def read_pointer(root: Path, pointer: str = LATEST) -> str | None:
     """The version a pointer names, or ``None`` when it is not set."""
     path = root / pointer
     return path.read_text().strip() if path.exists() else None
 
 
-def set_pointer(root: Path, version: str, pointer: str = "LATEST") -> None:
-    """Point ``pointer`` at an existing, complete ``version`` (atomic replace)."""
+def set_pointer(root: Path, version: str, pointer: str = LATEST) -> None:
+    """Point ``pointer`` at an existing, complete ``version`` (``serving.write_pointer``,
+    after checking the version)."""
     if pointer not in POINTERS:
         raise ArtifactError(f"pointer must be one of {', '.join(POINTERS)}")
     read_manifest(root, version)
-    temporary = root / f".{pointer}.{uuid.uuid4().hex[:8]}"
-    temporary.write_text(version + "\n")
-    os.replace(temporary, root / pointer)
+    write_pointer(root, pointer, version)
 
 
 def publish(root: Path, version: str) -> None:
     """Make ``version`` the champion (``LATEST``): to promote, pin or roll back."""
-    set_pointer(root, version, "LATEST")
+    set_pointer(root, version, LATEST)
 
 
 def read_manifest(root: Path, version: str) -> dict[str, Any]:

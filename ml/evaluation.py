@@ -19,6 +19,7 @@ from ml.data import TrainingData, build_training_data
 from ml.model_selection import Split, leave_last_n, random_split, time_fraction
 from ml.models import Recommender, model_from_dict
 from ml.ranking import batches, top_k
+from ml.truth import Truth, true_top_k, truth_metrics
 
 SELECTION_METRIC = "precision"
 Progress = Callable[[str], None]
@@ -71,7 +72,17 @@ class Evaluation:
             f"coverage@{k}",
             f"novelty@{k}",
         ]
-        short = {"precision": "P", "recall": "R", "ndcg": "NDCG", "map": "MAP", "coverage": "cov"}
+        if any(f"truth_recall@{k}" in r.metrics for r in self.results):
+            names += [f"truth_recall@{k}", f"truth_ndcg@{k}"]
+        short = {
+            "precision": "P",
+            "recall": "R",
+            "ndcg": "NDCG",
+            "map": "MAP",
+            "coverage": "cov",
+            "truth_recall": "true R",
+            "truth_ndcg": "true NDCG",
+        }
         headers = ["model"]
         for metric in names:
             base, _, cut = metric.partition("@")
@@ -144,6 +155,16 @@ def evaluate_model(
                 f"ndcg@{config.k}": float(np.mean(metrics.ndcg_at_k(*part))),
             }
     return result, segments
+
+
+def truth_lists(truth: Truth | None, data: TrainingData, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The user rows the truth knows and their true top-k (empty without truth)."""
+    if truth is None:
+        return np.zeros(0, np.int64), np.zeros((0, k), np.int32)
+    known = truth.shoppers.index
+    rows = np.array([r for r, user in enumerate(data.user_ids) if user in known], np.int64)
+    users = [data.user_ids[r] for r in rows]
+    return rows, true_top_k(truth, users, data.item_ids, data.positives[rows], k)
 
 
 def relevant_rows(
@@ -219,17 +240,25 @@ def evaluate(
     users: pd.DataFrame | None = None,
     items: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    truth: Truth | None = None,
 ) -> tuple[Evaluation, Recommender, TrainingData]:
-    """Every candidate fitted on ``train`` and measured on ``test``; the winner (best on
+    """Every candidate fitted on ``train`` and measured on ``test`` (and, with the
+    simulator's ``truth``, against each shopper's true top-k); the winner (best on
     validation) is returned fitted, with its training data."""
     validation, validation_description = select(train, config, split, users, items, progress)
     winner = max(validation, key=lambda name: validation[name])  # first of equals
     data = build_training_data(train, users, items)
     known = data.rows_of(test)
+    truth_rows, truth_ranked = truth_lists(truth, data, config.k)
     results, fitted = [], None
     for candidate in config.candidates:
         model, seconds = fit(candidate, data, config.seed)
         measured, segments = evaluate_model(model, data, test, config)
+        if len(truth_rows):
+            ranked = np.vstack(
+                [items for _, _, items in scored_batches(model, data, truth_rows, config.k)]
+            )
+            measured.update(truth_metrics(ranked, truth_ranked, data.shape[1]))
         results.append(
             ModelResult(
                 model.name, model.to_dict(), measured, seconds, segments, validation.get(model.name)
@@ -249,5 +278,11 @@ def evaluate(
         "selection": f"{SELECTION_METRIC}@{config.k} on a validation split of the training set",
         "validation_split": validation_description,
     }
+    if truth is not None:
+        flags["truth"] = {
+            "users": len(truth_rows),
+            "relevant": f"each shopper's true top {config.k} by utility among the listed "
+            "items of the catalogue, their training positives excluded",
+        }
     evaluation = Evaluation(results, split, flags, winner, config.k)
     return evaluation, fitted, data

@@ -1,13 +1,14 @@
 """What training serves: top-k per user, similar items, frequently bought together,
 popularity for cold start and fallbacks, and the reason of each recommendation.
 
-Request-time filters (stock, status, per-seller caps, category diversity) are ``rerank``'s
-hooks; the candidate lists are wider than k so that they leave room for them.
+Request-time filters (stock, status, per-seller caps, category diversity) are
+``ml.serving.pick``'s, the one re-ranking step of the shop and of training alike; the
+candidate lists are wider than k so that they leave room for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,49 +55,6 @@ def recommend(
         return top_k(scores, n, exclude=exclude)
     local, best = top_k(scores, n, exclude=exclude[:, columns])
     return np.where(local >= 0, columns[np.maximum(local, 0)], PADDING).astype(np.int32), best
-
-
-def rerank(
-    items: Sequence[int],
-    k: int,
-    *,
-    allowed: Callable[[int], bool] | None = None,
-    seller: Sequence[object] | None = None,
-    max_per_seller: int | None = None,
-    category: Sequence[object] | None = None,
-    max_per_category: int | None = None,
-) -> list[int]:
-    """The first ``k`` of ``items`` (best first, -1 padding skipped) that are ``allowed``
-    (e.g. active and in stock), with at most ``max_per_seller`` per seller and
-    ``max_per_category`` per category (``seller``/``category`` indexed by item row).
-
-    Examples
-    --------
-    >>> rerank([3, 1, 2, 0], 2, seller=["a", "a", "b", "a"], max_per_seller=1)
-    [3, 2]
-    """
-    chosen: list[int] = []
-    per_seller: dict[object, int] = {}
-    per_category: dict[object, int] = {}
-    for item in items:
-        if item < 0 or (allowed is not None and not allowed(item)):
-            continue
-        owner = seller[item] if seller is not None else None
-        group = category[item] if category is not None else None
-        if _full(per_seller, owner, max_per_seller) or _full(per_category, group, max_per_category):
-            continue
-        chosen.append(int(item))
-        if owner is not None:
-            per_seller[owner] = per_seller.get(owner, 0) + 1
-        if group is not None:
-            per_category[group] = per_category.get(group, 0) + 1
-        if len(chosen) == k:
-            break
-    return chosen
-
-
-def _full(counts: dict[object, int], key: object, limit: int | None) -> bool:
-    return limit is not None and key is not None and counts.get(key, 0) >= limit
 
 
 def similar_items(data: TrainingData, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,17 +7,26 @@ whatever was serving keeps serving. ``ModelStore`` follows the ``LATEST`` and
 loads a new version in a background thread, and then swaps one immutable ``Served``
 reference, so a request sees either the old models or the new ones, never a mix and never
 a wait.
+
+Erasure (``forget_users``) removes an account's key from every version folder in place:
+its entry in the id maps becomes ``null`` (rows keep their places, so the arrays stay
+aligned but nothing leads back to the person), and a store serving that version reloads
+it, because it watches the served version's ``id_maps.json`` as well as the pointers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import threading
 import time
+import uuid
+import weakref
 import zipfile
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -188,6 +197,13 @@ def _id_list(value: Any, what: str) -> list[str]:
     return [str(item) for item in value]
 
 
+def _user_keys(value: Any) -> list[str | None]:
+    """The id map's user keys; ``null`` marks an erased user's row."""
+    if not isinstance(value, list):
+        raise ArtifactError("id_maps.users: not a list")
+    return [None if key is None else str(key) for key in value]
+
+
 def load_version(folder: Path) -> RecommenderModel:
     """Load and check one version folder; ArtifactError if anything is off."""
     if not folder.is_dir():
@@ -199,7 +215,7 @@ def load_version(folder: Path) -> RecommenderModel:
     id_maps = _read_json(folder, "id_maps.json")
     if not isinstance(id_maps, dict):
         raise ArtifactError("id_maps.json: not an object")
-    users = _id_list(id_maps.get("users"), "id_maps.users")
+    users = _user_keys(id_maps.get("users"))
     item_list = _id_list(id_maps.get("items"), "id_maps.items")
     item_ids = np.array(item_list, dtype=object)
     item_ids.setflags(write=False)
@@ -215,7 +231,7 @@ def load_version(folder: Path) -> RecommenderModel:
         version=version,
         path=folder,
         manifest=manifest,
-        user_rows={user: row for row, user in enumerate(users)},
+        user_rows={user: row for row, user in enumerate(users) if user is not None},
         item_ids=item_ids,
         item_rows={item: row for row, item in enumerate(item_list)},
         for_users=_read_topk(folder, "recommendations.npz", "scores", len(users), n_items),
@@ -243,6 +259,7 @@ class _Pointer:
 
     stamp: tuple[int, int, int] | None = None  # (mtime_ns, size, inode); None: absent
     version: str | None = None
+    maps_stamp: tuple[int, int, int] | None = None  # of the version's id_maps.json
     model: RecommenderModel | None = None
     refused: set[str] = field(default_factory=set)  # versions that failed to load
 
@@ -267,6 +284,7 @@ class ModelStore:
         self._next_check = 0.0
         self._lock = threading.Lock()  # one refresh at a time
         self._loading = False
+        _LIVE.add(self)
 
     def served(self) -> Served:
         now = time.monotonic()
@@ -307,17 +325,25 @@ class ModelStore:
         threading.Thread(target=run, name="recommender-reload", daemon=True).start()
 
     def _pointers_moved(self) -> bool:
-        return any(_stamp(self.root / name) != self._pointers[name].stamp for name in POINTERS)
+        return any(
+            _stamp(self.root / name) != pointer.stamp or self._maps_moved(pointer)
+            for name, pointer in self._pointers.items()
+        )
+
+    def _maps_moved(self, pointer: _Pointer) -> bool:
+        """Whether the served version's id maps were rewritten (an erasure)."""
+        return pointer.model is not None and _stamp(_maps(pointer.model.path)) != pointer.maps_stamp
 
     def _follow(self, name: str, pointer: _Pointer) -> bool:
         """Bring one pointer up to date; True when the model it serves changed."""
         path = self.root / name
         stamp = _stamp(path)
-        if stamp == pointer.stamp:
+        rewritten = self._maps_moved(pointer)
+        if stamp == pointer.stamp and not rewritten:
             return False
         pointer.stamp = stamp
         version = _read_pointer(path) if stamp is not None else None
-        if version == pointer.version:
+        if version == pointer.version and not rewritten:
             return False
         if version is None:
             had = pointer.model is not None
@@ -328,12 +354,14 @@ class ModelStore:
         if version in pointer.refused:
             return False
         try:
-            model = load_version(self._version_folder(version))
+            folder = self._version_folder(version)
+            maps_stamp = _stamp(_maps(folder))
+            model = load_version(folder)
         except ArtifactError as exc:
             pointer.refused.add(version)
             log.error("recommender_version_refused %s %s: %s", name, version, exc)
             return False
-        pointer.version, pointer.model = version, model
+        pointer.version, pointer.model, pointer.maps_stamp = version, model, maps_stamp
         pointer.refused.clear()
         log.info("recommender_version_loaded %s %s", name, version)
         return True
@@ -343,6 +371,18 @@ class ModelStore:
         if folder.parent != self.root.resolve() or version.startswith("."):
             raise ArtifactError(f"{version!r} is not a version folder name")
         return folder
+
+
+_LIVE: weakref.WeakSet[ModelStore] = weakref.WeakSet()
+
+
+def live_roots() -> list[Path]:
+    """The artifact roots the stores of this process serve from."""
+    return sorted({store.root for store in list(_LIVE)})
+
+
+def _maps(folder: Path) -> Path:
+    return folder / "id_maps.json"
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -364,9 +404,58 @@ def _read_pointer(path: Path) -> str | None:
 def write_pointer(root: Path, name: str, version: str) -> None:
     """Point ``LATEST``/``CHALLENGER`` at a version, atomically (temp file + replace)."""
     root.mkdir(parents=True, exist_ok=True)
-    temp = root / f".{name}.{os.getpid()}.tmp"
+    temp = root / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
     temp.write_text(version + "\n", encoding="utf-8")
     os.replace(temp, root / name)
+
+
+def forget_users(root: Path, user_keys: Collection[str]) -> dict[str, int]:
+    """Erase ``user_keys`` from every version folder under ``root``: their entries in
+    ``id_maps.json`` (``users``) and ``features.json`` (``user_features``, whose first
+    tokens are the user ids) become ``null``. Each file is rewritten atomically, under a
+    lock so that concurrent erasures do not undo each other; returns the counts."""
+    keys = set(user_keys)
+    counts = {"versions": 0, "entries_erased": 0}
+    if not keys or not root.is_dir():
+        return counts
+    with _erasure_lock(root):
+        for folder in sorted(root.iterdir()):
+            if folder.name.startswith(".") or not (folder / "manifest.json").is_file():
+                continue
+            erased = _null_keys(_maps(folder), "users", keys)
+            erased += _null_keys(folder / "features.json", "user_features", keys)
+            counts["versions"] += bool(erased)
+            counts["entries_erased"] += erased
+    return counts
+
+
+@contextlib.contextmanager
+def _erasure_lock(root: Path) -> Iterator[None]:
+    with (root / ".erasure.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _null_keys(path: Path, field_name: str, keys: set[str]) -> int:
+    """Set the entries of ``keys`` in the list ``field_name`` of a JSON file to null."""
+    if not path.is_file():
+        return 0
+    content = json.loads(path.read_text(encoding="utf-8"))
+    entries = content.get(field_name) if isinstance(content, dict) else None
+    if not isinstance(entries, list):
+        return 0
+    hits = [row for row, key in enumerate(entries) if key is not None and str(key) in keys]
+    if not hits:
+        return 0
+    for row in hits:
+        entries[row] = None
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    temp.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    os.replace(temp, path)
+    return len(hits)
 
 
 def pick(
@@ -376,18 +465,32 @@ def pick(
     sellers: Mapping[str, str],
     excluded: Container[str] = frozenset(),
     max_per_seller: int | None = None,
+    categories: Mapping[str, str | None] | None = None,
+    max_per_category: int | None = None,
     per_seller: dict[str, int] | None = None,
+    per_category: dict[str, int] | None = None,
     seen: set[str] | None = None,
 ) -> list[Candidate]:
-    """The first ``k`` candidates that can be shown, in order.
+    """The first ``k`` candidates that can be shown, in order: the one re-ranking step of
+    the shop's lists and of anything training ranks for display.
 
     ``sellers`` maps each item that is available right now to its seller (what is not in
     it is sold out, paused or gone); ``excluded`` items (already bought, the page's own
-    listing) are skipped, each item appears once, and each seller at most
-    ``max_per_seller`` times. A list picked in parts passes the same ``per_seller`` and
-    ``seen`` to each part, so the caps and the uniqueness hold across them.
+    listing) are skipped, each item appears once, each seller at most ``max_per_seller``
+    times and, for diversity, each category (``categories``: item id to category) at most
+    ``max_per_category`` times. A list picked in parts passes the same ``per_seller``,
+    ``per_category`` and ``seen`` to each part, so the caps and the uniqueness hold
+    across them.
+
+    Examples
+    --------
+    >>> found = pick(ranked(["a", "b", "c"]), 2, sellers={"a": "s1", "b": "s1", "c": "s2"},
+    ...              max_per_seller=1)
+    >>> [candidate.item_id for candidate in found]
+    ['a', 'c']
     """
     per_seller = {} if per_seller is None else per_seller
+    per_category = {} if per_category is None else per_category
     seen = set() if seen is None else seen
     out: list[Candidate] = []
     for candidate in candidates:
@@ -395,11 +498,20 @@ def pick(
         seller = sellers.get(item_id)
         if seller is None or item_id in seen or item_id in excluded:
             continue
-        if max_per_seller is not None and per_seller.get(seller, 0) >= max_per_seller:
+        category = categories.get(item_id) if categories is not None else None
+        if _full(per_seller, seller, max_per_seller) or _full(
+            per_category, category, max_per_category
+        ):
             continue
         seen.add(item_id)
         per_seller[seller] = per_seller.get(seller, 0) + 1
+        if category is not None:
+            per_category[category] = per_category.get(category, 0) + 1
         out.append(candidate)
         if len(out) >= k:
             break
     return out
+
+
+def _full(counts: Mapping[str, int], key: str | None, limit: int | None) -> bool:
+    return limit is not None and key is not None and counts.get(key, 0) >= limit

@@ -22,6 +22,7 @@ from ml.data import TrainingData, build_training_data, from_mart
 from ml.evaluation import Evaluation, Progress, evaluate, precision
 from ml.model_selection import Split, time_cutoff
 from ml.models import model_from_dict
+from ml.truth import Truth
 
 DEFAULT_HOLDOUT_DAYS = 7
 
@@ -87,8 +88,10 @@ def train(
     holdout_days: int = DEFAULT_HOLDOUT_DAYS,
     revision: str | None = None,
     progress: Progress | None = None,
+    truth: Truth | None = None,
 ) -> TrainingRun:
-    """Evaluate, refit the winner on every interaction and write its version (unpublished)."""
+    """Evaluate (against the simulator's ``truth`` too, when given), refit the winner on
+    every interaction and write its version (unpublished)."""
     started = time.perf_counter()
     config = config or TrainingConfig()
     frame = from_mart(interactions)
@@ -105,7 +108,7 @@ def train(
             f"the interactions need days before and within the {holdout_days}-day holdout window"
         )
     evaluation, winner, data = evaluate(
-        split.train, split.test, config, split.description, users, items, progress
+        split.train, split.test, config, split.description, users, items, progress, truth
     )
     gate = publication_gate(evaluation, root, data, split.test, config)
     full = build_training_data(frame, users, items)

@@ -25,6 +25,7 @@ from shop_api.jobs import BackgroundJobs
 from shop_api.notifications.mailer import MailboxDirectory
 from shop_api.ops.docs import install_docs
 from shop_api.providers.registry import install_providers
+from shop_api.recommendations import erasure as _recommender_erasure  # noqa: F401  (its step)
 from shop_api.recommendations.service import ShopPopularity
 from shop_api.tracking import erasure as _clickstream_erasure  # noqa: F401  (registers its step)
 from shop_api.tracking.service import Tracking

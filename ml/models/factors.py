@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 from lightfm import LightFM
@@ -67,6 +67,7 @@ class LightFMHybrid(Recommender):
     attributes alone."""
 
     family = "lightfm"
+    estimator: ClassVar[type[LightFM]] = LightFM  # tests pin its embeddings in a subclass
     components: int = 30
     epochs: int = 30
     learning_rate: float = 0.05
@@ -77,7 +78,7 @@ class LightFMHybrid(Recommender):
     threads: int = 1  # more is faster, but LightFM's parallel updates do not repeat
 
     def fit(self, data: TrainingData) -> Self:
-        model = LightFM(
+        model = self.estimator(
             no_components=self.components,
             loss="warp",
             learning_rate=self.learning_rate,

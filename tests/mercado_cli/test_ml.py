@@ -134,3 +134,26 @@ def test_publish_refuses_a_version_that_does_not_exist(home: Path) -> None:
     assert result.exit_code == 2
     assert "no complete version 20990101T000000Z-ease-00000000" in result.stderr
     assert not (home / "artifacts" / "recommender" / "LATEST").exists()
+
+
+def test_evaluate_scores_every_model_against_a_simulations_truth(
+    home: Path, tmp_path: Path
+) -> None:
+    from tests.ml.test_truth import write_truth
+
+    write_truth(tmp_path / "simulated")
+    rows = [["u1", "a", 1], ["client:c2", "d", 1], ["u1", "b", 5], ["client:c2", "c", 5]]
+    rows += [[f"u{n}", item, t] for n in range(3, 9) for t, item in enumerate("cb")]
+    data = write_csv(tmp_path / "rows.csv", ["user_id", "item_id", "timestamp"], rows)
+
+    result = mercado(
+        "ml", "evaluate", "--interactions", str(data), "--split", "random",
+        "--truth-home", str(tmp_path / "simulated"),
+    )  # fmt: skip
+    missing = mercado(
+        "ml", "evaluate", "--interactions", str(data), "--truth-home", str(tmp_path / "none")
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "true R@10" in result.output and "true NDCG@10" in result.output
+    assert missing.exit_code != 0 and "no sim/truth/manifest.json" in missing.output

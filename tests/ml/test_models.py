@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lightfm import LightFM
 
 from ml.config import TrainingConfig
 from ml.data import TrainingData
 from ml.models import MODELS, model_from_dict
+from ml.models.factors import LightFMHybrid
 from ml.outputs import recommend_all
 
 
@@ -85,3 +87,46 @@ def test_ease_on_a_large_catalogue_recommends_only_its_most_active_items(
         listed = {shop.item_ids[i] for i in items[row] if i >= 0}
         seen = {shop.item_ids[i] for i in shop.positives[row].indices}
         assert listed == {"a", "b", "d"} - seen, user
+
+
+# 2-d item vectors and biases: a and b point one way, c and d the other, e between them
+# and held back by its bias.
+PINNED_ITEMS = {"a": (1.0, 0.0), "b": (0.9, 0.1), "c": (0.0, 1.0), "d": (0.1, 0.9), "e": (0.5, 0.5)}
+PINNED_ITEM_BIASES = {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0, "e": -0.2}
+PINNED_USERS = {"u1": (0.0, 1.0), "u4": (1.0, 0.0), "u6": (0.6, 0.4)}
+
+
+def pinned_lightfm(data: TrainingData) -> LightFMHybrid:
+    """LightFM whose embeddings are set by hand (after RecTools' DeterministicLightFM):
+    with no epochs, its scores are exactly the pinned dot products plus item biases."""
+
+    class PinnedLightFM(LightFM):
+        def _initialize(self, no_components: int, no_item_features: int, no_user_features: int):
+            super()._initialize(no_components, no_item_features, no_user_features)
+            self.item_embeddings = np.array(
+                [PINNED_ITEMS[i] for i in data.item_ids], dtype=np.float32
+            )
+            self.item_biases = np.array(
+                [PINNED_ITEM_BIASES[i] for i in data.item_ids], dtype=np.float32
+            )
+            self.user_embeddings = np.array(
+                [PINNED_USERS.get(u, (0.0, 0.0)) for u in data.user_ids], dtype=np.float32
+            )
+
+    class PinnedHybrid(LightFMHybrid):
+        estimator = PinnedLightFM
+
+    return PinnedHybrid(components=2, epochs=0, use_features=False).fit(data)
+
+
+def test_lightfm_with_pinned_embeddings_recommends_the_exact_top_k(shop: TrainingData) -> None:
+    model = pinned_lightfm(shop)
+    items, scores = recommend_all(model, shop, 3)
+    top = {u: [shop.item_ids[i] for i in items[shop.user_ids.index(u)]] for u in PINNED_USERS}
+
+    # u4 (seen c, d) points at a: a 1.0, b 0.9, e 0.5 - 0.2. u1 (seen a, b) points at c.
+    # u6 (seen a, d): b 0.58, c 0.40, e 0.30.
+    assert top == {"u4": ["a", "b", "e"], "u1": ["c", "d", "e"], "u6": ["b", "c", "e"]}
+    np.testing.assert_allclose(scores[shop.user_ids.index("u6")], [0.58, 0.40, 0.30], rtol=1e-6)
+    served = model.embeddings()
+    assert served["item_biases"][shop.item_ids.index("e")] == np.float32(-0.2)

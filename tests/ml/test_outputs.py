@@ -16,18 +16,8 @@ from ml.outputs import (
     nearest_items,
     new_item_embedding,
     popularity,
-    rerank,
     similar_items,
 )
-
-
-def test_rerank_caps_items_per_seller_and_per_category_and_skips_filtered() -> None:
-    seller = ["s1", "s1", "s1", "s2", "s2"]
-    category = ["x", "y", "x", "x", "y"]
-    ranked = [0, 1, 2, 3, -1, 4]
-    assert rerank(ranked, 3, seller=seller, max_per_seller=2) == [0, 1, 3]
-    assert rerank(ranked, 5, category=category, max_per_category=1) == [0, 1]
-    assert rerank(ranked, 2, allowed=lambda item: item != 0) == [1, 2]
 
 
 def test_bought_together_ranks_by_lift_among_pairs_with_enough_support() -> None:

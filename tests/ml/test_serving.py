@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.serving import ArtifactError, Candidate, ModelStore, load_version, pick, write_pointer
+from ml.serving import (
+    ArtifactError,
+    Candidate,
+    ModelStore,
+    forget_users,
+    load_version,
+    pick,
+    write_pointer,
+)
 from tests.recommender_artifacts import publish, write_version
 
 
@@ -124,3 +132,39 @@ def test_pick_skips_unavailable_excluded_and_capped_sellers():
     picked = pick(candidates, 4, sellers=sellers, excluded={"b"}, max_per_seller=1)
 
     assert [c.item_id for c in picked] == ["a", "e", "f"]
+
+
+def test_pick_caps_each_category_for_diversity_across_the_parts_of_a_list():
+    candidates = [Candidate(item, 1.0) for item in ["a", "b", "c", "d", "e"]]
+    sellers = {item: f"s-{item}" for item in "abcde"}
+    categories = {"a": "shoes", "b": "shoes", "c": "books", "d": "shoes", "e": None}
+    per_category: dict[str, int] = {}
+    seen: set[str] = set()
+
+    first = pick(candidates[:2], 2, sellers=sellers, categories=categories,
+                 max_per_category=1, per_category=per_category, seen=seen)  # fmt: skip
+    rest = pick(candidates[2:], 3, sellers=sellers, categories=categories,
+                max_per_category=1, per_category=per_category, seen=seen)  # fmt: skip
+
+    assert [c.item_id for c in first] == ["a"]
+    assert [c.item_id for c in rest] == ["c", "e"]  # d: a second shoe; e: no category
+
+
+def test_forgetting_a_user_nulls_their_key_everywhere_and_the_store_reloads(tmp_path: Path):
+    folder = publish(tmp_path, "v1", users={"u1": ["a"], "u2": ["b"]})
+    features = {"user_features": ["u1", "u2", "region:DE"], "item_features": ["a", "b"]}
+    (folder / "features.json").write_text(json.dumps(features))
+    store = ModelStore(tmp_path, check_seconds=0, background=False)
+    assert store.served().champion.knows_user("u1")
+
+    counts = forget_users(tmp_path, ["u1"])
+
+    assert counts == {"versions": 1, "entries_erased": 2}
+    assert json.loads((folder / "id_maps.json").read_text())["users"] == [None, "u2"]
+    assert json.loads((folder / "features.json").read_text())["user_features"] == [
+        None, "u2", "region:DE"
+    ]  # fmt: skip
+    served = store.served().champion  # same pointer, rewritten maps: reloaded
+    assert not served.knows_user("u1")
+    assert [c.item_id for c in served.for_user("u2") or []] == ["b"]
+    assert forget_users(tmp_path, ["u1"]) == {"versions": 0, "entries_erased": 0}

@@ -4,6 +4,7 @@ non-personal for shoppers who opt out."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -284,6 +285,26 @@ class TestOptOut:
         client.patch("/me", json={"personalised_recommendations": True}, headers=shopper.headers)
         back = client.get("/recommendations", params={"k": 1}, headers=shopper.headers)
         assert ids(back) == [mine]
+
+
+class TestErasure:
+    def test_an_erased_account_leaves_every_published_version_and_is_never_served(
+        self, client: TestClient, factory: Factory, artifacts: Path, app: FastAPI, shopper: Actor
+    ):
+        first, second = (factory.listing(factory.user("seller"))["id"] for _ in range(2))
+        me, other = str(shopper.id), str(uuid.uuid4())
+        old, current = version("old"), version("current")
+        write_version(artifacts, old, users={me: [first]})
+        publish(artifacts, current, users={other: [second, first], me: [first, second]})
+        assert app.state.recommender.refresh().champion.knows_user(me)
+
+        assert client.delete("/me", headers=shopper.headers).status_code == 204
+
+        for name, users in ((old, [None]), (current, [other, None])):
+            assert json.loads((artifacts / name / "id_maps.json").read_text())["users"] == users
+        served = app.state.recommender.served().champion
+        assert served.version == current and not served.knows_user(me)
+        assert [c.item_id for c in served.for_user(other)] == [second, first]
 
 
 def test_lists_switch_to_a_new_version_without_a_failed_request(

@@ -13,6 +13,7 @@ import pandas as pd
 from ml import artifacts
 from ml.config import TrainingConfig
 from ml.training import DEFAULT_HOLDOUT_DAYS, train
+from ml.truth import read_truth
 from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import PipelineSettings
 
@@ -82,9 +83,10 @@ def training_data(warehouse: WarehouseResource) -> dg.Output[dict[str, pd.DataFr
 def recommender_model(
     context: dg.AssetExecutionContext, config: TrainingRunConfig, frames: dict[str, pd.DataFrame]
 ) -> Iterator[dg.Output[str] | dg.AssetCheckResult]:
-    """Every candidate evaluated on the holdout window; the winner (chosen on a validation
-    cut of the training window) refitted on all interactions and written as a version
-    folder, not yet published."""
+    """Every candidate evaluated on the holdout window (and, on simulated data, against the
+    simulator's ground truth under ``$MERCADO_HOME/sim/truth``); the winner (chosen on a
+    validation cut of the training window) refitted on all interactions and written as a
+    version folder, not yet published."""
     run = train(
         frames["interactions"],
         frames["products"],
@@ -95,6 +97,7 @@ def recommender_model(
         ),
         holdout_days=config.holdout_days,
         progress=context.log.info,
+        truth=read_truth(PipelineSettings().shop.resolved_home),
     )
     table = run.evaluation.table()
     yield dg.Output(
