@@ -135,9 +135,14 @@ class Simulator:
         *,
         shop: Shop | None = None,
         progress: Callable[[DayReport], None] | None = None,
+        midnight: Callable[[date], None] | None = None,
     ) -> None:
+        """``midnight(day)`` runs between simulated days, before ``day`` begins, with every
+        event released so far sent and the shop's ids so far in ``sim/id_map.csv``: a model
+        trained and published there serves from ``day`` on (the demo does this)."""
         self.config = config
         self.progress = progress
+        self.midnight = midnight
         start = config.start_at
         self.shop = shop or (
             HttpShop(config.base_url, config.http_settle_seconds)
@@ -291,6 +296,10 @@ class Simulator:
                             seconds=time.perf_counter() - started,
                         )
                     )
+                if self.midnight is not None and day + 1 < config.days:
+                    self.sink.flush()
+                    truth.write_ids(behaviour, config.home.expanduser().resolve())
+                    self.midnight((config.start_at + timedelta(days=day + 1)).date())
             self.shop.settle()
             # Sessions that began before the end still send their last events.
             latest = self.sink.latest
