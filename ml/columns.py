@@ -20,6 +20,7 @@ TITLE = "title"
 # User attributes (accounts).
 SIGNUP_CHANNEL = "signup_channel"
 REGION = "region"
+BEHAVIOUR = "behaviour"
 
 # Derived by ml.data: row indices into the id maps and each user's recency position
 # (1 = the user's most recent interaction).
@@ -34,3 +35,13 @@ MART_COLUMNS = {
     "last_interaction_at": TIMESTAMP,
     "interaction_weight": WEIGHT,
 }
+
+# The mart's signal counts per event name (``interaction_weight`` is their weighted sum,
+# ``write_review`` counting weight x review_rating / 5); ml.data re-weighs them.
+MART_SIGNALS = {
+    "view_item": "views",
+    "select_item": "clicks",
+    "add_to_cart": "cart_adds",
+    "purchase": "units_purchased",
+}
+MART_RATING = "review_rating"

@@ -44,6 +44,8 @@ class TrainingConfig:
         ``interaction_weights`` (``ml.data.signal_weights``).
     light_user_max, cold_user_max : users with at most this many training interactions are
         light (resp. cold) in the per-segment metrics; the rest are heavy.
+    tune_signal_weights : a production run (``ml.training.train``) tries the variants of
+        ``ml.data.weight_grid`` on the validation split and trains with the best.
 
     Examples
     --------
@@ -63,6 +65,7 @@ class TrainingConfig:
     signal_weights: dict[str, float] | None = None
     cold_user_max: int = 4
     light_user_max: int = 20
+    tune_signal_weights: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -33,10 +33,43 @@ def signal_weights(dbt_project: Path = DBT_PROJECT) -> dict[str, float]:
     return {name: float(value) for name, value in variables.items()}
 
 
-def from_mart(frame: pd.DataFrame) -> pd.DataFrame:
+def from_mart(frame: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The ``interactions`` mart (user_key, product_id, last_interaction_at,
-    interaction_weight) in this package's column names."""
-    return frame[list(c.MART_COLUMNS)].rename(columns=c.MART_COLUMNS)
+    interaction_weight) in this package's column names; with ``weights``, the weight is
+    recomputed from the mart's signal counts as the mart computes it from the dbt var."""
+    result = frame[list(c.MART_COLUMNS)].rename(columns=c.MART_COLUMNS)
+    if weights is not None:
+        result[c.WEIGHT] = reweigh_mart(frame, weights).to_numpy()
+    return result
+
+
+def has_signals(frame: pd.DataFrame) -> bool:
+    """Whether the mart frame carries the signal counts ``reweigh_mart`` needs."""
+    return all(name in frame for name in (*c.MART_SIGNALS.values(), c.MART_RATING))
+
+
+def reweigh_mart(frame: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
+    """``interaction_weight`` under other signal ``weights`` (event name → weight), from
+    the mart's counts: sum of weight x count, plus write_review x rating / 5."""
+    total = pd.Series(0.0, index=frame.index)
+    for event, column in c.MART_SIGNALS.items():
+        total += weights[event] * pd.to_numeric(frame[column], errors="coerce").fillna(0)
+    rating = pd.to_numeric(frame[c.MART_RATING], errors="coerce").fillna(0)
+    return total + weights["write_review"] * rating / 5.0
+
+
+def weight_grid(defaults: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """The signal weight variants tuned on validation, the dbt var's defaults first (they
+    win ties): purchase intent doubled, browsing halved, and every signal equal."""
+    base = {name: float(value) for name, value in defaults.items()}
+    intent = {"add_to_cart", "purchase"}
+    browsing = {"view_item", "select_item"}
+    return {
+        "defaults": base,
+        "intent_x2": {k: v * 2 if k in intent else v for k, v in base.items()},
+        "browsing_x0.5": {k: v * 0.5 if k in browsing else v for k, v in base.items()},
+        "equal": {k: 1.0 for k in base},
+    }
 
 
 def weigh_events(frame: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -96,8 +129,42 @@ def recency_positions(frame: pd.DataFrame) -> pd.Series:
     return positions.reindex(frame.index)
 
 
+def signup_attributes(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Per account, the ``signup_channel`` and ``region`` of the visit it signed up in:
+    its first session carrying the account (``fct_sessions``: ``user_id``,
+    ``session_start_at``, ``session_id``, ``channel``, ``locale``), whose channel is its
+    first utm touch, and the region subtag of its locale (``de-AT`` → ``AT``; none for a
+    bare language).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"user_id": ["u", "u"], "session_id": ["s2", "s1"],
+    ...     "session_start_at": [2, 1], "channel": ["email", "social"],
+    ...     "locale": ["en-GB", "de_AT"]})
+    >>> signup_attributes(rows).to_dict("records")
+    [{'user_id': 'u', 'signup_channel': 'social', 'region': 'AT'}]
+    """
+    known = sessions[sessions["user_id"].notna()]
+    first = known.sort_values(["user_id", "session_start_at", "session_id"]).drop_duplicates(
+        "user_id"
+    )
+    region = first["locale"].astype("string").str.extract(r"^[A-Za-z]+[-_]([A-Za-z]{2}|\d{3})\b")
+    return pd.DataFrame(
+        {
+            c.USER: first["user_id"].astype(str).to_numpy(),
+            c.SIGNUP_CHANNEL: _plain(first["channel"].astype("string")),
+            c.REGION: _plain(region[0].str.upper()),
+        }
+    )
+
+
+def _plain(values: pd.Series) -> list[str | None]:
+    """Strings, with None where missing (feature tokens skip None)."""
+    return [None if pd.isna(value) else str(value) for value in values]
+
+
 def user_feature_tokens(
-    users: pd.DataFrame, columns: Iterable[str] = (c.SIGNUP_CHANNEL, c.REGION)
+    users: pd.DataFrame, columns: Iterable[str] = (c.SIGNUP_CHANNEL, c.REGION, c.BEHAVIOUR)
 ) -> dict[str, list[str]]:
     """``column:value`` tokens per user id from the attribute columns present."""
     present = [name for name in columns if name in users]

@@ -262,7 +262,7 @@ def evaluate(
         measured, segments = evaluate_model(model, data, test, config)
         if len(truth_rows):
             ranked = np.vstack(
-                [items for _, _, items in scored_batches(model, data, truth_rows, config.k)]
+                [top for _, _, top in scored_batches(model, data, truth_rows, config.k)]
             )
             measured.update(truth_metrics(ranked, truth_ranked, data.shape[1]))
         results.append(

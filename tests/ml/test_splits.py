@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ml import columns as c
-from ml.data import signal_weights, weigh_events
+from ml.data import reweigh_mart, signal_weights, signup_attributes, weigh_events, weight_grid
 from ml.model_selection import leave_last_n, random_split, time_fraction
 
 
@@ -48,3 +48,36 @@ def test_signals_are_weighted_by_the_dbt_interaction_weights() -> None:
     assert weighed.loc["a", c.WEIGHT] == pytest.approx(weights["view_item"] + weights["purchase"])
     assert weighed.loc["a", c.TIMESTAMP] == 2
     assert weighed.loc["b", c.WEIGHT] == pytest.approx(weights["write_review"] * 4 / 5)
+
+
+def test_the_marts_signals_are_reweighed_as_the_mart_weighs_them() -> None:
+    mart = pd.DataFrame(
+        {
+            "views": [2, 0], "clicks": [1, 0], "cart_adds": [1, 0], "units_purchased": [1, 0],
+            "review_rating": [5, None],
+        }
+    )  # fmt: skip
+    grid = weight_grid({"view_item": 1, "select_item": 0.5, "add_to_cart": 3, "purchase": 5,
+                        "write_review": 2})  # fmt: skip
+
+    assert reweigh_mart(mart, grid["defaults"]).tolist() == [2 + 0.5 + 3 + 5 + 2, 0]
+    assert reweigh_mart(mart, grid["equal"]).tolist() == [2 + 1 + 1 + 1 + 1, 0]
+    assert reweigh_mart(mart, grid["intent_x2"]).tolist() == [2 + 0.5 + 6 + 10 + 2, 0]
+    assert reweigh_mart(mart, grid["browsing_x0.5"]).tolist() == [1 + 0.25 + 3 + 5 + 2, 0]
+
+
+def test_an_account_is_described_by_the_visit_it_signed_up_in() -> None:
+    sessions = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u3", None],
+            "session_id": ["s2", "s1", "s3", "s4", "s5"],
+            "session_start_at": [2, 1, 1, 1, 0],
+            "channel": ["email", "social", "direct", "paid_search", "email"],
+            "locale": ["en-GB", "de_AT", "fr", None, "it-IT"],
+        }
+    )
+    users = signup_attributes(sessions).set_index(c.USER)
+    assert users[c.SIGNUP_CHANNEL].to_dict() == {
+        "u1": "social", "u2": "direct", "u3": "paid_search"
+    }  # fmt: skip
+    assert users[c.REGION].dropna().to_dict() == {"u1": "AT"}  # "fr" names no region

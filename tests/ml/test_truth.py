@@ -103,3 +103,28 @@ def test_a_truth_with_another_utility_formula_is_refused(tmp_path: Path) -> None
     with pytest.raises(TruthError, match="utility formula"):
         read_truth(tmp_path)
     assert read_truth(tmp_path / "elsewhere") is None
+
+
+def test_the_utility_is_the_simulated_shoppers_own(tmp_path: Path) -> None:
+    import random
+
+    from simulator.driver import SimulationConfig
+    from simulator.population import PopulationConfig, make_population
+    from simulator.truth import write_truth as write_simulated
+
+    population = make_population(PopulationConfig(shoppers=20, days=5), random.Random(3))
+    write_simulated(population, SimulationConfig(shoppers=20, days=5), tmp_path / "sim" / "truth")
+    items = population.items[:40]
+    (tmp_path / "sim" / "id_map.csv").write_text(
+        "kind,key,shop_id\n" + "".join(f"item,{i.key},L{i.key}\n" for i in items)
+    )
+    truth = read_truth(tmp_path)
+    assert truth is not None
+
+    shoppers = population.shoppers
+    utility = truth.utility(
+        [f"client:{s.client_id}" for s in shoppers], [f"L{i.key}" for i in items]
+    )
+
+    expected = [[s.utility(i, population.sellers[i.seller]) for i in items] for s in shoppers]
+    np.testing.assert_allclose(utility, expected, atol=5e-3)  # the CSVs keep 6 decimals

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ml import artifacts
+from ml.data import signal_weights
 from orchestration.defs.ml.assets import (
     GATE,
     published_recommender,
@@ -63,6 +64,23 @@ def products() -> pd.DataFrame:
     )
 
 
+def sessions() -> pd.DataFrame:
+    """Each account's first session with it came by e-mail from Germany (odd users) or
+    directly from France; later ones by search from Spain; anonymous sessions have none."""
+    rows = []
+    for user in range(40):
+        first = ("email", "de-DE") if user % 2 else ("direct", "fr-FR")
+        for n, (channel, locale) in enumerate([first, ("organic_search", "es-ES")]):
+            rows.append(
+                {
+                    "session_id": f"s{user}-{n}", "user_id": f"u{user}", "channel": channel,
+                    "locale": locale, "session_start_at": START + timedelta(days=n),
+                }
+            )  # fmt: skip
+    rows.append({**rows[0], "session_id": "anonymous", "user_id": None, "locale": "it-IT"})
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResource:
     monkeypatch.setenv("MERCADO_HOME", str(tmp_path))
@@ -74,6 +92,7 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResou
         "customer_rfm": pd.DataFrame(
             {"customer_id": [f"u{n}" for n in range(40)], "rfm_segment": ["loyal", "new"] * 20}
         ),
+        "fct_sessions": sessions(),
     }
     with duckdb.connect(str(path)) as conn:
         conn.execute("create schema marts")
@@ -84,8 +103,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WarehouseResou
     return WarehouseResource(database=str(path))
 
 
-def run(warehouse: WarehouseResource, candidates: list[dict]) -> dg.ExecuteInProcessResult:
-    config = {"holdout_days": 7, "training_config": json.dumps({"candidates": candidates})}
+def run(
+    warehouse: WarehouseResource, candidates: list[dict], tune: bool = False
+) -> dg.ExecuteInProcessResult:
+    overrides = {"candidates": candidates, "tune_signal_weights": tune}
+    config = {"holdout_days": 7, "training_config": json.dumps(overrides)}
     return dg.materialize(
         [training_data, recommender_model, published_recommender],
         resources={"warehouse": warehouse},
@@ -134,3 +156,38 @@ def test_a_model_that_does_not_beat_popularity_is_not_published(
     assert artifacts.read_pointer(root) is None
     assert len(artifacts.versions(root)) == 1  # written, kept for inspection, not served
     assert not result.asset_materializations_for_node("ml__published_recommender")
+
+
+def test_signal_weights_are_tuned_on_validation_and_recorded_with_the_version(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    result = run(warehouse, [{"family": "popularity"}, {"family": "item_knn"}], tune=True)
+
+    root = artifacts.artifact_root(tmp_path)
+    (version,) = artifacts.versions(root)
+    loaded = artifacts.load_version(root, version)
+    tuning = loaded["metrics.json"]["signal_weights"]
+    assert list(tuning["grid"]) == ["defaults", "intent_x2", "browsing_x0.5", "equal"]
+    assert tuning["grid"]["defaults"]["weights"] == signal_weights()
+    best = max(tuning["grid"].values(), key=lambda variant: variant["precision@10"])
+    assert tuning["grid"][tuning["chosen"]]["precision@10"] == best["precision@10"]
+    if tuning["chosen"] == "defaults":  # otherwise evaluated again, the winner may differ
+        assert tuning["probe"] == loaded["metrics.json"]["winner"]
+    assert loaded["manifest.json"]["signal_weights"] == {
+        "chosen": tuning["chosen"], "weights": tuning["weights"]
+    }  # fmt: skip
+    metadata = result.asset_materializations_for_node("ml__recommender_model")[0].metadata
+    assert metadata["signal_weights"].value["chosen"] == tuning["chosen"]
+
+
+def test_users_are_described_by_their_sign_up_channel_region_and_behaviour(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    run(warehouse, [{"family": "lightfm", "epochs": 2, "use_features": True}])
+
+    root = artifacts.artifact_root(tmp_path)
+    (version,) = artifacts.versions(root)
+    tokens = set(artifacts.load_version(root, version)["features.json"]["user_features"])
+    assert {"signup_channel:email", "signup_channel:direct", "region:DE", "region:FR"} <= tokens
+    assert {"behaviour:loyal", "behaviour:new"} <= tokens
+    assert not {"signup_channel:organic_search", "region:ES", "region:IT"} & tokens

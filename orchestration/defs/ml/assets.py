@@ -29,7 +29,8 @@ def artifact_root() -> Path:
 
 class TrainingRunConfig(dg.Config):
     """Run config of the model: holdout window and overrides of ``TrainingConfig``
-    (JSON, e.g. ``{"candidates": [{"family": "ease"}]}``)."""
+    (JSON, e.g. ``{"candidates": [{"family": "ease"}]}``, or
+    ``{"tune_signal_weights": false}`` to train with the dbt var's weights as they are)."""
 
     holdout_days: int = DEFAULT_HOLDOUT_DAYS
     training_config: str = "{}"
@@ -39,17 +40,27 @@ class TrainingRunConfig(dg.Config):
     key=TRAINING_DATA,
     group_name=ML_GROUP,
     kinds={"duckdb", "pandas"},
-    deps=[["marts", "interactions"], ["marts", "dim_products"], ["marts", "customer_rfm"]],
+    deps=[
+        ["marts", "interactions"],
+        ["marts", "dim_products"],
+        ["marts", "customer_rfm"],
+        ["marts", "fct_sessions"],
+    ],
 )
 def training_data(warehouse: WarehouseResource) -> dg.Output[dict[str, pd.DataFrame]]:
-    """The ``interactions`` mart with the listings' attributes (``dim_products``) and the
-    accounts' behaviour buckets (``customer_rfm``)."""
+    """The ``interactions`` mart with the listings' attributes (``dim_products``), the
+    accounts' behaviour buckets (``customer_rfm``) and the sessions that carry an account
+    (``fct_sessions``: the sign-up visit's channel and locale become user features)."""
     with warehouse.reader() as conn:
         frames = {
             "interactions": conn.execute("select * from marts.interactions").df(),
             "products": conn.execute("select * from marts.dim_products").df(),
             "profiles": conn.execute(
                 "select customer_id, rfm_segment from marts.customer_rfm"
+            ).df(),
+            "sessions": conn.execute(
+                "select user_id, session_id, session_start_at, channel, locale "
+                "from marts.fct_sessions where user_id is not null"
             ).df(),
         }
     interactions = frames["interactions"]
@@ -96,6 +107,7 @@ def recommender_model(
             {**TrainingConfig().to_dict(), **json.loads(config.training_config)}
         ),
         holdout_days=config.holdout_days,
+        sessions=frames.get("sessions"),
         progress=context.log.info,
         truth=read_truth(PipelineSettings().shop.resolved_home),
     )
@@ -108,6 +120,9 @@ def recommender_model(
             "training_seconds": round(run.seconds, 2),
             "metrics": dg.MetadataValue.md(markdown_table(table)),
             "holdout": dg.MetadataValue.json(run.evaluation.split),
+            "signal_weights": dg.MetadataValue.json(
+                run.weights.to_dict() if run.weights else {"tuned": False}
+            ),
         },
     )
     yield dg.AssetCheckResult(
