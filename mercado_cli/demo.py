@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -110,7 +110,7 @@ def run_demo(
     *,
     port: int = 0,
     simulate_shoppers: int = 200,
-    simulate_days: int = 7,
+    simulate_days: int = 10,
     serve_days: int = 3,
     pipeline: bool = True,
 ) -> int:
@@ -164,7 +164,10 @@ def run_demo(
                     bold=True,
                 )
 
-            start = date(2026, 1, 1)
+            # The simulated days end yesterday: the warehouse's daily partitions then span
+            # them and the story's today, and the holdout window (the last days before the
+            # newest interaction) holds simulated days, not only the story.
+            start = datetime.now(UTC).date() - timedelta(days=days)
             typer.secho(f"\nSimulating {simulate_shoppers} shoppers for {days} days", bold=True)
             simulate(home, settings, simulate_shoppers, days, start, midnight)
             phases.done(

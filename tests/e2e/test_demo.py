@@ -4,6 +4,7 @@ simulation, the pipeline, a recommender trained, published, served and measured.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +17,7 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     """capfd: the pipeline and training runs print from their own processes."""
     settings = Settings(home=tmp_path / "var", argon2_memory_kib=1024, argon2_time_cost=1)
 
+    today = datetime.now(UTC).date()
     exit_code = run_demo(settings)
 
     output = capfd.readouterr().out
@@ -26,7 +28,7 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     assert any((tmp_path / "var" / "media" / "listings").rglob("*.jpg"))
     assert "The shopper pays: one decline, then success" in output
     assert "order                    shipped → delivered" in output
-    assert "Simulating 200 shoppers for 10 days" in output
+    assert "Simulating 200 shoppers for 13 days" in output
     assert any((tmp_path / "var" / "lake" / "events").glob("dt=*/part-*.jsonl"))
     assert (tmp_path / "var" / "sim" / "truth").is_dir()
     assert (tmp_path / "var" / "warehouse.duckdb").exists()
@@ -38,20 +40,22 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     table_rows = {line.split()[0] for line in output.splitlines() if "  0." in line}
     assert {"popularity", "lightfm"} <= table_rows
     assert "* winner, chosen on precision@10 of the validation split" in output
-    # Published between day 7 and day 8, so it served the last three days.
+    # Published at the midnight after day 10, so it served the last three days (up to
+    # yesterday: the simulated days end where the story's today begins).
+    serving = [(today - timedelta(days=n)).isoformat() for n in (3, 2, 1)]
     version = re.search(r"published: LATEST is now (\S+)", output).group(1)
     latest = tmp_path / "var" / "artifacts" / "recommender" / "LATEST"
     assert latest.read_text().strip() == version
-    assert "serves " + version + " from 2026-01-08 on" in output
+    assert f"serves {version} from {serving[0]} on" in output
 
     # recommendation_performance: the model measured on the days it served.
     served_days = re.findall(
-        rf"^  {re.escape(version)}\s+(2026-01-\d\d)\s+champion\s+[\d,]+\s+[\d,]+\s+"
+        rf"^  {re.escape(version)}\s+(\d{{4}}-\d\d-\d\d)\s+champion\s+[\d,]+\s+[\d,]+\s+"
         r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]\s+\d+$",
         output,
         re.MULTILINE,
     )
-    assert served_days and set(served_days) <= {"2026-01-08", "2026-01-09", "2026-01-10"}
+    assert served_days and set(served_days) <= set(serving)
 
     # Two shoppers' lists as the API serves them: the model's version, titles and reasons.
     served = re.findall(r"GET /recommendations\?k=5 → model (\S+) \(personalised", output)
