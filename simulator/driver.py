@@ -137,9 +137,10 @@ class Simulator:
         progress: Callable[[DayReport], None] | None = None,
         midnight: Callable[[date], None] | None = None,
     ) -> None:
-        """``midnight(day)`` runs between simulated days, before ``day`` begins, with every
-        event released so far sent and the shop's ids so far in ``sim/id_map.csv``: a model
-        trained and published there serves from ``day`` on (the demo does this)."""
+        """``midnight(day)`` runs between simulated days, before ``day`` begins, with the
+        events so far in the lake (unless a collect process still has some) and the shop's
+        ids so far in ``sim/id_map.csv``: a model trained and published there serves from
+        ``day`` on (the demo does this)."""
         self.config = config
         self.progress = progress
         self.midnight = midnight
@@ -298,6 +299,7 @@ class Simulator:
                     )
                 if self.midnight is not None and day + 1 < config.days:
                     self.sink.flush()
+                    self.shop.flush_events()
                     truth.write_ids(behaviour, config.home.expanduser().resolve())
                     self.midnight((config.start_at + timedelta(days=day + 1)).date())
             self.shop.settle()
