@@ -73,12 +73,16 @@ class StepFailed(RuntimeError):
     """A step of the demo (a pipeline or training run, a simulation) did not succeed."""
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> int:
+def run_cli(args: list[str], env: dict[str, str], log_path: Path | None = None) -> int:
     """A ``mercado`` command in its own process with this demo's home and database: the
-    pipeline's Dagster resources read ``MERCADO_*`` from the environment."""
-    return subprocess.call(
-        [sys.executable, "-m", "mercado_cli.main", *args], env={**os.environ, **env}
-    )
+    pipeline's Dagster resources read ``MERCADO_*`` from the environment. ``log_path``
+    takes its stderr (Dagster's logs) instead of the terminal."""
+    command = [sys.executable, "-m", "mercado_cli.main", *args]
+    if log_path is None:
+        return subprocess.call(command, env={**os.environ, **env})
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.call(command, env={**os.environ, **env}, stderr=log)
 
 
 def run_pipeline_step(env: dict[str, str], title: str) -> None:
@@ -97,10 +101,12 @@ def train_step(home: Path, env: dict[str, str]) -> str | None:
     )
     root = artifact_root(home)
     before = set(versions(root))
-    code = run_cli(["ml", "train"], env)
+    log_path = home / "logs" / f"ml-train-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    code = run_cli(["ml", "train"], env, log_path)
+    typer.echo(f"  log: {log_path}")
     written = [v for v in versions(root) if v not in before]
     if not written:
-        raise StepFailed(f"training wrote no model version (exit code {code})")
+        raise StepFailed(f"training wrote no model version (exit code {code}; see {log_path})")
     published = read_pointer(root)
     return published if published == written[-1] else None
 

@@ -301,7 +301,9 @@ class Simulator:
                     self.sink.flush()
                     self.shop.flush_events()
                     truth.write_ids(behaviour, config.home.expanduser().resolve())
+                    paused = time.perf_counter()
                     self.midnight((config.start_at + timedelta(days=day + 1)).date())
+                    started += time.perf_counter() - paused  # the run's time is its own
             self.shop.settle()
             # Sessions that began before the end still send their last events.
             latest = self.sink.latest
