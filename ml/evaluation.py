@@ -134,7 +134,7 @@ def evaluate_model(
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Metrics over the test users known to ``data``, overall and per user segment."""
     known = data.rows_of(test)
-    user_rows = np.unique(known[c.USER_ROW].to_numpy())
+    user_rows = np.unique(known[c.USER_ROW].to_numpy()).astype(np.int64)
     relevant = sp.csr_matrix(
         (np.ones(len(known), np.float32), (known[c.USER_ROW], known[c.ITEM_ROW])),
         shape=data.shape,
@@ -192,7 +192,7 @@ def precision(model: Recommender, data: TrainingData, test: pd.DataFrame, k: int
     known = data.rows_of(test)
     if known.empty:
         return 0.0
-    user_rows = np.unique(known[c.USER_ROW].to_numpy())
+    user_rows = np.unique(known[c.USER_ROW].to_numpy()).astype(np.int64)
     relevant = sp.csr_matrix(
         (np.ones(len(known), np.float32), (known[c.USER_ROW], known[c.ITEM_ROW])),
         shape=data.shape,

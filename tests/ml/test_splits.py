@@ -81,3 +81,18 @@ def test_an_account_is_described_by_the_visit_it_signed_up_in() -> None:
         "u1": "social", "u2": "direct", "u3": "paid_search"
     }  # fmt: skip
     assert users[c.REGION].dropna().to_dict() == {"u1": "AT"}  # "fr" names no region
+
+
+def test_a_test_set_of_users_and_items_unknown_to_training_evaluates_to_no_rows() -> None:
+    from ml.config import TrainingConfig
+    from ml.evaluation import evaluate
+    from tests.ml.conftest import frame
+
+    train = frame([(f"u{n}", item, t) for n in range(6) for t, item in enumerate("abc")])
+    test = frame([("newcomer", "z", 9)])
+    config = TrainingConfig(k=2, candidates=({"family": "popularity"},))
+
+    evaluation, _, _ = evaluate(train, test, config, {"kind": "hand-built"})
+
+    assert evaluation.flags["test_rows_evaluated"] == 0
+    assert evaluation.table()["popularity"].keys() == {"fit_seconds"}
