@@ -4,6 +4,7 @@ how each served model version did (read from the marts)."""
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,12 @@ def busiest_shoppers(home: Path, warehouse: Path, count: int = 2) -> list[Sample
     return chosen
 
 
-def show_recommendations(base_url: str, shoppers: list[SampleShopper]) -> list[str]:
-    """Sign in as each shopper and print ``GET /recommendations`` as the shop serves it;
-    returns the model versions that served."""
+def show_recommendations(
+    base_url: str, shoppers: list[SampleShopper], published: str | None, timeout: float = 60.0
+) -> list[str]:
+    """Sign in as each shopper and print ``GET /recommendations`` as the shop serves it
+    (once the fresh API has loaded ``published``: its first answers come from popularity
+    while it loads in the background); returns the model versions that served."""
     served = []
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for shopper in shoppers:
@@ -58,14 +62,17 @@ def show_recommendations(base_url: str, shoppers: list[SampleShopper]) -> list[s
                 "/auth/token", data={"username": shopper.email, "password": PASSWORD}
             )
             login.raise_for_status()
-            token = login.json()["access_token"]
-            reply = client.get(
-                "/recommendations",
-                params={"k": SAMPLE_K},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            reply.raise_for_status()
-            page = reply.json()
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            deadline = time.monotonic() + timeout
+            while True:
+                reply = client.get("/recommendations", params={"k": SAMPLE_K}, headers=headers)
+                reply.raise_for_status()
+                page = reply.json()
+                if published is None or page["model_version"] == published:
+                    break
+                if time.monotonic() > deadline:
+                    raise httpx.HTTPError(f"the API did not load model {published} in time")
+                time.sleep(0.2)
             served.append(page["model_version"])
             kind = "personalised" if page["personalised"] else "not personalised"
             typer.echo(
