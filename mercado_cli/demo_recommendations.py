@@ -110,6 +110,8 @@ def format_performance(rows: list[tuple]) -> str:
         counts = (f"{impressions:,}", f"{clicks:,}", rate, f"{carts or 0:,}")
         lines.append((version, str(day), arm, *counts))
     widths = [max(len(x) for x in column) for column in zip(headers, *lines, strict=True)]
-    out = ["  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    out += ["  " + "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in lines]
-    return "\n".join(out)
+    rows = [headers, *lines]
+    return "\n".join(
+        ("  " + "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
+    )
