@@ -141,13 +141,24 @@ def uvicorn_options(host: str, port: int, *, reload: bool) -> dict[str, Any]:
 def demo(
     port: Annotated[int, typer.Option(help="Port for the demo API (0 picks a free one)")] = 0,
     shoppers: Annotated[int, typer.Option(help="Simulated shoppers after the story")] = 200,
-    days: Annotated[int, typer.Option(help="Simulated days")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, help="Simulated days before the recommender is trained")
+    ] = 10,
+    serve_days: Annotated[
+        int, typer.Option(min=1, help="Simulated days in which the trained model serves")
+    ] = 3,
 ) -> None:
     """Run the platform end to end on embedded defaults and print what happened."""
     from mercado_cli.demo import run_demo
 
     raise typer.Exit(
-        run_demo(get_settings(), port=port, simulate_shoppers=shoppers, simulate_days=days)
+        run_demo(
+            get_settings(),
+            port=port,
+            simulate_shoppers=shoppers,
+            simulate_days=days,
+            serve_days=serve_days,
+        )
     )
 
 

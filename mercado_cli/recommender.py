@@ -206,7 +206,7 @@ def train_command() -> None:
     import dagster as dg
 
     from ml.artifacts import artifact_root, read_pointer, versions
-    from orchestration.defs.ml.assets import markdown_table
+    from ml.evaluation import render_table
     from orchestration.pipeline import run_pipeline
     from shop_api.core.config import get_settings
 
@@ -218,7 +218,7 @@ def train_command() -> None:
     if not written:
         raise typer.Exit(1)
     report = json.loads((root / written[-1] / "metrics.json").read_text())
-    typer.echo(markdown_table(report["table"]))
+    typer.echo(render_table(report))
     gate = report.get("gate", {})
     verdict = "published" if read_pointer(root) == written[-1] else "not published"
     reasons = "; ".join(gate.get("reasons", [])) or "beats popularity and the champion"

@@ -62,46 +62,52 @@ class Evaluation:
 
     def render(self) -> str:
         """The metric table as aligned text, the winner marked."""
-        k = self.k
-        names = [
-            f"precision@{k}",
-            f"recall@{k}",
-            f"ndcg@{k}",
-            f"map@{k}",
-            "auc",
-            f"coverage@{k}",
-            f"novelty@{k}",
-        ]
-        if any(f"truth_recall@{k}" in r.metrics for r in self.results):
-            names += [f"truth_recall@{k}", f"truth_ndcg@{k}"]
-        short = {
-            "precision": "P",
-            "recall": "R",
-            "ndcg": "NDCG",
-            "map": "MAP",
-            "coverage": "cov",
-            "truth_recall": "true R",
-            "truth_ndcg": "true NDCG",
-        }
-        headers = ["model"]
-        for metric in names:
-            base, _, cut = metric.partition("@")
-            headers.append(f"{short.get(base, base)}@{cut}" if cut else base)
-        headers += [f"val P@{k}", "fit s"]
-        rows = []
-        for r in self.results:
-            cells = [r.name + (" *" if r.name == self.winner else "")]
-            cells += [f"{r.metrics[n]:.4f}" if n in r.metrics else "-" for n in names]
-            cells += [
-                "-" if r.validation is None else f"{r.validation:.4f}",
-                f"{r.fit_seconds:.2f}",
-            ]
-            rows.append(cells)
-        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-        lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
-        lines.append(f"* winner, chosen on {SELECTION_METRIC}@{k} of the validation split")
-        return "\n".join(lines)
+        return render_table(self.to_dict())
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The metric table of ``Evaluation.to_dict()`` (a version's ``metrics.json``) as
+    aligned text, the winner marked: what ``mercado ml`` and the demo print."""
+    k = report["k"]
+    table: dict[str, dict[str, float]] = report["table"]
+    validation = report["validation"][f"{SELECTION_METRIC}@{k}"]
+    names = [
+        f"precision@{k}",
+        f"recall@{k}",
+        f"ndcg@{k}",
+        f"map@{k}",
+        "auc",
+        f"coverage@{k}",
+        f"novelty@{k}",
+    ]
+    if any(f"truth_recall@{k}" in values for values in table.values()):
+        names += [f"truth_recall@{k}", f"truth_ndcg@{k}"]
+    short = {
+        "precision": "P",
+        "recall": "R",
+        "ndcg": "NDCG",
+        "map": "MAP",
+        "coverage": "cov",
+        "truth_recall": "true R",
+        "truth_ndcg": "true NDCG",
+    }
+    headers = ["model"]
+    for metric in names:
+        base, _, cut = metric.partition("@")
+        headers.append(f"{short.get(base, base)}@{cut}" if cut else base)
+    headers += [f"val P@{k}", "fit s"]
+    rows = []
+    for name, values in table.items():
+        cells = [name + (" *" if name == report["winner"] else "")]
+        cells += [f"{values[n]:.4f}" if n in values else "-" for n in names]
+        chosen_on = validation.get(name)
+        cells += ["-" if chosen_on is None else f"{chosen_on:.4f}", f"{values['fit_seconds']:.2f}"]
+        rows.append(cells)
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(f"* winner, chosen on {SELECTION_METRIC}@{k} of the validation split")
+    return "\n".join(lines)
 
 
 def fit(config: dict[str, Any], data: TrainingData, seed: int) -> tuple[Recommender, float]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from simulator.driver import DayReport, RunReport
 
 
 def simulate(
@@ -42,7 +45,7 @@ def simulate(
     """Simulate shoppers with latent tastes and sellers with catalogues, through the real
     shop API and /collect; ground truth goes to MERCADO_HOME/sim/truth/."""
     from shop_api.core.config import get_settings
-    from simulator.driver import DayReport, SimulationConfig, SimulationError, Simulator
+    from simulator.driver import SimulationConfig, SimulationError, Simulator
 
     settings = get_settings()
     if start is not None:
@@ -73,18 +76,25 @@ def simulate(
             "(7 by default); simulated days before that are rejected"
         )
 
-    def progress(day: DayReport) -> None:
-        typer.echo(
-            f"  {day.day} {day.day:%a}  sessions {day.sessions:>6,}  events {day.events:>8,}  "
-            f"orders {day.orders:>5,}  | total {day.total_events:>10,} events, "
-            f"{day.seconds:7.1f} s, {day.rate:8,.0f} events/s"
-        )
-
     try:
-        report = Simulator(config, progress=progress).run()
+        report = Simulator(config, progress=print_day).run()
     except SimulationError as exc:
         typer.echo(f"simulation failed: {exc}", err=True)
         raise typer.Exit(1) from None
+    print_report(report)
+
+
+def print_day(day: DayReport) -> None:
+    """One line per simulated day (``mercado simulate`` and the demo)."""
+    typer.echo(
+        f"  {day.day} {day.day:%a}  sessions {day.sessions:>6,}  events {day.events:>8,}  "
+        f"orders {day.orders:>5,}  | total {day.total_events:>10,} events, "
+        f"{day.seconds:7.1f} s, {day.rate:8,.0f} events/s"
+    )
+
+
+def print_report(report: RunReport) -> None:
+    """The run's totals: events, activity, catalogue, searches; where the truth went."""
     stats = report.stats
     typer.echo(
         f"done: {report.events_accepted:,} clickstream events accepted "

@@ -135,9 +135,15 @@ class Simulator:
         *,
         shop: Shop | None = None,
         progress: Callable[[DayReport], None] | None = None,
+        midnight: Callable[[date], None] | None = None,
     ) -> None:
+        """``midnight(day)`` runs between simulated days, before ``day`` begins, with the
+        events so far in the lake (unless a collect process still has some) and the shop's
+        ids so far in ``sim/id_map.csv``: a model trained and published there serves from
+        ``day`` on (the demo does this)."""
         self.config = config
         self.progress = progress
+        self.midnight = midnight
         start = config.start_at
         self.shop = shop or (
             HttpShop(config.base_url, config.http_settle_seconds)
@@ -291,6 +297,13 @@ class Simulator:
                             seconds=time.perf_counter() - started,
                         )
                     )
+                if self.midnight is not None and day + 1 < config.days:
+                    self.sink.flush()
+                    self.shop.flush_events()
+                    truth.write_ids(behaviour, config.home.expanduser().resolve())
+                    paused = time.perf_counter()
+                    self.midnight((config.start_at + timedelta(days=day + 1)).date())
+                    started += time.perf_counter() - paused  # the run's time is its own
             self.shop.settle()
             # Sessions that began before the end still send their last events.
             latest = self.sink.latest

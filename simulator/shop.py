@@ -99,6 +99,8 @@ class Shop(Protocol):
 
     def load_recommender(self) -> bool | None: ...
 
+    def flush_events(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -251,6 +253,10 @@ class InProcessShop:
         timing); True when one serves."""
         return self.app.state.recommender.refresh().champion is not None
 
+    def flush_events(self) -> None:
+        """The shop's own events so far on disk (its writer would take up to a second)."""
+        self.app.state.tracking.sink.flush()
+
     def close(self) -> None:
         self._run(self._client.aclose())
         self._run(self._lifespan.__aexit__(None, None, None))  # flushes queued events
@@ -292,6 +298,9 @@ class HttpShop:
     def load_recommender(self) -> None:
         """The server follows its models itself: only asking it tells whether one serves."""
         return None
+
+    def flush_events(self) -> None:
+        """The server writes its events on its own."""
 
     def close(self) -> None:
         self._client.close()

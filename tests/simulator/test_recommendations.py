@@ -13,7 +13,7 @@ import json
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pytest
 
 from shop_api.tracking.lake import EVENTS, LandingZone
 from simulator.behaviour import Behaviour, Visit
-from simulator.driver import DayReport, RunReport, SimulationConfig, Simulator
+from simulator.driver import RunReport, SimulationConfig, Simulator
 from simulator.population import PopulationConfig, make_population
 from simulator.recommendations import FALLBACK_VERSION, ItemList, ServedLists
 from simulator.tag import EventSink, PageTag
@@ -39,6 +39,9 @@ class Run:
     behaviour: Behaviour
     events: list[dict[str, Any]]
     ids: dict[str, tuple[str, str]]  # shop id -> (kind, simulator key)
+    # What was on disk when the model was published, at the midnight after the first day.
+    first_night_events: list[dict[str, Any]]
+    first_night_ids: list[str]
 
     def server(self, name: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event_name"] == name and _source(e) == "server"]
@@ -74,22 +77,40 @@ def simulate_with_model(home: Path) -> Run:
         strict=True,
     )  # fmt: skip
     simulator: Simulator
+    on_disk: dict[str, list[Any]] = {}
 
-    def after_day(day: DayReport) -> None:
-        if day.day == START:  # the night's build publishes a model
+    def midnight(day: date) -> None:
+        if day == START + timedelta(days=1):  # the night's build publishes a model
+            on_disk["events"] = list(LandingZone(home / "lake").read(EVENTS))
+            on_disk["ids"] = (home / "sim" / "id_map.csv").read_text().splitlines()
             publish_random_model(simulator.behaviour, home / "artifacts" / "recommender")
 
-    simulator = Simulator(config, progress=after_day)
+    simulator = Simulator(config, midnight=midnight)
     report = simulator.run()
     events = list(LandingZone(home / "lake").read(EVENTS))
     with (home / "sim" / "id_map.csv").open() as handle:
         ids = {row["shop_id"]: (row["kind"], row["key"]) for row in csv.DictReader(handle)}
-    return Run(report, simulator.behaviour, events, ids)
+    return Run(report, simulator.behaviour, events, ids, on_disk["events"], on_disk["ids"])
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return simulate_with_model(tmp_path_factory.mktemp("sim-recs"))
+
+
+def test_at_midnight_the_days_events_and_the_shops_ids_are_on_disk(run: Run) -> None:
+    """What a nightly build there reads: the lake and the truth's id map so far."""
+    first_day = [e for e in run.events if e["event_time"] < "2031-03-04"]
+    night = {e["event_id"] for e in run.first_night_events}
+    sessions_over_midnight = {
+        e["session_id"] for e in run.events if e["event_time"] >= "2031-03-04"
+    }
+    missing = [e for e in first_day if e["event_id"] not in night]
+    assert first_day and all(e["session_id"] in sessions_over_midnight for e in missing)
+    assert not [e for e in run.first_night_events if e["event_time"] >= "2031-03-04"]
+    shoppers = [line for line in run.first_night_ids if line.startswith("shopper,")]
+    items = [line for line in run.first_night_ids if line.startswith("item,")]
+    assert shoppers and items
 
 
 def test_the_model_serves_from_the_day_after_it_is_published(run: Run) -> None:
