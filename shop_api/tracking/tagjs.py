@@ -147,9 +147,9 @@ DEMO_PAGE = """<!doctype html>
 <h2>Recommended for you</h2>
 <!-- As a page renders a /recommendations response: its list_id, each item's position. -->
 <ul data-mercado-list-id="recs:demo-model" data-mercado-list-name="recommendations">
-  <li data-mercado-item-id="demo-2" data-mercado-item-name="Tripod"
+  <li data-mercado-item-id="demo:tripod" data-mercado-item-name="Tripod"
       data-mercado-item-category="cameras" data-mercado-price="35.5" data-mercado-index="0"
-      data-mercado-seller-id="demo-seller"><span>Tripod, 35.50</span></li>
+      data-mercado-seller-id="demo:seller"><span>Tripod, 35.50</span></li>
 </ul>
 <div id="log"></div>
 <script>

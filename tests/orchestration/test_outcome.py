@@ -18,7 +18,7 @@ from orchestration.outcome import BUILT, MISSING, STALE, FailedCheck, RunOutcome
 from orchestration.pipeline import load_definitions, pipeline_instance
 from tests.orchestration.conftest import Home, Receiver
 
-ORDERS_STATUS_CHECK = "accepted_values_stg_raw__orders_order_status"
+ORDERS_REFUND_CHECK = "expression_is_true_fct_orders_refunded_minor_total_minor"
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +82,16 @@ def test_a_failed_dbt_test_leaves_its_marts_stale_and_the_run_fails(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An order status outside the vocabulary (written into raw, on the oldest order, which
-    the incremental shop load does not reread) fails a blocking dbt test on staging:
-    `mercado pipeline run` exits 1, its table shows the marts built on it stale with that
-    check as the reason (their old tables kept), the alert reaches the webhook, the run is
-    in the home's Dagster instance, and the check's messages carry no colour codes."""
+    """An order refunded beyond its total (written into raw, on the oldest order, which the
+    incremental shop load does not reread) passes the row rules of the quality checks (no
+    negative money, known status) but fails a blocking dbt test on ``fct_orders``: `mercado
+    pipeline run` exits 1, its table shows the marts built on it stale with that check as
+    the reason (their old tables kept), the alert reaches the webhook, the run is in the
+    home's Dagster instance, and the check's messages carry no colour codes."""
     with duckdb.connect(str(home_copy.warehouse)) as conn:
-        before = conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
+        before = conn.execute("select count(*) from marts.dim_customers").fetchall()[0][0]
         conn.execute(
-            "update raw.shop_orders set status = 'teleported' where id = "
+            "update raw.shop_orders set refunded_minor = total_minor + 1 where id = "
             "(select id from raw.shop_orders order by modified_at limit 1)"
         )
     monkeypatch.setenv("MERCADO_ALERT_WEBHOOK_URL", receiver.url)
@@ -99,13 +100,13 @@ def test_a_failed_dbt_test_leaves_its_marts_stale_and_the_run_fails(
 
     out = capsys.readouterr().out
     assert code == 1
-    [row] = [line for line in out.splitlines() if "marts/fct_orders " in line]
-    assert "stale" in row and ORDERS_STATUS_CHECK in out
+    [row] = [line for line in out.splitlines() if "marts/dim_customers " in line]
+    assert "stale" in row and ORDERS_REFUND_CHECK in out
     with home_copy.read() as conn:
-        assert conn.execute("select count(*) from marts.fct_orders").fetchall()[0][0] == before
+        assert conn.execute("select count(*) from marts.dim_customers").fetchall()[0][0] == before
     [alert] = receiver.bodies
-    assert any(ORDERS_STATUS_CHECK in check for check in alert["failed_checks"])
-    assert "marts/fct_orders" in alert["blocked_assets"]
+    assert any(ORDERS_REFUND_CHECK in check for check in alert["failed_checks"])
+    assert "marts/dim_customers" in alert["blocked_assets"]
     instance = pipeline_instance()
     run = instance.get_run_by_id(alert["run_id"])
     assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
@@ -113,9 +114,9 @@ def test_a_failed_dbt_test_leaves_its_marts_stale_and_the_run_fails(
         e.dagster_event.event_specific_data
         for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     ]
-    failed = [e for e in evaluations if ORDERS_STATUS_CHECK in e.check_name]
+    failed = [e for e in evaluations if ORDERS_REFUND_CHECK in e.check_name]
     assert failed and not failed[0].passed
     metadata = " ".join(str(getattr(v, "value", v)) for v in failed[0].metadata.values())
     [log] = (home_copy.path / "logs").glob("pipeline-*.log")
-    assert ORDERS_STATUS_CHECK in log.read_text()
+    assert ORDERS_REFUND_CHECK in log.read_text()
     assert "\x1b[" not in metadata and "\x1b[" not in log.read_text()

@@ -444,8 +444,8 @@ def test_a_click_on_a_recommended_item_carries_the_lists_model_version(
         [click] = [e for e in events if e["event_name"] == "select_item"]
         assert click["params"] == {"list_id": "recs:demo-model", "list_name": "recommendations"}
         assert click["items"] == [
-            {"item_id": "demo-2", "item_name": "Tripod", "item_category": "cameras",
-             "price": 35.5, "quantity": None, "index": 0, "seller_id": "demo-seller"}
+            {"item_id": "demo:tripod", "item_name": "Tripod", "item_category": "cameras",
+             "price": 35.5, "quantity": None, "index": 0, "seller_id": "demo:seller"}
         ]  # fmt: skip
     finally:
         tab.close()
