@@ -1,0 +1,1 @@
+"""Campaign audiences: definitions, membership and the files marketers pull."""

@@ -1,0 +1,1 @@
+"""The analysts' dashboards: an offline static site built from the marts."""
