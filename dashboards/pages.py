@@ -371,7 +371,13 @@ def ab_summary(recs: pd.DataFrame) -> pd.DataFrame:
         ]
         totals[f"{rate}_low"] = [low for low, _ in bounds]
         totals[f"{rate}_high"] = [high for _, high in bounds]
-    return totals
+    arm_order = totals["ab_arm"].map({"champion": 0, "challenger": 1}).fillna(2)
+    return (
+        totals.assign(_order=arm_order)
+        .sort_values(["_order", "model_version"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def recommendations_page(frames: Frames) -> Page:

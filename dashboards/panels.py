@@ -3,11 +3,11 @@ source and freshness) and headline tiles, and the figure conventions they share.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
-from scipy.stats import binomtest
 
 from dashboards.queries import Frame
 
@@ -85,16 +85,17 @@ def toggle(fig: go.Figure, groups: dict[str, list[bool]]) -> go.Figure:
     return fig
 
 
-def wilson(successes: int, trials: int) -> tuple[float, float]:
-    """95% Wilson score interval of successes / trials, as the marts' ``wilson_bound``
-    macro computes it (successes above trials, e.g. add-to-carts of earlier clicks, are
-    capped at trials); NaN without trials."""
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of successes / trials, the formula of the marts'
+    ``wilson_bound`` macro (so a total's interval is computed as the mart's daily ones);
+    NaN without trials."""
     if trials <= 0:
         return float("nan"), float("nan")
-    interval = binomtest(min(int(successes), int(trials)), int(trials)).proportion_ci(
-        confidence_level=0.95, method="wilson"
-    )
-    return float(interval.low), float(interval.high)
+    p = min(successes, trials) / trials  # as the macro: add-to-carts may exceed items shown
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    scale = 1 + z * z / trials
+    return (centre - spread) / scale, (centre + spread) / scale
 
 
 def has_rows(frame: Frame, *columns: str) -> bool:
