@@ -471,8 +471,7 @@ def recommendations_page(frames: Frames) -> Page:
             [frame],
             ab,
             empty,
-            "Totals per experiment arm and model version with 95% Wilson intervals: "
-            "arms differ when their intervals do not overlap.",
+            "Totals per arm and model version, 95% Wilson intervals.",
         )
     )
     return Page(
@@ -559,75 +558,90 @@ def _last_runs(data: pd.DataFrame) -> pd.DataFrame:
     return data[data["run_id"].isin(runs)].sort_values("run_started_at")
 
 
-STATUS = {"passed": 2, "warn": 1, "error": 0}
+OUTCOMES = {2: "passed", 1: "warning", 0: "error"}
+OUTCOME_COLORS = {"passed": "#16a34a", "warning": "#f59e0b", "error": "#dc2626"}
+
+
+def check_statuses(checks: pd.DataFrame) -> pd.DataFrame:
+    """The last runs' check results, with a run label and a status: 2 passed, 1 failed
+    with a warning, 0 failed and blocked what is downstream (ERROR)."""
+    return _last_runs(checks).assign(
+        run=_run_label,
+        check=lambda d: d["asset"] + ":" + d["check_name"],
+        status=lambda d: (
+            d["passed"].map({True: 2}).fillna(d["severity"].map({"ERROR": 0}).fillna(1))
+        ).astype(int),
+    )
 
 
 def quality_page(frames: Frames) -> Page:
     frame = frames["check_results"]
     empty = f"No data yet: {frame.table} is empty; {AFTER_RUN} with checks."
-    grid = failures = None
+    outcomes = failing = None
+    tiles: list[Tile] = []
+    failed_empty = empty
     if has_rows(frame, "passed"):
-        data = _last_runs(frame.data).assign(
-            run=_run_label,
-            check=lambda d: d["asset"] + ":" + d["check_name"],
-            status=lambda d: (
-                d["passed"].map({True: 2}).fillna(d["severity"].map({"ERROR": 0}).fillna(1))
-            ),
-        )
-        order = list(dict.fromkeys(data["run"]))
-        pivot = data.pivot_table(index="check", columns="run", values="status", aggfunc="min")
-        pivot = pivot.reindex(columns=order)
-        grid = figure(
-            height=max(300, 18 * len(pivot) + 140),
-            xaxis={"type": "category", "title": "run"},
-            yaxis={"type": "category", "automargin": True},
-            margin={"l": 20, "r": 20, "t": 30, "b": 90},
-        )
-        grid.add_trace(
-            go.Heatmap(
-                z=pivot.values,
-                x=pivot.columns.tolist(),
-                y=pivot.index.tolist(),
-                zmin=0,
-                zmax=2,
-                colorscale=[
-                    [0, "#dc2626"],
-                    [0.33, "#dc2626"],
-                    [0.34, "#f59e0b"],
-                    [0.66, "#f59e0b"],
-                    [0.67, "#16a34a"],
-                    [1, "#16a34a"],
-                ],
-                colorbar={"tickvals": [0.33, 1, 1.67], "ticktext": ["error", "warning", "passed"]},
-                hovertemplate="%{y}<br>run %{x}: %{z}<extra></extra>",
-                xgap=1,
-                ygap=1,
-            )
-        )
-        counts = data.assign(outcome=data["status"].map({2: "passed", 1: "warning", 0: "error"}))
-        counts = counts.groupby(["run", "outcome"], sort=False).size().unstack(fill_value=0)
-        failures = figure(
+        data = check_statuses(frame.data)
+        runs = list(dict.fromkeys(data["run"]))
+        counts = data.assign(outcome=data["status"].map(OUTCOMES))
+        counts = counts.groupby(["run", "outcome"]).size().unstack(fill_value=0).reindex(runs)
+        outcomes = figure(
             barmode="stack", xaxis={"type": "category", "title": "run"}, yaxis={"title": "checks"}
         )
-        for outcome, color in (("passed", "#16a34a"), ("warning", "#f59e0b"), ("error", "#dc2626")):
+        for outcome, color in OUTCOME_COLORS.items():
             if outcome in counts.columns:
-                failures.add_trace(
-                    go.Bar(
-                        x=counts.index.tolist(), y=counts[outcome], name=outcome, marker_color=color
-                    )
+                outcomes.add_trace(
+                    go.Bar(x=runs, y=counts[outcome], name=outcome, marker_color=color)
                 )
+        ever_failed = data.groupby("check")["status"].transform("min") < 2
+        failed = data[ever_failed]
+        failed_empty = f"No check failed in the last {len(runs)} run(s)."
+        if not failed.empty:
+            pivot = failed.pivot_table(index="check", columns="run", values="status", aggfunc="min")
+            pivot = pivot.reindex(columns=[r for r in runs if r in pivot.columns])
+            failing = figure(
+                height=max(260, 22 * len(pivot) + 140),
+                xaxis={"type": "category", "title": "run"},
+                yaxis={"type": "category", "automargin": True},
+                margin={"l": 20, "r": 20, "t": 30, "b": 90},
+            )
+            failing.add_trace(
+                go.Heatmap(
+                    z=pivot.values, x=pivot.columns.tolist(),
+                    y=[label if len(label) <= 60 else label[:57] + "..." for label in pivot.index],
+                    customdata=[[c] * len(pivot.columns) for c in pivot.index],
+                    zmin=0, zmax=2, xgap=1, ygap=1,
+                    colorscale=[[0, OUTCOME_COLORS["error"]], [0.5, OUTCOME_COLORS["warning"]],
+                                [1, OUTCOME_COLORS["passed"]]],
+                    colorbar={"tickvals": [0, 1, 2], "ticktext": ["error", "warning", "passed"]},
+                    hovertemplate="%{customdata}<br>run %{x}<extra></extra>",
+                )
+            )  # fmt: skip
+        last = data[data["run"] == runs[-1]]
+        tiles = [
+            Tile("Checks, last run", count(len(last)), runs[-1]),
+            Tile("Passed", count((last["status"] == 2).sum())),
+            Tile("Warnings", count((last["status"] == 1).sum()), "failed, recorded"),
+            Tile("Errors", count((last["status"] == 0).sum()), "failed, blocked downstream"),
+        ]
     panels = [
         Panel(
-            "Check status by run",
+            "Check outcomes per run",
             [frame],
-            grid,
+            outcomes,
             empty,
-            "Every asset check (dbt tests and quality suites) in the last runs: green passed, "
-            "amber failed with a warning, red failed and blocked what is downstream.",
+            "Every asset check (dbt tests and quality suites) evaluated in each run.",
         ),
-        Panel("Check outcomes per run", [frame], failures, empty, "Checks evaluated in each run."),
+        Panel(
+            "Checks that failed",
+            [frame],
+            failing,
+            failed_empty,
+            "The checks that failed in any of the last runs, run by run: amber failed with a "
+            "warning, red failed and blocked what is downstream.",
+        ),
     ]
-    return Page("quality", "Data quality", "Asset check results over time.", panels)
+    return Page("quality", "Data quality", "Asset check results over time.", panels, tiles)
 
 
 def cost_page(frames: Frames) -> Page:
@@ -646,7 +660,10 @@ def cost_page(frames: Frames) -> Page:
             legend={"orientation": "v", "x": 1.02, "y": 1},
         )
         for group in stacked.columns:
-            per_run.add_trace(go.Bar(x=stacked.index.tolist(), y=stacked[group], name=group))
+            color = "#9ca3af" if group == "other assets" else None
+            per_run.add_trace(
+                go.Bar(x=stacked.index.tolist(), y=stacked[group], name=group, marker_color=color)
+            )
         last = frame.data[frame.data["run_id"] == data["run_id"].iloc[-1]]
         seconds = _hbar(
             last.nlargest(TOP, "seconds")["asset"],

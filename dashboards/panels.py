@@ -63,7 +63,8 @@ def figure(**layout: object) -> go.Figure:
 
 
 def toggle(fig: go.Figure, groups: dict[str, list[bool]]) -> go.Figure:
-    """Buttons that show one group of traces at a time (e.g. Day / Week)."""
+    """Buttons that show one group of traces at a time (e.g. Day / Week), top left (the
+    legend's place: a toggled chart has none; Plotly's own tools sit top right)."""
     buttons = [
         {"label": label, "method": "update", "args": [{"visible": visible}]}
         for label, visible in groups.items()
@@ -73,9 +74,9 @@ def toggle(fig: go.Figure, groups: dict[str, list[bool]]) -> go.Figure:
             {
                 "type": "buttons",
                 "direction": "right",
-                "x": 1,
-                "xanchor": "right",
-                "y": 1.18,
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.16,
                 "yanchor": "top",
                 "showactive": True,
                 "buttons": buttons,

@@ -230,3 +230,65 @@ def test_pages_share_one_local_plotly_script_and_link_to_each_other(
     index = (tmp_path / "index.html").read_text()
     for page in site.pages:
         assert f'href="{page.name}"' in index and f'href="{page.name}"' in kpis
+
+
+def check_rows(run: str, started: str, failures: dict[str, str]) -> list[dict]:
+    return [
+        {
+            "run_id": run,
+            "asset": "marts/fct_orders",
+            "check_name": name,
+            "severity": failures.get(name, "ERROR"),
+            "passed": name not in failures,
+            "failing_rows": 3 if name in failures else 0,
+            "evaluated_at": pd.Timestamp(started, tz="UTC"),
+            "run_started_at": pd.Timestamp(started, tz="UTC"),
+        }
+        for name in ("unique_order_id", "reconciles_with_raw", "order_value_distribution")
+    ]
+
+
+def test_quality_page_counts_outcomes_per_run_and_maps_only_failed_checks() -> None:
+    checks = pd.DataFrame(
+        check_rows("run-a", "2026-01-05 02:00", {})
+        + check_rows("run-b", "2026-01-06 02:00", {"order_value_distribution": "WARN"})
+    )
+    page = PAGES[8](frames_with(check_results=checks))
+
+    outcomes, failing = (panel.figure for panel in page.panels)
+    by_name = {trace.name: list(trace.y) for trace in outcomes.data}
+    assert by_name == {"passed": [3, 2], "warning": [0, 1]}
+    assert list(failing.data[0].y) == ["marts/fct_orders:order_value_distribution"]
+    assert failing.data[0].z.tolist() == [[2, 1]]  # passed in run a, warned in run b
+    assert [t.value for t in page.tiles] == ["3", "2", "1", "0"]
+
+    all_passed = PAGES[8](
+        frames_with(check_results=pd.DataFrame(check_rows("a", "2026-01-05", {})))
+    )
+    assert all_passed.panels[1].figure is None
+    assert all_passed.panels[1].empty == "No check failed in the last 1 run(s)."
+
+
+def test_cost_page_stacks_seconds_per_run_and_sizes_the_last_run() -> None:
+    costs = pd.DataFrame(
+        {
+            "run_id": ["a", "a", "b", "b"],
+            "asset": ["raw/events", "marts/fct_orders"] * 2,
+            "seconds": [4.0, 1.0, 5.0, 2.0],
+            "rows": [100, 10, 120, None],
+            "bytes": [2**20, None, 2**21, 2**18],
+            "run_started_at": pd.to_datetime(
+                ["2026-01-05", "2026-01-05", "2026-01-06", "2026-01-06"], utc=True
+            ),
+        }
+    )
+    page = PAGES[9](frames_with(asset_costs=costs))
+
+    per_run, seconds, rows, size = (panel.figure for panel in page.panels)
+    assert {t.name: list(t.y) for t in per_run.data} == {
+        "marts/fct_orders": [1.0, 2.0],
+        "raw/events": [4.0, 5.0],
+    }
+    assert list(seconds.data[0].y) == ["raw/events", "marts/fct_orders"]  # run b, costliest first
+    assert list(rows.data[0].x) == [120]
+    assert list(size.data[0].x) == [2.0, 0.25]  # MiB
