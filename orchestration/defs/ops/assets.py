@@ -15,20 +15,17 @@ RUNS, CHECK_RESULTS, ASSET_COSTS = (
 )
 
 
+TABLES = {
+    RUNS: "One row per run recorded: job, status, times.",
+    CHECK_RESULTS: "One row per check evaluation: run, asset, check, severity, passed, "
+    "failing rows, time.",
+    ASSET_COSTS: "One row per asset materialised per run: seconds, rows, bytes.",
+}
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            RUNS, description="One row per run recorded: job, status, times.", deps=mart_keys()
-        ),
-        dg.AssetSpec(
-            CHECK_RESULTS,
-            description="One row per check evaluation: run, asset, "
-            "check, severity, passed, failing rows, time.",
-        ),
-        dg.AssetSpec(
-            ASSET_COSTS, description="One row per asset materialised per run: seconds, rows, bytes."
-        ),
-    ],
+    # Downstream of the marts the dashboards read, so a run records itself once they are built.
+    specs=[dg.AssetSpec(key, description=text, deps=mart_keys()) for key, text in TABLES.items()],
     name="ops_run_history",
     group_name=OPS_GROUP,
     pool=WAREHOUSE_POOL,
