@@ -1,5 +1,5 @@
 """The analysts' dashboards: a static site built from the marts and ``ops.*``
-(``dashboards.build_site``), under ``$MERCADO_HOME/published/dashboards``."""
+(``dashboards.site.build_site``), under ``$MERCADO_HOME/published/dashboards``."""
 
 from datetime import UTC, datetime
 
@@ -8,6 +8,7 @@ import dagster as dg
 from dashboards.queries import mart_keys
 from dashboards.site import build_site
 from orchestration.defs.ops.assets import ASSET_COSTS, CHECK_RESULTS
+from orchestration.defs.policies import WAREHOUSE_POOL
 from orchestration.defs.resources import WarehouseResource
 from orchestration.settings import PipelineSettings
 
@@ -19,6 +20,8 @@ DASHBOARDS_GROUP = "dashboards"
     group_name=DASHBOARDS_GROUP,
     kinds={"html", "plotly"},
     deps=[*mart_keys(), CHECK_RESULTS, ASSET_COSTS],
+    # A reader: DuckDB refuses it while another process writes, so it queues with writers.
+    pool=WAREHOUSE_POOL,
 )
 def dashboards_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
