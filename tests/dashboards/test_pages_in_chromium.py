@@ -28,8 +28,10 @@ CHARTS_DRAWN = (
     "Array.from(document.querySelectorAll('.plotly-graph-div'))"
     ".every(div => div.querySelector('.main-svg'))"
 )
-# Pages the simulated shop fills completely (the others may show "no data yet" panels).
-FULL_PAGES = ["kpis", "funnel", "search", "recommendations", "audiences", "quality", "cost"]
+# Charts the simulated shop (and the test's audience manifests) draw at least, by page; the
+# other panels may rightly say "no data yet" (no reviews) or "no check failed".
+MIN_CHARTS = {"kpis": 4, "funnel": 3, "search": 3, "recommendations": 4, "audiences": 3,
+              "quality": 1, "cost": 4}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +75,15 @@ def test_every_page_renders_its_charts_without_errors(
     for path in [site.index, *site.pages]:
         tab = Tab(chromium)
         try:
+            tab.viewport(1280, 900)
             chromium.errors.clear()
             tab.open(path.as_uri(), ready="document.readyState === 'complete'")
             tab.wait_until(CHARTS_DRAWN, timeout=30)
             chromium.pump(0.2)
             charts = tab.evaluate("document.querySelectorAll('.chart').length")
             drawn[path.stem] = tab.evaluate(
-                "document.querySelectorAll('.chart .plotly-graph-div .main-svg').length "
-                "> 0 ? document.querySelectorAll('.chart .plotly-graph-div').length : 0"
+                "Array.from(document.querySelectorAll('.chart .plotly-graph-div'))"
+                ".filter(div => div.querySelector('.main-svg')).length"
             )
             empty = tab.evaluate(
                 "Array.from(document.querySelectorAll('.empty')).map(e => e.textContent)"
@@ -91,10 +94,8 @@ def test_every_page_renders_its_charts_without_errors(
             tab.screenshot(home / "screenshots" / f"{path.stem}.png")
         finally:
             tab.close()
-    for page in site.pages:
-        if page.stem in FULL_PAGES:
-            assert drawn[page.stem] > 0 and 'class="empty"' not in page.read_text(), page.name
-    assert drawn["kpis"] == 4
+    for page, charts in MIN_CHARTS.items():
+        assert drawn[page] >= charts, (page, drawn[page])
     if os.environ.get("MERCADO_UPDATE_SCREENSHOTS"):
         for name in ("kpis", "recommendations"):
             shutil.copyfile(home / "screenshots" / f"{name}.png", COMMITTED / f"{name}.png")
