@@ -77,8 +77,7 @@ BENCHES: tuple[Bench, ...] = (
         full=(),
     ),
     Bench("recs_api-postgresql", "recs_api.py", quick=None, full=("--backend", "postgresql")),
-    Bench("recs", "recs.py", quick=("--rows", "200000", "--users", "12000", "--samples", "500"),
-          full=()),
+    Bench("recs", "recs.py", quick=("--samples", "500"), full=()),
     Bench("recommender_checks", "recommender_checks.py",
           quick=("--users", "20000", "--items", "5000"), full=()),
     Bench("simulate", "simulate.py", quick=("--shoppers", "200", "--days", "7", "--quiet"),
@@ -94,7 +93,8 @@ class Outcome:
     """How one script's run went, and the figures it wrote."""
 
     name: str
-    command: list[str]
+    script: str
+    arguments: list[str]
     status: str  # ok, failed, timed out, no figures, skipped
     exit_code: int | None = None
     seconds: float = 0.0
@@ -195,7 +195,7 @@ def run_bench(
     script = bench_dir / bench.script
     out = work / f"{bench.name}.json"
     command = [sys.executable, str(script), *arguments, "--json", str(out)]
-    outcome = Outcome(bench.name, command, "ok", load_before=load_average())
+    outcome = Outcome(bench.name, bench.script, list(arguments), "ok", load_before=load_average())
     if not script.exists():
         outcome.status, outcome.message = "skipped", f"bench/{bench.script} does not exist yet"
         print(f"\n=== {bench.name}: skipped, {outcome.message}", flush=True)
@@ -288,6 +288,11 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {bench['name']} | {_cell(f['figure'])} | {_cell(f['target'] or '-')} | "
                 f"{format_value(f['value'], f['unit'])} | {met} | {slug} |"
             )
+    lines += ["", "Run as (each with `--json PATH`):", ""]
+    for bench in report["benches"]:
+        call = " ".join([f"bench/{bench['script']}", *bench["arguments"]])
+        took = "not run" if bench["status"] == "skipped" else f"{bench['seconds']:,.0f} s"
+        lines.append(f"- {bench['name']}: `{call}`, {took}")
     return "\n".join(lines) + "\n"
 
 
