@@ -45,12 +45,17 @@ def measured(
     value = float(value) if known and value is not None else None
     target, meets = None, None
     if below is not None:
-        target, meets = f"< {below:,g} {unit}", value is not None and value < below
+        target, meets = f"< {below:,g}{_spaced(unit)}", value is not None and value < below
     elif at_least is not None:
-        target, meets = f">= {at_least:,g} {unit}", value is not None and value >= at_least
+        target, meets = f">= {at_least:,g}{_spaced(unit)}", value is not None and value >= at_least
     if not ok:
         meets = False
     return Figure(figure, value, unit, target, meets)
+
+
+def _spaced(unit: str) -> str:
+    """``unit`` as it follows a number: ``80%``, ``1.5x``, ``100 ms``."""
+    return unit if unit in ("%", "x") else f" {unit}"
 
 
 def write_figures(path: Path, figures: list[Figure], **details: Any) -> None:

@@ -179,13 +179,15 @@ def read_figures(path: Path) -> list[dict[str, Any]]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT first, so the script's cleanup runs (servers, bench databases), then SIGKILL."""
-    for sig, grace in ((signal.SIGINT, 60), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-            return
+    """SIGINT first, so the script's cleanup runs (servers, bench databases); then SIGKILL
+    to what is left of its process group (a pipeline worker may outlive its parent)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def run_bench(
