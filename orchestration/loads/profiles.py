@@ -119,12 +119,12 @@ def write_profiles(conn: duckdb.DuckDBPyConnection, profiles: pd.DataFrame) -> i
 
 def previous_segments(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The latest run's rows of ``profiles.segments``, or None before the first run."""
-    exists = conn.execute(
+    [(exists,)] = conn.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = ? and table_name = 'segments'",
         [SCHEMA],
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists:
         return None
     frame = conn.execute(
         f"select segment_id, name, centroid, features from {SCHEMA}.segments "
