@@ -36,7 +36,8 @@ def with_embeddings(root: Path, users: list[str | None], vectors: np.ndarray) ->
 
 
 def test_published_embeddings_go_to_known_customers_only(
-    tmp_path: Path, small_inputs: ProfileInputs  # noqa: F811
+    tmp_path: Path,
+    small_inputs: ProfileInputs,  # noqa: F811
 ) -> None:
     with_embeddings(tmp_path, ["bob", None, "ann"], np.array([[1, 0], [9, 9], [0, 1]]))
 
@@ -57,7 +58,8 @@ def test_no_published_model_or_one_without_embeddings_gives_none(tmp_path: Path)
 
 
 def test_profiles_table_types_and_embedding_as_float_list(
-    conn: duckdb.DuckDBPyConnection, small_inputs: ProfileInputs  # noqa: F811
+    conn: duckdb.DuckDBPyConnection,
+    small_inputs: ProfileInputs,  # noqa: F811
 ) -> None:
     profiles = build_profiles(small_inputs).profiles
     profiles["embedding"] = [np.array([0.5, 1.5], dtype=np.float32), None, None]
@@ -80,7 +82,8 @@ def test_profiles_table_types_and_embedding_as_float_list(
 
 
 def test_a_failed_write_leaves_the_previous_table(
-    conn: duckdb.DuckDBPyConnection, small_inputs: ProfileInputs  # noqa: F811
+    conn: duckdb.DuckDBPyConnection,
+    small_inputs: ProfileInputs,  # noqa: F811
 ) -> None:
     profiles = build_profiles(small_inputs).profiles
     write_profiles(conn, profiles)
@@ -113,3 +116,21 @@ def test_segments_kept_across_runs_and_matched(conn: duckdb.DuckDBPyConnection) 
     members = conn.execute("select count(*) from profiles.customer_segments").fetchone()
     assert members == (len(profiles),)
     assert pd.Series(second.segments["matched"]).all()
+
+
+def test_an_empty_shop_writes_empty_tables(
+    conn: duckdb.DuckDBPyConnection,
+    small_inputs: ProfileInputs,  # noqa: F811
+) -> None:
+    empty = ProfileInputs(
+        **{name: frame.iloc[0:0] for name, frame in small_inputs.frames().items()}
+    )
+
+    built = build_profiles(empty)
+    run = segment(built.profiles)
+    write_profiles(conn, built.profiles)
+    write_segments(conn, run.segments, run.members, datetime(2026, 6, 1, tzinfo=UTC), None)
+
+    assert built.propensity["status"] == "skipped"
+    for table in ("customer_profiles", "segments", "customer_segments"):
+        assert conn.execute(f"select count(*) from profiles.{table}").fetchall() == [(0,)]
