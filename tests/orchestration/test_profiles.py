@@ -18,6 +18,7 @@ from ml.profiles.inputs import ProfileInputs
 from ml.profiles.segments import segment
 from orchestration.loads.profiles import previous_segments, write_profiles, write_segments
 from tests.ml.profiles.conftest import small_inputs  # noqa: F401 (fixture)
+from tests.orchestration.conftest import Home
 from tests.recommender_artifacts import publish
 
 
@@ -134,3 +135,30 @@ def test_an_empty_shop_writes_empty_tables(
     assert built.propensity["status"] == "skipped"
     for table in ("customer_profiles", "segments", "customer_segments"):
         assert conn.execute(f"select count(*) from profiles.{table}").fetchall() == [(0,)]
+
+
+@pytest.mark.slow
+def test_pipeline_run_builds_profiles_and_segments(built_home: Home) -> None:
+    """`mercado pipeline run` on the simulated shop: a profile for every customer not
+    erased, each in a named segment (no model published: null embeddings)."""
+    with built_home.read() as conn:
+        customers = {
+            row[0]
+            for row in conn.execute(
+                "select customer_id from marts.dim_customers where not is_erased"
+            ).fetchall()
+        }
+        profiles = conn.execute(
+            "select customer_id, embedding, rfm_segment, top_category "
+            "from profiles.customer_profiles"
+        ).df()
+        members = conn.execute(
+            "select segment_id, segment_name, count(*) from profiles.customer_segments group by all"
+        ).fetchall()
+        segments = conn.execute("select segment_id, name, size from profiles.segments").fetchall()
+
+    assert set(profiles["customer_id"]) == customers
+    assert profiles["embedding"].isna().all()
+    assert profiles["rfm_segment"].notna().any() and profiles["top_category"].notna().any()
+    assert sorted(members) == sorted(segments)
+    assert sum(size for _, _, size in segments) == len(profiles)
