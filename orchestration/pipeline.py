@@ -27,7 +27,9 @@ from orchestration.outcome import MartStatus, RunOutcome, existing_tables, mart_
 from orchestration.settings import PROJECT_ROOT, PipelineSettings
 
 # The recommender (group "ml") trains in the daily build and with `mercado ml train`, not
-# in every pipeline run: its publication gate may rightly refuse a model.
+# in every pipeline run: its publication gate may rightly refuse a model. Profiles (group
+# "profiles") are in: they read the marts this run builds and take embeddings from
+# whatever model is published (null embeddings when none is).
 PIPELINE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"

@@ -21,15 +21,16 @@ from ml.profiles.propensity import PropensityConfig, train_and_score
 # price bands by the customer's mean price percentile within categories
 PRICE_BANDS = (("low", 1 / 3), ("mid", 2 / 3), ("high", 1.0))
 
-# the first session of each account (ml.data.signup_attributes reads it)
+# the channel and locale of each account's first session
 FIRST_SESSIONS_SQL = """
-select user_id, arg_min(session_id, (session_start_at, session_id)) as session_id,
-    min(session_start_at) as session_start_at,
-    arg_min(channel, (session_start_at, session_id)) as channel,
-    arg_min(locale, (session_start_at, session_id)) as locale
-from sessions
-where user_id is not null
-group by user_id
+select user_id as customer_id, first.channel, first.locale
+from (
+    select user_id, arg_min({'channel': channel, 'locale': locale}, (session_start_at, session_id))
+        as first
+    from sessions
+    where user_id is not null
+    group by user_id
+)
 """
 
 COLUMNS = [
@@ -87,6 +88,21 @@ def price_band(percentile: pd.Series) -> pd.Series:
     return bands.astype(object).where(percentile.notna(), None)
 
 
+def signup_columns(first_sessions: pd.DataFrame) -> pd.DataFrame:
+    """``signup_channel`` and ``region`` per customer by ``ml.data.signup_attributes``,
+    applied once per distinct (channel, locale) pair: a million accounts share a few
+    dozen pairs, and the helper's per-row Python would cost seconds."""
+    pairs = first_sessions[["channel", "locale"]].drop_duplicates().reset_index(drop=True)
+    keys = pairs.index.astype(str)
+    attributes = signup_attributes(
+        pairs.assign(user_id=keys, session_id=keys, session_start_at=0)
+    ).rename(columns={c.USER: "pair"})
+    pairs = pairs.assign(pair=keys).merge(attributes, on="pair").drop(columns="pair")
+    return first_sessions.merge(pairs, on=["channel", "locale"], how="left")[
+        ["customer_id", c.SIGNUP_CHANNEL, c.REGION]
+    ]
+
+
 def build_profiles(
     inputs: ProfileInputs,
     embeddings: UserEmbeddings | None = None,
@@ -108,7 +124,7 @@ def build_profiles(
         first_sessions = conn.execute(FIRST_SESSIONS_SQL).df()
     profiles = today.rename(columns={"orders": "orders_paid_as_of"})
     profiles["as_of"] = as_of
-    signup = signup_attributes(first_sessions).rename(columns={c.USER: "customer_id"})
+    signup = signup_columns(first_sessions)
     customers = inputs.customers[["customer_id", "orders_paid", "lifetime_value_minor"]]
     rfm = inputs.rfm.drop(columns=[col for col in inputs.rfm if col not in COLUMNS])
     profiles = (

@@ -37,7 +37,7 @@ SIGNALS = ["view", "cart", "search", "question", "review"]
 class PropensityConfig:
     horizon_days: int = HORIZON_DAYS
     # rows per training cut-off above which a hash sample is read
-    max_training_customers: int = 200_000
+    max_training_customers: int = 100_000
     # below this many positives or negatives in a split, no model is trained
     min_class_rows: int = 10
     seed: int = 0
@@ -95,7 +95,7 @@ def model_columns(frame: pd.DataFrame) -> list[str]:
 
 def fit_model(x: pd.DataFrame, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
     model = HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0,
+        max_iter=80, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
         early_stopping=False, random_state=seed,
     )  # fmt: skip
     return model.fit(x[model_columns(x)], y)

@@ -100,3 +100,23 @@ def test_dbt_vars_are_the_inclusive_partition_dates() -> None:
     assert args[:2] == ["build", "--vars"]
     assert json.loads(args[2]) == {"min_date": "2026-01-01", "max_date": "2026-01-03"}
     assert dbt_build_args(None, full_refresh=True) == ["build", "--full-refresh"]
+
+
+def test_profiles_follow_the_marts_and_the_published_model(defs: dg.Definitions) -> None:
+    """Profiles read marts and the published recommender (one lineage graph); the daily
+    build and `mercado pipeline run` both build them."""
+    from orchestration.pipeline import PIPELINE_ASSETS
+
+    graph = defs.resolve_asset_graph()
+    profiles = dg.AssetKey(["profiles", "customer_profiles"])
+    segments = dg.AssetKey(["profiles", "segments"])
+    parents = graph.get(profiles).parent_keys
+    assert dg.AssetKey(["ml", "published_recommender"]) in parents
+    assert dg.AssetKey(["marts", "customer_rfm"]) in parents
+    assert all(graph.has(key) for key in parents)
+    assert graph.get(segments).parent_keys == {profiles}
+    assert {graph.get(k).group_name for k in (profiles, segments)} == {"profiles"}
+    daily = defs.resolve_job_def("daily_full_build")
+    in_daily = daily.asset_layer.asset_graph.get_all_asset_keys()
+    assert {profiles, segments} <= set(in_daily)
+    assert {profiles, segments} <= PIPELINE_ASSETS.resolve(graph)
