@@ -1,0 +1,50 @@
+"""Consent as the shop holds it at publish time.
+
+The warehouse's consent flags are as old as its last load; a shopper who withdrew since
+must not be uploaded. So every publication re-reads the shop's accounts just before it
+writes: who consents to both ad purposes (``ad_user_data`` and ``ad_personalization``,
+Google's EU user consent policy) and who is erased.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+
+from shop_api.models.user import User
+
+
+@dataclass(frozen=True)
+class ConsentSnapshot:
+    """Account ids (dashed lowercase, as in the warehouse) read at ``read_at``."""
+
+    consenting: frozenset[str]
+    erased: frozenset[str]
+    read_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _key(value: object) -> str:
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+def read_consent(engine: Engine) -> ConsentSnapshot:
+    """Who may be uploaded now, and who is erased, from the shop database."""
+    users = User.__table__
+    if "ad_user_data_consent" in users.c:
+        consents = users.c.ad_user_data_consent & users.c.ad_personalization_consent
+    else:  # the shop before per-purpose consent: its single marketing flag stands for both
+        consents = users.c.marketing_consent
+    read_at = datetime.now(UTC)
+    consenting: set[str] = set()
+    erased: set[str] = set()
+    with engine.connect() as conn:
+        rows = conn.execute(select(users.c.id, consents, users.c.erased_at))
+        for user_id, consent, erased_at in rows:
+            if erased_at is not None:
+                erased.add(_key(user_id))
+            elif consent:
+                consenting.add(_key(user_id))
+    return ConsentSnapshot(frozenset(consenting), frozenset(erased), read_at)
