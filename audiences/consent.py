@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 
 from shop_api.models.user import User
 
@@ -33,6 +33,7 @@ def _key(value: object) -> str:
 def read_consent(engine: Engine) -> ConsentSnapshot:
     """Who may be uploaded now, and who is erased, from the shop database."""
     users = User.__table__
+    consents: ColumnElement[bool]
     if "ad_user_data_consent" in users.c:
         consents = users.c.ad_user_data_consent & users.c.ad_personalization_consent
     else:  # the shop before per-purpose consent: its single marketing flag stands for both

@@ -49,13 +49,20 @@ def show_command(name: str) -> None:
     history = version_history(_root(), name)
     latest = item.manifest or (history[0] if history else {})
     typer.echo(f"{name}: {latest.get('description', '')}")
-    typer.echo(f"owner: {latest.get('owner')}  identifiers: {', '.join(latest.get('identifier_types', []))}")
-    typer.echo(f"members are in because:\n  " + str(latest.get("rule", "")).replace("\n", "\n  "))
+    typer.echo(
+        f"owner: {latest.get('owner')}  "
+        f"identifiers: {', '.join(latest.get('identifier_types', []))}"
+    )
+    typer.echo("members are in because:\n  " + str(latest.get("rule", "")).replace("\n", "\n  "))
     typer.echo(f"released: {item.released or 'nothing yet'}  files: {item.path}")
     typer.echo("version            status     members     adds  removes  approved")
     for manifest in history:
         c = manifest["counts"]
-        approved = f"{manifest['approved_by']} {manifest['approved_at']}" if manifest["approved_by"] else ""
+        approved = (
+            f"{manifest['approved_by']} {manifest['approved_at']}"
+            if manifest["approved_by"]
+            else ""
+        )
         mark = "*" if manifest["version"] == item.released else " "
         typer.echo(
             f"{manifest['version']}{mark} {manifest['status']:<9} {c['members']:>8} "

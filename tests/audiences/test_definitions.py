@@ -167,7 +167,8 @@ def write(tmp_path: Path, text: str, name: str = "broken.yml") -> Path:
             "membership_ttl_days: Input should be less than or equal to 540",
         ),
         (
-            "description: Buyers of things we sell\nowner: me\nsql: select 1\nrefresh_cron: daily\n",
+            "description: Buyers of things we sell\nowner: me\nsql: select 1\n"
+            "refresh_cron: daily\n",
             "refresh_cron: Value error, 'daily' is not a five-field cron",
         ),
         (
@@ -176,7 +177,8 @@ def write(tmp_path: Path, text: str, name: str = "broken.yml") -> Path:
             "identifier_types.1: Input should be 'email' or 'phone'",
         ),
         (
-            "description: Buyers of things we sell\nowner: me\nsql: select 1\nsize_bounds: {min: 9, max: 3}\n",
+            "description: Buyers of things we sell\nowner: me\nsql: select 1\n"
+            "size_bounds: {min: 9, max: 3}\n",
             "max (3) is below min (9)",
         ),
         (
@@ -215,7 +217,8 @@ def test_a_segment_audience_reads_the_profiles(conn, tmp_path) -> None:
     [definition] = load_definitions(tmp_path).values()
     inside, outside = wh.customer(conn), wh.customer(conn)
     conn.execute(
-        "insert into profiles.customer_profiles values (?, 1, 'thrifty home', [1.0]), (?, 2, 'other', [0.0])",
+        "insert into profiles.customer_profiles values "
+        "(?, 1, 'thrifty home', [1.0]), (?, 2, 'other', [0.0])",
         [inside, outside],
     )
     assert qualifying_ids(conn, definition) == [inside]

@@ -47,9 +47,19 @@ def lapsed(conn: duckdb.DuckDBPyConnection, **kwargs: object) -> str:
     return wh.customer(conn, orders_paid=1, last_order_days_ago=300, **kwargs)  # type: ignore[arg-type]
 
 
-def consenting(conn: duckdb.DuckDBPyConnection, *, withdrawn: set[str] = frozenset(), erased: set[str] = frozenset()) -> ConsentSnapshot:  # noqa: E501
+def consenting(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    withdrawn: set[str] = frozenset(),
+    erased: set[str] = frozenset(),
+) -> ConsentSnapshot:
     """The shop's view: everyone the warehouse knows consents, except ``withdrawn``."""
-    ids = {r[0] for r in conn.execute("select customer_id from marts.dim_customers where has_marketing_consent").fetchall()}  # noqa: E501
+    ids = {
+        r[0]
+        for r in conn.execute(
+            "select customer_id from marts.dim_customers where has_marketing_consent"
+        ).fetchall()
+    }
     return ConsentSnapshot(frozenset(ids - withdrawn - erased), frozenset(erased))
 
 
@@ -92,7 +102,9 @@ def test_first_publication_layout_and_manifest(conn, tmp_path) -> None:
     assert manifest["counts"] == {"members": 2, "adds": 2, "removes": 0}
     assert manifest["definition_hash"] == LAPSED.definition_hash
     assert manifest["identifier_types"] == ["email", "phone"]
-    assert manifest["members_sha256"] == publication.file_sha256(folder / result.version / "members.csv")
+    assert manifest["members_sha256"] == publication.file_sha256(
+        folder / result.version / "members.csv"
+    )
     assert {"audience", "created_at", "description", "owner", "source_data_versions",
             "approved_by", "approved_at"} <= set(manifest)  # fmt: skip
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left
@@ -115,12 +127,21 @@ def test_deltas_between_two_versions(conn, tmp_path) -> None:
     changes_email = lapsed(conn)
     first = run(conn, tmp_path, T0).publication
     joins = lapsed(conn)
-    conn.execute("update marts.dim_customers set orders_paid = 5, last_order_at = now() where customer_id = ?", [leaves])  # noqa: E501
+    conn.execute(
+        "update marts.dim_customers set orders_paid = 5, last_order_at = now() "
+        "where customer_id = ?",
+        [leaves],
+    )
     new_hash = hashed_email("renamed@example.com")
-    conn.execute("update marts.dim_customers set email_sha256 = ? where customer_id = ?", [new_hash, changes_email])  # noqa: E501
+    conn.execute(
+        "update marts.dim_customers set email_sha256 = ? where customer_id = ?",
+        [new_hash, changes_email],
+    )
     second = run(conn, tmp_path, T0 + timedelta(days=1)).publication
     folder = tmp_path / "lapsed_buyers" / str(second.version)
-    assert sorted(r[0] for r in rows(folder / "adds.csv")[1:]) == sorted([email_of(joins), new_hash])
+    assert sorted(r[0] for r in rows(folder / "adds.csv")[1:]) == sorted(
+        [email_of(joins), new_hash]
+    )
     assert sorted(r[0] for r in rows(folder / "removes.csv")[1:]) == sorted(
         [email_of(leaves), email_of(changes_email)]
     )

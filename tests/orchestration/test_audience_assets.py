@@ -82,11 +82,11 @@ def test_a_size_drop_fails_the_blocking_check_and_leaves_latest(tmp_path, monkey
     assert read_manifest(folder, str(released))["counts"]["members"] == 4
     # three withdraw in the shop after the warehouse was loaded
     with sessions() as session:
-        column = "ad_user_data_consent" if hasattr(User, "ad_user_data_consent") else "marketing_consent"
+        column = (
+            "ad_user_data_consent" if hasattr(User, "ad_user_data_consent") else "marketing_consent"
+        )
         session.execute(
-            update(User)
-            .where(User.id.in_([uuid.UUID(i) for i in ids[:3]]))
-            .values({column: False})
+            update(User).where(User.id.in_([uuid.UUID(i) for i in ids[:3]])).values({column: False})
         )
         session.commit()
     engine.dispose()

@@ -8,7 +8,6 @@ and ``LATEST`` is not moved; the blocking ``members_kept`` check fails, so the r
 it, alerts, and nothing downstream builds on it until ``mercado audiences approve NAME``.
 """
 
-
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,9 +42,7 @@ def upstream_keys(
     return [dg.AssetKey(t.split(".")) for t in sorted(tables)]
 
 
-def source_versions(
-    context: dg.AssetExecutionContext, keys: list[dg.AssetKey]
-) -> dict[str, Any]:
+def source_versions(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> dict[str, Any]:
     """The run and time of each input's latest materialisation (``never`` if none)."""
     found: dict[str, Any] = {}
     for key in keys:
