@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
-from sqlalchemy import ColumnElement, Engine, select
+import pyarrow as pa
+from sqlalchemy import ColumnElement, Engine, String, select, type_coerce
 
 from shop_api.models.user import User
 
@@ -25,9 +27,20 @@ class ConsentSnapshot:
     erased: frozenset[str]
     read_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @cached_property
+    def consenting_table(self) -> pa.Table:
+        """``customer_id`` of the consenting accounts, for a join in the warehouse."""
+        return pa.table({"customer_id": pa.array(list(self.consenting), pa.string())})
+
 
 def _key(value: object) -> str:
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    """Dashed lowercase: PostgreSQL hands back a UUID, SQLite its 32 hex digits."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text = str(value).lower()
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return str(uuid.UUID(text))
 
 
 def read_consent(engine: Engine) -> ConsentSnapshot:
@@ -42,7 +55,8 @@ def read_consent(engine: Engine) -> ConsentSnapshot:
     consenting: set[str] = set()
     erased: set[str] = set()
     with engine.connect() as conn:
-        rows = conn.execute(select(users.c.id, consents, users.c.erased_at))
+        # the raw id (no UUID object per row: a million accounts are read at each publish)
+        rows = conn.execute(select(type_coerce(users.c.id, String), consents, users.c.erased_at))
         for user_id, consent, erased_at in rows:
             if erased_at is not None:
                 erased.add(_key(user_id))

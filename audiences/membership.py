@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from audiences.definition import AudienceDefinition
 
@@ -79,12 +80,20 @@ def qualifying_ids(
 
 
 def identified_members(
-    conn: duckdb.DuckDBPyConnection, definition: AudienceDefinition, ids: Sequence[str]
+    conn: duckdb.DuckDBPyConnection,
+    definition: AudienceDefinition,
+    ids: Sequence[str],
+    consenting: pa.Table | None = None,
 ) -> pd.DataFrame:
     """``customer_id, email_sha256, phone_sha256`` of the qualifying customers whose
-    consent to both ad purposes holds in the warehouse, who are not erased and who have
-    an identifier of the definition's types (the others are left empty)."""
-    conn.register("_audience_ids", pd.DataFrame({CUSTOMER_ID: pd.Series(ids, dtype="string")}))
+    consent to both ad purposes holds in the warehouse (and in ``consenting``, the shop's
+    consenting ids, when given), who are not erased and who have an identifier of the
+    definition's types (the others are left empty)."""
+    conn.register("_audience_ids", pa.table({CUSTOMER_ID: pa.array(ids, pa.string())}))
+    shop = ""
+    if consenting is not None:
+        conn.register("_shop_consenting", consenting)
+        shop = "inner join _shop_consenting as shop on shop.customer_id = customers.customer_id"
     try:
         email = "customers.email_sha256" if "email" in definition.identifier_types else "null"
         phone = "customers.phone_sha256" if "phone" in definition.identifier_types else "null"
@@ -97,6 +106,7 @@ def identified_members(
                     cast({phone} as varchar) as phone_sha256
                 from marts.dim_customers as customers
                 inner join _audience_ids as ids on ids.customer_id = customers.customer_id
+                {shop}
                 where customers.has_ad_user_data_consent
                     and customers.has_ad_personalization_consent
                     and not customers.is_erased
@@ -107,4 +117,6 @@ def identified_members(
         ).df()
     finally:
         conn.unregister("_audience_ids")
+        if consenting is not None:
+            conn.unregister("_shop_consenting")
     return members[MEMBER_COLUMNS]

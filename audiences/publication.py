@@ -133,7 +133,9 @@ def write_manifest(folder: Path, manifest: dict[str, Any], *, keep_mtime: bool =
 
 
 def _rows(frame: pd.DataFrame) -> pd.Series:
-    return frame[EMAIL].astype("string").fillna("") + "|" + frame[PHONE].astype("string").fillna("")
+    """One key per row; plain objects, as ``isin`` on Arrow strings is a Python loop."""
+    email = frame[EMAIL].astype("string").fillna("")
+    return (email + "|" + frame[PHONE].astype("string").fillna("")).astype(object)
 
 
 def delta(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

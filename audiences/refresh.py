@@ -39,7 +39,6 @@ from audiences.publication import (
 class Refresh:
     publication: Publication
     qualifying: int
-    identified: int
     erased_rows: int
 
 
@@ -101,8 +100,7 @@ def refresh_audience(
     erasure = erase(conn, audience_dir, gone)
     memberships.prune(conn, definition.name, versions(audience_dir))
     ids = qualifying_ids(conn, definition, definitions, lookalike_fn)
-    identified = identified_members(conn, definition, ids)
-    members = identified[identified[CUSTOMER_ID].isin(consent.consenting)].reset_index(drop=True)
+    members = identified_members(conn, definition, ids, consent.consenting_table)
     publication = publish(
         audience_dir,
         definition,
@@ -118,4 +116,4 @@ def refresh_audience(
         memberships.record(
             conn, definition.name, publication.version, publication.members, publication.removes
         )
-    return Refresh(publication, len(ids), len(identified), erasure["rows"])
+    return Refresh(publication, len(ids), erasure["rows"])

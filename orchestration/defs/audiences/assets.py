@@ -115,7 +115,6 @@ def build_audience_asset(
                 "adds": result.counts["adds"],
                 "removes": result.counts["removes"],
                 "qualifying": refresh.qualifying,
-                "identified_with_consent": refresh.identified,
                 "erased_rows_removed": refresh.erased_rows,
                 "reason": result.reason,
                 "path": dg.MetadataValue.path(str(result.path or root / definition.name)),
