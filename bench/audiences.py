@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +39,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
-from sqlalchemy import create_engine, insert  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
 
 from audiences.consent import ConsentSnapshot, read_consent  # noqa: E402
 from audiences.definition import load_definitions  # noqa: E402
@@ -137,34 +137,43 @@ def build_profiles(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_shop(path: Path, conn: duckdb.DuckDBPyConnection) -> None:
-    """A SQLite shop whose ``users`` are the warehouse's accounts (consent as there)."""
+    """A SQLite shop whose ``users`` are the warehouse's accounts (consent as there),
+    written with ``sqlite3`` in the layout SQLAlchemy gives it (ids as 32 hex digits)."""
     engine = create_engine(f"sqlite:///{path}")
     User.__table__.create(engine)
-    columns = set(User.__table__.c.keys())
-    now = datetime.now(UTC)
-    rows = conn.execute(
-        "select customer_id, has_ad_user_data_consent, is_erased from marts.dim_customers"
-    ).fetchall()
-    batch = []
-    with engine.begin() as shop:
-        for customer_id, consent, erased in rows:
-            row = {
-                "id": uuid.UUID(customer_id), "email": f"{customer_id}@example.com",
-                "display_name": "x",
-                "role": "shopper", "is_active": True, "token_version": 0,
-                "marketing_consent": consent, "personalised_recommendations": True,
-                "erased_at": now if erased else None, "created_at": now, "modified_at": now,
-            }  # fmt: skip
-            for purpose in ("ad_user_data_consent", "ad_personalization_consent"):
-                if purpose in columns:
-                    row[purpose] = consent
-            batch.append({k: v for k, v in row.items() if k in columns})
-            if len(batch) == 50_000:
-                shop.execute(insert(User.__table__), batch)
-                batch = []
-        if batch:
-            shop.execute(insert(User.__table__), batch)
     engine.dispose()
+    columns = set(User.__table__.c.keys())
+    purposes = [c for c in ("ad_user_data_consent", "ad_personalization_consent") if c in columns]
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    names = [
+        "id", "email", "display_name", "role", "is_active", "token_version",
+        "marketing_consent", "personalised_recommendations", "erased_at", "created_at",
+        "modified_at", *purposes,
+    ]  # fmt: skip
+    rows = (
+        (
+            customer_id.replace("-", ""),
+            f"{customer_id}@example.com",
+            "x",
+            "shopper",
+            1,
+            0,
+            int(consent),
+            1,
+            now if erased else None,
+            now,
+            now,
+            *[int(consent)] * len(purposes),
+        )
+        for customer_id, consent, erased in conn.execute(
+            "select customer_id, has_ad_user_data_consent, is_erased from marts.dim_customers"
+        ).fetchall()
+    )
+    with sqlite3.connect(path) as shop:
+        shop.executemany(
+            f"insert into users ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+            rows,
+        )
 
 
 def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
