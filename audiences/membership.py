@@ -73,8 +73,14 @@ def qualifying_ids(
         seeds = qualifying_ids(conn, seed, definitions, lookalike_fn)
     if not seeds:
         return []
-    profiles = conn.execute(f"select customer_id, embedding from {PROFILES_TABLE}").df()
-    nearest = (lookalike_fn or default_lookalike())(profiles, seeds, spec.size)
+    try:
+        profiles = conn.execute(f"select customer_id, embedding from {PROFILES_TABLE}").df()
+        nearest = (lookalike_fn or default_lookalike())(profiles, seeds, spec.size)
+    except (duckdb.Error, ImportError) as exc:
+        raise RuleError(
+            f"audience {definition.name}: a lookalike needs the customer profiles "
+            f"({PROFILES_TABLE}, ml.profiles): {exc}"
+        ) from exc
     seed_set = set(seeds)
     return [c for c in nearest[CUSTOMER_ID].astype(str) if c not in seed_set]
 

@@ -16,7 +16,7 @@ from audiences.definition import (
     load_definitions,
     load_file,
 )
-from audiences.membership import identified_members, qualifying_ids
+from audiences.membership import RuleError, identified_members, qualifying_ids
 from tests.audiences import warehouse as wh
 
 DEFINITIONS = load_definitions()
@@ -229,3 +229,30 @@ def test_the_definition_hash_follows_the_content_only() -> None:
     assert definition.definition_hash == definition.model_copy().definition_hash
     changed = definition.model_copy(update={"description": "Something else entirely"})
     assert changed.definition_hash != definition.definition_hash
+
+
+def test_best_customer_lookalikes_grow_from_the_champions(conn) -> None:
+    pytest.importorskip("ml.profiles.lookalike", reason="ml.profiles (the profiles branch) absent")
+    champion, near, far = wh.customer(conn), wh.customer(conn), wh.customer(conn)
+    conn.execute("insert into marts.customer_rfm values (?, 5, 5, 5, 'champions')", [champion])
+    conn.execute(
+        "insert into profiles.customer_profiles values "
+        "(?, 1, 'a', [1.0, 0.0]), (?, 1, 'a', [0.9, 0.1]), (?, 2, 'b', [-1.0, 0.2])",
+        [champion, near, far],
+    )
+    definition = DEFINITIONS["best_customer_lookalikes"].model_copy(
+        update={
+            "lookalike": DEFINITIONS["best_customer_lookalikes"].lookalike.model_copy(
+                update={"size": 1}
+            )
+        }  # type: ignore[union-attr]
+    )
+    assert qualifying_ids(conn, definition) == [near]
+
+
+def test_a_lookalike_without_profiles_says_what_is_missing(conn) -> None:
+    conn.execute("drop table profiles.customer_profiles")
+    champion = wh.customer(conn)
+    conn.execute("insert into marts.customer_rfm values (?, 5, 5, 5, 'champions')", [champion])
+    with pytest.raises(RuleError, match="best_customer_lookalikes: a lookalike needs the customer"):
+        qualifying_ids(conn, DEFINITIONS["best_customer_lookalikes"])
