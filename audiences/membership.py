@@ -19,6 +19,13 @@ CUSTOMER_ID = "customer_id"
 EMAIL = "email_sha256"
 PHONE = "phone_sha256"
 MEMBER_COLUMNS = [CUSTOMER_ID, EMAIL, PHONE]
+MEMBER_SCHEMA = pa.schema([(c, pa.string()) for c in MEMBER_COLUMNS])
+
+
+def empty_members() -> pa.Table:
+    return MEMBER_SCHEMA.empty_table()
+
+
 PROFILES_TABLE = "profiles.customer_profiles"
 
 LookalikeFn = Callable[[pd.DataFrame, Sequence[str], int], pd.DataFrame]
@@ -90,8 +97,8 @@ def identified_members(
     definition: AudienceDefinition,
     ids: Sequence[str],
     consenting: pa.Table | None = None,
-) -> pd.DataFrame:
-    """``customer_id, email_sha256, phone_sha256`` of the qualifying customers whose
+) -> pa.Table:
+    """``customer_id, email_sha256, phone_sha256`` (Arrow) of the qualifying customers whose
     consent to both ad purposes holds in the warehouse (and in ``consenting``, the shop's
     consenting ids, when given), who are not erased and who have an identifier of the
     definition's types (the others are left empty)."""
@@ -103,7 +110,7 @@ def identified_members(
     try:
         email = "customers.email_sha256" if "email" in definition.identifier_types else "null"
         phone = "customers.phone_sha256" if "phone" in definition.identifier_types else "null"
-        members = conn.execute(
+        members = conn.sql(
             f"""
             select * from (
                 select
@@ -120,9 +127,9 @@ def identified_members(
             where email_sha256 is not null or phone_sha256 is not null
             order by customer_id
             """
-        ).df()
+        ).to_arrow_table()
     finally:
         conn.unregister("_audience_ids")
         if consenting is not None:
             conn.unregister("_shop_consenting")
-    return members[MEMBER_COLUMNS]
+    return members.select(MEMBER_COLUMNS).cast(MEMBER_SCHEMA)

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
-from audiences.membership import CUSTOMER_ID, EMAIL, MEMBER_COLUMNS, PHONE
+from audiences.membership import (
+    CUSTOMER_ID,
+    EMAIL,
+    MEMBER_COLUMNS,
+    MEMBER_SCHEMA,
+    PHONE,
+    empty_members,
+)
 
 TABLE = "audiences.memberships"
 MEMBER, REMOVE = "member", "remove"
@@ -39,15 +46,15 @@ def record(
     conn: duckdb.DuckDBPyConnection,
     audience: str,
     version: str,
-    members: pd.DataFrame,
-    removes: pd.DataFrame,
+    members: pa.Table,
+    removes: pa.Table,
 ) -> None:
     """The rows of one version's ``members.csv`` and ``removes.csv``, with their customers."""
-    frame = pd.concat(
-        [members[MEMBER_COLUMNS].assign(kind=MEMBER), removes[MEMBER_COLUMNS].assign(kind=REMOVE)],
-        ignore_index=True,
-    ).astype("string")
-    conn.register("_audience_rows", frame)
+    parts = [
+        table.select(MEMBER_COLUMNS).append_column("kind", pa.repeat(pa.scalar(kind), len(table)))
+        for table, kind in ((members, MEMBER), (removes, REMOVE))
+    ]
+    conn.register("_audience_rows", pa.concat_tables(parts))
     try:
         conn.execute(f"delete from {TABLE} where audience = ? and version = ?", [audience, version])
         conn.execute(
@@ -59,38 +66,36 @@ def record(
         conn.unregister("_audience_rows")
 
 
-def members_of(conn: duckdb.DuckDBPyConnection, audience: str, version: str | None) -> pd.DataFrame:
+def members_of(conn: duckdb.DuckDBPyConnection, audience: str, version: str | None) -> pa.Table:
     """The members of a version, as recorded (empty for None or an unrecorded version)."""
     if version is None:
-        return pd.DataFrame(columns=MEMBER_COLUMNS)
-    frame = conn.execute(
+        return empty_members()
+    table = conn.sql(
         f"select {CUSTOMER_ID}, {EMAIL}, {PHONE} from {TABLE} "
         "where audience = ? and version = ? and kind = ?",
-        [audience, version, MEMBER],
-    ).df()
-    return frame[MEMBER_COLUMNS]
+        params=[audience, version, MEMBER],
+    ).to_arrow_table()
+    return table.cast(MEMBER_SCHEMA)
 
 
 def is_recorded(conn: duckdb.DuckDBPyConnection, audience: str, version: str) -> bool:
     return bool(
         conn.execute(
             f"select count(*) from {TABLE} where audience = ? and version = ?", [audience, version]
-        ).fetchone()[0]  # type: ignore[index]
+        ).fetchall()[0][0]
     )
 
 
 def prune(conn: duckdb.DuckDBPyConnection, audience: str, kept_versions: Collection[str]) -> int:
     """Forget versions no longer on disk (retention removed them)."""
-    conn.register(
-        "_kept", pd.DataFrame({"version": pd.Series(list(kept_versions), dtype="string")})
-    )
+    conn.register("_kept", pa.table({"version": pa.array(list(kept_versions), pa.string())}))
     try:
         return int(
             conn.execute(
                 f"delete from {TABLE} where audience = ? "
                 "and version not in (select version from _kept)",
                 [audience],
-            ).fetchone()[0]  # type: ignore[index]
+            ).fetchall()[0][0]
         )
     finally:
         conn.unregister("_kept")
@@ -100,9 +105,7 @@ def forget(
     conn: duckdb.DuckDBPyConnection, audience: str, customer_ids: Collection[str]
 ) -> tuple[set[str], set[str]]:
     """Delete the erased customers' rows; returns the email and phone hashes they had."""
-    conn.register(
-        "_erased", pd.DataFrame({CUSTOMER_ID: pd.Series(list(customer_ids), dtype="string")})
-    )
+    conn.register("_erased", pa.table({CUSTOMER_ID: pa.array(list(customer_ids), pa.string())}))
     try:
         where = f"audience = ? and {CUSTOMER_ID} in (select {CUSTOMER_ID} from _erased)"
         rows = conn.execute(

@@ -21,10 +21,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from audiences.definition import AudienceDefinition
-from audiences.membership import EMAIL, MEMBER_COLUMNS, PHONE
+from audiences.membership import EMAIL, PHONE, empty_members
 
 LATEST = "LATEST"
 MANIFEST = "manifest.json"
@@ -53,8 +55,8 @@ class Publication:
     counts: dict[str, int]
     reason: str
     path: Path | None = None
-    members: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MEMBER_COLUMNS))
-    removes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MEMBER_COLUMNS))
+    members: pa.Table = field(default_factory=empty_members)
+    removes: pa.Table = field(default_factory=empty_members)
 
 
 def version_name(moment: datetime) -> str:
@@ -97,20 +99,31 @@ def audience_names(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[[EMAIL, PHONE]].copy()
-    out.columns = CSV_HEADER
-    return out
+# Hex digests never need quotes; the header is written as Customer Match shows it.
+CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="none")
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def _write_hashes(table: pa.Table, path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.write((",".join(CSV_HEADER) + "\n").encode())
+        pacsv.write_csv(table, handle, CSV_OPTIONS)
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
     """Customer Match CSV: ``Email,Phone`` with SHA-256 hex values, empty when unknown."""
-    _csv_frame(frame).to_csv(path, index=False, na_rep="", lineterminator="\n")
+    _write_hashes(table.select([EMAIL, PHONE]), path)
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype="string", keep_default_na=False)
-    return frame.replace("", pd.NA)
+def read_csv(path: Path) -> pa.Table:
+    """A published file's ``Email``/``Phone`` columns (strings; empty read as null)."""
+    return pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in CSV_HEADER},
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -132,19 +145,21 @@ def write_manifest(folder: Path, manifest: dict[str, Any], *, keep_mtime: bool =
         os.utime(path, (stat.st_atime, stat.st_mtime))
 
 
-def _rows(frame: pd.DataFrame) -> pd.Series:
-    """One key per row; plain objects, as ``isin`` on Arrow strings is a Python loop."""
-    email = frame[EMAIL].astype("string").fillna("")
-    return (email + "|" + frame[PHONE].astype("string").fillna("")).astype(object)
+def _rows(table: pa.Table, email: str = EMAIL, phone: str = PHONE) -> pa.Array:
+    """One key per row: its identifiers."""
+    keys = pc.binary_join_element_wise(
+        pc.fill_null(table[email], ""), pc.fill_null(table[phone], ""), "|"
+    )
+    return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
 
 
-def delta(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def delta(current: pa.Table, previous: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Adds (rows new since ``previous``) and removes (rows gone), by identifiers (what the
     platform sees); a changed identifier is a remove of the old row and an add of the new."""
     now, before = _rows(current), _rows(previous)
-    adds = current[~now.isin(before)]
-    removes = previous[~before.isin(now)]
-    return adds.reset_index(drop=True), removes.reset_index(drop=True)
+    adds = current.filter(pc.invert(pc.is_in(now, value_set=before)))
+    removes = previous.filter(pc.invert(pc.is_in(before, value_set=now)))
+    return adds, removes
 
 
 def _rule_text(definition: AudienceDefinition) -> str:
@@ -168,8 +183,8 @@ def _free_version(audience_dir: Path, moment: datetime) -> str:
 def publish(
     audience_dir: Path,
     definition: AudienceDefinition,
-    members: pd.DataFrame,
-    previous: pd.DataFrame | None,
+    members: pa.Table,
+    previous: pa.Table | None,
     *,
     source_data_versions: dict[str, Any],
     now: datetime | None = None,
@@ -183,11 +198,12 @@ def publish(
     """
     now = now or datetime.now(UTC)
     name = definition.name
-    previous = previous if previous is not None else pd.DataFrame(columns=MEMBER_COLUMNS)
+    previous = previous if previous is not None else empty_members()
     previous_version = read_latest(audience_dir)
     adds, removes = delta(members, previous)
     counts = {"members": len(members), "adds": len(adds), "removes": len(removes)}
-    if previous_version is not None and adds.empty and removes.empty:
+    unchanged = len(adds) == 0 and len(removes) == 0
+    if previous_version is not None and unchanged:
         manifest = read_manifest(audience_dir, previous_version)
         due = parse_version(previous_version) + timedelta(days=definition.republish_every_days)
         if manifest.get("definition_hash") == definition.definition_hash and now < due:
@@ -198,7 +214,7 @@ def publish(
     status, reason = PUBLISHED, "published"
     if previous_version is None:
         reason = "first publication"
-    elif adds.empty and removes.empty:
+    elif unchanged:
         reason = f"no change: re-published before the {definition.membership_ttl_days}-day expiry"
     kept_floor = len(previous) * min_kept_share
     if len(previous) > 0 and len(members) < kept_floor:
@@ -212,8 +228,8 @@ def publish(
     temporary = audience_dir / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
-        for file_name, frame in zip(FILES, (members, adds, removes), strict=True):
-            write_csv(frame, temporary / file_name)
+        for file_name, table in zip(FILES, (members, adds, removes), strict=True):
+            write_csv(table, temporary / file_name)
         manifest = {
             "audience": name,
             "version": version,
@@ -296,17 +312,19 @@ def rewrite_without(audience_dir: Path, emails: set[str], phones: set[str]) -> d
         changed = False
         for file_name in FILES:
             path = folder / file_name
-            frame = read_csv(path)
-            hit = frame["Email"].isin(emails).fillna(False) | frame["Phone"].isin(phones).fillna(
-                False
+            table = read_csv(path)
+            hit = pc.or_(
+                pc.is_in(table["Email"], value_set=pa.array(sorted(emails), pa.string())),
+                pc.is_in(table["Phone"], value_set=pa.array(sorted(phones), pa.string())),
             )
-            if not hit.any():
+            hits = pc.sum(hit).as_py() or 0
+            if not hits:
                 continue
             changed = True
-            counts["rows"] += int(hit.sum())
-            kept = frame[~hit]
+            counts["rows"] += hits
+            kept = table.filter(pc.invert(hit))
             temporary = folder / f".{file_name}.{uuid.uuid4().hex[:8]}.tmp"
-            kept.to_csv(temporary, index=False, na_rep="", lineterminator="\n")
+            _write_hashes(kept, temporary)
             os.replace(temporary, path)
             manifest["counts"][file_name.removesuffix(".csv")] = len(kept)
         if changed:

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from audiences import memberships
 from audiences.consent import ConsentSnapshot
 from audiences.definition import AudienceDefinition
 from audiences.membership import (
-    CUSTOMER_ID,
-    MEMBER_COLUMNS,
+    MEMBER_SCHEMA,
     LookalikeFn,
+    empty_members,
     identified_members,
     qualifying_ids,
 )
@@ -65,18 +65,17 @@ def erase(
     return rewrite_without(audience_dir, emails, phones)
 
 
-def previous_members(conn: duckdb.DuckDBPyConnection, audience_dir: Path) -> pd.DataFrame:
+def previous_members(conn: duckdb.DuckDBPyConnection, audience_dir: Path) -> pa.Table:
     """The released version's members: from the record, else (record lost with a rebuilt
     warehouse) from its ``members.csv``, customers unknown."""
     latest = read_latest(audience_dir)
     if latest is None:
-        return pd.DataFrame(columns=MEMBER_COLUMNS)
+        return empty_members()
     if memberships.is_recorded(conn, audience_dir.name, latest):
         return memberships.members_of(conn, audience_dir.name, latest)
-    frame = read_csv(audience_dir / latest / "members.csv")
-    return pd.DataFrame(
-        {CUSTOMER_ID: pd.NA, "email_sha256": frame["Email"], "phone_sha256": frame["Phone"]}
-    )
+    hashes = read_csv(audience_dir / latest / "members.csv")
+    unknown = pa.nulls(len(hashes), pa.string())
+    return pa.table([unknown, hashes["Email"], hashes["Phone"]], schema=MEMBER_SCHEMA)
 
 
 def refresh_audience(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 import pytest
 
 from audiences import memberships, publication
@@ -250,10 +250,10 @@ def test_a_crash_while_writing_leaves_no_version(conn, tmp_path, monkeypatch) ->
     first = run(conn, tmp_path, T0).publication
     lapsed(conn)
 
-    def fail(frame: pd.DataFrame, path: Path) -> None:
+    def fail(table: pa.Table, path: Path) -> None:
         if path.name == "removes.csv":
             raise OSError("disk full")
-        frame.to_csv(path)
+        path.write_text("Email,Phone\n")
 
     monkeypatch.setattr(publication, "write_csv", fail)
     with pytest.raises(OSError, match="disk full"):
