@@ -4,9 +4,9 @@ Requests hand validated events, already encoded as their JSON lines (so a round 
 I/O, not a burst of encoding that stalls the requests in flight), and rejects to a single
 writer thread. Each round it takes everything queued, writes it with ``LandingZone`` (one
 file per event date, plus one ``events_bad`` file per source: written aside, fsync'd,
-renamed, folder fsync'd) and only then resolves every request that waited for it. An acknowledgement therefore always
-follows the fsync, yet under load one fsync covers many requests: while a round is being
-written, new requests queue up for the next one.
+renamed, folder fsync'd) and only then resolves every request that waited for it. An
+acknowledgement therefore always follows the fsync, yet under load one fsync covers many
+requests: while a round is being written, new requests queue up for the next one.
 
 Two ways in:
 
