@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 import pyarrow as pa
-from sqlalchemy import ColumnElement, Engine, String, select, type_coerce
+from sqlalchemy import Engine, String, select, type_coerce
 
 from shop_api.models.user import User
 
@@ -46,11 +46,7 @@ def _key(value: object) -> str:
 def read_consent(engine: Engine) -> ConsentSnapshot:
     """Who may be uploaded now, and who is erased, from the shop database."""
     users = User.__table__
-    consents: ColumnElement[bool]
-    if "ad_user_data_consent" in users.c:
-        consents = users.c.ad_user_data_consent & users.c.ad_personalization_consent
-    else:  # the shop before per-purpose consent: its single marketing flag stands for both
-        consents = users.c.marketing_consent
+    consents = users.c.ad_user_data_consent & users.c.ad_personalization_consent
     read_at = datetime.now(UTC)
     consenting: set[str] = set()
     erased: set[str] = set()

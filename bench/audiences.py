@@ -130,7 +130,7 @@ def build_profiles(conn: duckdb.DuckDBPyConnection) -> None:
         create schema profiles;
         create table profiles.customer_profiles as
         select customer_id, i % 8 as segment_id, 'segment ' || (i % 8) as segment_name,
-            list_transform(range(32), d -> sin(i * 0.001 + d)::float) as embedding
+            list_transform(range(32), lambda d: sin(i * 0.001 + d)::float) as embedding
         from marts.dim_customers
         """
     )
@@ -142,13 +142,11 @@ def build_shop(path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     engine = create_engine(f"sqlite:///{path}")
     User.__table__.create(engine)
     engine.dispose()
-    columns = set(User.__table__.c.keys())
-    purposes = [c for c in ("ad_user_data_consent", "ad_personalization_consent") if c in columns]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     names = [
         "id", "email", "display_name", "role", "is_active", "token_version",
-        "marketing_consent", "personalised_recommendations", "erased_at", "created_at",
-        "modified_at", *purposes,
+        "personalised_recommendations", "erased_at", "created_at", "modified_at",
+        "ad_user_data_consent", "ad_personalization_consent",
     ]  # fmt: skip
     rows = (
         (
@@ -158,12 +156,12 @@ def build_shop(path: Path, conn: duckdb.DuckDBPyConnection) -> None:
             "shopper",
             1,
             0,
-            int(consent),
             1,
             now if erased else None,
             now,
             now,
-            *[int(consent)] * len(purposes),
+            int(consent),
+            int(consent),
         )
         for customer_id, consent, erased in conn.execute(
             "select customer_id, has_ad_user_data_consent, is_erased from marts.dim_customers"

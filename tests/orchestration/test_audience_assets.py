@@ -48,9 +48,7 @@ def shop_user(session_factory, consent: bool) -> str:  # type: ignore[no-untyped
         user = User(
             email=f"{uuid.uuid4().hex}@example.com", display_name="x", role=UserRole.shopper
         )
-        for column in ("marketing_consent", "ad_user_data_consent", "ad_personalization_consent"):
-            if hasattr(User, column):
-                setattr(user, column, consent)
+        user.ad_user_data_consent = user.ad_personalization_consent = consent
         session.add(user)
         session.commit()
         return str(user.id)
@@ -82,11 +80,10 @@ def test_a_size_drop_fails_the_blocking_check_and_leaves_latest(tmp_path, monkey
     assert read_manifest(folder, str(released))["counts"]["members"] == 4
     # three withdraw in the shop after the warehouse was loaded
     with sessions() as session:
-        column = (
-            "ad_user_data_consent" if hasattr(User, "ad_user_data_consent") else "marketing_consent"
-        )
         session.execute(
-            update(User).where(User.id.in_([uuid.UUID(i) for i in ids[:3]])).values({column: False})
+            update(User)
+            .where(User.id.in_([uuid.UUID(i) for i in ids[:3]]))
+            .values(ad_user_data_consent=False)
         )
         session.commit()
     engine.dispose()
