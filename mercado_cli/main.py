@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mercado_cli.audiences import audiences_app
 from mercado_cli.errors import MercadoGroup
 from mercado_cli.importers import import_app
 from mercado_cli.pipeline import pipeline_app
@@ -30,6 +31,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(ml_app, name="ml")
 app.add_typer(quality_app, name="quality")
+app.add_typer(audiences_app, name="audiences")
 app.command("simulate")(simulate)
 
 

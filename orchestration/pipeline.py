@@ -29,8 +29,10 @@ from orchestration.settings import PROJECT_ROOT, PipelineSettings
 # The recommender (group "ml") trains in the daily build and with `mercado ml train`, not
 # in every pipeline run: its publication gate may rightly refuse a model. Profiles (group
 # "profiles") are in: they read the marts this run builds and take embeddings from
-# whatever model is published (null embeddings when none is).
-PIPELINE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml")
+# whatever model is published (null embeddings when none is). Audiences (group
+# "audiences") publish in the daily build, on their own schedules and with
+# `mercado audiences refresh`: a pipeline run is not a campaign upload.
+PIPELINE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml", "audiences")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
