@@ -54,7 +54,7 @@ def test_an_erased_user_disappears_from_raw_and_marts(simulated_copy: Home) -> N
             select u.id, u.email, u.email_sha256, u.phone_sha256 from raw.shop_users u
             join raw.events e on e.user_id = u.id
             join raw.shop_orders o on o.buyer_id = u.id and o.paid_at is not null
-            group by all order by u.phone_sha256 is null, count(*) desc limit 1
+            group by all order by min(u.phone_sha256) is null, count(*) desc limit 1
             """
         ).fetchall()[0]
         devices = [
