@@ -11,6 +11,7 @@ from shop_api.cart.endpoints import router as cart_router
 from shop_api.catalog.endpoints import router as categories_router
 from shop_api.listings.endpoints import me_router as my_listings_router
 from shop_api.listings.endpoints import router as listings_router
+from shop_api.marketing.endpoints import router as marketing_router
 from shop_api.media.endpoints import router as media_router
 from shop_api.notifications.endpoints import router as notifications_router
 from shop_api.ops.endpoints import router as ops_router
@@ -47,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     payments_router,
     promotions_router,
     shipping_router,
+    marketing_router,
     tagjs_router,
     media_router,
     ops_router,
@@ -72,6 +74,7 @@ OPENAPI_TAGS: list[dict[str, str]] = [
     {"name": "payments", "description": "Payments, refunds and the payment provider's webhooks."},
     {"name": "promotions", "description": "Coupons."},
     {"name": "shipping", "description": "Shipping, parcel tracking and the carrier's webhooks."},
+    {"name": "marketing", "description": "Published audiences for staff (hashed, versioned)."},
     {"name": "media", "description": "Stored images."},
     {"name": "tracking", "description": "Clickstream collection and the tag script."},
     {"name": "ops", "description": "Health and readiness probes."},

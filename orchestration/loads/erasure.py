@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 ERASED_DISPLAY_NAME = "Erased user"
+HASHED_IDENTIFIERS = ("email_sha256", "phone_sha256")
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "raw") -> bool:
@@ -22,6 +23,17 @@ def _table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "ra
             [schema, table],
         ).fetchall()[0][0]
     )
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "raw") -> set[str]:
+    return {
+        name
+        for (name,) in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
 
 
 def _quarantine_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -105,14 +117,19 @@ def scrub_erased_users(
             """
         ).fetchall()[0][0]
     if _table_exists(conn, "shop_users") and event_dates is None:
+        # The hashes of e-mail and phone (absent from a table loaded before they existed).
+        hashes = [c for c in HASHED_IDENTIFIERS if c in _columns(conn, "shop_users")]
+        clear = "".join(f"{column} = null, " for column in hashes)
+        left = "".join(f" or {column} is not null" for column in hashes)
         changed["raw.shop_users"] = conn.execute(
             f"""
             update raw.shop_users set
                 email = 'erased-' || replace(id, '-', '') || '@erased.invalid',
                 display_name = '{ERASED_DISPLAY_NAME}',
+                {clear}
                 last_login_at = null
             where id in (select user_id from _erased)
-              and email <> 'erased-' || replace(id, '-', '') || '@erased.invalid'
+              and (email <> 'erased-' || replace(id, '-', '') || '@erased.invalid'{left})
             """
         ).fetchall()[0][0]
     conn.execute("drop table _erased")

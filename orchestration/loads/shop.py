@@ -4,7 +4,9 @@ Reads go through SQLAlchemy Core with the shop's own metadata, so the same code 
 SQLite and PostgreSQL (DuckDB's sqlite/postgres scanners would need an extension
 download). Rows land through pyarrow tables (one bulk insert per batch). UUIDs become
 canonical lowercase dashed text, the form the clickstream carries, so marts can join
-them; ``users.password_hash`` never leaves the shop.
+them; ``users.password_hash`` never leaves the shop. ``users.email`` and ``users.phone``
+also arrive as ``email_sha256`` and ``phone_sha256``, hashed here by the one Customer
+Match normaliser (``audiences.identifiers``); the raw phone itself is not copied.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import enum
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +25,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine, Table, select, types
 
+from audiences.identifiers import hashed_email, hashed_phone
 from orchestration.loads.erasure import scrub_erased_users
 from orchestration.loads.stats import LoadStats
 
@@ -39,7 +42,25 @@ EXCLUDED_TABLES = frozenset(
         "login_throttle",
     }
 )
-EXCLUDED_COLUMNS = {"users": frozenset({"password_hash"})}
+EXCLUDED_COLUMNS = {"users": frozenset({"password_hash", "phone"})}
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """A column computed in Python from a source column as each row is loaded (VARCHAR);
+    null for an erased account, whatever its source holds."""
+
+    name: str
+    source: str
+    compute: Callable[[Any], str | None]
+
+
+DERIVED_COLUMNS = {
+    "users": (
+        DerivedColumn("email_sha256", "email", hashed_email),
+        DerivedColumn("phone_sha256", "phone", hashed_phone),
+    )
+}
 # Append-only timestamps used as the watermark when a table has no ``modified_at``.
 WATERMARK_CANDIDATES = (
     "modified_at",
@@ -66,6 +87,13 @@ class ShopTable:
     columns: tuple[str, ...]
     primary_key: tuple[str, ...]
     watermark: str | None
+    derived: tuple[DerivedColumn, ...] = ()
+
+    @property
+    def read_columns(self) -> tuple[str, ...]:
+        """What is read from the OLTP table: the copied columns, then derived sources."""
+        extra = [d.source for d in self.derived if d.source not in self.columns]
+        return self.columns + tuple(dict.fromkeys(extra))
 
     @property
     def raw_name(self) -> str:
@@ -99,6 +127,7 @@ def shop_tables() -> dict[str, ShopTable]:
             columns=columns,
             primary_key=tuple(c.name for c in table.primary_key.columns),
             watermark=watermark,
+            derived=DERIVED_COLUMNS.get(table.name, ()),
         )
     return tables
 
@@ -159,7 +188,8 @@ def _uuid_text(value: Any) -> str | None:
 
 
 def _schema(spec: ShopTable) -> list[tuple[str, str, pa.DataType]]:
-    return [(name, *_kind(spec.table.c[name].type)) for name in spec.columns]
+    copied = [(name, *_kind(spec.table.c[name].type)) for name in spec.columns]
+    return copied + [(d.name, "varchar", pa.string()) for d in spec.derived]
 
 
 def _ensure_table(conn: duckdb.DuckDBPyConnection, spec: ShopTable) -> None:
@@ -184,7 +214,13 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, spec: ShopTable) -> None:
 def _arrow_batch(spec: ShopTable, rows: list[Any]) -> pa.Table:
     arrays = []
     fields = []
-    for index, (name, kind, arrow_type) in enumerate(_schema(spec)):
+    read = {name: index for index, name in enumerate(spec.read_columns)}
+    for name, kind, arrow_type in _schema(spec):
+        if name not in read:  # derived
+            arrays.append(pa.array(_derived_values(spec, name, read, rows), type=arrow_type))
+            fields.append(pa.field(name, arrow_type))
+            continue
+        index = read[name]
         column_type = spec.table.c[name].type
         if isinstance(column_type, types.TypeDecorator):
             column_type = column_type.impl_instance
@@ -197,6 +233,18 @@ def _arrow_batch(spec: ShopTable, rows: list[Any]) -> pa.Table:
         arrays.append(pa.array(values, type=arrow_type))
         fields.append(pa.field(name, arrow_type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _derived_values(
+    spec: ShopTable, name: str, read: dict[str, int], rows: list[Any]
+) -> list[str | None]:
+    derived = next(d for d in spec.derived if d.name == name)
+    source = read[derived.source]
+    erased = read.get("erased_at")
+    return [
+        None if erased is not None and row[erased] is not None else derived.compute(row[source])
+        for row in rows
+    ]
 
 
 def _insert_sql(spec: ShopTable, view: str) -> str:
@@ -239,7 +287,7 @@ def load_shop_table(
     started = time.perf_counter()
     spec = shop_tables()[table]
     _ensure_table(conn, spec)
-    source_columns = [spec.table.c[name] for name in spec.columns]
+    source_columns = [spec.table.c[name] for name in spec.read_columns]
     incremental = spec.watermark is not None and not full_refresh
     since = _current_watermark(conn, spec) if incremental else None
     statement = select(*source_columns)

@@ -229,6 +229,12 @@ class Settings(BaseSettings):
         return self.resolved_home / "artifacts" / "recommender"
 
     @property
+    def published_audiences_dir(self) -> Path:
+        """Audience files the audiences pipeline publishes (``<name>/LATEST``,
+        ``<name>/<version>/``), served read-only at ``/marketing``."""
+        return self.resolved_home / "published" / "audiences"
+
+    @property
     def mailbox_dir(self) -> Path:
         """E-mails the built-in mailer delivers, one ``.eml`` file each."""
         return self.resolved_home / "mailbox"

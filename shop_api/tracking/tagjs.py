@@ -24,6 +24,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from shop_api.core.etags import etag_matches
+
 router = APIRouter(tags=["tracking"])
 
 SOURCE = Path(__file__).parent / "static" / "tag.js"
@@ -63,13 +65,6 @@ def tag_script() -> TagScript:
     return TagScript(body=body, gzipped=gzip.compress(body, mtime=0), etag=f'"{digest}"')
 
 
-def _etag_matches(header: str | None, etags: tuple[str, ...]) -> bool:
-    if not header:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in candidates or any(tag in candidates for tag in etags)
-
-
 @router.get(
     "/tag.js",
     response_class=Response,
@@ -89,7 +84,7 @@ def tag_js(request: Request) -> Response:
         "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",
     }
-    if _etag_matches(request.headers.get("if-none-match"), (script.etag, script.gzip_etag)):
+    if etag_matches(request.headers.get("if-none-match"), (script.etag, script.gzip_etag)):
         return Response(status_code=304, headers=headers)
     if use_gzip:
         headers["Content-Encoding"] = "gzip"

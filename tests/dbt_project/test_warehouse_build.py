@@ -20,6 +20,7 @@ import pytest
 from dbt.cli.main import dbtRunner
 from sqlalchemy import create_engine, text
 
+from audiences.identifiers import hashed_email, hashed_phone
 from tests.orchestration.conftest import Home
 
 pytestmark = pytest.mark.slow
@@ -156,6 +157,48 @@ def check_gmv_and_customers_match_the_shop(warehouse: Warehouse) -> None:
     assert (mart_customers, mart_buyers) == (customers, buyers)
 
 
+def check_customer_identifiers_and_consents_match_the_shop(warehouse: Warehouse) -> None:
+    """Hashes by the one normaliser (audiences.identifiers), consents per purpose, and no
+    raw phone anywhere in the warehouse."""
+    shop = {
+        str(user_id).replace("-", ""): (
+            hashed_email(email),
+            hashed_phone(phone),
+            bool(data),
+            bool(personalization),
+        )
+        for user_id, email, phone, data, personalization in shop_rows(
+            warehouse,
+            "select id, email, phone, ad_user_data_consent, ad_personalization_consent "
+            "from users where role = 'shopper' and erased_at is null",
+        )
+    }
+    marts = {
+        user_id.replace("-", ""): (email_hash, phone_hash, data, personalization, marketing)
+        for user_id, email_hash, phone_hash, data, personalization, marketing in warehouse.query(
+            "select customer_id, email_sha256, phone_sha256, has_ad_user_data_consent, "
+            "has_ad_personalization_consent, has_marketing_consent from marts.dim_customers "
+            "where role = 'shopper' and not is_erased"
+        )
+    }
+    assert marts.keys() == shop.keys()
+    assert {key: row[:4] for key, row in marts.items()} == shop
+    assert all(row[4] == (row[2] and row[3]) for row in marts.values())
+    assert any(row[1] for row in marts.values()), "no simulated shopper gave a phone"
+    assert any(row[2] and not row[3] for row in marts.values()) or any(
+        row[3] and not row[2] for row in marts.values()
+    ), "the purposes never differ: the test would not tell them apart"
+    raw_columns = {
+        name
+        for (name,) in warehouse.query(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'shop_users'"
+        )
+    }
+    assert {"email_sha256", "phone_sha256"} <= raw_columns
+    assert "phone" not in raw_columns
+
+
 def check_clickstream_marts_are_populated(warehouse: Warehouse) -> None:
     [(sessions, funnel_sessions)] = warehouse.query(
         "select (select count(*) from marts.fct_sessions), "
@@ -231,7 +274,7 @@ def check_an_erased_buyer_leaves_no_personal_data_in_the_marts(warehouse: Wareho
     [(user_id, email)] = warehouse.query(
         "select customer_id, email from marts.dim_customers "
         "where orders_paid > 0 and customer_id in (select user_id from marts.fct_sessions) "
-        "order by customer_id limit 1"
+        "order by phone_sha256 is null, has_ad_user_data_consent desc, customer_id limit 1"
     )
     engine = create_engine(warehouse.shop_url)
     try:
@@ -243,11 +286,12 @@ def check_an_erased_buyer_leaves_no_personal_data_in_the_marts(warehouse: Wareho
     warehouse.dbt("run")
     warehouse.dbt("test", "--select", "assert_no_personal_data_of_erased_users")
 
-    [(is_erased, mart_email, email_hash, name, consent)] = warehouse.query(
-        "select is_erased, email, email_sha256, display_name, has_marketing_consent "
+    [erased] = warehouse.query(
+        "select is_erased, email, email_sha256, phone_sha256, display_name, "
+        "has_ad_user_data_consent, has_ad_personalization_consent, has_marketing_consent "
         f"from marts.dim_customers where customer_id = '{user_id}'"
     )
-    assert (is_erased, mart_email, email_hash, name, consent) == (True, None, None, None, False)
+    assert erased == (True, None, None, None, None, False, False, False)
     for table in ("marts.fct_sessions", "marts.interactions", "staging.stg_raw__events"):
         assert warehouse.query(f"select count(*) from {table} where user_id = '{user_id}'") == [
             (0,)
@@ -265,6 +309,7 @@ def test_warehouse_builds_and_reconciles_with_the_shop(warehouse: Warehouse) -> 
     and simulate and build twice."""
     check_orders_and_totals_per_day_match_the_shop(warehouse)
     check_gmv_and_customers_match_the_shop(warehouse)
+    check_customer_identifiers_and_consents_match_the_shop(warehouse)
     check_clickstream_marts_are_populated(warehouse)
     check_user_funnel_counts_every_buyer_on_the_day_they_paid(warehouse)
     check_neptune_export_files_have_bulk_load_headers(warehouse)

@@ -49,12 +49,12 @@ def test_an_erased_user_disappears_from_raw_and_marts(simulated_copy: Home) -> N
     raw_only = run_pipeline(selection=dg.AssetSelection.key_prefixes(["raw"]), prepare=False)
     assert raw_only.success, raw_only.summary()
     with home.read() as conn:
-        user_id, email = conn.execute(
+        user_id, email, email_hash, phone_hash = conn.execute(
             """
-            select u.id, u.email from raw.shop_users u
+            select u.id, u.email, u.email_sha256, u.phone_sha256 from raw.shop_users u
             join raw.events e on e.user_id = u.id
             join raw.shop_orders o on o.buyer_id = u.id and o.paid_at is not null
-            group by all order by count(*) desc limit 1
+            group by all order by min(u.phone_sha256) is null, count(*) desc limit 1
             """
         ).fetchall()[0]
         devices = [
@@ -64,6 +64,7 @@ def test_an_erased_user_disappears_from_raw_and_marts(simulated_copy: Home) -> N
             ).fetchall()
         ]
         assert rows_mentioning(conn, email), "the user's e-mail is in the warehouse before"
+        assert phone_hash and rows_mentioning(conn, phone_hash), "and their phone's hash"
 
     settings = Settings(
         home=home.path, env="test", background_jobs=False, log_json=False, access_log=False
@@ -80,6 +81,9 @@ def test_an_erased_user_disappears_from_raw_and_marts(simulated_copy: Home) -> N
 
     with home.read() as conn:
         assert rows_mentioning(conn, email) == {}
+        for identifier in (email_hash, phone_hash):  # the hashes audiences would publish
+            assert identifier is not None
+            assert rows_mentioning(conn, identifier) == {}
         assert (
             conn.execute(
                 "select count(*) from raw.events where user_id = ? or client_id in "

@@ -137,8 +137,10 @@ class TestShopTables:
             }
         assert {f"shop_{name}" for name in shop_tables()} <= tables
         assert not {t for t in tables if t.startswith(("shop_sandbox_", "shop_event_outbox"))}
-        assert "password_hash" not in user_columns
-        assert {"id", "email", "modified_at", "_loaded_at"} <= user_columns
+        assert not {"password_hash", "phone"} & user_columns
+        assert {"id", "email", "email_sha256", "phone_sha256", "modified_at", "_loaded_at"} <= (
+            user_columns
+        )
 
     def test_uuids_are_canonical_text_and_join_the_clickstream(self, built_home: Home) -> None:
         with built_home.read() as conn:

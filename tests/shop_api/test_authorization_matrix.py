@@ -15,6 +15,7 @@ the listings under test, another seller, and staff. The rules the table encodes:
 - an order is seen by its buyer, the sellers in it and staff; only its buyer (or staff)
   cancels and pays it, only its sellers (or staff) ship it, only staff refund it; its
   payments (the buyer's card) are not shown to its sellers;
+- published audiences (``/marketing``) are for staff only;
 - webhooks authenticate by signature, not by bearer token, and the sandbox providers' own
   endpoints by the payment's client secret (or not at all), as the real ones do.
 
@@ -24,6 +25,7 @@ its authorisation is written down here.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -125,6 +127,9 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
                                                       (200, 200, 200, 200, 200, 200),
     "GET /sandbox/carrier/v1/labels/{tracking_number}":
                                                       (200, 200, 200, 200, 200, 200),
+    "GET /marketing/audiences":                       (401, 403, 403, 403, 403, 200),
+    "GET /marketing/audiences/{name}/versions":       (401, 403, 403, 403, 403, 200),
+    "GET /marketing/audiences/{name}/members.csv":    (401, 403, 403, 403, 403, 200),
     "GET /healthz":                                   (200, 200, 200, 200, 200, 200),
     "GET /readyz":                                    (200, 200, 200, 200, 200, 200),
 }
@@ -334,6 +339,11 @@ CALLS: dict[str, Call] = {
     "GET /sandbox/carrier/v1/labels/{tracking_number}": Call(
         "/sandbox/carrier/v1/labels/{shipment}"
     ),
+    "GET /marketing/audiences": Call("/marketing/audiences"),
+    "GET /marketing/audiences/{name}/versions": Call("/marketing/audiences/{audience}/versions"),
+    "GET /marketing/audiences/{name}/members.csv": Call(
+        "/marketing/audiences/{audience}/members.csv"
+    ),
     "GET /healthz": Call("/healthz"),
     "GET /readyz": Call("/readyz"),
 }
@@ -365,6 +375,17 @@ class Scene:
     @property
     def seller(self) -> Actor:
         return self.cast["seller"]
+
+    def _build_audience(self) -> str:
+        """A released audience version, written in the published layout."""
+        root = self.factory.app.state.settings.published_audiences_dir
+        name, version = f"matrix_{uuid.uuid4().hex[:8]}", "20261207T020000Z"
+        (root / name / version).mkdir(parents=True)
+        (root / name / version / "members.csv").write_text("Email,Phone\n")
+        manifest = {"audience": name, "version": version, "status": "published"}
+        (root / name / version / "manifest.json").write_text(json.dumps(manifest))
+        (root / name / "LATEST").write_text(version)
+        return name
 
     def _build_listing(self) -> str:
         return self.factory.listing(self.seller, title="Matrix camera")["id"]

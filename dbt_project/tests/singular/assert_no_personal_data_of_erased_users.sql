@@ -1,5 +1,5 @@
 -- Privacy: no mart carries personal data of a user listed in raw.shop_erasure_records
--- (e-mail, its hash, name, consent, user_id on clickstream facts, interactions, graph
+-- (e-mail, e-mail and phone hashes, name, any ad consent, user_id on clickstream facts, interactions, graph
 -- vertices). A returned row names the mart and the erased user it still identifies.
 with
 
@@ -13,7 +13,11 @@ erased as (
 select 'dim_customers' as mart, customer_id as user_id
 from {{ ref('dim_customers') }}
 where customer_id in (select user_id from erased)
-    and (email is not null or email_sha256 is not null or display_name is not null or has_marketing_consent)
+    and (
+        email is not null or email_sha256 is not null or phone_sha256 is not null
+        or display_name is not null
+        or has_ad_user_data_consent or has_ad_personalization_consent or has_marketing_consent
+    )
 union all
 select 'dim_sellers', seller_id
 from {{ ref('dim_sellers') }}

@@ -1,6 +1,8 @@
 -- One row per shopper account (role shopper, or anyone who placed an order): consent,
 -- first and last order, lifetime value. Erased accounts stay (counts must reconcile) but
--- carry no PII: e-mail, its hash and name are null and consent is false.
+-- carry no PII: e-mail, the identifier hashes and name are null and every consent false.
+-- email_sha256 and phone_sha256 come from the load (audiences.identifiers, the one
+-- Customer Match normaliser), so the warehouse and audience files hash alike.
 with
 
 users as (
@@ -19,7 +21,9 @@ consent as (
 
     select
         user_id,
-        max(case when purpose = 'marketing' then recorded_at end) as last_consent_change_at,
+        max(
+            case when purpose in ('ad_user_data', 'ad_personalization', 'marketing') then recorded_at end
+        ) as last_consent_change_at,
         count(*) as consent_event_count
     from {{ ref('stg_raw__consent_events') }}
     group by user_id
@@ -50,11 +54,16 @@ final as (
         users.erased_at,
         users.is_active,
         users.email,
-        case when users.email is not null then {{ sha256_hex('lower(trim(users.email))') }} end as email_sha256,
+        users.email_sha256,
+        users.phone_sha256,
         users.display_name,
+        users.has_ad_user_data_consent,
+        users.ad_user_data_consent_at,
+        users.ad_user_data_consent_source,
+        users.has_ad_personalization_consent,
+        users.ad_personalization_consent_at,
+        users.ad_personalization_consent_source,
         users.has_marketing_consent,
-        users.marketing_consent_at,
-        users.marketing_consent_source,
         consent.last_consent_change_at,
         cast(coalesce(consent.consent_event_count, 0) as {{ dbt.type_bigint() }}) as consent_event_count,
         cast(coalesce(order_figures.orders_placed, 0) as {{ dbt.type_bigint() }}) as orders_placed,

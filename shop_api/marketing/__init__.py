@@ -1,0 +1,1 @@
+"""Staff-only access to the published marketing audiences (``/marketing``)."""
