@@ -199,12 +199,18 @@ def publish_command(
 
 
 @ml_app.command("train")
-def train_command() -> None:
+def train_command(
+    verbose: Annotated[
+        bool, typer.Option(help="Show Dagster's logs here instead of in a log file")
+    ] = False,
+) -> None:
     """Materialise the recommender assets (training data from the marts, the model and its
-    publication gate, the published version) in-process, then print the metric table;
-    ``mercado pipeline run`` builds the marts first."""
+    publication gate, the published version) in-process, showing each step as it goes
+    (Dagster's logs in ``$MERCADO_HOME/logs/ml-train-<time>.log``), then print the metric
+    table; ``mercado pipeline run`` builds the marts first."""
     import dagster as dg
 
+    from mercado_cli.pipeline import progress_and_log, stdout_console
     from ml.artifacts import artifact_root, read_pointer, versions
     from ml.evaluation import render_table
     from orchestration.pipeline import run_pipeline
@@ -212,8 +218,15 @@ def train_command() -> None:
 
     root = artifact_root(get_settings().resolved_home)
     before = set(versions(root))
-    result = run_pipeline(selection=dg.AssetSelection.groups("ml"))
+    console = stdout_console()
+    with progress_and_log(console, verbose=verbose, log_name="ml-train") as (progress, log):
+        result = run_pipeline(
+            selection=dg.AssetSelection.groups("ml"), listener=progress,
+            on_plan=progress.planned,
+        )  # fmt: skip
     typer.echo(result.summary())
+    if log is not None:
+        typer.echo(f"  log: {log}")
     written = [v for v in versions(root) if v not in before]
     if not written:
         raise typer.Exit(1)
