@@ -24,6 +24,7 @@ from mercado_cli.demo_recommendations import (
     show_recommendations,
 )
 from mercado_cli.demo_summary import print_summary
+from mercado_cli.pipeline import stdout_console
 from mercado_cli.progress import SimulationProgress
 from mercado_cli.server import running_api
 from ml.artifacts import artifact_root, read_pointer, versions
@@ -140,7 +141,7 @@ def run_demo(
     summary: GMV, the model against the baselines, how the served lists did, two
     shoppers' recommendations, and where everything is."""
     plan = plan or DemoPlan()
-    console = console or Console()
+    console = console or stdout_console()
     phases = Phases()
     home = settings.resolved_home
     console.print("[bold]Mercado demo[/bold]")
@@ -165,9 +166,7 @@ def run_demo(
     try:
         with running_api(env, port=port, log_path=log_path) as base_url:
             console.print(f"API started at {base_url} (log: {log_path})", highlight=False)
-            run_scenario(
-                base_url, say=lambda line: console.print(line, markup=False, highlight=False)
-            )
+            run_scenario(base_url, say=lambda line: console.out(line, highlight=False))
         phases.done("API and the shop's story over HTTP")
         if plan.shoppers:
 
@@ -206,7 +205,7 @@ def run_demo(
                 docs = build_docs(console, env)
                 phases.done("dbt docs")
             console.print("\n[bold]Recommendation lists by model version[/bold]")
-            console.print(format_performance(performance_by_version(warehouse)), highlight=False)
+            console.out(format_performance(performance_by_version(warehouse)), highlight=False)
             if plan.shoppers:
                 console.print(
                     "\n[bold]What the shop recommends to its two busiest shoppers "
@@ -216,7 +215,7 @@ def run_demo(
                     show_recommendations(base_url, busiest_shoppers(home, warehouse), published)
                 phases.done("sample recommendations")
     except (DemoFailure, RuntimeError, httpx.HTTPError) as exc:
-        console.print(f"\n[red]demo failed: {exc}[/red]", highlight=False)
+        console.out(f"\ndemo failed: {exc}", style="red", highlight=False)
         console.print(f"see the API log at {log_path}", highlight=False)
         return 1
     events, files = lake_summary(settings)

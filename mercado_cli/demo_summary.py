@@ -48,7 +48,7 @@ def print_summary(
     say = console.print
     if built:
         say("\n[bold]The month in figures (from the marts)[/bold]")
-        say(format_figures(mart_figures(warehouse)), highlight=False)
+        console.out(format_figures(mart_figures(warehouse)), highlight=False)
         trained = model_table(home)
         if trained is not None:
             version, table = trained
@@ -58,7 +58,7 @@ def print_summary(
                 f"{state}; scored on the held-out last days, and against the simulator's "
                 "ground truth in the 'true' columns)"
             )
-            say(table, highlight=False, markup=False)
+            console.out(table, highlight=False)
     events, files = lake
     dev = dev_command(home)
     docs_line = (
@@ -69,7 +69,7 @@ def print_summary(
         else "make docs  (builds the docs site and prints where)"
     )
     say("\n[bold]Where to look next[/bold]")
-    say(
+    console.out(
         f"  dbt docs           {docs_line}\n"
         f"  Dagster UI         {dev}  → http://127.0.0.1:3000 (this demo's runs, assets, "
         "checks, schedules)\n"
@@ -83,5 +83,4 @@ def print_summary(
         f"  listing photos     {settings.media_dir}\n"
         f"  logs               {home / 'logs'} (Dagster and dbt), {home / 'demo-api.log'} (API)",
         highlight=False,
-        markup=False,
     )
