@@ -112,16 +112,18 @@ def run_pipeline_step(console: Console, env: dict[str, str], title: str, **optio
 
 
 def train_step(console: Console, home: Path, env: dict[str, str]) -> str | None:
-    """``mercado ml train``: the recommender's Dagster assets; the published version, if
-    the gate let the new one through."""
+    """``mercado ml train --build-marts``: what training reads (raw loads and the dbt models
+    upstream, without tests: the build at the end tests everything), then the
+    recommender's Dagster assets; the published version, if the gate let the new one
+    through."""
     console.print(
-        "\n[bold]Training the recommender on the warehouse (mercado ml train): every model "
-        "and baseline on the last days held out, scored against the simulator's ground truth "
-        "too[/bold]"
+        "\n[bold]Training the recommender (mercado ml train --build-marts): the marts it "
+        "reads, then every model and baseline on the last days held out, scored against the "
+        "simulator's ground truth too[/bold]"
     )
     root = artifact_root(home)
     before = set(versions(root))
-    code = run_cli(["ml", "train"], env)
+    code = run_cli(["ml", "train", "--build-marts"], env)
     written = [v for v in versions(root) if v not in before]
     if not written:
         raise StepFailed(f"training wrote no model version (exit code {code})")
@@ -173,16 +175,12 @@ def run_demo(
             def train_at_midnight(day: date) -> None:
                 nonlocal published
                 phases.done("simulation, before the model")
-                run_pipeline_step(
-                    console, env, "Running the data pipeline: raw loads, dbt models and tests"
-                )
-                phases.done("pipeline for training")
                 published = train_step(console, home, env)
                 if published:
                     console.print(f"published: LATEST is now {published}", highlight=False)
                 else:
                     console.print("not published: the shop keeps serving its popularity lists")
-                phases.done("training and publication")
+                phases.done("marts for training, training, publication")
                 console.print(
                     f"\n[bold]The simulation goes on for {plan.serve_days} days: the shop "
                     f"serves {published or 'no model'} from {day} on[/bold]"

@@ -200,6 +200,14 @@ def publish_command(
 
 @ml_app.command("train")
 def train_command(
+    build_marts: Annotated[
+        bool,
+        typer.Option(
+            help="First build what training reads (raw loads and the dbt models upstream of "
+            "it) without dbt tests or quality checks: a quick build for a fresh model; "
+            "`mercado pipeline run` builds and tests everything"
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option(help="Show Dagster's logs here instead of in a log file")
     ] = False,
@@ -207,7 +215,7 @@ def train_command(
     """Materialise the recommender assets (training data from the marts, the model and its
     publication gate, the published version) in-process, showing each step as it goes
     (Dagster's logs in ``$MERCADO_HOME/logs/ml-train-<time>.log``), then print the metric
-    table; ``mercado pipeline run`` builds the marts first."""
+    table; ``mercado pipeline run`` (or ``--build-marts``) builds the marts first."""
     import dagster as dg
 
     from mercado_cli.pipeline import progress_and_log, stdout_console
@@ -219,11 +227,24 @@ def train_command(
     root = artifact_root(get_settings().resolved_home)
     before = set(versions(root))
     console = stdout_console()
+    ml = dg.AssetSelection.groups("ml")
+    if build_marts:
+        console.print("building what training reads (no tests or quality checks)")
+        with progress_and_log(console, verbose=verbose, log_name="ml-marts") as (progress, log):
+            marts = run_pipeline(
+                selection=ml.upstream() - ml, checks=False, listener=progress,
+                on_plan=progress.planned,
+            )  # fmt: skip
+        typer.echo(marts.summary())
+        if log is not None:
+            typer.echo(f"  log: {log}")
+        if not marts.success:
+            raise typer.Exit(1)
+        console.print("training")
     with progress_and_log(console, verbose=verbose, log_name="ml-train") as (progress, log):
         result = run_pipeline(
-            selection=dg.AssetSelection.groups("ml"), listener=progress,
-            on_plan=progress.planned,
-        )  # fmt: skip
+            selection=ml, prepare=not build_marts, listener=progress, on_plan=progress.planned
+        )
     typer.echo(result.summary())
     if log is not None:
         typer.echo(f"  log: {log}")

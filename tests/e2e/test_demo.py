@@ -18,7 +18,7 @@ from shop_api.core.config import Settings
 def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     """capfd: the pipeline and training runs print from their own processes."""
     settings = Settings(home=tmp_path / "var", argon2_memory_kib=1024, argon2_time_cost=1)
-    plan = DemoPlan(shoppers=150, days=8, serve_days=3, visit_rate=0.3, docs=False)
+    plan = DemoPlan(shoppers=120, days=12, serve_days=3, visit_rate=0.3, docs=False)
 
     today = datetime.now(UTC).date()
     exit_code = run_demo(settings, plan)
@@ -31,7 +31,7 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     assert any((tmp_path / "var" / "media" / "listings").rglob("*.jpg"))
     assert "The shopper pays: one decline, then success" in output
     assert "order                    shipped → delivered" in output
-    assert "Simulating 150 shoppers for 8 days" in output
+    assert "Simulating 120 shoppers for 12 days" in output
     assert any((tmp_path / "var" / "lake" / "events").glob("dt=*/part-*.jsonl"))
     assert (tmp_path / "var" / "sim" / "truth").is_dir()
     assert (tmp_path / "var" / "warehouse.duckdb").exists()
