@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercado_cli.demo_plan import DemoPlan
+from mercado_cli.demo_profiles import ProfileSummary, summarise_profiles
 from mercado_cli.demo_recommendations import (
     busiest_shoppers,
     format_performance,
@@ -165,6 +166,7 @@ def run_demo(
     warehouse = Path(os.environ.get("MERCADO_WAREHOUSE_PATH") or home / "warehouse.duckdb")
     published: str | None = None
     docs: Path | None = None
+    profiles: ProfileSummary | None = None
     try:
         with running_api(env, port=port, log_path=log_path) as base_url:
             console.print(f"API started at {base_url} (log: {log_path})", highlight=False)
@@ -199,6 +201,9 @@ def run_demo(
                 full_refresh=True,
             )
             phases.done("pipeline, every asset")
+            with console.status("[bold]Building customer profiles (ml.profiles)[/bold]"):
+                profiles = summarise_profiles(warehouse, home)
+            phases.done("customer profiles")
             if plan.docs:
                 docs = build_docs(console, env)
                 phases.done("dbt docs")
@@ -225,6 +230,7 @@ def run_demo(
         docs=docs,
         lake=(events, files),
         built=plan.pipeline,
+        profiles=profiles,
     )
     console.print(phases.table())
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from mercado_cli.demo_profiles import ProfileSummary, format_profiles
 from ml.artifacts import artifact_root, versions
 from ml.evaluation import render_table
 from orchestration.report import format_figures, mart_figures
@@ -43,6 +44,7 @@ def print_summary(
     docs: Path | None,
     lake: tuple[int, int],
     built: bool,
+    profiles: ProfileSummary | None = None,
 ) -> None:
     home = settings.resolved_home
     say = console.print
@@ -59,6 +61,9 @@ def print_summary(
                 "ground truth in the 'true' columns)"
             )
             console.out(table, highlight=False)
+    if profiles is not None:
+        say("\n[bold]Customer profiles[/bold] (ml.profiles.build_profiles on the marts)")
+        console.out(format_profiles(profiles), highlight=False)
     events, files = lake
     dev = dev_command(home)
     docs_line = (
