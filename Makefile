@@ -12,7 +12,7 @@ ifeq ($(UV),)
 UV := $(PYTHON) -m uv
 endif
 
-.PHONY: help install chromium demo test test-fast dev docs manifest bench lint format clean
+.PHONY: help install chromium demo test test-fast dev docs manifest bench bench-full lint format clean
 
 # Dagster keeps its run history here for `make dev` (the instance settings are copied from
 # orchestration/dagster.yaml: one writer at a time in the "warehouse" pool, no telemetry).
@@ -80,11 +80,12 @@ dev: install ## The API with --reload (API_PORT=8000, docs at /docs) and the Dag
 docs: install ## Build the dbt docs site from the warehouse and print where it is
 	$(UV) run --frozen python -m orchestration.docs
 
-bench: install ## Benchmarks that print figures
-	$(UV) run --frozen python bench/api_catalog.py
-	$(UV) run --frozen python bench/api_checkout.py
-	$(UV) run --frozen python bench/collect.py
-	$(UV) run --frozen python bench/pipeline.py
+# One report of every bench script (bench/report.py): bench/results/ and bench/README.md.
+bench: install ## Every benchmark, quick sizes (minutes): one report in bench/results/
+	$(UV) run --frozen python bench/report.py --profile quick
+
+bench-full: install ## Every benchmark at the sizes of its targets (hours: 20M-event pipeline)
+	$(UV) run --frozen python bench/report.py --profile full
 
 lint: install ## ruff lint and format check, mypy type check of shop_api
 	$(UV) run --frozen ruff check .

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import math
 import os
 import platform
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from figures import Figure, measured, write_figures
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -463,9 +463,13 @@ def _seller_rows(rng: random.Random, count: int) -> list[dict[str, Any]]:
                 "role": UserRole.seller,
                 "is_active": True,
                 "token_version": 0,
-                "marketing_consent": False,
-                "marketing_consent_at": None,
-                "marketing_consent_source": None,
+                "phone": None,
+                "ad_user_data_consent": False,
+                "ad_user_data_consent_at": None,
+                "ad_user_data_consent_source": None,
+                "ad_personalization_consent": False,
+                "ad_personalization_consent_at": None,
+                "ad_personalization_consent_source": None,
                 "last_login_at": None,
                 "erased_at": None,
             }
@@ -1331,6 +1335,31 @@ def bench_backend(backend: str, args: argparse.Namespace, home: Path) -> list[Sc
 
 
 SCENARIO_LABELS = {"search": "A  GET /listings?q=", "read": "B  GET /listings/{id}"}
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def figures_of(results: list[ScenarioResult]) -> list[Figure]:
+    """The report's records: each backend's measured runs (not the 1-client probes)."""
+    figures = []
+    for r in results:
+        if r.target_met is None:
+            continue
+        name = f"{BACKEND_NAMES[r.backend]}, {r.clients} clients"
+        ok = not r.errors
+        if r.scenario == "search":
+            figures += [
+                measured(f"search p99, {name}", r.p99_ms, "ms", below=SEARCH_P99_TARGET_MS, ok=ok),
+                measured(f"search requests/s, {name}", r.requests_per_s, "req/s", ok=ok),
+            ]
+        else:
+            figures += [
+                measured(
+                    f"GET /listings/{{id}} requests/s, {name}", r.requests_per_s, "req/s",
+                    at_least=READ_RPS_TARGET, ok=ok,
+                ),
+                measured(f"GET /listings/{{id}} p99, {name}", r.p99_ms, "ms", ok=ok),
+            ]  # fmt: skip
+    return figures
 
 
 def _format_optional(value: float | None) -> str:
@@ -1468,8 +1497,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "skipped": skipped,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        write_figures(args.json, figures_of(results), **payload)
         print(f"figures written to {args.json}")
     return 0
 

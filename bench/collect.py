@@ -49,6 +49,7 @@ from api_catalog import (
     _process_tree,
     machine_load,
 )
+from figures import Figure, measured, write_figures
 
 from shop_api.core.migrations import upgrade_to_head
 
@@ -320,6 +321,19 @@ def run(args: argparse.Namespace, home: Path, load: float | None) -> Result:
     )
 
 
+def figures_of(result: Result) -> list[Figure]:
+    """The report's records: events/s against the target, with latency and CPU as context."""
+    ok = not result.errors
+    return [
+        measured(
+            f"events/s accepted, {result.senders} senders x {result.batch}-event batches",
+            result.events_per_s, "events/s", at_least=TARGET_EVENTS_PER_S, ok=ok,
+        ),
+        measured("POST /collect p99", result.p99_ms, "ms", ok=ok),
+        measured("server CPU per event", result.server_cpu_us_per_event, "us", ok=ok),
+    ]  # fmt: skip
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
@@ -368,14 +382,14 @@ def main(argv: list[str] | None = None) -> int:
         f"  target    {result.target}: {'met' if result.target_met else 'NOT met'}"
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "benchmark": "collect",
-            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "result": asdict(result),
-        }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        write_figures(
+            args.json,
+            figures_of(result),
+            benchmark="collect",
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            machine={"cpus": os.cpu_count(), "python": platform.python_version()},
+            result=asdict(result),
+        )
     return 0
 
 

@@ -77,6 +77,7 @@ from pathlib import Path
 from typing import Any
 
 from api_catalog import _process_tree, machine_load
+from figures import Figure, measured, write_figures
 from pydantic_core import to_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -927,6 +928,8 @@ def targets(results: list[Measurement]) -> list[dict[str, Any]]:
         verdict["note"] = f"compared {large.size} with {small.size} (1M and 20M not both run)"
     if small is not None and large is not None and small is not large:
         ratio = large.seconds / small.seconds
+        verdict["ratio"] = ratio
+        verdict["compared"] = f"{large.size} / {small.size} history"
         verdict["met"] = ratio < TARGET_HOURLY_RATIO
         verdict["figure"] = (
             f"{large.size} {large.seconds:.1f} s / {small.size} {small.seconds:.1f} s "
@@ -934,6 +937,31 @@ def targets(results: list[Measurement]) -> list[dict[str, Any]]:
         )
     verdicts.append(verdict)
     return verdicts
+
+
+def figures_of(results: list[Measurement], verdicts: list[dict[str, Any]]) -> list[Figure]:
+    """The report's records: each run's seconds (the full build's target only at 5M events),
+    the full builds' peak memory, and the hourly ratio (its target only for 20M against 1M)."""
+    figures = []
+    for m in results:
+        if m.kind == "full":
+            at_target_size = m.size == size_label(TARGET_FULL_EVENTS)
+            figures += [
+                measured(
+                    f"full build, {m.size} events", m.seconds, "s",
+                    below=TARGET_FULL_SECONDS if at_target_size else None, ok=m.success,
+                ),
+                measured(f"full build peak memory, {m.size} events", m.peak_tree_rss_mb, "MB",
+                         ok=m.success),
+            ]  # fmt: skip
+        else:
+            figures.append(measured(f"hourly run, {m.size} history", m.seconds, "s", ok=m.success))
+    for verdict in verdicts:
+        if "ratio" in verdict:
+            below = None if "note" in verdict else TARGET_HOURLY_RATIO
+            name = f"hourly run, {verdict['compared']}"
+            figures.append(measured(name, verdict["ratio"], "x", below=below))
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1065,18 +1093,18 @@ def main(argv: list[str] | None = None) -> int:
     for m in failures:
         print(f"  {m.size} {m.kind}: failed checks {m.checks_failed}, steps {m.failed_steps}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "benchmark": "pipeline",
-            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "machine_load_before": load,
-            "events_per_day": args.events_per_day,
-            "generation": asdict(generation),
-            "results": [asdict(m) for m in results],
-            "targets": verdicts,
-        }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        write_figures(
+            args.json,
+            figures_of(results, verdicts),
+            benchmark="pipeline",
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            machine={"cpus": os.cpu_count(), "python": platform.python_version()},
+            machine_load_before=load,
+            events_per_day=args.events_per_day,
+            generation=asdict(generation),
+            results=[asdict(m) for m in results],
+            targets=verdicts,
+        )
     return 0
 
 

@@ -1,16 +1,18 @@
 """Seconds the recommender-output suites (``expectations/suites/recommender.py``) take on a
 synthetic version of the given size: summarising the lists, then GE on the two batches.
 
-    .venv/bin/python bench/recommender_checks.py --users 100000 --items 20000
+    .venv/bin/python bench/recommender_checks.py --users 100000 --items 20000 [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from figures import measured, write_figures
 
 from expectations.runner import validate_frame
 from expectations.suites.recommender import recommender_frames, recommender_suites
@@ -31,6 +33,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     user_ids = [f"u{n}" for n in range(args.users)]
@@ -63,6 +66,17 @@ def main() -> None:
         f"frames {summarised - started:.2f} s, GE {validated - summarised:.2f} s, "
         f"total {validated - started:.2f} s; failed: {failed or 'none'}"
     )
+    if args.json:
+        size = f"{args.users:,} users x {args.candidates} candidates"
+        write_figures(
+            args.json,
+            [
+                measured(f"recommender frames, {size}", summarised - started, "s"),
+                measured(f"GE validation, {size}", validated - summarised, "s", ok=not failed),
+            ],
+            benchmark="recommender_checks",
+            failed=failed,
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ asserts on them:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -24,6 +23,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from figures import measured, write_figures
 
 from shop_api.core.config import get_settings
 from simulator.driver import DayReport, SimulationConfig, Simulator
@@ -126,8 +127,15 @@ def main() -> int:
         f"{figures['extrapolated_seconds_10000x90'] / 60:,.0f} min (linear in shoppers x days)"
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        scale_label = f"{args.shoppers:,} shoppers x {args.days} days"
+        records = [
+            measured(f"events/s, {scale_label}", figures["events_per_second"], "events/s"),
+            measured(
+                "10,000 shoppers x 90 days, extrapolated",
+                figures["extrapolated_seconds_10000x90"] / 60, "min",
+            ),
+        ]  # fmt: skip
+        write_figures(args.json, records, **figures)
     return 0
 
 

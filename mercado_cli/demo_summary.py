@@ -73,8 +73,15 @@ def print_summary(
         if docs is not None
         else "make docs  (builds the docs site and prints where)"
     )
+    site = home / "published" / "dashboards" / "index.html"
+    dashboards = (
+        f"{site} (open it in a browser: offline, one page per topic)"
+        if site.exists()
+        else "not built (the pipeline's dashboards/site asset did not run)"
+    )
     say("\n[bold]Where to look next[/bold]")
     console.out(
+        f"  dashboards         {dashboards}\n"
         f"  dbt docs           {docs_line}\n"
         f"  Dagster UI         {dev}  → http://127.0.0.1:3000 (this demo's runs, assets, "
         "checks, schedules)\n"

@@ -97,6 +97,9 @@ def run_and_report(
         console.print(
             format_figures(mart_figures(settings.resolved_warehouse_path)), highlight=False
         )
+    if "dashboards/site" in result.materialized:
+        site = settings.shop.resolved_home / "published" / "dashboards" / "index.html"
+        console.print(f"dashboards: {site}", highlight=False)
     if not result.ok:
         send_alert(
             Alert.for_run(result.outcome, source="mercado pipeline run"), settings.alert_webhook_url

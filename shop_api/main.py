@@ -60,6 +60,9 @@ def create_app(
         # Here, not with the app: asyncio connections belong to the running loop.
         await database.open()
         app.state.tracking.start()
+        # The published model starts loading now, off the request path, not at the first
+        # request for recommendations (which would be answered by popularity meanwhile).
+        app.state.recommender.served()
         jobs = None
         if settings.background_jobs:
             jobs = BackgroundJobs(app.state, settings.background_interval_seconds)

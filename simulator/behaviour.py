@@ -126,7 +126,9 @@ class Account:
     email: str
     display_name: str
     role: str
-    consent: bool = False
+    ad_user_data_consent: bool = False
+    ad_personalization_consent: bool = False
+    phone: str | None = None
     client_id: str | None = None  # the device a seller works from
     user_id: str | None = None
     token: str | None = None
@@ -358,7 +360,9 @@ class Behaviour:
             json={
                 "email": account.email, "password": PASSWORD,
                 "display_name": account.display_name, "role": account.role,
-                "marketing_consent": account.consent, "consent_source": "signup_form",
+                "ad_user_data_consent": account.ad_user_data_consent,
+                "ad_personalization_consent": account.ad_personalization_consent,
+                "phone": account.phone, "consent_source": "signup_form",
             },
             headers=self.headers_for(account, visit, event_id),
         )  # fmt: skip
@@ -1067,7 +1071,11 @@ class Behaviour:
             self.stats["signup_abandoned"] += 1
             return None
         yield Until(visit.t)
-        account = Account(shopper.email, shopper.name, "shopper", consent=shopper.consent)
+        account = Account(
+            shopper.email, shopper.name, "shopper",
+            ad_user_data_consent=shopper.ad_user_data_consent,
+            ad_personalization_consent=shopper.ad_personalization_consent, phone=shopper.phone,
+        )  # fmt: skip
         if not (yield from self.signup(account, visit)):
             return None
         state.account = account

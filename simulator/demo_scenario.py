@@ -80,14 +80,18 @@ def product_photo(label: str, color: str) -> bytes:
     return buffer.getvalue()
 
 
-def _signup_and_login(state: DemoState, role: str, name: str, consent: bool) -> Account:
+def _signup_and_login(
+    state: DemoState, role: str, name: str, consent: bool, phone: str | None = None
+) -> Account:
+    """Sign up (``consent``: both ad purposes granted) and log in."""
     handle = name.lower().replace(" ", "-")
     account = Account(f"{handle}-{state.run_id}@demo.mercado.example", name, role)
     state.call(
         "POST", "/auth/signup", 201,
         json={
             "email": account.email, "password": PASSWORD, "display_name": name,
-            "role": role, "marketing_consent": consent, "consent_source": "demo_signup_form",
+            "role": role, "phone": phone, "ad_user_data_consent": consent,
+            "ad_personalization_consent": consent, "consent_source": "demo_signup_form",
         },
     )  # fmt: skip
     token = state.call(
@@ -137,11 +141,14 @@ def seller_lists_items(state: DemoState) -> None:
 
 
 def shopper_signs_up(state: DemoState) -> None:
-    state.shopper = _signup_and_login(state, "shopper", "Ana Compradora", consent=True)
+    state.shopper = _signup_and_login(
+        state, "shopper", "Ana Compradora", consent=True, phone="+55 11 91234-5678"
+    )
     me = state.call("GET", "/me", 200, headers=state.shopper.headers)
     state.say(
-        f"shopper {me['email']} signed up (marketing consent: {me['marketing_consent']}, "
-        f"source {me['marketing_consent_source']})"
+        f"shopper {me['email']} signed up (phone {me['phone']}; consent to ad_user_data: "
+        f"{me['ad_user_data_consent']}, ad_personalization: {me['ad_personalization_consent']},"
+        f" source {me['ad_user_data_consent_source']})"
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from simulator.vocabulary import VOCABULARY, CategoryWords, leaf_categories
 
@@ -38,6 +38,11 @@ DEVICES = (
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1", 0.10),
 )
 LOCALES = (("pt-BR", 0.45), ("es-AR", 0.15), ("es-MX", 0.15), ("en-US", 0.25))
+# Contact details at signup: about 40% give a phone; of those who let their data go to ad
+# platforms (ad_user_data) most also allow personalised ads, and a few allow only that.
+PHONE_SHARE = 0.4
+AD_PERSONALIZATION_GIVEN_AD_USER_DATA = 0.8
+AD_PERSONALIZATION_ALONE = 0.05
 FIRST_NAMES = (
     "Ana", "Bruno", "Carla", "Diego", "Elena", "Fabio", "Gabriela", "Hugo", "Irene", "Joao",
     "Karina", "Lucas", "Marta", "Nicolas", "Olivia", "Pedro", "Quinn", "Rafaela", "Sergio",
@@ -114,13 +119,15 @@ class Shopper:
     churn_hazard: float  # daily probability of leaving for good
     join_day: int
     churn_day: int  # first day they no longer visit (may be beyond the simulated period)
-    consent: bool  # answers yes to marketing when signing up
+    ad_user_data_consent: bool  # lets their data (hashed) go to ad platforms at signup
     channel: str
     user_agent: str
     locale: str
     decline_rate: float  # chance that their first card is declined
     bad_address: bool  # ships to an address the carrier cannot find
     category_index: dict[str, int] = field(repr=False, default_factory=dict)
+    ad_personalization_consent: bool = False  # allows personalised ads at signup
+    phone: str | None = None  # international form, given at signup by some
 
     def category_preference(self, category: str) -> float:
         return self.preferences[self.category_index[category]]
@@ -330,7 +337,7 @@ def make_shoppers(
                 churn_hazard=hazard,
                 join_day=join_day,
                 churn_day=join_day + lifetime,
-                consent=rng.random() < consent_probability,
+                ad_user_data_consent=rng.random() < consent_probability,
                 channel=channel,
                 user_agent=_weighted(rng, DEVICES)[0],
                 locale=_weighted(rng, LOCALES)[0],
@@ -339,7 +346,40 @@ def make_shoppers(
                 category_index=index_of,
             )
         )
+        shoppers[-1] = replace(shoppers[-1], **_contact_choices(shoppers[-1]))
     return shoppers
+
+
+def _contact_choices(shopper: Shopper) -> dict[str, object]:
+    """Phone and ad-personalisation choice, drawn from a generator of the shopper's own
+    (seeded by their client id) so the main stream, and every other draw, is unchanged."""
+    rng = random.Random(shopper.client_id)
+    share = (
+        AD_PERSONALIZATION_GIVEN_AD_USER_DATA
+        if shopper.ad_user_data_consent
+        else (AD_PERSONALIZATION_ALONE)
+    )
+    return {
+        "ad_personalization_consent": rng.random() < share,
+        "phone": _phone(rng, shopper.locale) if rng.random() < PHONE_SHARE else None,
+    }
+
+
+def _phone(rng: random.Random, locale: str) -> str:
+    """A valid mobile number of the locale's country, written as people type it."""
+
+    def digits(count: int) -> str:
+        return "".join(str(rng.randrange(10)) for _ in range(count))
+
+    if locale == "pt-BR":
+        area = rng.choice(["11", "21", "31", "41", "51", "61", "71", "81"])
+        return f"+55 {area} 9{rng.randrange(6, 10)}{digits(3)}-{digits(4)}"
+    if locale == "es-AR":
+        return f"+54 9 11 {rng.randrange(2, 7)}{digits(3)}-{digits(4)}"
+    if locale == "es-MX":
+        return f"+52 {rng.choice(['55', '33', '81'])} {rng.randrange(1, 10)}{digits(3)} {digits(4)}"
+    area = rng.choice(["212", "415", "617", "312", "206"])
+    return f"+1 {area} {rng.randrange(2, 10)}{digits(2)}-{digits(4)}"
 
 
 def make_population(config: PopulationConfig, rng: random.Random) -> Population:

@@ -5,7 +5,7 @@
 * ``shoppers.csv`` — one row per shopper: ``client_id`` (the id their clickstream
   carries), latent tastes (``pref_<category>`` for every leaf category, summing to 1;
   ``budget``, ``price_tolerance``, favourite sellers, ``loyalty``), activity, join and
-  churn days, marketing consent, channel, device;
+  churn days, consent per ad purpose, phone, channel, device;
 * ``sellers.csv`` and ``items.csv`` — the catalogue as generated (categories, prices,
   quality, when each listing appears);
 * ``manifest.json`` — seed and parameters, the utility formula, row counts and the
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from simulator.behaviour import Behaviour
     from simulator.driver import RunReport, SimulationConfig
 
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2  # 2: consent per ad purpose and phone (was one "consent" column)
 UTILITY = (
     "log(pref_<category> + 1e-4) - (log(price_minor) - log(median_price_minor[category] * "
     "budget))**2 / (2 * price_tolerance**2) + 1.0 * (seller in favourite_sellers) "
@@ -75,7 +75,8 @@ def write_truth(population: Population, config: SimulationConfig, target: Path) 
                 shopper.key, shopper.client_id, shopper.email, shopper.join_day,
                 shopper.churn_day, _number(shopper.churn_hazard), _number(shopper.activity),
                 _number(shopper.budget), _number(shopper.price_tolerance),
-                _number(shopper.loyalty), int(shopper.consent), shopper.channel,
+                _number(shopper.loyalty), int(shopper.ad_user_data_consent),
+                int(shopper.ad_personalization_consent), shopper.phone or "", shopper.channel,
                 shopper.locale, _number(shopper.decline_rate), int(shopper.bad_address),
                 "|".join(sellers[s].key for s in shopper.favourite_sellers),
                 "|".join(categories[k] for k in ranked[:3]),
@@ -86,7 +87,8 @@ def write_truth(population: Population, config: SimulationConfig, target: Path) 
         target / "shoppers.csv",
         [
             "shopper_key", "client_id", "email", "join_day", "churn_day", "churn_hazard",
-            "activity", "budget", "price_tolerance", "loyalty", "consent", "channel",
+            "activity", "budget", "price_tolerance", "loyalty", "ad_user_data_consent",
+            "ad_personalization_consent", "phone", "channel",
             "locale", "decline_rate", "bad_address", "favourite_sellers", "top_categories",
             *(f"pref_{slug}" for slug in categories),
         ],
@@ -129,7 +131,13 @@ def write_truth(population: Population, config: SimulationConfig, target: Path) 
             "shoppers": len(population.shoppers),
             "sellers": len(sellers),
             "items": len(population.items),
-            "consenting_shoppers": sum(s.consent for s in population.shoppers),
+            "ad_user_data_consenting_shoppers": sum(
+                s.ad_user_data_consent for s in population.shoppers
+            ),
+            "ad_personalization_consenting_shoppers": sum(
+                s.ad_personalization_consent for s in population.shoppers
+            ),
+            "shoppers_with_phone": sum(s.phone is not None for s in population.shoppers),
         },
         "files": {name: _sha256(target / name) for name in files},
     }

@@ -104,8 +104,13 @@ class Factory:
         self.client = client
 
     def user(
-        self, role: UserRole | str = UserRole.shopper, *, marketing_consent: bool = False
+        self,
+        role: UserRole | str = UserRole.shopper,
+        *,
+        ad_consent: bool = False,
+        phone: str | None = None,
     ) -> Actor:
+        """An account; ``ad_consent`` grants both ad purposes at signup."""
         role = UserRole(role)
         email = unique_email(role.value)
         password = "correct horse battery"
@@ -118,7 +123,9 @@ class Factory:
                 password=password,
                 display_name=f"Test {role.value}",
                 role=role,
-                marketing_consent=marketing_consent,
+                phone=phone,
+                ad_user_data_consent=ad_consent,
+                ad_personalization_consent=ad_consent,
             )
             token = create_access_token(
                 self.app.state.settings, user.id, user.token_version, SystemClock().now()

@@ -34,8 +34,9 @@ async def update_me(
     hasher: PasswordHasherDep,
     clock: ClockDep,
 ) -> UserPublic:
-    """Change display name, consents (marketing; personalised recommendations; each
-    recorded with its source) or password.
+    """Change display name, phone (null removes it), consents (ad_user_data,
+    ad_personalization, personalised recommendations; each recorded with its source)
+    or password.
 
     Changing the password signs out every other session. The password checks and the
     hash run before the change's short transaction, holding no lock (nor, on SQLite,
@@ -59,7 +60,10 @@ async def update_me(
         clock,
         reader.id,
         display_name=body.display_name,
-        marketing_consent=body.marketing_consent,
+        set_phone="phone" in body.model_fields_set,
+        phone=body.phone,
+        ad_user_data_consent=body.ad_user_data_consent,
+        ad_personalization_consent=body.ad_personalization_consent,
         personalised_recommendations=body.personalised_recommendations,
         consent_source=body.consent_source,
         new_password_hash=new_password_hash,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shop_api.accounts.service import record_marketing_consent
+from shop_api.accounts.service import AD_PURPOSES, CONSENT_COLUMNS, record_consent
 from shop_api.core.clock import Clock
 from shop_api.core.typed_sql import rowcount
 from shop_api.models import (
@@ -108,10 +108,11 @@ def erase_account(
 
 @erasure_step("consent")
 def _withdraw_consent(ctx: ErasureContext) -> dict[str, Any]:
-    if ctx.user.marketing_consent:
-        record_marketing_consent(ctx.session, ctx.user, False, "erasure", ctx.clock.now())
-        return {"withdrawn": True}
-    return {"withdrawn": False}
+    """Both ad purposes are withdrawn (each withdrawal recorded, source ``erasure``)."""
+    granted = [purpose for purpose in AD_PURPOSES if getattr(ctx.user, CONSENT_COLUMNS[purpose])]
+    for purpose in granted:
+        record_consent(ctx.session, ctx.user, purpose, False, "erasure", ctx.clock.now())
+    return {"withdrawn": bool(granted), "purposes_withdrawn": granted}
 
 
 @erasure_step("account")
@@ -119,6 +120,7 @@ def _anonymise_account(ctx: ErasureContext) -> dict[str, Any]:
     user = ctx.user
     user.email = f"erased-{user.id.hex}@erased.invalid"
     user.display_name = ERASED_DISPLAY_NAME
+    user.phone = None
     user.password_hash = None
     user.is_active = False
     user.token_version += 1

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shop_api.auth.schemas import ConsentSource, DisplayName, UserPublic
+from shop_api.core.validation import PhoneNumber
 from shop_api.models import ListingStatus, PaymentStatus, ShipmentStatus
 from shop_api.notifications.schemas import NotificationPublic
 from shop_api.orders.schemas import OrderPublic
@@ -17,7 +18,11 @@ class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
-    marketing_consent: bool | None = None
+    phone: PhoneNumber | None = Field(
+        default=None, description="Omit to keep; null removes it; stored in E.164"
+    )
+    ad_user_data_consent: bool | None = None
+    ad_personalization_consent: bool | None = None
     personalised_recommendations: bool | None = Field(
         default=None,
         description="false: recommendations stop using your own history (non-personal lists)",

@@ -1,4 +1,4 @@
-"""Profile changes and the consent records (marketing, personalised recommendations)."""
+"""Profile changes and the consent records (ad purposes, personalised recommendations)."""
 
 from __future__ import annotations
 
@@ -13,38 +13,54 @@ from shop_api.core.errors import Conflict, Unauthorized
 from shop_api.core.unit_of_work import statements_only
 from shop_api.models import ConsentEvent, User
 
-MARKETING = "marketing"
+# Purposes, as consent_events names them, and the users columns holding the current
+# state (``<column>``, ``<column>_at``, ``<column>_source``). Events written before
+# migration 0014 carry purpose ``marketing``, which meant both ad purposes.
+AD_USER_DATA = "ad_user_data"
+AD_PERSONALIZATION = "ad_personalization"
 PERSONALISATION = "personalisation"
+AD_PURPOSES = (AD_USER_DATA, AD_PERSONALIZATION)
+CONSENT_COLUMNS = {
+    AD_USER_DATA: "ad_user_data_consent",
+    AD_PERSONALIZATION: "ad_personalization_consent",
+    PERSONALISATION: "personalised_recommendations",
+}
 
 
-def record_marketing_consent(
-    session: Session, user: User, granted: bool, source: str, at: datetime
+def record_consent(
+    session: Session, user: User, purpose: str, granted: bool, source: str, at: datetime
 ) -> None:
-    """Set the current consent and append it to the history (the proof audiences rely on)."""
-    user.marketing_consent = granted
-    user.marketing_consent_at = at
-    user.marketing_consent_source = source
+    """Set the current consent for one purpose and append it to the history (the proof
+    audiences rely on). Purposes are independent: changing one never changes another."""
+    column = CONSENT_COLUMNS[purpose]
+    setattr(user, column, granted)
+    setattr(user, f"{column}_at", at)
+    setattr(user, f"{column}_source", source)
     session.add(
         ConsentEvent(
-            user_id=user.id, purpose=MARKETING, granted=granted, source=source, recorded_at=at
+            user_id=user.id, purpose=purpose, granted=granted, source=source, recorded_at=at
         )
     )
 
 
-def record_personalisation_consent(
-    session: Session, user: User, granted: bool, source: str, at: datetime
-) -> None:
-    """Set whether recommendations may use the shopper's own history, and append it to the
-    history (a purpose of its own: opting out of one never changes the other)."""
-    user.personalised_recommendations = granted
-    user.personalised_recommendations_at = at
-    user.personalised_recommendations_source = source
-    session.add(
-        ConsentEvent(
-            user_id=user.id, purpose=PERSONALISATION, granted=granted, source=source,
-            recorded_at=at,
-        )
-    )  # fmt: skip
+def consent_changes(
+    user: User,
+    *,
+    ad_user_data: bool | None = None,
+    ad_personalization: bool | None = None,
+    personalisation: bool | None = None,
+) -> dict[str, bool]:
+    """The purposes whose asked-for state differs from the account's (None: unchanged)."""
+    asked = {
+        AD_USER_DATA: ad_user_data,
+        AD_PERSONALIZATION: ad_personalization,
+        PERSONALISATION: personalisation,
+    }
+    return {
+        purpose: granted
+        for purpose, granted in asked.items()
+        if granted is not None and granted != getattr(user, CONSENT_COLUMNS[purpose])
+    }
 
 
 @statements_only
@@ -54,7 +70,10 @@ def update_profile(
     user_id: uuid.UUID,
     *,
     display_name: str | None = None,
-    marketing_consent: bool | None = None,
+    set_phone: bool = False,
+    phone: str | None = None,
+    ad_user_data_consent: bool | None = None,
+    ad_personalization_consent: bool | None = None,
     personalised_recommendations: bool | None = None,
     consent_source: str = "api",
     new_password_hash: str | None = None,
@@ -65,6 +84,8 @@ def update_profile(
     A new password arrives checked and hashed (that CPU work runs before, holding no
     transaction); it replaces the one the caller proved only if that is still current,
     so of two concurrent changes the second is refused rather than silently lost.
+    ``phone`` (E.164, already normalised) replaces the stored one when ``set_phone``;
+    None then removes it. Each consent that changes is appended to the history.
     Changing the password signs out every other session (``token_version``).
     """
     now = clock.now()
@@ -80,15 +101,16 @@ def update_profile(
         user.token_version += 1
     if display_name is not None:
         user.display_name = display_name.strip()
-    if marketing_consent is not None and marketing_consent != user.marketing_consent:
-        record_marketing_consent(session, user, marketing_consent, consent_source, now)
-    if (
-        personalised_recommendations is not None
-        and personalised_recommendations != user.personalised_recommendations
-    ):
-        record_personalisation_consent(
-            session, user, personalised_recommendations, consent_source, now
-        )
+    if set_phone:
+        user.phone = phone
+    changes = consent_changes(
+        user,
+        ad_user_data=ad_user_data_consent,
+        ad_personalization=ad_personalization_consent,
+        personalisation=personalised_recommendations,
+    )
+    for purpose, granted in changes.items():
+        record_consent(session, user, purpose, granted, consent_source, now)
     user.modified_at = now
     session.commit()
     return user

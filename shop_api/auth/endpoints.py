@@ -43,7 +43,8 @@ async def signup(
     clock: ClockDep,
     request: Request,
 ) -> UserPublic:
-    """Create a shopper or seller account, recording the marketing-consent choice."""
+    """Create a shopper or seller account, recording the choice for each ad purpose
+    (ad_user_data, ad_personalization) and an optional phone (stored in E.164)."""
     # The strength estimate is CPU work: off the event loop, like the hash.
     await run_in_threadpool(
         check_password, body.password, email=body.email, display_names=[body.display_name]
@@ -56,7 +57,9 @@ async def signup(
         password_hash=password_hash,
         display_name=body.display_name,
         role=UserRole(body.role),
-        marketing_consent=body.marketing_consent,
+        phone=body.phone,
+        ad_user_data_consent=body.ad_user_data_consent,
+        ad_personalization_consent=body.ad_personalization_consent,
         consent_source=body.consent_source,
     )
     track(request, "sign_up", user_id=user.id, params={"method": "password", "role": body.role})

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from shop_api.core.validation import Text
+from shop_api.core.validation import PhoneNumber, Text
 from shop_api.models import UserRole
 
 # Length here; strength (zxcvbn, the account's own details) in accounts.password_policy.
@@ -34,7 +34,13 @@ class SignupRequest(BaseModel):
     role: Literal["shopper", "seller"] = Field(
         default="shopper", description="Staff accounts are created by operators, not signup"
     )
-    marketing_consent: bool = False
+    phone: PhoneNumber | None = None
+    ad_user_data_consent: bool = Field(
+        default=False, description="Your data (hashed) may be sent to ad platforms"
+    )
+    ad_personalization_consent: bool = Field(
+        default=False, description="Your data may be used to personalise ads"
+    )
     consent_source: str = ConsentSource
 
 
@@ -45,9 +51,13 @@ class UserPublic(BaseModel):
     email: str
     display_name: str
     role: UserRole
-    marketing_consent: bool
-    marketing_consent_at: datetime | None
-    marketing_consent_source: str | None
+    phone: str | None
+    ad_user_data_consent: bool
+    ad_user_data_consent_at: datetime | None
+    ad_user_data_consent_source: str | None
+    ad_personalization_consent: bool
+    ad_personalization_consent_at: datetime | None
+    ad_personalization_consent_source: str | None
     personalised_recommendations: bool
     personalised_recommendations_at: datetime | None
     created_at: datetime

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop_api.accounts.password_policy import check_password
-from shop_api.accounts.service import record_marketing_consent
+from shop_api.accounts.service import AD_PURPOSES, record_consent
 from shop_api.cart.service import merge_anonymous_cart
 from shop_api.core.clock import Clock
 from shop_api.core.errors import Conflict, Unauthorized
@@ -32,7 +32,9 @@ def create_user(
     password: str,
     display_name: str,
     role: UserRole,
-    marketing_consent: bool = False,
+    phone: str | None = None,
+    ad_user_data_consent: bool = False,
+    ad_personalization_consent: bool = False,
     consent_source: str = "signup",
 ) -> User:
     """Check the password policy, hash it (before any lock is taken), insert the account."""
@@ -44,7 +46,9 @@ def create_user(
         password_hash=hasher.hash(password),
         display_name=display_name,
         role=role,
-        marketing_consent=marketing_consent,
+        phone=phone,
+        ad_user_data_consent=ad_user_data_consent,
+        ad_personalization_consent=ad_personalization_consent,
         consent_source=consent_source,
     )
 
@@ -58,9 +62,13 @@ def insert_user(
     password_hash: str,
     display_name: str,
     role: UserRole,
-    marketing_consent: bool = False,
+    phone: str | None = None,
+    ad_user_data_consent: bool = False,
+    ad_personalization_consent: bool = False,
     consent_source: str = "signup",
 ) -> User:
+    """Insert the account (``phone`` already in E.164) with each ad purpose's choice
+    recorded in the consent history, granted or not."""
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("An account with this email already exists")
@@ -70,12 +78,15 @@ def insert_user(
         password_hash=password_hash,
         display_name=display_name.strip(),
         role=role,
+        phone=phone,
         created_at=now,
         modified_at=now,
     )
     session.add(user)
     session.flush()
-    record_marketing_consent(session, user, marketing_consent, consent_source, now)
+    choices = (ad_user_data_consent, ad_personalization_consent)
+    for purpose, granted in zip(AD_PURPOSES, choices, strict=True):
+        record_consent(session, user, purpose, granted, consent_source, now)
     try:
         session.commit()
     except IntegrityError as exc:  # a concurrent signup won the race for this email

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import phonenumbers
 from iso4217 import Currency
 from pydantic import AfterValidator, Field, Strict, StringConstraints, WithJsonSchema
 
@@ -48,3 +49,30 @@ CurrencyCode = Annotated[
 
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+
+def _e164(number: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number in international form (+ and country code)") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^\+[0-9 ().-]+$"
+    ),
+    AfterValidator(_e164),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 32,
+            "examples": ["+5511912345678"],
+            "description": "International form (+ and country code); stored in E.164",
+        }
+    ),
+]

@@ -1,4 +1,4 @@
-"""Accounts, consent history (marketing, personalised recommendations), reset tokens, erasures."""
+"""Accounts, consent history (ad purposes, personalised recommendations), reset tokens, erasures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, true
+from sqlalchemy import Enum, ForeignKey, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop_api.core.db import Base, RecordModel, utcnow
@@ -41,11 +41,19 @@ class User(RecordModel):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped on password change and erasure: every token issued before stops working.
     token_version: Mapped[int] = mapped_column(default=0)
-    marketing_consent: Mapped[bool] = mapped_column(default=False)
-    marketing_consent_at: Mapped[datetime | None]
-    marketing_consent_source: Mapped[str | None] = mapped_column(String(64))
+    # Optional, in E.164 ("+" and at most 15 digits): an identifier for ad audiences.
+    phone: Mapped[str | None] = mapped_column(String(16))
+    # Consent per ad purpose, as Google's consent mode names them: ``ad_user_data`` (the
+    # person's data, hashed, may be sent to ad platforms) and ``ad_personalization`` (it
+    # may personalise ads). Off unless granted; each change is also in consent_events.
+    ad_user_data_consent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    ad_user_data_consent_at: Mapped[datetime | None]
+    ad_user_data_consent_source: Mapped[str | None] = mapped_column(String(64))
+    ad_personalization_consent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    ad_personalization_consent_at: Mapped[datetime | None]
+    ad_personalization_consent_source: Mapped[str | None] = mapped_column(String(64))
     # Personalised recommendations: on unless the shopper opts out (its own purpose in
-    # consent_events, apart from marketing); off, the shop shows non-personal lists.
+    # consent_events, apart from the ad purposes); off, the shop shows non-personal lists.
     personalised_recommendations: Mapped[bool] = mapped_column(default=True, server_default=true())
     personalised_recommendations_at: Mapped[datetime | None]
     personalised_recommendations_source: Mapped[str | None] = mapped_column(String(64))

@@ -36,6 +36,18 @@ def _dumps(record: dict[str, Any]) -> str:
     return to_json(record, fallback=str, inf_nan_mode="null").decode()
 
 
+# An event as the landing zone stores it: (its UTC date, its JSON line).
+EventLine = tuple[str, str]
+
+
+def encode_event(event: dict[str, Any], received_at: str) -> EventLine:
+    """The event's landing-zone line, with the collector's ``received_at`` (ISO 8601) and
+    ``schema_version``. Callers on a request path encode here, so the writer's rounds are
+    file I/O only and never hold the interpreter for a burst of encoding."""
+    record = {**event, "received_at": received_at, "schema_version": SCHEMA_VERSION}
+    return event_date(event), _dumps(record)
+
+
 def fsync_directory(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -82,15 +94,22 @@ class LandingZone:
         """Append validated events (one new file per event date); adds ``received_at``
         and ``schema_version``. With ``part_name`` (importers) each date's file is
         ``part-<part_name>.jsonl`` and replaces the one an earlier run wrote."""
-        by_day: dict[str, list[str]] = defaultdict(list)
         stamp = received_at.isoformat()
-        for event in events:
-            record = {**event, "received_at": stamp, "schema_version": SCHEMA_VERSION}
-            by_day[event_date(event)].append(_dumps(record))
+        return self.write_lines(
+            [encode_event(event, stamp) for event in events], received_at, part_name=part_name
+        )
+
+    def write_lines(
+        self, lines: Iterable[EventLine], received_at: datetime, *, part_name: str | None = None
+    ) -> list[Path]:
+        """``write_events`` for events already encoded by ``encode_event``."""
+        by_day: dict[str, list[str]] = defaultdict(list)
+        for day, line in lines:
+            by_day[day].append(line)
         written = []
-        for day, lines in sorted(by_day.items()):
+        for day, day_lines in sorted(by_day.items()):
             target = self.partition(EVENTS, day) / self._part_name(received_at, part_name)
-            write_atomically(target, lines)
+            write_atomically(target, day_lines)
             written.append(target)
         return written
 

@@ -1,11 +1,12 @@
 """The one writer of the landing zone in a server process, with group commit.
 
-Requests hand validated events (and rejects) to a single writer thread. Each round it
-takes everything queued, writes it with ``LandingZone`` (one file per event date, plus
-one ``events_bad`` file per source: written aside, fsync'd, renamed, folder fsync'd) and
-only then resolves every request that waited for it. An acknowledgement therefore always
-follows the fsync, yet under load one fsync covers many requests: while a round is being
-written, new requests queue up for the next one.
+Requests hand validated events, already encoded as their JSON lines (so a round is file
+I/O, not a burst of encoding that stalls the requests in flight), and rejects to a single
+writer thread. Each round it takes everything queued, writes it with ``LandingZone`` (one
+file per event date, plus one ``events_bad`` file per source: written aside, fsync'd,
+renamed, folder fsync'd) and only then resolves every request that waited for it. An
+acknowledgement therefore always follows the fsync, yet under load one fsync covers many
+requests: while a round is being written, new requests queue up for the next one.
 
 Two ways in:
 
@@ -34,7 +35,7 @@ from typing import Any
 import structlog
 
 from shop_api.core.clock import Clock
-from shop_api.tracking.lake import LandingZone
+from shop_api.tracking.lake import EventLine, LandingZone, encode_event
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +69,7 @@ class EventSink:
         self.max_backlog = max_backlog
         self.stats = SinkStats()
         self._cond = threading.Condition(threading.Lock())
-        self._events: list[dict[str, Any]] = []
+        self._events: list[EventLine] = []
         self._rejects: list[tuple[Any, list[str], str]] = []
         self._waiters: list[Future[None]] = []
         self._oldest_emitted: float | None = None
@@ -117,15 +118,18 @@ class EventSink:
     ) -> Future[None] | None:
         """Queue events and rejects; for ``durable`` a future resolved once they are on disk."""
         future: Future[None] | None = Future() if durable else None
+        # Encoded here, in the caller's thread: each request pays for its own events.
+        received_at = self.clock.now().isoformat()
+        lines = [encode_event(event, received_at) for event in events]
         with self._cond:
             if self._stopped:
                 stopped = True
             else:
                 stopped = False
                 if not durable and len(self._events) >= self.max_backlog:
-                    self.stats.emitted_dropped += len(list(events))
+                    self.stats.emitted_dropped += len(lines)
                     return None
-                self._events.extend(events)
+                self._events.extend(lines)
                 self._rejects.extend((raw, reasons, source) for raw, reasons in rejects)
                 if future is not None:
                     self._waiters.append(future)
@@ -139,7 +143,7 @@ class EventSink:
                 self._start_locked()
         if stopped:
             self._write_round(
-                list(events),
+                lines,
                 [(raw, reasons, source) for raw, reasons in rejects],
                 [future] if future is not None else [],
             )
@@ -187,7 +191,7 @@ class EventSink:
 
     def _take_locked(
         self,
-    ) -> tuple[list[dict[str, Any]], list[tuple[Any, list[str], str]], list[Future[None]]]:
+    ) -> tuple[list[EventLine], list[tuple[Any, list[str], str]], list[Future[None]]]:
         taken = (self._events, self._rejects, self._waiters)
         self._events, self._rejects, self._waiters = [], [], []
         self._oldest_emitted = None
@@ -215,7 +219,7 @@ class EventSink:
 
     def _write_round(
         self,
-        events: list[dict[str, Any]],
+        events: list[EventLine],
         rejects: list[tuple[Any, list[str], str]],
         waiters: list[Future[None]],
     ) -> None:
@@ -224,7 +228,7 @@ class EventSink:
             received_at = self.clock.now()
             files = 0
             if events:
-                files += len(self.zone.write_events(events, received_at))
+                files += len(self.zone.write_lines(events, received_at))
             by_source: dict[str, list[tuple[Any, list[str]]]] = defaultdict(list)
             for raw, reasons, source in rejects:
                 by_source[source].append((raw, reasons))

@@ -3,7 +3,8 @@
 Mapping (Olist → shop):
 - ``customer_unique_id`` → one shopper; ``seller_id`` → one seller. Emails are
   non-routable (``olist-customer-<id>@import.invalid``), there is no password (nobody can
-  log in as them) and no marketing consent; ``created_at`` is their first order's time.
+  log in as them), no phone and no consent to either ad purpose; ``created_at`` is their
+  first order's time.
 - product x seller → a listing (the product's main seller keeps the product id) in the
   category mapped by ``olist_categories``; Olist has no titles, so the title is the
   category label and the id; price = the most common price it sold at; stock 1 and
@@ -692,7 +693,8 @@ class _OlistImport:
             return {
                 "id": user_id, "email": email, "password_hash": None, "display_name": name,
                 "role": role, "is_active": True, "token_version": 0,
-                "marketing_consent": False, "created_at": created, "modified_at": created,
+                "ad_user_data_consent": False, "ad_personalization_consent": False,
+                "created_at": created, "modified_at": created,
             }  # fmt: skip
 
         shoppers: dict[uuid.UUID, dict] = {}

@@ -78,6 +78,9 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     assert {"popularity", "lightfm"} <= table_rows
     assert f"version {version}, published" in summary
     assert "make dev" in summary and "http://127.0.0.1:8000/docs" in summary
+    site = tmp_path / "var" / "published" / "dashboards" / "index.html"
+    assert site.exists() and f"dashboards         {site}" in summary
+    assert "customers profiled" in summary
     assert re.search(r"sample recommendations\s+│?\s*[\d.]+\s+│?\s*[\d.]+", summary)
 
 

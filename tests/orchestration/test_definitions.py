@@ -69,6 +69,20 @@ def test_marts_are_assets_with_dbt_tests_as_checks(defs: dg.Definitions) -> None
     assert "fct_orders" in checks
 
 
+def test_dashboards_read_the_marts_and_run_history_in_one_graph(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    site = graph.get(dg.AssetKey(["dashboards", "site"]))
+    parents = {k.to_user_string() for k in site.parent_keys}
+
+    assert site.group_name == "dashboards"
+    assert {"marts/fct_orders", "marts/recommendation_performance", "ops/check_results",
+            "ops/asset_costs"} <= parents  # fmt: skip
+    for key in site.parent_keys:  # every table the pages read is an asset of the graph
+        assert graph.get(key).is_materializable, key
+    history = graph.get(dg.AssetKey(["ops", "asset_costs"]))
+    assert history.group_name == "ops" and history.is_materializable
+
+
 def test_hourly_schedule_covers_yesterday_and_today(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MERCADO_PARTITIONS_START", "2026-01-01")
     schedule = load_definitions().resolve_schedule_def("hourly_refresh_schedule")

@@ -28,8 +28,9 @@ def export(client: TestClient, actor: Actor) -> dict[str, Any]:
 
 
 def shopper_story(client: TestClient, factory: Factory, seller: Actor) -> dict[str, Any]:
-    """A shopper who consented, asked, bought, got it delivered, reviewed and browsed."""
-    shopper = factory.user(marketing_consent=True)
+    """A shopper who gave a phone and consented, asked, bought, got it delivered, reviewed
+    and browsed."""
+    shopper = factory.user(ad_consent=True, phone="+5511912345678")
     listing = factory.listing(seller, title="Folding bicycle", stock=5)
     question = factory.question(shopper, listing["id"], "Does it fold small enough?")
     order = factory.delivered_order(shopper, seller, [listing])
@@ -71,7 +72,13 @@ class TestContent:
         assert data["account"]["id"] == str(actor.id)
         assert data["account"]["email"] == actor.email
         assert "password_hash" not in data["account"]
-        assert [(c["purpose"], c["granted"]) for c in data["consents"]] == [("marketing", True)]
+        assert data["account"]["phone"] == "+5511912345678"
+        assert data["account"]["ad_user_data_consent"] is True
+        assert data["account"]["ad_personalization_consent"] is True
+        assert sorted((c["purpose"], c["granted"], c["source"]) for c in data["consents"]) == [
+            ("ad_personalization", True, "signup"),
+            ("ad_user_data", True, "signup"),
+        ]
         [order] = data["orders"]
         assert order["id"] == story["order"]["id"]
         assert order["status"] == "delivered"

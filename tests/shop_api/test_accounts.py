@@ -1,4 +1,4 @@
-"""Accounts: sign-up, login, the caller's profile, marketing consent, passwords and tokens."""
+"""Accounts: sign-up, login, the caller's profile and phone, ad consents, passwords and tokens."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ class TestSignup:
         assert user["email"] == email
         assert user["display_name"] == "Ana Pérez"
         assert user["role"] == "shopper"
-        assert user["marketing_consent"] is False
+        assert user["ad_user_data_consent"] is False
+        assert user["ad_personalization_consent"] is False
+        assert user["phone"] is None
         uuid.UUID(user["id"])
 
     def test_password_is_never_returned(self, client: TestClient):
@@ -266,7 +268,7 @@ class TestUpdateMe:
 
         assert response.status_code == 200, response.text
         assert response.json()["display_name"] == before["display_name"]
-        assert response.json()["marketing_consent"] == before["marketing_consent"]
+        assert response.json() == before
 
     @pytest.mark.parametrize(
         "body",
@@ -276,8 +278,16 @@ class TestUpdateMe:
             pytest.param({"display_name": "x" * 101}, id="display name too long"),
             pytest.param({"role": "staff"}, id="role cannot be changed"),
             pytest.param({"email": "other@example.com"}, id="email cannot be changed"),
-            pytest.param({"marketing_consent": "maybe"}, id="consent is a boolean"),
-            pytest.param({"marketing_consent": True, "consent_source": "Bad!"}, id="bad source"),
+            pytest.param({"ad_user_data_consent": "maybe"}, id="consent is a boolean"),
+            pytest.param(
+                {"ad_personalization_consent": True, "consent_source": "Bad!"}, id="bad source"
+            ),
+            pytest.param({"marketing_consent": True}, id="the old single flag is gone"),
+            pytest.param({"phone": "11 91234-5678"}, id="phone without country code"),
+            pytest.param({"phone": "+1 555"}, id="phone too short to be valid"),
+            pytest.param({"phone": "+55 11 9123"}, id="phone not a valid number"),
+            pytest.param({"phone": "call me"}, id="phone not digits"),
+            pytest.param({"phone": "+" + "1" * 40}, id="phone too long"),
             pytest.param(
                 {"new_password": "short", "current_password": PASSWORD}, id="new password short"
             ),
@@ -302,25 +312,82 @@ class TestUpdateMe:
         assert client.get("/me", headers=user.headers).json() == before
 
 
-class TestMarketingConsent:
+class TestPhone:
+    @pytest.mark.parametrize(
+        ("given", "stored"),
+        [
+            pytest.param("+55 11 91234-5678", "+5511912345678", id="Brazilian mobile"),
+            pytest.param(" +1 (650) 253-0000 ", "+16502530000", id="US with brackets"),
+            pytest.param("+44 20 7946 0958", "+442079460958", id="UK landline"),
+        ],
+    )
+    def test_given_at_signup_is_stored_in_e164(self, client: TestClient, given: str, stored: str):
+        response = signup(client, phone=given)
+
+        assert response.status_code == 201, response.text
+        assert response.json()["phone"] == stored
+
+    def test_invalid_at_signup_is_refused(self, client: TestClient):
+        email = unique_email("badphone")
+
+        assert_error(signup(client, email=email, phone="12345"), 422, "validation_error")
+        assert login(client, email, PASSWORD).status_code == 401
+
+    def test_changed_kept_and_removed_with_patch(self, client: TestClient, factory: Factory):
+        user = factory.user(phone="+5511912345678")
+
+        changed = client.patch("/me", json={"phone": "+351 912 345 678"}, headers=user.headers)
+        kept = client.patch("/me", json={"display_name": "Ana"}, headers=user.headers)
+        after_kept = client.get("/me", headers=user.headers).json()["phone"]
+        removed = client.patch("/me", json={"phone": None}, headers=user.headers)
+
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["phone"] == "+351912345678"
+        assert kept.status_code == 200, kept.text
+        assert after_kept == "+351912345678"
+        assert removed.status_code == 200, removed.text
+        assert client.get("/me", headers=user.headers).json()["phone"] is None
+
+
+def history_of(client: TestClient, headers: dict[str, str]) -> list[tuple[str, bool, str]]:
+    """(purpose, granted, source), oldest first; changes made at once by purpose name."""
+    events = client.get("/me/consents", headers=headers).json()
+    assert [e["recorded_at"] for e in events] == sorted(e["recorded_at"] for e in events)
+    events.sort(key=lambda e: (parse_time(e["recorded_at"]), e["purpose"]))
+    return [(e["purpose"], e["granted"], e["source"]) for e in events]
+
+
+class TestAdConsents:
     def test_granted_at_signup(self, client: TestClient):
         before = datetime.now(UTC)
         email = unique_email("consenting")
 
-        response = signup(client, email=email, marketing_consent=True, consent_source="signup_form")
+        response = signup(
+            client, email=email, ad_user_data_consent=True, ad_personalization_consent=True,
+            consent_source="signup_form",
+        )  # fmt: skip
 
         after = datetime.now(UTC)
         assert response.status_code == 201, response.text
         user = response.json()
-        assert user["marketing_consent"] is True
-        assert user["marketing_consent_source"] == "signup_form"
-        assert before <= parse_time(user["marketing_consent_at"]) <= after
+        for purpose in ("ad_user_data", "ad_personalization"):
+            assert user[f"{purpose}_consent"] is True
+            assert user[f"{purpose}_consent_source"] == "signup_form"
+            assert before <= parse_time(user[f"{purpose}_consent_at"]) <= after
         token = login(client, email, PASSWORD).json()["access_token"]
         history = client.get("/me/consents", headers=bearer(token)).json()
-        assert [(e["purpose"], e["granted"], e["source"]) for e in history] == [
-            ("marketing", True, "signup_form")
+        assert all(before <= parse_time(e["recorded_at"]) <= after for e in history)
+        assert history_of(client, bearer(token)) == [
+            ("ad_personalization", True, "signup_form"),
+            ("ad_user_data", True, "signup_form"),
         ]
-        assert before <= parse_time(history[0]["recorded_at"]) <= after
+
+    def test_purposes_are_chosen_apart_at_signup(self, client: TestClient):
+        response = signup(client, ad_user_data_consent=True)
+
+        assert response.status_code == 201, response.text
+        assert response.json()["ad_user_data_consent"] is True
+        assert response.json()["ad_personalization_consent"] is False
 
     def test_declined_at_signup_is_recorded_too(self, client: TestClient):
         email = unique_email("declining")
@@ -328,11 +395,14 @@ class TestMarketingConsent:
         response = signup(client, email=email)
 
         assert response.status_code == 201, response.text
-        assert response.json()["marketing_consent"] is False
-        assert response.json()["marketing_consent_at"] is not None
+        assert response.json()["ad_user_data_consent"] is False
+        assert response.json()["ad_user_data_consent_at"] is not None
+        assert response.json()["ad_personalization_consent_at"] is not None
         token = login(client, email, PASSWORD).json()["access_token"]
-        history = client.get("/me/consents", headers=bearer(token)).json()
-        assert [(e["granted"], e["source"]) for e in history] == [(False, "api")]
+        assert history_of(client, bearer(token)) == [
+            ("ad_personalization", False, "api"),
+            ("ad_user_data", False, "api"),
+        ]
 
     def test_changes_are_appended_with_time_and_source(self, client: TestClient, factory: Factory):
         user = factory.user()
@@ -340,12 +410,12 @@ class TestMarketingConsent:
 
         granted = client.patch(
             "/me",
-            json={"marketing_consent": True, "consent_source": "settings_page"},
+            json={"ad_user_data_consent": True, "consent_source": "settings_page"},
             headers=user.headers,
         )
         withdrawn = client.patch(
             "/me",
-            json={"marketing_consent": False, "consent_source": "email_footer"},
+            json={"ad_user_data_consent": False, "consent_source": "email_footer"},
             headers=user.headers,
         )
 
@@ -353,43 +423,52 @@ class TestMarketingConsent:
         assert granted.status_code == 200, granted.text
         assert withdrawn.status_code == 200, withdrawn.text
         me = withdrawn.json()
-        assert me["marketing_consent"] is False
-        assert me["marketing_consent_source"] == "email_footer"
-        assert before <= parse_time(me["marketing_consent_at"]) <= after
-        history = client.get("/me/consents", headers=user.headers).json()
-        assert [(e["granted"], e["source"]) for e in history] == [
-            (False, "signup"),
-            (True, "settings_page"),
-            (False, "email_footer"),
+        assert me["ad_user_data_consent"] is False
+        assert me["ad_user_data_consent_source"] == "email_footer"
+        assert before <= parse_time(me["ad_user_data_consent_at"]) <= after
+        assert me["ad_personalization_consent_source"] == "signup"  # untouched
+        assert history_of(client, user.headers) == [
+            ("ad_personalization", False, "signup"),
+            ("ad_user_data", False, "signup"),
+            ("ad_user_data", True, "settings_page"),
+            ("ad_user_data", False, "email_footer"),
         ]
-        times = [parse_time(e["recorded_at"]) for e in history]
-        assert times == sorted(times)
-        assert all(before <= t <= after for t in times[1:])
+        times = [
+            parse_time(e["recorded_at"])
+            for e in client.get("/me/consents", headers=user.headers).json()
+        ]
+        assert all(before <= t <= after for t in times[2:])
 
     def test_repeating_the_current_choice_records_nothing(
         self, client: TestClient, factory: Factory
     ):
-        user = factory.user(marketing_consent=True)
+        user = factory.user(ad_consent=True)
 
         response = client.patch(
             "/me",
-            json={"marketing_consent": True, "consent_source": "settings_page"},
+            json={
+                "ad_user_data_consent": True,
+                "ad_personalization_consent": True,
+                "consent_source": "settings_page",
+            },
             headers=user.headers,
         )
 
         assert response.status_code == 200, response.text
-        assert response.json()["marketing_consent_source"] == "signup"
-        history = client.get("/me/consents", headers=user.headers).json()
-        assert [(e["granted"], e["source"]) for e in history] == [(True, "signup")]
+        assert response.json()["ad_user_data_consent_source"] == "signup"
+        assert history_of(client, user.headers) == [
+            ("ad_personalization", True, "signup"),
+            ("ad_user_data", True, "signup"),
+        ]
 
     def test_history_is_private(self, client: TestClient, factory: Factory):
-        user = factory.user(marketing_consent=True)
+        user = factory.user(ad_consent=True)
         other = factory.user()
 
         response = client.get("/me/consents", headers=other.headers)
 
         assert response.status_code == 200, response.text
-        assert [e["granted"] for e in response.json()] == [False]
+        assert [e["granted"] for e in response.json()] == [False, False]
         assert client.get("/me/consents", headers=user.headers).json()[0]["granted"] is True
 
     def test_anonymous(self, client: TestClient):

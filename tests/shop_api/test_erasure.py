@@ -33,7 +33,8 @@ def erase(client: TestClient, actor: Actor) -> None:
 
 @dataclass
 class ErasedShopper:
-    """A shopper who consented to marketing, asked a question that was answered, then left."""
+    """A shopper with a phone who consented to both ad purposes, asked a question that was
+    answered, then left."""
 
     person: Actor
     display_name: str
@@ -46,7 +47,7 @@ class ErasedShopper:
 
 @pytest.fixture
 def erased_shopper(client: TestClient, factory: Factory) -> ErasedShopper:
-    person = factory.user(marketing_consent=True)
+    person = factory.user(ad_consent=True, phone="+5511912345678")
     display_name = f"Ana {uuid.uuid4().hex[:8]}"
     renamed = client.patch("/me", json={"display_name": display_name}, headers=person.headers)
     assert renamed.status_code == 200, renamed.text
@@ -133,20 +134,36 @@ class TestPersonalData:
 
         assert db.scalar(select(func.count()).where(func.lower(User.email) == email)) == 0
 
-    def test_marketing_consent_is_withdrawn_by_erasure(
+    def test_both_ad_consents_are_withdrawn_by_erasure(
         self, erased_shopper: ErasedShopper, db: Session
     ):
         user = db.get(User, erased_shopper.person.id)
         history = db.execute(
-            select(ConsentEvent.granted, ConsentEvent.source)
+            select(ConsentEvent.purpose, ConsentEvent.granted, ConsentEvent.source)
             .where(ConsentEvent.user_id == erased_shopper.person.id)
             .order_by(ConsentEvent.recorded_at)
         ).all()
 
         assert user is not None
-        assert user.marketing_consent is False
-        assert user.marketing_consent_source == "erasure"
-        assert [tuple(row) for row in history] == [(True, "signup"), (False, "erasure")]
+        assert user.ad_user_data_consent is False
+        assert user.ad_personalization_consent is False
+        assert user.ad_user_data_consent_source == "erasure"
+        assert user.ad_personalization_consent_source == "erasure"
+        assert sorted(tuple(row) for row in history) == sorted(
+            [
+                ("ad_user_data", True, "signup"),
+                ("ad_personalization", True, "signup"),
+                ("ad_user_data", False, "erasure"),
+                ("ad_personalization", False, "erasure"),
+            ]
+        )
+        assert [row.source for row in history][-2:] == ["erasure", "erasure"]
+
+    def test_phone_is_cleared(self, erased_shopper: ErasedShopper, db: Session):
+        user = db.get(User, erased_shopper.person.id)
+
+        assert user is not None
+        assert user.phone is None
 
     def test_questions_are_redacted_but_kept(
         self, client: TestClient, erased_shopper: ErasedShopper, db: Session
@@ -199,7 +216,10 @@ class TestPersonalData:
         assert list(record.steps) == erasure.registered_steps()
         assert record.completed_at is not None
         assert record.requested_at <= record.completed_at
-        assert record.steps["consent"] == {"withdrawn": True}
+        assert record.steps["consent"] == {
+            "withdrawn": True,
+            "purposes_withdrawn": ["ad_user_data", "ad_personalization"],
+        }
         assert record.steps["questions"] == {"questions_redacted": 1, "notifications_redacted": 1}
         assert record.steps["notifications"]["notifications_deleted"] == 1
         assert erased_shopper.person.email not in str(record.steps)

@@ -208,3 +208,87 @@ def test_search_migration_indexes_existing_listings(
     with engine.connect() as connection:
         found = connection.execute(select(matches.c.listing_id)).scalars().all()
     assert found == [ids["listing"]]
+
+
+def test_consent_migration_splits_the_marketing_flag_and_restores_it(
+    empty_database_url: str, engine: Engine
+) -> None:
+    """0014: each account's marketing flag, time and source become both ad purposes';
+    going back, marketing holds only where both purposes are granted."""
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0013")
+    granted_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    users = sa.table(
+        "users",
+        *(sa.column(name) for name in ("email", "display_name", "role", "is_active")),
+        *(sa.column(name) for name in ("token_version", "marketing_consent")),
+        sa.column("marketing_consent_source"),
+        sa.column("marketing_consent_at", sa.DateTime(timezone=True)),
+        sa.column("id", sa.Uuid()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("modified_at", sa.DateTime(timezone=True)),
+    )
+    ids = {name: uuid.uuid4() for name in ("yes", "no", "half")}
+    with engine.begin() as connection:
+        for name, user_id in ids.items():
+            connection.execute(
+                users.insert().values(
+                    id=user_id, email=f"{name}@example.com", display_name=name, role="shopper",
+                    is_active=True, token_version=0, marketing_consent=name != "no",
+                    marketing_consent_at=granted_at, marketing_consent_source=f"{name}_form",
+                    created_at=granted_at, modified_at=granted_at,
+                )
+            )  # fmt: skip
+
+    command.upgrade(config, "0014")
+
+    split = sa.table(
+        "users",
+        sa.column("id", sa.Uuid()),
+        sa.column("email"),
+        sa.column("phone"),
+        *(
+            column
+            for purpose in ("ad_user_data_consent", "ad_personalization_consent")
+            for column in (
+                sa.column(purpose, sa.Boolean()),
+                sa.column(f"{purpose}_at", sa.DateTime(timezone=True)),
+                sa.column(f"{purpose}_source"),
+            )
+        ),
+    )
+    with engine.begin() as connection:
+        rows = {row.id: row for row in connection.execute(select(split))}
+        assert "marketing_consent" not in {
+            column["name"] for column in inspect(connection).get_columns("users")
+        }
+        connection.execute(  # "half" withdraws one purpose later
+            split.update()
+            .where(split.c.email == "half@example.com")
+            .values(
+                ad_personalization_consent=False,
+                ad_personalization_consent_at=datetime(2026, 4, 1, tzinfo=UTC),
+                ad_personalization_consent_source="settings_page",
+            )
+        )
+    yes, no = rows[ids["yes"]], rows[ids["no"]]
+    assert (bool(yes.ad_user_data_consent), bool(yes.ad_personalization_consent)) == (True, True)
+    assert (bool(no.ad_user_data_consent), bool(no.ad_personalization_consent)) == (False, False)
+    assert yes.ad_user_data_consent_source == yes.ad_personalization_consent_source == "yes_form"
+    assert yes.ad_user_data_consent_at.replace(tzinfo=UTC) == granted_at.replace(tzinfo=UTC)
+    assert yes.phone is None
+
+    command.downgrade(config, "0013")
+
+    with engine.connect() as connection:
+        restored = {
+            row.email: (bool(row.marketing_consent), row.marketing_consent_source)
+            for row in connection.execute(
+                sa.text("SELECT email, marketing_consent, marketing_consent_source FROM users")
+            )
+        }
+    assert restored == {
+        "yes@example.com": (True, "yes_form"),
+        "no@example.com": (False, "no_form"),
+        "half@example.com": (False, "settings_page"),  # the later change's source
+    }

@@ -304,7 +304,7 @@ class TestOptOut:
 
         assert changed.status_code == 200
         assert changed.json()["personalised_recommendations"] is False
-        assert changed.json()["marketing_consent"] is False  # a purpose of its own
+        assert changed.json()["ad_personalization_consent"] is False  # a purpose of its own
         assert ids(response) == [popular]
         assert response.json()["personalised"] is False
         history = client.get("/me/consents", headers=shopper.headers).json()

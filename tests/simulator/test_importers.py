@@ -588,7 +588,9 @@ def test_olist_order_keeps_its_original_times_prices_and_history(olist_runs, oli
     assert buyer is not None
     assert buyer.email.endswith("@import.invalid")
     assert buyer.password_hash is None
-    assert buyer.marketing_consent is False
+    assert buyer.ad_user_data_consent is False
+    assert buyer.ad_personalization_consent is False
+    assert buyer.phone is None
 
 
 @needs_olist

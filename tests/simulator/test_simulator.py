@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -204,21 +205,40 @@ def test_behaviour_chooses_by_the_utility_the_truth_states() -> None:
             assert behaviour.utility(shopper, state, item.index) == pytest.approx(expected)
 
 
-def test_marketing_consent_is_given_by_about_half_and_recorded_as_in_the_truth(
+def test_ad_consents_and_phones_are_given_in_realistic_shares_and_recorded_as_in_the_truth(
     run: Run,
 ) -> None:
     population = make_population(PopulationConfig(shoppers=4000, days=90), random.Random("consent"))
-    share = sum(shopper.consent for shopper in population.shoppers) / 4000
-    assert 0.4 <= share <= 0.6
-    truth = {row["email"]: row["consent"] == "1" for row in read_truth(run.truth)["shoppers"]}
+    shoppers = population.shoppers
+    ad_user_data = [s for s in shoppers if s.ad_user_data_consent]
+    assert 0.4 <= len(ad_user_data) / 4000 <= 0.6
+    assert 0.7 <= sum(s.ad_personalization_consent for s in ad_user_data) / len(ad_user_data) <= 0.9
+    others = [s for s in shoppers if not s.ad_user_data_consent]
+    assert sum(s.ad_personalization_consent for s in others) / len(others) <= 0.1
+    assert 0.35 <= sum(s.phone is not None for s in shoppers) / 4000 <= 0.45
+    truth = {
+        row["email"]: (
+            row["ad_user_data_consent"] == "1",
+            row["ad_personalization_consent"] == "1",
+            phonenumbers.format_number(
+                phonenumbers.parse(row["phone"]), phonenumbers.PhoneNumberFormat.E164
+            )
+            if row["phone"]
+            else None,
+        )
+        for row in read_truth(run.truth)["shoppers"]
+    }
     engine = create_engine(f"sqlite:///{run.home / 'shop.db'}")
     with engine.connect() as connection:
         signed_up = connection.execute(
-            select(User.email, User.marketing_consent).where(User.role == UserRole.shopper)
+            select(
+                User.email, User.ad_user_data_consent, User.ad_personalization_consent, User.phone
+            ).where(User.role == UserRole.shopper)
         ).all()
     engine.dispose()
     assert signed_up
-    assert all(truth[email] == consent for email, consent in signed_up)
+    assert all(truth[email] == tuple(stored) for email, *stored in signed_up)
+    assert any(phone for *_, phone in signed_up)
 
 
 # --- what the clickstream looks like --------------------------------------------------

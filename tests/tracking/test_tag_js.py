@@ -10,9 +10,7 @@ failures with the ``Fetch`` domain. They then read what reached the landing zone
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,13 +23,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from websockets.sync.client import ClientConnection, connect
 
 from mercado_cli.server import running_api
 from shop_api.api import include_routers
 from shop_api.core.migrations import upgrade_to_head
 from shop_api.tracking.events import validate_event
 from shop_api.tracking.tagjs import SOURCE, strip_comments
+from tests import browser
+from tests.browser import DevTools, devtools_session, running_chromium
 from tests.tracking.conftest import make_event
 
 # ---------------------------------------------------------------------------------------
@@ -132,128 +131,17 @@ def test_strip_comments_keeps_code_and_notices() -> None:
 # In Chromium
 
 
-def chromium_binary() -> str | None:
-    candidates = [os.environ.get("MERCADO_CHROMIUM"), "/usr/bin/chromium"]
-    candidates += [shutil.which(name) for name in ("chromium", "chromium-browser")]
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+TAG_LOADED = "window.mercado && window.mercado.loaded === true"
 
 
-class DevTools:
-    """A minimal, synchronous Chrome DevTools protocol client over one websocket."""
+class Tab(browser.Tab):
+    """A page in its own browser context, ready once the tag has loaded."""
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.last_id = 0
-        self.pending: list[dict[str, Any]] = []
-        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
-        self.console: list[str] = []
+    def open(self, url: str, ready: str | None = TAG_LOADED) -> None:
+        super().open(url, ready)
 
-    def post(self, method: str, params: dict | None = None, session: str | None = None) -> int:
-        self.last_id += 1
-        message: dict[str, Any] = {"id": self.last_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        self.ws.send(json.dumps(message))
-        return self.last_id
-
-    def call(
-        self, method: str, params: dict | None = None, session: str | None = None, timeout=15.0
-    ) -> dict[str, Any]:
-        call_id = self.post(method, params, session)
-        deadline = time.monotonic() + timeout
-        while True:
-            message = self._receive(deadline - time.monotonic())
-            if message is None:
-                raise TimeoutError(f"no answer to {method} within {timeout} s")
-            if message.get("id") == call_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-
-    def wait_for(self, method: str, session: str, timeout: float = 15.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for message in self.pending:
-                if message.get("method") == method and message.get("sessionId") == session:
-                    self.pending.remove(message)
-                    return message["params"]
-            message = self._receive(deadline - time.monotonic())
-            if message is None:
-                raise TimeoutError(f"no {method} within {timeout} s")
-
-    def pump(self, seconds: float) -> None:
-        """Handle events (console, paused requests) for a while."""
-        deadline = time.monotonic() + seconds
-        while self._receive(deadline - time.monotonic()) is not None:
-            pass
-
-    def _receive(self, timeout: float) -> dict[str, Any] | None:
-        if timeout <= 0:
-            return None
-        try:
-            message = json.loads(self.ws.recv(timeout=timeout))
-        except TimeoutError:
-            return None
-        method = message.get("method")
-        if method == "Runtime.consoleAPICalled":
-            args = message["params"]["args"]
-            self.console.append(
-                " ".join(str(arg.get("value", arg.get("description", ""))) for arg in args)
-            )
-        elif method in self.handlers:
-            self.handlers[method](message)
-        elif method:
-            self.pending.append(message)
-            del self.pending[:-200]
-        return message
-
-
-class Tab:
-    """A page in a browser context of its own: its own cookies and localStorage."""
-
-    def __init__(self, devtools: DevTools) -> None:
-        self.devtools = devtools
-        self.context = devtools.call("Target.createBrowserContext")["browserContextId"]
-        target = devtools.call(
-            "Target.createTarget", {"url": "about:blank", "browserContextId": self.context}
-        )["targetId"]
-        self.session = devtools.call(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}
-        )["sessionId"]
-        self.call("Page.enable")
-        self.call("Runtime.enable")
-
-    def call(self, method: str, params: dict | None = None) -> dict[str, Any]:
-        return self.devtools.call(method, params, self.session)
-
-    def open(self, url: str) -> None:
-        self.call("Page.navigate", {"url": url})
-        self.devtools.wait_for("Page.loadEventFired", self.session)
-        self.wait_until("window.mercado && window.mercado.loaded === true")
-
-    def reload(self) -> None:
-        self.call("Page.reload")
-        self.devtools.wait_for("Page.loadEventFired", self.session)
-        self.wait_until("window.mercado && window.mercado.loaded === true")
-
-    def evaluate(self, expression: str) -> Any:
-        result = self.call(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-        )
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def wait_until(self, expression: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.evaluate(expression):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{expression} still false after {timeout} s")
-            self.devtools.pump(0.05)
-
-    def close(self) -> None:
-        self.devtools.call("Target.disposeBrowserContext", {"browserContextId": self.context})
+    def reload(self, ready: str | None = TAG_LOADED) -> None:
+        super().reload(ready)
 
 
 @pytest.fixture(scope="module")
@@ -261,30 +149,9 @@ def browser_process(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[subprocess.Popen, Path]]:
     """Headless Chromium with the DevTools protocol on a free port (skips without it)."""
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip(
-            "no Chromium binary (/usr/bin/chromium): `make test` installs Debian's chromium "
-            "when it can (root or sudo); or set MERCADO_CHROMIUM"
-        )
     profile = tmp_path_factory.mktemp("chromium-profile")
-    command = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--no-default-browser-check",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-extensions", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-        "about:blank",
-    ]  # fmt: skip
-    with (profile.parent / "chromium.log").open("wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
+    with running_chromium(profile) as process:
         yield process, profile
-    finally:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -316,21 +183,8 @@ def api(
 def chromium(
     browser_process: tuple[subprocess.Popen, Path], api: tuple[str, Path]
 ) -> Iterator[DevTools]:
-    process, profile = browser_process
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while not (port_file.exists() and len(port_file.read_text().split()) == 2):
-        if process.poll() is not None or time.monotonic() > deadline:
-            log = (profile.parent / "chromium.log").read_text(errors="replace")
-            pytest.fail(f"Chromium did not start:\n{log[-3000:]}")
-        time.sleep(0.1)
-    port, path = port_file.read_text().split()
-    with connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=10) as ws:
-        devtools = DevTools(ws)
+    with devtools_session(*browser_process) as devtools:
         yield devtools
-        # Chromium may close the socket before it answers.
-        with contextlib.suppress(Exception):
-            devtools.call("Browser.close", timeout=5)
 
 
 def landed(home: Path, client_id: str | None = None) -> list[dict[str, Any]]:

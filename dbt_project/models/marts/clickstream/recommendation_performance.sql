@@ -84,10 +84,13 @@ clicks as (
 
 ),
 
-purchased_lines as (
+-- Purchased and added-to-cart lines, each credited to the latest recommendation click of
+-- the same item on the same device within the attribution window.
+converted_lines as (
 
     select
         item_events.event_id,
+        item_events.event_name,
         item_events.item_position,
         coalesce(devices.device_id, item_events.client_id) as device_id,
         item_events.listing_id,
@@ -97,7 +100,7 @@ purchased_lines as (
     from item_events
     left join {{ ref('int_events_resolved_to_devices') }} as devices
         on item_events.event_id = devices.event_id
-    where item_events.event_name = 'purchase'
+    where item_events.event_name in ('purchase', 'add_to_cart')
 
 ),
 
@@ -105,55 +108,21 @@ attributed as (
 
     select
         recs_items.model_version,
-        purchased_lines.event_date as activity_date,
-        purchased_lines.event_id,
-        purchased_lines.revenue_minor,
+        converted_lines.event_name,
+        converted_lines.event_date as activity_date,
+        converted_lines.event_id,
+        converted_lines.revenue_minor,
         row_number() over (
-            partition by purchased_lines.event_id, purchased_lines.item_position
+            partition by converted_lines.event_id, converted_lines.item_position
             order by recs_items.event_at desc, recs_items.event_id desc
         ) as click_rank
-    from purchased_lines
+    from converted_lines
     inner join recs_items
-        on purchased_lines.device_id = recs_items.client_id
-        and purchased_lines.listing_id = recs_items.listing_id
+        on converted_lines.device_id = recs_items.client_id
+        and converted_lines.listing_id = recs_items.listing_id
         and recs_items.event_name = 'select_item'
-        and recs_items.event_at <= purchased_lines.event_at
-        and recs_items.event_at >= {{ dbt.dateadd('day', -var('recs_attribution_days'), 'purchased_lines.event_at') }}
-
-),
-
-carted_lines as (
-
-    select
-        item_events.event_id,
-        item_events.item_position,
-        coalesce(devices.device_id, item_events.client_id) as device_id,
-        item_events.listing_id,
-        item_events.event_at,
-        item_events.event_date
-    from item_events
-    left join {{ ref('int_events_resolved_to_devices') }} as devices
-        on item_events.event_id = devices.event_id
-    where item_events.event_name = 'add_to_cart'
-
-),
-
-attributed_carts as (
-
-    select
-        recs_items.model_version,
-        carted_lines.event_date as activity_date,
-        row_number() over (
-            partition by carted_lines.event_id, carted_lines.item_position
-            order by recs_items.event_at desc, recs_items.event_id desc
-        ) as click_rank
-    from carted_lines
-    inner join recs_items
-        on carted_lines.device_id = recs_items.client_id
-        and carted_lines.listing_id = recs_items.listing_id
-        and recs_items.event_name = 'select_item'
-        and recs_items.event_at <= carted_lines.event_at
-        and recs_items.event_at >= {{ dbt.dateadd('day', -var('recs_attribution_days'), 'carted_lines.event_at') }}
+        and recs_items.event_at <= converted_lines.event_at
+        and recs_items.event_at >= {{ dbt.dateadd('day', -var('recs_attribution_days'), 'converted_lines.event_at') }}
 
 ),
 
@@ -163,8 +132,9 @@ add_to_carts as (
         model_version,
         activity_date,
         count(*) as attributed_add_to_carts
-    from attributed_carts
+    from attributed
     where click_rank = 1
+        and event_name = 'add_to_cart'
     group by model_version, activity_date
 
 ),
@@ -179,6 +149,7 @@ purchases as (
         sum(revenue_minor) as attributed_revenue_minor
     from attributed
     where click_rank = 1
+        and event_name = 'purchase'
     group by model_version, activity_date
 
 ),
