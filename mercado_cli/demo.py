@@ -220,6 +220,8 @@ def run_demo(
     except (DemoFailure, RuntimeError, httpx.HTTPError) as exc:
         console.out(f"\ndemo failed: {exc}", style="red", highlight=False)
         console.print(f"see the API log at {log_path}", highlight=False)
+        phases.done("until the failure")
+        console.print(phases.table())
         return 1
     events, files = lake_summary(settings)
     print_summary(
