@@ -10,7 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 # almost daily), as shoppers of a marketplace do, rather than every other day.
 DEMO_SHOPPERS = 2500
 DEMO_DAYS = 30
-DEMO_SERVE_DAYS = 10
+# The model is evaluated on the last 7 days up to the newest interaction, which is the
+# story's today: trained at the midnight before the last SERVE days, it is scored on the
+# 6 - SERVE simulated days in that window (none from 6 on: nothing to publish on).
+DEMO_SERVE_DAYS = 4
+MAX_SERVE_DAYS = 5
 DEMO_VISIT_RATE = 0.12
 
 

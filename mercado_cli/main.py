@@ -14,6 +14,7 @@ from mercado_cli.demo_plan import (
     DEMO_SERVE_DAYS,
     DEMO_SHOPPERS,
     DEMO_VISIT_RATE,
+    MAX_SERVE_DAYS,
     DemoPlan,
 )
 from mercado_cli.errors import MercadoGroup
@@ -153,7 +154,12 @@ def demo(
     days: Annotated[int, typer.Option(min=1, help="Simulated days, ending yesterday")] = DEMO_DAYS,
     serve_days: Annotated[
         int,
-        typer.Option(min=1, help="The last simulated days, served by the model trained before"),
+        typer.Option(
+            min=1,
+            max=MAX_SERVE_DAYS,
+            help="The last simulated days, served by the model trained before (the model is "
+            "scored on the other simulated days of the last week)",
+        ),
     ] = DEMO_SERVE_DAYS,
     visit_rate: Annotated[
         float, typer.Option(min=0.01, help="Mean sessions per active shopper per day")
