@@ -24,10 +24,13 @@ API_PORT ?= 8000
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Bytecode is compiled once here (about a minute of CPU, on both cores): every process the
+# demo, the tests and `make dev` start would otherwise compile what it imports, again each
+# time where PYTHONDONTWRITEBYTECODE is set.
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: .venv/.installed ## Install the locked environment into .venv

@@ -1,6 +1,6 @@
-"""``mercado demo``: migrate, start the API, play the scenario over HTTP, simulate shoppers,
-build the warehouse, train and publish a recommender mid-simulation, measure it, show
-what it serves, say where to look."""
+"""``mercado demo``: migrate, start the API, play the scenario over HTTP, simulate a month
+of shoppers with a recommender trained and published part-way, build every asset, and
+print what came out and where to look."""
 
 from __future__ import annotations
 
@@ -9,18 +9,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import httpx
-import typer
+from rich.console import Console
+from rich.table import Table
 
+from mercado_cli.demo_plan import DemoPlan
+from mercado_cli.demo_profiles import ProfileSummary, summarise_profiles
 from mercado_cli.demo_recommendations import (
     busiest_shoppers,
     format_performance,
-    performance_rows,
+    performance_by_version,
     show_recommendations,
 )
+from mercado_cli.demo_summary import print_summary
+from mercado_cli.pipeline import stdout_console
+from mercado_cli.progress import SimulationProgress
 from mercado_cli.server import running_api
 from ml.artifacts import artifact_root, read_pointer, versions
 from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
@@ -52,84 +58,100 @@ def lake_summary(settings: Settings) -> tuple[int, int]:
     return events, len(files)
 
 
+def cpu_seconds() -> float:
+    """CPU of this process and of its child processes that have ended (the API server, the
+    pipeline and training runs, the simulator's collect process)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 class Phases:
-    """Wall time of each chapter of the demo, printed at the end."""
+    """Wall and CPU seconds of each chapter of the demo, printed at the end (on a shared
+    machine the CPU seconds say more than the wall clock)."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+        self.seconds: dict[str, tuple[float, float]] = {}
         self._mark = time.monotonic()
+        self._cpu = cpu_seconds()
 
     def done(self, name: str) -> None:
-        now = time.monotonic()
-        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._mark
-        self._mark = now
+        now, cpu = time.monotonic(), cpu_seconds()
+        wall, used = self.seconds.get(name, (0.0, 0.0))
+        self.seconds[name] = (wall + now - self._mark, used + cpu - self._cpu)
+        self._mark, self._cpu = now, cpu
 
-    def render(self) -> str:
-        width = max(len(name) for name in self.seconds)
-        return "\n".join(f"  {name.ljust(width)}  {s:6.1f} s" for name, s in self.seconds.items())
+    def table(self) -> Table:
+        table = Table(title="where the time went", title_justify="left")
+        table.add_column("phase")
+        table.add_column("wall s", justify="right")
+        table.add_column("CPU s", justify="right")
+        for name, (wall, cpu) in self.seconds.items():
+            table.add_row(name, f"{wall:.1f}", f"{cpu:.1f}")
+        total_wall = sum(wall for wall, _ in self.seconds.values())
+        total_cpu = sum(cpu for _, cpu in self.seconds.values())
+        table.add_row("total", f"{total_wall:.1f}", f"{total_cpu:.1f}", style="bold")
+        return table
 
 
 class StepFailed(RuntimeError):
     """A step of the demo (a pipeline or training run, a simulation) did not succeed."""
 
 
-def run_cli(args: list[str], env: dict[str, str], log_path: Path | None = None) -> int:
+def run_cli(args: list[str], env: dict[str, str]) -> int:
     """A ``mercado`` command in its own process with this demo's home and database: the
-    pipeline's Dagster resources read ``MERCADO_*`` from the environment. ``log_path``
-    takes its stderr (Dagster's logs) instead of the terminal."""
+    pipeline's Dagster resources read ``MERCADO_*`` from the environment. It shows its own
+    progress and keeps Dagster's and dbt's logs in ``$MERCADO_HOME/logs``."""
     command = [sys.executable, "-m", "mercado_cli.main", *args]
-    if log_path is None:
-        return subprocess.call(command, env={**os.environ, **env})
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        return subprocess.call(command, env={**os.environ, **env}, stderr=log)
+    return subprocess.call(command, env={**os.environ, **env})
 
 
-def run_pipeline_step(env: dict[str, str], title: str, *, full_refresh: bool = False) -> None:
-    typer.secho(f"\n{title}", bold=True)
-    if run_cli(["pipeline", "run", *(["--full-refresh"] if full_refresh else [])], env) != 0:
+def run_pipeline_step(console: Console, env: dict[str, str], title: str, **options: bool) -> None:
+    console.print(f"\n[bold]{title}[/bold]")
+    flags = [f"--{name.replace('_', '-')}" for name, on in options.items() if on]
+    if run_cli(["pipeline", "run", *flags], env) != 0:
         raise StepFailed("the pipeline did not succeed")
 
 
-def train_step(home: Path, env: dict[str, str]) -> str | None:
-    """``mercado ml train``: the recommender's Dagster assets; the published version, if
-    the gate let the new one through."""
-    typer.secho(
-        "\nTraining the recommender on the warehouse (mercado ml train): every model and "
-        "baseline on the last days held out, scored against the simulator's ground truth too",
-        bold=True,
+def train_step(console: Console, home: Path, env: dict[str, str]) -> str | None:
+    """``mercado ml train --build-marts``: what training reads (raw loads and the dbt models
+    upstream, without tests: the build at the end tests everything), then the
+    recommender's Dagster assets; the published version, if the gate let the new one
+    through."""
+    console.print(
+        "\n[bold]Training the recommender (mercado ml train --build-marts): the marts it "
+        "reads, then every model and baseline on the last days held out, scored against the "
+        "simulator's ground truth too[/bold]"
     )
     root = artifact_root(home)
     before = set(versions(root))
-    log_path = home / "logs" / f"ml-train-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
-    code = run_cli(["ml", "train"], env, log_path)
-    typer.echo(f"  log: {log_path}")
+    code = run_cli(["ml", "train", "--build-marts"], env)
     written = [v for v in versions(root) if v not in before]
     if not written:
-        raise StepFailed(f"training wrote no model version (exit code {code}; see {log_path})")
+        raise StepFailed(f"training wrote no model version (exit code {code})")
     published = read_pointer(root)
     return published if published == written[-1] else None
 
 
 def run_demo(
     settings: Settings,
+    plan: DemoPlan | None = None,
     *,
     port: int = 0,
-    simulate_shoppers: int = 200,
-    simulate_days: int = 10,
-    serve_days: int = 3,
-    pipeline: bool = True,
+    console: Console | None = None,
 ) -> int:
-    """The shop's story over HTTP, then (``pipeline``) ``simulate_days`` of shoppers, the
-    pipeline, a recommender trained and published at that midnight, ``serve_days`` more days
-    in which it serves, the pipeline again with its performance, and two shoppers' lists."""
-    started = time.monotonic()
+    """The shop's story over HTTP, then ``plan``'s month of shoppers with a recommender
+    trained, published and served part-way, every asset built at the end, and the
+    summary: GMV, the model against the baselines, how the served lists did, two
+    shoppers' recommendations, and where everything is."""
+    plan = plan or DemoPlan()
+    console = console or stdout_console()
     phases = Phases()
     home = settings.resolved_home
-    typer.secho("Mercado demo", bold=True)
-    typer.echo(f"home: {home}   database: {settings.sqlalchemy_url}")
+    console.print("[bold]Mercado demo[/bold]")
+    console.print(f"home: {home}   database: {settings.sqlalchemy_url}", highlight=False)
     added = prepare_database(settings)
-    typer.echo(f"migrated; category tree seeded ({added} new categories)")
+    console.print(f"migrated; category tree seeded ({added} new categories)")
+    phases.done("migrate")
     env = {
         "MERCADO_HOME": str(home),
         "MERCADO_ACCESS_LOG": "false",
@@ -143,106 +165,130 @@ def run_demo(
     log_path = home / "demo-api.log"
     warehouse = Path(os.environ.get("MERCADO_WAREHOUSE_PATH") or home / "warehouse.duckdb")
     published: str | None = None
+    docs: Path | None = None
+    profiles: ProfileSummary | None = None
     try:
         with running_api(env, port=port, log_path=log_path) as base_url:
-            typer.echo(f"API started at {base_url} (log: {log_path})")
-            run_scenario(base_url, say=typer.echo)
-        phases.done("shop story over HTTP")
-        if simulate_shoppers:
-            days = simulate_days + (serve_days if pipeline else 0)
+            console.print(f"API started at {base_url} (log: {log_path})", highlight=False)
+            run_scenario(base_url, say=lambda line: console.out(line, highlight=False))
+        phases.done("API and the shop's story over HTTP")
+        if plan.shoppers:
 
-            def midnight(day: date) -> None:
+            def train_at_midnight(day: date) -> None:
                 nonlocal published
-                if not pipeline or day != start + timedelta(days=simulate_days):
-                    return
-                phases.done(f"simulation, days 1-{simulate_days}")
-                run_pipeline_step(env, "Running the data pipeline: raw loads, dbt models and tests")
-                phases.done("pipeline, first run")
-                published = train_step(home, env)
+                phases.done("simulation, before the model")
+                published = train_step(console, home, env)
                 if published:
-                    typer.echo(f"published: LATEST is now {published}")
+                    console.print(f"published: LATEST is now {published}", highlight=False)
                 else:
-                    typer.echo("not published: the shop keeps serving its popularity lists")
-                phases.done("training and publication")
-                typer.secho(
-                    f"\nThe simulation goes on for {serve_days} days: the shop serves "
-                    f"{published or 'no model'} from {day} on",
-                    bold=True,
+                    console.print("not published: the shop keeps serving its popularity lists")
+                phases.done("marts for training, training, publication")
+                console.print(
+                    f"\n[bold]The simulation goes on for {plan.serve_days} days: the shop "
+                    f"serves {published or 'no model'} from {day} on[/bold]"
                 )
 
-            # The simulated days end yesterday: the warehouse's daily partitions then span
-            # them and the story's today, and the holdout window (the last days before the
-            # newest interaction) holds simulated days, not only the story.
-            start = datetime.now(UTC).date() - timedelta(days=days)
-            typer.secho(f"\nSimulating {simulate_shoppers} shoppers for {days} days", bold=True)
-            simulate(home, settings, simulate_shoppers, days, start, midnight)
-            phases.done(
-                f"simulation, days {simulate_days + 1}-{days}"
-                if pipeline
-                else f"simulation, days 1-{days}"
-            )
-        if pipeline:
+            simulate(console, home, settings, plan, train_at_midnight)
+            phases.done("simulation, model serving" if plan.training_day else "simulation")
+        if plan.pipeline:
             # Every shop table reloaded: the simulated days after the first run are dated
             # before the story's rows, so loading new rows by watermark would skip them.
             run_pipeline_step(
+                console,
                 env,
-                "Running the pipeline again: the served lists' impressions and clicks",
+                "Building every asset: raw loads, dbt models and tests, quality checks "
+                "(the served lists' impressions and clicks too)",
                 full_refresh=True,
             )
-            phases.done("pipeline, second run")
-            typer.secho("\nRecommendation performance by model version and day", bold=True)
-            typer.echo(format_performance(performance_rows(warehouse)))
-            if simulate_shoppers:
-                typer.secho(
-                    "\nWhat the shop recommends to its two busiest shoppers "
-                    "(GET /recommendations, signed in as each)",
-                    bold=True,
+            phases.done("pipeline, every asset")
+            with console.status("[bold]Building customer profiles (ml.profiles)[/bold]"):
+                profiles = summarise_profiles(warehouse, home)
+            phases.done("customer profiles")
+            if plan.docs:
+                docs = build_docs(console, env)
+                phases.done("dbt docs")
+            console.print("\n[bold]Recommendation lists by model version[/bold]")
+            console.out(format_performance(performance_by_version(warehouse)), highlight=False)
+            if plan.shoppers:
+                console.print(
+                    "\n[bold]What the shop recommends to its two busiest shoppers "
+                    "(GET /recommendations, signed in as each)[/bold]"
                 )
                 with running_api(env, port=port, log_path=log_path) as base_url:
                     show_recommendations(base_url, busiest_shoppers(home, warehouse), published)
                 phases.done("sample recommendations")
     except (DemoFailure, RuntimeError, httpx.HTTPError) as exc:
-        typer.secho(f"\ndemo failed: {exc}", fg="red", err=True)
-        typer.echo(f"see the API log at {log_path}", err=True)
+        console.out(f"\ndemo failed: {exc}", style="red", highlight=False)
+        console.print(f"see the API log at {log_path}", highlight=False)
+        phases.done("until the failure")
+        console.print(phases.table())
         return 1
     events, files = lake_summary(settings)
-    typer.secho(f"\nDemo finished in {time.monotonic() - started:.1f} s:", bold=True)
-    typer.echo(phases.render())
-    typer.echo(
-        "Where to look next:\n"
-        f"  shop database      {settings.sqlalchemy_url}\n"
-        f"  listing photos     {settings.media_dir}\n"
-        f"  clickstream lake   {settings.lake_dir / 'events'} "
-        f"({events:,} events in {files:,} files)\n"
-        f"  simulation truth   {settings.simulation_dir / 'truth'}\n"
-        f"  warehouse (DuckDB) {warehouse} "
-        "(schemas raw, staging, intermediate, marts)\n"
-        f"  recommender        {artifact_root(home)} (LATEST: {published or 'none'})\n"
-        "  dbt docs           make docs  (builds the docs site and prints where)\n"
-        "  API and its docs   make dev   → http://127.0.0.1:8000/docs (OpenAPI, try it out)\n"
-        "  Dagster UI         make dev   → http://127.0.0.1:3000 (assets, runs, schedules)"
+    print_summary(
+        console,
+        settings,
+        warehouse=warehouse,
+        published=published,
+        docs=docs,
+        lake=(events, files),
+        built=plan.pipeline,
+        profiles=profiles,
     )
+    console.print(phases.table())
     return 0
 
 
+def build_docs(console: Console, env: dict[str, str]) -> Path | None:
+    """``make docs`` (dbt docs generate against the warehouse) in a child process."""
+    with console.status("[bold]Building the dbt docs site (dbt docs generate)[/bold]"):
+        code = subprocess.call(
+            [sys.executable, "-m", "orchestration.docs"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+        )
+    folder = Path(env["MERCADO_HOME"]) / "docs" / "dbt"
+    if code != 0 or not (folder / "index.html").exists():
+        console.print("[yellow]dbt docs: not built (make docs shows why)[/yellow]")
+        return None
+    console.print(f"dbt docs built: {folder / 'index.html'}", highlight=False)
+    return folder
+
+
 def simulate(
+    console: Console,
     home: Path,
     settings: Settings,
-    shoppers: int,
-    days: int,
-    start: date,
-    midnight: Callable[[date], None],
+    plan: DemoPlan,
+    at_training_midnight: Callable[[date], None],
 ) -> None:
-    """``mercado simulate``'s run, in this process so ``midnight`` can train between days."""
-    from simulator.cli import print_day, print_report
+    """``mercado simulate``'s run, in this process so the model can be trained and
+    published at the simulated midnight before ``plan.training_day``."""
+    from simulator.cli import print_report
     from simulator.driver import SimulationConfig, SimulationError, Simulator
 
     config = SimulationConfig(
-        shoppers=shoppers, days=days, start=start, home=home, database_url=settings.database_url
+        shoppers=plan.shoppers,
+        days=plan.days,
+        start=plan.start,
+        home=home,
+        database_url=settings.database_url,
+        visit_rate=plan.visit_rate,
     )
-    typer.echo(f"simulating {shoppers} shoppers from {start} (seed {config.seed})")
+    console.print(
+        f"\n[bold]Simulating {plan.shoppers:,} shoppers for {plan.days} days[/bold] from "
+        f"{plan.start} (seed {config.seed}; {plan.visit_rate} visits a day on average, "
+        "through the shop's API in this process, on a simulated clock)"
+    )
+    progress = SimulationProgress(console, plan.days)
+
+    def midnight(day: date) -> None:
+        if day == plan.training_day:
+            with progress.paused():
+                at_training_midnight(day)
+
     try:
-        report = Simulator(config, progress=print_day, midnight=midnight).run()
+        with progress:
+            report = Simulator(config, progress=progress, midnight=midnight).run()
     except SimulationError as exc:
         raise StepFailed(f"the simulation did not finish: {exc}") from None
     print_report(report)

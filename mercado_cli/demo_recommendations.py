@@ -91,27 +91,48 @@ def show_recommendations(
     return served
 
 
-def performance_rows(warehouse: Path) -> list[tuple]:
-    """``recommendation_performance`` per model version and day, oldest first."""
+def performance_by_version(warehouse: Path) -> list[tuple]:
+    """``recommendation_performance`` summed per model version (``popular-v0`` is the
+    storefront's own list, before a model serves): days served, impressions, clicks,
+    click-through rate with its 95% Wilson interval, attributed add-to-carts and revenue;
+    oldest first."""
+    from scipy.stats import binomtest
+
     with open_reader(warehouse) as conn:
-        return conn.execute(
-            "select model_version, activity_date, coalesce(ab_arm, '-'), impressions, clicks, "
-            "click_through_rate, click_through_rate_ci_low, click_through_rate_ci_high, "
-            "attributed_add_to_carts from marts.recommendation_performance "
-            "order by activity_date, model_version"
+        rows = conn.execute(
+            "select model_version, min(activity_date), max(activity_date), "
+            "count(distinct activity_date), sum(impressions), sum(clicks), "
+            "sum(attributed_add_to_carts), sum(attributed_revenue_minor) "
+            "from marts.recommendation_performance group by 1 order by 2, 1"
         ).fetchall()
+    summary = []
+    for version, first, last, days, impressions, clicks, carts, revenue in rows:
+        ctr = low = high = None
+        if impressions:
+            ctr = clicks / impressions
+            interval = binomtest(min(clicks, impressions), impressions).proportion_ci(
+                method="wilson"
+            )
+            low, high = interval.low, interval.high
+        summary.append(
+            (version, first, last, days, impressions, clicks, ctr, low, high, carts, revenue)
+        )
+    return summary
 
 
 def format_performance(rows: list[tuple]) -> str:
-    headers = ("model version", "day", "arm", "impressions", "clicks", "CTR [95% CI]", "carts")
+    headers = (
+        "list (model version)", "days", "impressions", "clicks", "CTR [95% CI]",
+        "carts", "revenue",
+    )  # fmt: skip
     lines = []
-    for version, day, arm, impressions, clicks, ctr, low, high, carts in rows:
+    for version, first, last, days, impressions, clicks, ctr, low, high, carts, revenue in rows:
         rate = "-" if ctr is None else f"{ctr:.1%} [{low:.1%}, {high:.1%}]"
+        span = f"{days} ({first:%m-%d}..{last:%m-%d})"
         counts = (f"{impressions:,}", f"{clicks:,}", rate, f"{carts or 0:,}")
-        lines.append((version, str(day), arm, *counts))
+        lines.append((version, span, *counts, f"{(revenue or 0) / 100:,.2f}"))
     widths = [max(len(x) for x in column) for column in zip(headers, *lines, strict=True)]
-    rows = [headers, *lines]
     return "\n".join(
         ("  " + "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True))).rstrip()
-        for row in rows
+        for row in [headers, *lines]
     )

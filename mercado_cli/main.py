@@ -10,6 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from mercado_cli.audiences import audiences_app
+from mercado_cli.demo_plan import (
+    DEMO_DAYS,
+    DEMO_SERVE_DAYS,
+    DEMO_SHOPPERS,
+    DEMO_VISIT_RATE,
+    MAX_SERVE_DAYS,
+    DemoPlan,
+)
 from mercado_cli.errors import MercadoGroup
 from mercado_cli.importers import import_app
 from mercado_cli.pipeline import pipeline_app
@@ -142,26 +150,31 @@ def uvicorn_options(host: str, port: int, *, reload: bool) -> dict[str, Any]:
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port for the demo API (0 picks a free one)")] = 0,
-    shoppers: Annotated[int, typer.Option(help="Simulated shoppers after the story")] = 200,
-    days: Annotated[
-        int, typer.Option(min=1, help="Simulated days before the recommender is trained")
-    ] = 10,
+    shoppers: Annotated[
+        int, typer.Option(min=0, help="Simulated shoppers after the story")
+    ] = DEMO_SHOPPERS,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days, ending yesterday")] = DEMO_DAYS,
     serve_days: Annotated[
-        int, typer.Option(min=1, help="Simulated days in which the trained model serves")
-    ] = 3,
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_SERVE_DAYS,
+            help="The last simulated days, served by the model trained before (the model is "
+            "scored on the other simulated days of the last week)",
+        ),
+    ] = DEMO_SERVE_DAYS,
+    visit_rate: Annotated[
+        float, typer.Option(min=0.01, help="Mean sessions per active shopper per day")
+    ] = DEMO_VISIT_RATE,
+    docs: Annotated[bool, typer.Option(help="Build the dbt docs site at the end")] = True,
 ) -> None:
     """Run the platform end to end on embedded defaults and print what happened."""
     from mercado_cli.demo import run_demo
 
-    raise typer.Exit(
-        run_demo(
-            get_settings(),
-            port=port,
-            simulate_shoppers=shoppers,
-            simulate_days=days,
-            serve_days=serve_days,
-        )
+    plan = DemoPlan(
+        shoppers=shoppers, days=days, serve_days=serve_days, visit_rate=visit_rate, docs=docs
     )
+    raise typer.Exit(run_demo(get_settings(), plan, port=port))
 
 
 if __name__ == "__main__":

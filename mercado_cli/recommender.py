@@ -199,12 +199,26 @@ def publish_command(
 
 
 @ml_app.command("train")
-def train_command() -> None:
+def train_command(
+    build_marts: Annotated[
+        bool,
+        typer.Option(
+            help="First build what training reads (raw loads and the dbt models upstream of "
+            "it) without dbt tests or quality checks: a quick build for a fresh model; "
+            "`mercado pipeline run` builds and tests everything"
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option(help="Show Dagster's logs here instead of in a log file")
+    ] = False,
+) -> None:
     """Materialise the recommender assets (training data from the marts, the model and its
-    publication gate, the published version) in-process, then print the metric table;
-    ``mercado pipeline run`` builds the marts first."""
+    publication gate, the published version) in-process, showing each step as it goes
+    (Dagster's logs in ``$MERCADO_HOME/logs/ml-train-<time>.log``), then print the metric
+    table; ``mercado pipeline run`` (or ``--build-marts``) builds the marts first."""
     import dagster as dg
 
+    from mercado_cli.pipeline import progress_and_log, stdout_console
     from ml.artifacts import artifact_root, read_pointer, versions
     from ml.evaluation import render_table
     from orchestration.pipeline import run_pipeline
@@ -212,8 +226,28 @@ def train_command() -> None:
 
     root = artifact_root(get_settings().resolved_home)
     before = set(versions(root))
-    result = run_pipeline(selection=dg.AssetSelection.groups("ml"))
+    console = stdout_console()
+    ml = dg.AssetSelection.groups("ml")
+    if build_marts:
+        console.print("building what training reads (no tests or quality checks)")
+        with progress_and_log(console, verbose=verbose, log_name="ml-marts") as (progress, log):
+            marts = run_pipeline(
+                selection=ml.upstream() - ml, checks=False, listener=progress,
+                on_plan=progress.planned,
+            )  # fmt: skip
+        typer.echo(marts.summary())
+        if log is not None:
+            typer.echo(f"  log: {log}")
+        if not marts.success:
+            raise typer.Exit(1)
+        console.print("training")
+    with progress_and_log(console, verbose=verbose, log_name="ml-train") as (progress, log):
+        result = run_pipeline(
+            selection=ml, prepare=not build_marts, listener=progress, on_plan=progress.planned
+        )
     typer.echo(result.summary())
+    if log is not None:
+        typer.echo(f"  log: {log}")
     written = [v for v in versions(root) if v not in before]
     if not written:
         raise typer.Exit(1)

@@ -143,6 +143,7 @@ def run_pipeline(
     checks: bool = True,
     quality: bool = True,
     listener: Callable[[dg.EventLogEntry], None] | None = None,
+    on_plan: Callable[[list[str]], None] | None = None,
 ) -> PipelineResult:
     """Materialise ``selection`` (default: every asset but the recommender's and
     maintenance) for ``days`` (default: the lake's), recorded in ``instance`` (default:
@@ -151,7 +152,8 @@ def run_pipeline(
     ``checks=False`` skips asset checks (dbt tests and quality checks included): a
     quicker rebuild; ``quality=False`` skips only the quality checks (``defs/quality``),
     so bad rows are not quarantined either. ``listener`` receives every event of the run
-    as it is stored."""
+    as it is stored; ``on_plan`` the names of the steps the run will execute, before the
+    first starts (a progress bar's total)."""
     started = time.perf_counter()
     if prepare:
         prepare_dbt_manifest()
@@ -191,6 +193,8 @@ def run_pipeline(
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection=keys, asset_check_selection=wanted_checks
     )
+    if on_plan is not None:
+        on_plan([node.name for node in job.nodes_in_topological_order])
     instance = instance or pipeline_instance(settings)
     run_id = str(uuid.uuid4())
     if listener is not None:

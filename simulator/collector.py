@@ -5,7 +5,9 @@ does not depend on anything else the shop does. The helper process builds its ow
 in-process app on the same home (same database and landing zone), takes batches through
 a bounded queue (the simulator blocks when it is 16 batches ahead), sets its clock to the
 simulated time each batch was sent at and posts it to its own ``/collect``. Results come
-back through a second queue; the first failure stops the simulation.
+back through a second queue; the first failure stops the simulation. ``sync`` waits until
+every batch sent so far is answered and on disk (the demo's simulated midnight, before
+the pipeline reads the lake).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 from simulator.behaviour import Reply
 
 Result = tuple[int, Any]  # (status, body) of one POST /collect; status -1: the worker failed
+SYNC = "sync"  # asks the worker to write its events out and answer SYNCED
+SYNCED = (0, "synced")
 
 
 def _serve(
@@ -44,6 +48,10 @@ def _serve(
                 continue
             if message is None:
                 break
+            if message == SYNC:
+                shop.flush_events()
+                outbox.put(SYNCED)
+                continue
             timestamp, body, token = message
             shop.set_time(datetime.fromtimestamp(timestamp, UTC))
             headers = {"content-type": "application/json"}
@@ -85,7 +93,15 @@ class CollectorProcess:
                     return self._take(block=False) or [Reply(-1, "the collector process died")]
         return self._take(block=False)
 
-    def _take(self, *, block: bool) -> list[Reply]:
+    def sync(self) -> list[Reply]:
+        """Wait until every batch queued so far is answered and its events are in the lake;
+        returns the answers that came back meanwhile."""
+        if self._closed or not self._process.is_alive():
+            return self._take(block=False)
+        self._inbox.put(SYNC)
+        return self._take(block=True, until_synced=True)
+
+    def _take(self, *, block: bool, until_synced: bool = False) -> list[Reply]:
         replies = []
         while True:
             try:
@@ -96,6 +112,10 @@ class CollectorProcess:
                 return replies
             if item is None:  # the worker has finished
                 return replies
+            if tuple(item) == SYNCED:
+                if until_synced:
+                    return replies
+                continue
             replies.append(Reply(item[0], item[1]))
 
     def close(self) -> list[Reply]:

@@ -138,7 +138,7 @@ class Simulator:
         midnight: Callable[[date], None] | None = None,
     ) -> None:
         """``midnight(day)`` runs between simulated days, before ``day`` begins, with the
-        events so far in the lake (unless a collect process still has some) and the shop's
+        events so far in the lake (the collect process's too) and the shop's
         ids so far in ``sim/id_map.csv``: a model trained and published there serves from
         ``day`` on (the demo does this)."""
         self.config = config
@@ -299,6 +299,9 @@ class Simulator:
                     )
                 if self.midnight is not None and day + 1 < config.days:
                     self.sink.flush()
+                    if self.collector is not None:  # its batches in the lake too
+                        for reply in self.collector.sync():
+                            self._record(reply)
                     self.shop.flush_events()
                     truth.write_ids(behaviour, config.home.expanduser().resolve())
                     paused = time.perf_counter()

@@ -347,6 +347,31 @@ def test_the_collector_process_lands_the_same_events(runs: dict[str, Run], tmp_p
     assert split.canonical() == runs["first"].canonical()
 
 
+def test_at_midnight_the_lake_holds_every_event_sent_with_a_collect_process(
+    tmp_path: Path,
+) -> None:
+    """The demo trains at a simulated midnight on what the lake holds: the batches the
+    collect process still had queued are landed first."""
+    counts: list[tuple[int, int]] = []
+
+    def midnight(day: date) -> None:
+        landed = [
+            event
+            for event in LandingZone(tmp_path / "lake").read(EVENTS)
+            if (event.get("context") or {}).get("source") != "server"
+        ]
+        counts.append((len(landed), simulator.report.events_sent))
+
+    config = SimulationConfig(
+        seed=11, start=START, home=tmp_path, strict=True, collect_process=True, **SMALL
+    )
+    simulator = Simulator(config, midnight=midnight)
+    simulator.run()
+
+    assert len(counts) == SMALL["days"] - 1
+    assert all(landed == sent > 0 for landed, sent in counts), counts
+
+
 @pytest.mark.slow
 def test_a_running_server_can_be_driven_over_http(tmp_path: Path) -> None:
     from mercado_cli.server import running_api
