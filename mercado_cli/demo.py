@@ -29,6 +29,7 @@ from mercado_cli.pipeline import stdout_console
 from mercado_cli.progress import SimulationProgress
 from mercado_cli.server import running_api
 from ml.artifacts import artifact_root, read_pointer, versions
+from orchestration.pipeline import pipeline_instance
 from shop_api.catalog.default_tree import DEFAULT_CATEGORY_TREE
 from shop_api.catalog.service import seed_category_tree
 from shop_api.core.clock import SystemClock
@@ -132,6 +133,17 @@ def train_step(console: Console, home: Path, env: dict[str, str]) -> str | None:
     return published if published == written[-1] else None
 
 
+def audiences_step(console: Console, env: dict[str, str]) -> None:
+    """``mercado audiences refresh``: every audience definition published from the marts
+    and profiles just built, consent read from the shop at this moment."""
+    console.print(
+        "\n[bold]Publishing the campaign audiences (mercado audiences refresh): members with "
+        "both ad consents, hashed for Customer Match, with adds and removes[/bold]"
+    )
+    if run_cli(["audiences", "refresh"], env) != 0:
+        raise StepFailed("the audiences were not all published")
+
+
 def run_demo(
     settings: Settings,
     plan: DemoPlan | None = None,
@@ -201,9 +213,9 @@ def run_demo(
                 full_refresh=True,
             )
             phases.done("pipeline, every asset")
-            with console.status("[bold]Building customer profiles (ml.profiles)[/bold]"):
-                profiles = summarise_profiles(warehouse, home)
-            phases.done("customer profiles")
+            profiles = summarise_profiles(warehouse, pipeline_instance())
+            audiences_step(console, env)
+            phases.done("audiences")
             if plan.docs:
                 docs = build_docs(console, env)
                 phases.done("dbt docs")

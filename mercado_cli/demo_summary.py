@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from audiences.catalogue import print_audiences
+from audiences.refresh import audiences_root
 from mercado_cli.demo_profiles import ProfileSummary, format_profiles
 from ml.artifacts import artifact_root, versions
 from ml.evaluation import render_table
@@ -62,8 +64,15 @@ def print_summary(
             )
             console.out(table, highlight=False)
     if profiles is not None:
-        say("\n[bold]Customer profiles[/bold] (ml.profiles.build_profiles on the marts)")
+        say("\n[bold]Customer profiles[/bold] (the profiles/customer_profiles and segments assets)")
         console.out(format_profiles(profiles), highlight=False)
+    audience_files = audiences_root(home)
+    if built and audience_files.exists():
+        say(
+            "\n[bold]Campaign audiences[/bold] (members with both ad consents; adds and removes "
+            "against the previous version; files in Customer Match CSV layout)"
+        )
+        print_audiences(audience_files, lambda line: console.out("  " + line, highlight=False))
     events, files = lake
     dev = dev_command(home)
     docs_line = (
@@ -86,7 +95,9 @@ def print_summary(
         f"  Dagster UI         {dev}  → http://127.0.0.1:3000 (this demo's runs, assets, "
         "checks, schedules)\n"
         f"  API docs           {dev}  → http://127.0.0.1:8000/docs (OpenAPI, try it out)\n"
-        f"  warehouse (DuckDB) {warehouse} (schemas raw, staging, intermediate, marts)\n"
+        f"  warehouse (DuckDB) {warehouse} (schemas raw, staging, intermediate, marts, "
+        "profiles, quality, ops)\n"
+        f"  audience files     {audience_files} (mercado audiences list|show|pull NAME)\n"
         f"  recommender        {artifact_root(home)} (LATEST: {published or 'none'})\n"
         f"  clickstream lake   {settings.lake_dir / 'events'} "
         f"({events:,} events in {files:,} files)\n"

@@ -81,6 +81,21 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
     site = tmp_path / "var" / "published" / "dashboards" / "index.html"
     assert site.exists() and f"dashboards         {site}" in summary
     assert "customers profiled" in summary
+
+    # Every audience published, consent-filtered and hashed, and listed with its counts.
+    audiences = tmp_path / "var" / "published" / "audiences"
+    released = {
+        folder.name: (folder / "LATEST").read_text().strip() for folder in audiences.iterdir()
+    }
+    assert {"cart_abandoners", "lapsed_buyers", "best_customer_lookalikes"} <= set(released)
+    for name, version in released.items():
+        members = (audiences / name / version / "members.csv").read_text().splitlines()
+        assert members[0] == "Email,Phone"
+        assert all(
+            re.fullmatch(r"[0-9a-f]{64}|", cell) for row in members[1:] for cell in row.split(",")
+        )
+        assert re.search(rf"^  {name}\s+\d+ members  \+\d+\s+-\d+", summary, re.MULTILINE)
+    assert f"audience files     {audiences}" in summary
     assert re.search(r"sample recommendations\s+│?\s*[\d.]+\s+│?\s*[\d.]+", summary)
 
 
