@@ -26,7 +26,7 @@ DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 # Customer Match keeps a member for at most 540 days after the last upload naming them.
 MAX_MEMBERSHIP_TTL_DAYS = 540
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
-PREPARED_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+PREPARED_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 
 IdentifierType = Literal["email", "phone"]

@@ -119,7 +119,12 @@ def qualifying_table(
         return _id_table([])
     seed_ids = seeds[CUSTOMER_ID].to_pylist()
     try:
-        profiles = conn.execute(f"select customer_id, embedding from {PROFILES_TABLE}").df()
+        # through Arrow: each embedding a NumPy view, not a list of Python floats
+        profiles = (
+            conn.sql(f"select customer_id, embedding from {PROFILES_TABLE}")
+            .to_arrow_table()
+            .to_pandas()
+        )
         nearest = (lookalike_fn or default_lookalike())(profiles, seed_ids, spec.size)
     except (duckdb.Error, ImportError) as exc:
         raise RuleError(
