@@ -305,7 +305,7 @@ def test_a_refresh_run_publishes_as_single_refreshes_and_leaves_no_temporary_tab
     snapshot = consenting(conn)
     with refresh_run(conn, tmp_path / "run", snapshot, definitions=definitions) as batch:
         together = {d.name: batch.refresh(d, now=T0).publication for d in categories}
-        assert {"category_weights_180d", "_audience_eligible"} <= temporary_tables(conn)
+        assert {"category_fans_180d", "_audience_eligible"} <= temporary_tables(conn)
     assert temporary_tables(conn) == set()
     for definition in categories:
         alone = refresh_audience(conn, tmp_path / "alone", definition, snapshot, now=T0)
