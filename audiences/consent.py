@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 import pyarrow as pa
-import pyarrow.compute as pc
-from sqlalchemy import Engine, String, cast, select
+from sqlalchemy import Engine, String, select, type_coerce
 
 from shop_api.models.user import User
 
@@ -44,36 +43,19 @@ def _key(value: object) -> str:
     return str(uuid.UUID(text))
 
 
-def _keys(ids: pa.Array) -> list[str]:
-    """``_key`` of every id (text), in Arrow: 32 hex digits get their dashes; any other
-    form not already dashed goes through ``_key`` one by one."""
-    lower = pc.utf8_lower(ids)
-    parts = [pc.utf8_slice_codeunits(lower, a, b) for a, b in DASHED_PARTS]
-    dashed = pc.binary_join_element_wise(*parts, "-")
-    keys = pc.if_else(pc.equal(pc.utf8_length(lower), 32), dashed, lower)
-    return [k if len(k) == 36 else _key(k) for k in keys.to_pylist()]
-
-
-DASHED_PARTS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
-
-
 def read_consent(engine: Engine) -> ConsentSnapshot:
     """Who may be uploaded now, and who is erased, from the shop database."""
     users = User.__table__
     consents = users.c.ad_user_data_consent & users.c.ad_personalization_consent
     read_at = datetime.now(UTC)
+    consenting: set[str] = set()
+    erased: set[str] = set()
     with engine.connect() as conn:
-        # ids as text (no UUID object per row), keyed in Arrow: a million accounts are
-        # read at each publish
-        rows = conn.execute(
-            select(cast(users.c.id, String), consents, users.c.erased_at.is_not(None))
-        ).all()
-    columns = list(zip(*rows, strict=True)) if rows else [[], [], []]
-    ids = pa.array(columns[0], pa.string())
-    consent = pc.fill_null(pa.array([bool(c) for c in columns[1]], pa.bool_()), False)
-    erased = pa.array([bool(e) for e in columns[2]], pa.bool_())
-    keys = pa.array(_keys(ids) if len(ids) else [], pa.string())
-    consenting = keys.filter(pc.and_(consent, pc.invert(erased)))
-    return ConsentSnapshot(
-        frozenset(consenting.to_pylist()), frozenset(keys.filter(erased).to_pylist()), read_at
-    )
+        # the raw id (no UUID object per row: a million accounts are read at each publish)
+        rows = conn.execute(select(type_coerce(users.c.id, String), consents, users.c.erased_at))
+        for user_id, consent, erased_at in rows:
+            if erased_at is not None:
+                erased.add(_key(user_id))
+            elif consent:
+                consenting.add(_key(user_id))
+    return ConsentSnapshot(frozenset(consenting), frozenset(erased), read_at)
