@@ -5,7 +5,10 @@ A definition says who is in (``sql`` over the marts and profiles returning
 refreshed (cron), which identifiers go to the ad platform, how long a membership lasts
 there (at most 540 days, Customer Match's limit) and the sizes that are plausible. A
 file with ``parameters`` is one definition per value (``{category}`` in the name, text
-and SQL replaced), so a marketer gets one audience per category.
+and SQL replaced), so a marketer gets one audience per category. ``prepare`` names
+tables the rule reads that are computed once per refresh and shared by every audience
+that names the same table with the same SQL (a parametrised file's aggregation, run once
+rather than once per value).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 # Customer Match keeps a member for at most 540 days after the last upload naming them.
 MAX_MEMBERSHIP_TTL_DAYS = 540
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
+PREPARED_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 
 IdentifierType = Literal["email", "phone"]
@@ -70,6 +74,10 @@ class AudienceDefinition(BaseModel):
     description: str = Field(min_length=10)
     owner: str = Field(min_length=1)
     sql: str | None = None
+    prepare: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tables the sql rule reads, by name: computed once per refresh, shared.",
+    )
     segment: str | None = None
     lookalike: Lookalike | None = None
     refresh_cron: str = "0 3 * * *"
@@ -106,12 +114,22 @@ class AudienceDefinition(BaseModel):
                 raise ValueError(f"reads: {table!r} is not schema.table")
         return value
 
+    @field_validator("prepare")
+    @classmethod
+    def prepared_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not PREPARED_NAME.match(name):
+                raise ValueError(f"prepare: {name!r} is not a table name (a-z, 0-9, _)")
+        return value
+
     @model_validator(mode="after")
     def one_rule(self) -> Self:
         rules = [k for k in ("sql", "segment", "lookalike") if getattr(self, k) is not None]
         if len(rules) != 1:
             found = ", ".join(rules) or "none"
             raise ValueError(f"exactly one of sql, segment or lookalike is needed (found: {found})")
+        if self.prepare and self.sql is None:
+            raise ValueError("prepare is only read by an sql rule")
         return self
 
     @property

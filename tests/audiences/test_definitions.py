@@ -256,3 +256,24 @@ def test_a_lookalike_without_profiles_says_what_is_missing(conn) -> None:
     conn.execute("insert into marts.customer_rfm values (?, 5, 5, 5, 'champions')", [champion])
     with pytest.raises(RuleError, match="best_customer_lookalikes: a lookalike needs the customer"):
         qualifying_ids(conn, DEFINITIONS["best_customer_lookalikes"])
+
+
+def test_prepared_tables_need_table_names_and_an_sql_rule(tmp_path) -> None:
+    bad_name = (
+        "description: Buyers of things\nowner: me\nsql: select 1\nprepare: {Bad-Name: select 1}\n"
+    )
+    with pytest.raises(DefinitionError, match="'Bad-Name' is not a table name"):
+        load_file(write(tmp_path, bad_name))
+    no_sql = "description: Buyers of things\nowner: me\nsegment: x\nprepare: {t: select 1}\n"
+    with pytest.raises(DefinitionError, match="prepare is only read by an sql rule"):
+        load_file(write(tmp_path, no_sql))
+
+
+def test_a_failing_prepared_table_names_the_audience(conn, tmp_path) -> None:
+    text = (
+        "description: Buyers of things\nowner: me\nsql: select * from t\n"
+        "prepare: {t: select nope}\n"
+    )
+    [definition] = load_file(write(tmp_path, text, "nope.yml"))
+    with pytest.raises(RuleError, match="audience nope: its prepared table t failed"):
+        qualifying_ids(conn, definition)

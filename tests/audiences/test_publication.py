@@ -27,7 +27,7 @@ from audiences.publication import (
     read_manifest,
     versions,
 )
-from audiences.refresh import Refresh, refresh_audience
+from audiences.refresh import Refresh, refresh_audience, refresh_run
 from orchestration.retention import RetentionReport, expire_versions
 from tests.audiences import warehouse as wh
 
@@ -283,3 +283,34 @@ def test_manifest_is_plain_json_readable_by_the_marketing_api(conn, tmp_path) ->
     result = run(conn, tmp_path, T0).publication
     text = (tmp_path / "lapsed_buyers" / str(result.version) / "manifest.json").read_text()
     assert json.loads(text)["source_data_versions"]["shop_consent_read_at"]
+
+
+def temporary_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    query = "select table_name from duckdb_tables() where temporary"
+    return {r[0] for r in conn.execute(query).fetchall()}
+
+
+def test_a_refresh_run_publishes_as_single_refreshes_and_leaves_no_temporary_table(
+    conn, tmp_path
+) -> None:
+    definitions = load_definitions()
+    categories = [d for n, d in definitions.items() if n.startswith("category_affinity_")]
+    fans = {}
+    for definition, category in zip(
+        categories[:3], ("electronics", "home", "fashion"), strict=True
+    ):
+        fans[definition.name] = wh.customer(conn, phone="+447911123456")
+        listing = wh.product(conn, f"{category}/phones")
+        wh.interaction(conn, fans[definition.name], listing, days_ago=5, weight=6.0)
+    snapshot = consenting(conn)
+    with refresh_run(conn, tmp_path / "run", snapshot, definitions=definitions) as batch:
+        together = {d.name: batch.refresh(d, now=T0).publication for d in categories}
+        assert {"category_fans_180d", "_audience_eligible"} <= temporary_tables(conn)
+    assert temporary_tables(conn) == set()
+    for definition in categories:
+        alone = refresh_audience(conn, tmp_path / "alone", definition, snapshot, now=T0)
+        assert together[definition.name].counts == alone.publication.counts
+        assert together[definition.name].members.equals(alone.publication.members)
+        expected = [fans[definition.name]] if definition.name in fans else []
+        assert together[definition.name].members["customer_id"].to_pylist() == expected
+    assert temporary_tables(conn) == set()
