@@ -86,9 +86,12 @@ def build_bundle(
     segments: pd.Series | None = None,
     revision: str | None = None,
     now: datetime | None = None,
+    embedder: Recommender | None = None,
 ) -> Bundle:
     """The version of a fitted winner: its candidate lists, similar items, bought
-    together (from ``purchases``: user/basket and item), popularity and metadata."""
+    together (from ``purchases``: user/basket and item), popularity and metadata. Its
+    embeddings are the winner's, or ``embedder``'s (fitted on the same ``data``) when the
+    winner has none, so profiles and lookalikes always have user vectors."""
     created = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rec_items, rec_scores = outputs.recommend_all(model, data, config.candidates_per_user)
     sim_items, sim_scores = outputs.similar_items(data, config.similar_per_item)
@@ -125,9 +128,13 @@ def build_bundle(
         "popularity.json": outputs.popularity(data, config.candidates_per_user, segments),
         "items.json": item_attributes(data, items),
     }
-    embeddings = model.embeddings()
-    if embeddings is not None:
-        features = getattr(model, "feature_embeddings", None)
+    source = model if model.embeddings() is not None else embedder
+    embeddings = source.embeddings() if source is not None else None
+    if source is not None and embeddings is not None:
+        described = {"model": source.name, "config": source.to_dict(), "winner": source is model}
+        manifest["embeddings"] = described
+        json_files["metrics.json"]["embeddings"] = described
+        features = getattr(source, "feature_embeddings", None)
         npz_files["embeddings.npz"] = {
             k: v.astype(np.float32)
             for k, v in {**embeddings, **(features() if features else {})}.items()

@@ -1,5 +1,6 @@
 """The published recommender's user embeddings (``embeddings.npz`` of the version
-``LATEST`` names; models without embeddings, such as ``ease``, publish none)."""
+``LATEST`` names: the winner's, or, when the winner has none such as ``ease``, the best
+embedding model's of the same training run)."""
 
 from __future__ import annotations
 

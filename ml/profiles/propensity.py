@@ -4,9 +4,11 @@ Trained on a time split so nothing from the future leaks in: features as of T-60
 labelled by a purchase in [T-60, T-30), evaluated on features as of T-30 labelled by
 [T-30, T), against an RFM-only baseline (logistic regression on recency, frequency and
 monetary value) on the same rows. The evaluated model is then refitted on the T-30 rows
-(the freshest complete label window) and scores everyone as of T. Gradient boosting
-(scikit-learn's histogram trees: missing values are handled natively, fast at a million
-rows); training cut-offs read a hash sample of customers when there are many.
+(the freshest complete label window) and scores everyone as of T. The model is gradient
+boosting (scikit-learn's histogram trees: missing values handled natively, fast at a
+million rows) or a regularised logistic regression (which does not overfit a small
+shop's few hundred rows), whichever cross-validates better on the training cut-off;
+training cut-offs read a hash sample of customers when there are many.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml.profiles.features import WINDOW_DAYS, buyers_between, features_as_of
@@ -44,6 +48,10 @@ class PropensityConfig:
     # OpenMP threads of the trees: on a busy shared machine more threads spin and cost
     # more CPU than they save (12 s of CPU instead of 0.8 s for 20k rows on 2 loaded cores)
     threads: int = 1
+    # the model family is chosen by this many folds of cross-validation on the training
+    # cut-off (never on the test one), on at most ``max_selection_rows`` of its rows
+    selection_folds: int = 3
+    max_selection_rows: int = 20_000
 
 
 @dataclass
@@ -93,12 +101,65 @@ def model_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in ("recency_days", "frequency")]
 
 
-def fit_model(x: pd.DataFrame, y: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
-    model = HistGradientBoostingClassifier(
+# columns kept as they are in the linear model (shares and percentiles in [0, 1]); the
+# rest (days, counts, spend) are skewed and enter as log1p
+BOUNDED = ("top_category_share", "price_percentile", "top_seller_share")
+
+
+def trees(seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
         max_iter=80, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
         early_stopping=False, random_state=seed,
     )  # fmt: skip
-    return model.fit(x[model_columns(x)], y)
+
+
+def linear_inputs(x: pd.DataFrame) -> pd.DataFrame:
+    """Days since a signal that never happened count as the cap; days, counts and spend
+    as log1p; shares left as they are (missing ones imputed by the pipeline)."""
+    x = x.copy()
+    days = [column for column in x if column.startswith("days_since_")]
+    x[days] = x[days].fillna(RECENCY_CAP_DAYS)
+    skewed = [column for column in x if column not in BOUNDED]
+    x[skewed] = np.log1p(x[skewed].clip(lower=0))
+    return x
+
+
+def logistic(seed: int) -> Any:
+    """Standardised, L2-regularised logistic regression: few parameters, so it does not
+    overfit the few hundred rows of a small shop the way trees do."""
+    return make_pipeline(
+        FunctionTransformer(linear_inputs),
+        SimpleImputer(strategy="median"),
+        StandardScaler(),
+        LogisticRegression(C=0.1, max_iter=1000, random_state=seed),
+    )
+
+
+FAMILIES = {"gradient_boosting": trees, "logistic": logistic}
+
+
+def choose_family(x: pd.DataFrame, y: np.ndarray, config: PropensityConfig) -> dict[str, Any]:
+    """Each family's mean AUC over stratified folds of the training cut-off (a fixed
+    sample of at most ``max_selection_rows``), and the best (trees on ties)."""
+    rows = np.random.default_rng(config.seed).permutation(len(y))[: config.max_selection_rows]
+    folds = StratifiedKFold(config.selection_folds, shuffle=True, random_state=config.seed)
+    inputs = x[model_columns(x)].iloc[rows]
+    scores = {
+        name: round(
+            float(
+                cross_val_score(
+                    make(config.seed), inputs, y[rows], cv=folds, scoring="roc_auc"
+                ).mean()
+            ),
+            4,
+        )
+        for name, make in FAMILIES.items()
+    }
+    return {"chosen": max(scores, key=scores.__getitem__), "cv_auc": scores}
+
+
+def fit_model(x: pd.DataFrame, y: np.ndarray, family: str, seed: int) -> Any:
+    return FAMILIES[family](seed).fit(x[model_columns(x)], y)
 
 
 def fit_baseline(x: pd.DataFrame, y: np.ndarray) -> Any:
@@ -181,16 +242,20 @@ def train_and_score(
                 },
             )
     with threadpool_limits(config.threads):
-        model = fit_model(x_train, y_train, config.seed)
+        selection = choose_family(x_train, y_train, config)
+        family = selection["chosen"]
+        model = fit_model(x_train, y_train, family, config.seed)
         baseline = fit_baseline(x_train, y_train)
         metrics = {
             "status": "trained",
             "split": split,
+            "family": family,
+            "selection": selection,
             "model": evaluate(y_test, model.predict_proba(x_test[model_columns(x_test)])[:, 1]),
             "rfm_baseline": evaluate(y_test, baseline.predict_proba(x_test[RFM])[:, 1]),
             "base_rate": round(float(y_test.mean()), 4),
         }
-        final = fit_model(x_test, y_test, config.seed)
+        final = fit_model(x_test, y_test, family, config.seed)
         x_today = model_frame(today, as_of)
         scores = final.predict_proba(x_today[model_columns(x_today)])[:, 1]
     return Propensity(scores, metrics)

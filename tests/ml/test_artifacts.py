@@ -14,6 +14,10 @@ from ml import artifacts
 from ml import columns as c
 from ml.config import TrainingConfig
 from ml.evaluation import evaluate
+from ml.models import model_from_dict
+from ml.outputs import recommend_all
+from ml.profiles.embeddings import published_user_embeddings
+from ml.training import embedding_candidate
 from tests.ml.conftest import frame
 
 ROWS = [
@@ -105,3 +109,48 @@ def test_pointers_swap_to_complete_versions_only(tmp_path: Path) -> None:
         [first, second, "LATEST", "CHALLENGER"]
     )
     assert json.loads((tmp_path / first / "manifest.json").read_text())["version"] == first
+
+
+def test_a_winner_without_embeddings_publishes_the_best_embedding_model_s(
+    tmp_path: Path,
+) -> None:
+    config = TrainingConfig(
+        k=2,
+        validation_last_n=1,
+        candidates=({"family": "ease"}, {"family": "als", "factors": 4}, {"family": "popularity"}),
+        candidates_per_user=3,
+    )
+    evaluation, _, data = evaluate(
+        frame(ROWS), frame([("u0", "b", 9), ("u1", "d", 9)]), config, {"kind": "hand-built"}
+    )
+    evaluation.winner = "ease"  # the simulated shop's usual winner, whichever won here
+    winner = model_from_dict({"family": "ease"}).fit(data)
+    chosen = embedding_candidate(evaluation)
+    assert chosen is not None and chosen["family"] == "als"
+    embedder = model_from_dict(chosen, seed=config.seed).fit(data)
+
+    written = artifacts.build_bundle(winner, data, evaluation, config, embedder=embedder)
+    artifacts.write_version(tmp_path, written)
+    artifacts.publish(tmp_path, written.version)
+    loaded = artifacts.load_version(tmp_path, written.version)
+
+    users = loaded["id_maps.json"]["users"]
+    vectors = loaded["embeddings.npz"]["user_embeddings"]
+    assert loaded["manifest.json"]["model_family"] == "ease"
+    assert loaded["manifest.json"]["embeddings"]["model"] == "als(factors=4)"
+    assert loaded["manifest.json"]["embeddings"]["winner"] is False
+    assert loaded["metrics.json"]["embeddings"] == loaded["manifest.json"]["embeddings"]
+    assert vectors.shape == (len(users), 4) and np.abs(vectors).sum(axis=1).all()
+    assert loaded["embeddings.npz"]["item_embeddings"].shape == (len(data.item_ids), 4)
+    # the winner's lists, not the embedding model's, are served
+    expected, _ = recommend_all(winner, data, 3)
+    assert (loaded["recommendations.npz"]["items"] == expected).all()
+    published = published_user_embeddings(tmp_path)
+    assert published is not None and published.users == users
+    assert (np.stack(published.for_customers(pd.Series(users))) == vectors).all()
+
+
+def test_no_embedding_candidate_leaves_the_winner_without() -> None:
+    written = bundle("ease")
+
+    assert "embeddings.npz" not in written.npz_files and "embeddings" not in written.manifest

@@ -41,7 +41,8 @@ def propensity_table(metrics: dict) -> str:
     lines = ["| model | auc | brier | ece |", "|---|---|---|---|"]
     for name in ("model", "rfm_baseline"):
         m = metrics[name]
-        lines.append(f"| {name} | {m['auc']:.4f} | {m['brier']:.4f} | {m['ece']:.4f} |")
+        label = f"model ({metrics['family']})" if name == "model" else name
+        lines.append(f"| {label} | {m['auc']:.4f} | {m['brier']:.4f} | {m['ece']:.4f} |")
     return "\n".join(lines)
 
 

@@ -29,6 +29,20 @@ def test_beats_the_rfm_baseline_on_held_out_month(built) -> None:
     assert model["ece"] < 0.05
 
 
+def test_a_small_shop_s_model_is_chosen_on_the_training_window_and_beats_rfm() -> None:
+    """400 customers: ~330 training rows, few enough for trees to overfit; the family
+    (trees or regularised logistic regression) is chosen by cross-validation on the
+    training cut-off, and the chosen one beats RFM on the held-out month."""
+    metrics = build_profiles(synthetic_inputs(400, seed=2)).propensity
+    cv_auc = metrics["selection"]["cv_auc"]
+
+    assert metrics["status"] == "trained" and metrics["split"]["train_rows"] < 400
+    assert set(cv_auc) == {"gradient_boosting", "logistic"}
+    assert metrics["family"] == metrics["selection"]["chosen"] == max(cv_auc, key=cv_auc.get)
+    assert metrics["model"]["auc"] > metrics["rfm_baseline"]["auc"]
+    assert 0 <= metrics["model"]["ece"] < 1 and metrics["model"]["reliability"]
+
+
 def test_time_split_trains_before_it_tests(built) -> None:
     split = built.propensity["split"]
 
