@@ -12,7 +12,7 @@ ifeq ($(UV),)
 UV := $(PYTHON) -m uv
 endif
 
-.PHONY: help install chromium demo test test-fast dev docs manifest bench bench-full lint format clean
+.PHONY: help install chromium wrk demo test test-fast dev docs manifest bench bench-full lint format clean
 
 # Dagster keeps its run history here for `make dev` (the instance settings are copied from
 # orchestration/dagster.yaml: one writer at a time in the "warehouse" pool, no telemetry).
@@ -48,6 +48,19 @@ chromium: ## Install headless Chromium for the browser tests (apt, when missing)
 		|| echo "chromium: apt-get failed; browser tests will skip"; \
 	fi
 
+# Debian's wrk drives the HTTP benchmarks' load from outside Python, so that the load
+# generator does not take the servers' CPU; without it they use their own asyncio client.
+wrk: ## Install wrk for the HTTP benchmarks (apt, when missing)
+	@if ! command -v wrk >/dev/null && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "wrk: not installed (needs root or sudo); benchmarks use their Python client"; exit 0; fi; \
+		echo "wrk: installing Debian's wrk for the HTTP benchmarks"; \
+		{ $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq wrk; } >/dev/null \
+		|| echo "wrk: apt-get failed; benchmarks use their Python client"; \
+	fi
+
 demo: install ## Run the whole platform once on embedded defaults (SQLite under var/)
 	$(UV) run --frozen mercado demo
 
@@ -81,10 +94,10 @@ docs: install ## Build the dbt docs site from the warehouse and print where it i
 	$(UV) run --frozen python -m orchestration.docs
 
 # One report of every bench script (bench/report.py): bench/results/ and bench/README.md.
-bench: install ## Every benchmark, quick sizes (minutes): one report in bench/results/
+bench: install wrk ## Every benchmark, quick sizes (minutes): one report in bench/results/
 	$(UV) run --frozen python bench/report.py --profile quick
 
-bench-full: install ## Every benchmark at the sizes of its targets (hours: 20M-event pipeline)
+bench-full: install wrk ## Every benchmark at the sizes of its targets (hours: 20M-event pipeline)
 	$(UV) run --frozen python bench/report.py --profile full
 
 lint: install ## ruff lint and format check, mypy type check of shop_api

@@ -16,9 +16,11 @@ It prints figures and never asserts on them. Run it from the repository root:
 
     .venv/bin/python bench/api_catalog.py [--backend sqlite] [--listings 100000] [--json out.json]
 
-The load generator is a minimal asyncio HTTP/1.1 client (one keep-alive connection per
-client, Content-Length framing): it needs a few percent of a core where httpx would need
-most of one, so on a small machine the server, not the client, is what gets measured.
+The load generator is wrk when it is installed (``make bench`` installs it; C, one thread,
+``wrk_requests.lua`` picks each request): it takes about 1% of a core. Without it, a minimal
+asyncio HTTP/1.1 client in this process (one keep-alive connection per client,
+Content-Length framing) drives the same connections: it needs a few percent of a core
+where httpx would need most of one, but it shares the machine's cores with the server.
 """
 
 from __future__ import annotations
@@ -27,14 +29,19 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import math
 import os
 import platform
 import random
+import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -819,6 +826,93 @@ async def _drive(
     return stats, before, after, database_seconds, connections
 
 
+WRK_SCRIPT = Path(__file__).with_name("wrk_requests.lua")
+
+
+def _wrk_seconds(seconds: float) -> int:
+    """wrk takes whole seconds."""
+    return max(1, round(seconds))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _drive_wrk(
+    wrk: str,
+    port: int,
+    paths: list[str],
+    headers: list[str],
+    clients: int,
+    warmup: float,
+    duration: float,
+    seed_value: int,
+    server_pids: list[int],
+    database: str | None = None,
+) -> tuple[
+    int, tuple[float, float, float, float], Counter[str], CpuSample, CpuSample, float | None,
+    list[int],
+]:  # fmt: skip
+    """``_drive`` with wrk (C, one thread) instead of this process's client, so that the
+    load generator takes a few percent of a core instead of a good part of one. A warm-up
+    run, then the measured one, each with ``clients`` keep-alive connections, each request
+    a random line of the requests file (``wrk_requests.lua``). Returns the requests
+    answered, (p50, p90, p99, max) in ms, the errors, the CPU samples around the measured
+    run (``client`` is wrk's CPU), the PostgreSQL backends' CPU seconds and the
+    connections each worker held shortly after it began."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="wrk-", delete=False) as file:
+        for path, more in zip(paths, headers, strict=True):
+            lines = [line for line in more.split("\r\n") if line]
+            file.write("\t".join([path, *lines]) + "\n")
+    url = f"http://{HOST}:{port}"
+
+    def run(seconds: float) -> str:
+        command = [
+            wrk, "-t", "1", "-c", str(clients), "-d", f"{_wrk_seconds(seconds)}s",
+            "--timeout", "30s", "-s", str(WRK_SCRIPT), url, "--", file.name, str(seed_value),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    try:
+        if warmup > 0:
+            run(warmup)
+        connections: list[int] = []
+        sampler = threading.Timer(
+            min(0.5, duration / 4),
+            lambda: connections.extend(_connections_per_worker(server_pids, port)),
+        )
+        db_before = _database_cpu(database) if database else {}
+        before = _cpu_sample(server_pids)
+        before.client = _children_cpu()
+        sampler.start()
+        output = run(duration)
+        after = _cpu_sample(server_pids)
+        after.client = _children_cpu()
+        db_after = _database_cpu(database) if database else {}
+        sampler.join()
+    finally:
+        Path(file.name).unlink(missing_ok=True)
+    marker = "wrk-json: "
+    found = [line for line in output.splitlines() if line.startswith(marker)]
+    if not found:
+        raise RuntimeError(f"wrk printed no figures: {output[-500:]}")
+    figures = json.loads(found[-1][len(marker) :])
+    errors: Counter[str] = Counter(
+        {name: figures[name] for name in ("connect", "read", "write", "timeout") if figures[name]}
+    )
+    if figures["status"]:
+        errors["non-2xx"] = figures["status"]
+    latencies = tuple(figures[f"{name}_us"] / 1000 for name in ("p50", "p90", "p99", "max"))
+    database_seconds = None
+    if db_after:
+        database_seconds = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+    return (
+        figures["requests"], latencies, errors, before, after, database_seconds, connections,
+    )  # fmt: skip
+
+
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection in this process while it drives the load.
@@ -962,6 +1056,7 @@ class ScenarioResult:
     # Open client connections each worker held when measuring began (most first): the
     # kernel spreads them by a hash, and a worker holding more of them answers slower.
     connections_per_worker: list[int] = field(default_factory=list)
+    load_generator: str = "python"  # "wrk" or this process's asyncio client
 
     @property
     def server_cpu_ms_per_request(self) -> float | None:
@@ -998,31 +1093,62 @@ def run_scenario(
     with_target: bool = True,
     database: str | None = None,
     headers: list[str] | None = None,
+    load_generator: str = "auto",
 ) -> ScenarioResult:
     """One scenario; ``database``, a PostgreSQL database on this machine whose backends'
     CPU is measured too; ``headers``, extra header lines sent with each path (same order,
-    e.g. ``"X-Client-Id: d1\\r\\n"``)."""
-    host_header = f"{HOST}:{server.port}"
+    e.g. ``"X-Client-Id: d1\\r\\n"``); ``load_generator``, "wrk", "python" (this
+    process's asyncio client) or "auto" (wrk when it is installed)."""
     extra = headers or [""] * len(paths)
-    requests = [
-        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n"
-        f"{more}\r\n".encode()
-        for path, more in zip(paths, extra, strict=True)
-    ]
     server_pids = _process_tree(server.process.pid)
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner, collector_paused():
-        stats, before, after, database_seconds, connections = runner.run(
-            _drive(
-                server.port, requests, clients, warmup, duration, seed_value, server_pids, database
+    wrk = shutil.which("wrk") if load_generator in ("auto", "wrk") else None
+    if load_generator == "wrk" and wrk is None:
+        raise RuntimeError("wrk is not installed (make bench installs it; or apt-get install wrk)")
+    if wrk is not None:
+        requests, (p50, p90, p99, longest), errors, before, after, database_seconds, connections = (
+            _drive_wrk(
+                wrk,
+                server.port,
+                paths,
+                extra,
+                clients,
+                warmup,
+                duration,
+                seed_value,
+                server_pids,
+                database,
             )
         )
-
-    latencies = sorted(latency for s in stats for latency in s.latencies)
-    errors: Counter[str] = Counter()
-    for s in stats:
-        errors.update(s.errors)
-    rps = len(latencies) / duration
-    p50, p90, p99 = (1000 * _percentile(latencies, f) for f in (0.5, 0.9, 0.99))
+    else:
+        host_header = f"{HOST}:{server.port}"
+        encoded = [
+            f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/json\r\n"
+            f"{more}\r\n".encode()
+            for path, more in zip(paths, extra, strict=True)
+        ]
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner, collector_paused():
+            stats, before, after, database_seconds, connections = runner.run(
+                _drive(
+                    server.port,
+                    encoded,
+                    clients,
+                    warmup,
+                    duration,
+                    seed_value,
+                    server_pids,
+                    database,
+                )
+            )
+        latencies = sorted(latency for s in stats for latency in s.latencies)
+        errors = Counter()
+        for s in stats:
+            errors.update(s.errors)
+        requests = len(latencies)
+        p50, p90, p99 = (1000 * _percentile(latencies, f) for f in (0.5, 0.9, 0.99))
+        longest = 1000 * latencies[-1] if latencies else float("nan")
+    if wrk is not None:
+        duration = _wrk_seconds(duration)
+    rps = requests / duration
     target, met = "-", None
     if with_target and scenario == "search":
         target = f"p99 < {SEARCH_P99_TARGET_MS:.0f} ms"
@@ -1034,12 +1160,12 @@ def run_scenario(
     return ScenarioResult(
         backend=backend,
         scenario=scenario,
-        requests=len(latencies),
+        requests=requests,
         requests_per_s=rps,
         p50_ms=p50,
         p90_ms=p90,
         p99_ms=p99,
-        max_ms=1000 * latencies[-1] if latencies else float("nan"),
+        max_ms=longest,
         errors=sum(errors.values()),
         error_breakdown=dict(errors),
         clients=clients,
@@ -1050,6 +1176,7 @@ def run_scenario(
         cpu_cores_machine=machine_cores,
         cpu_cores_database=None if database_seconds is None else database_seconds / duration,
         connections_per_worker=connections,
+        load_generator="wrk" if wrk is not None else "python",
     )
 
 

@@ -179,6 +179,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of scenarios")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--samples", type=int, default=4_000, help="in-process top-10 lists")
+    parser.add_argument(
+        "--load-generator",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="wrk (C, out of this process) or this process's asyncio client; auto: wrk when "
+        "installed (make bench installs it)",
+    )
     parser.add_argument("--seed", type=int, default=20_261_207)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
@@ -244,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         server.wait_ready()
         common = dict(
             clients=args.clients, warmup=args.warmup, duration=args.duration,
-            seed_value=args.seed, with_target=False,
+            seed_value=args.seed, with_target=False, load_generator=args.load_generator,
             database=database.pg_database if args.backend == "postgresql" else None,
         )  # fmt: skip
         on_sale = [listing_id for listing_id, _, _ in listings]
@@ -272,11 +279,13 @@ def main(argv: list[str] | None = None) -> int:
                 results[label].append(
                     run_scenario(args.backend, label, server, paths, headers=headers, **common)
                 )
+        generator = results[LISTING_PAGE][0].load_generator
+        load_from = "wrk" if generator == "wrk" else "this process's asyncio client"
         print(f"\n  uvicorn on {HOST}:{server.port}, {args.workers} worker(s), {args.rounds} "
-              "interleaved round(s); medians over rounds")  # fmt: skip
+              f"interleaved round(s), load from {load_from}; medians over rounds")  # fmt: skip
         print(
             f"  {'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'server CPU ms/req':>18} {'db CPU ms/req':>14}"
+            f"{'server CPU ms/req':>18} {'db CPU ms/req':>14} {'client cores':>13}"
         )
         for label, runs in results.items():
             print(
@@ -284,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_median(r.p50_ms for r in runs):>8.1f} {_median(r.p99_ms for r in runs):>8.1f} "
                 f"{sum(r.errors for r in runs):>7} "
                 f"{_ms(r.server_cpu_ms_per_request for r in runs):>18} "
-                f"{_ms(r.database_cpu_ms_per_request for r in runs):>14}"
+                f"{_ms(r.database_cpu_ms_per_request for r in runs):>14} "
+                f"{_ms(r.cpu_cores_client for r in runs):>13}"
             )
         backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.backend]
         page = results[LISTING_PAGE]
@@ -338,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             write_figures(
                 args.json, report, benchmark="recs_api", machine_load_before=load,
-                machine_load_after=after, in_process=figures,
+                machine_load_after=after, in_process=figures, load_generator=generator,
                 settings={k: v for k, v in vars(args).items() if k != "json"},
             )  # fmt: skip
     finally:
