@@ -16,6 +16,7 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Uuid,
     bindparam,
     cast,
     func,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
@@ -43,14 +45,16 @@ def _caller_kind(actor: User | None) -> str:
     return "staff" if actor.role == UserRole.staff else "user"
 
 
-def _visibility(kind: str, actor_id: Any) -> ColumnElement[bool] | None:
+def _visibility(kind: str, actor_id: Any, *, stored: bool = False) -> ColumnElement[bool] | None:
     """Published listings for everyone; drafts and paused ones for their seller and staff
-    (None: no restriction). ``actor_id`` is a value or a bound parameter."""
+    (None: no restriction). ``actor_id`` is a value or a bound parameter; ``stored``: it is
+    compared with the seller's id as stored (SQLite's hex digits, a string)."""
     if kind == "staff":
         return None
     # The statuses as literals: an expanding IN of bound values is re-rendered per call.
     public = Listing.status.in_([literal_column(f"'{status.value}'") for status in PUBLIC_STATUSES])
-    return public if kind == "anonymous" else or_(public, Listing.seller_id == actor_id)
+    seller_id = type_coerce(Listing.seller_id, String) if stored else Listing.seller_id
+    return public if kind == "anonymous" else or_(public, seller_id == actor_id)
 
 
 def _by_id_statements() -> dict[str, Select[Listing]]:
@@ -129,25 +133,59 @@ def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UU
     return list(session.connection().execute(_PAGE[kind], params).all())
 
 
-def readable_columns_statements(*columns: Any) -> dict[str, Select]:
+@dataclass(frozen=True)
+class ColumnReads:
     """Per kind of caller, some columns of the listing the caller may see, the ids bound
-    parameters: for ``readable_columns``. Build them once, like ``_BY_ID``."""
-    statements = {}
+    parameters: for ``readable_columns``. ``typed`` binds and reads ids as UUIDs;
+    ``stored`` (SQLite) as the 32 hex digits SQLAlchemy stores them as, so that it converts
+    nothing and the read runs on sqlite3 itself (``core.hot_reads``): through SQLAlchemy's
+    execution layer, a one-row read costs several times the statement."""
+
+    typed: dict[str, Select]
+    stored: dict[str, Select]
+    uuid_positions: tuple[int, ...]  # the columns ``stored`` reads as hex digits
+
+
+def readable_columns_statements(*columns: Any) -> ColumnReads:
+    """The reads of these columns for ``readable_columns``. Build them once, like ``_BY_ID``."""
+    uuid_positions = tuple(
+        position for position, column in enumerate(columns) if isinstance(column.type, Uuid)
+    )
+    as_stored = [
+        type_coerce(column, String) if position in uuid_positions else column
+        for position, column in enumerate(columns)
+    ]
+    stored_id = type_coerce(Listing.id, String)
+    typed, stored = {}, {}
     for kind in ("anonymous", "user", "staff"):
         statement = select(*columns).where(Listing.id == bindparam("listing_id"))
         visible = _visibility(kind, bindparam("actor_id"))
-        statements[kind] = statement if visible is None else statement.where(visible)
-    return statements
+        typed[kind] = statement if visible is None else statement.where(visible)
+        statement = select(*as_stored).where(stored_id == bindparam("listing_id", type_=String))
+        visible = _visibility(kind, bindparam("actor_id", type_=String), stored=True)
+        stored[kind] = statement if visible is None else statement.where(visible)
+    return ColumnReads(typed, stored, uuid_positions)
 
 
 def readable_columns(
-    session: Session, statements: dict[str, Select], actor: User | None, listing_id: uuid.UUID
+    session: Session, reads: ColumnReads, actor: User | None, listing_id: uuid.UUID
 ) -> Sequence[Any] | None:
     """The columns of ``readable_columns_statements`` for the listing, if the caller may
-    see it, read by position with the values of ``hot_reads.fetch_rows``."""
+    see it, read by position with the values of ``hot_reads.fetch_rows`` (ids as UUIDs)."""
     kind, params = _by_id_params(actor, listing_id)
-    rows = fetch_rows(session.connection(), statements[kind], params)
-    return rows[0] if rows else None
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        rows = fetch_rows(connection, reads.typed[kind], params)
+        return rows[0] if rows else None
+    rows = fetch_rows(
+        connection, reads.stored[kind], {name: value.hex for name, value in params.items()}
+    )
+    if not rows:
+        return None
+    row = list(rows[0])
+    for position in reads.uuid_positions:
+        row[position] = uuid.UUID(hex=row[position])
+    return row
 
 
 def count_images(session: Session, listing_id: uuid.UUID) -> tuple[int, int]:

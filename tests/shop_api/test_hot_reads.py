@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from shop_api.core.db import create_async_read_engine, create_async_write_engine
 from shop_api.core.hot_reads import fetch_rows, runs_on_driver
 from shop_api.listings import repository
-from shop_api.models import Listing, ListingCondition
+from shop_api.models import Listing, ListingCondition, User
 from shop_api.search.backends import search_backend_for
 from tests.factories import Actor, Factory, unique_word
 
@@ -190,3 +190,45 @@ def test_on_sqlite_a_read_with_values_to_convert_goes_through_sqlalchemy(
     assert seen == 1
     assert rows[0][0] == uuid.UUID(listing["id"])
     assert isinstance(rows[0][1], datetime)
+
+
+READ_COLUMNS = repository.readable_columns_statements(
+    Listing.id, Listing.seller_id, Listing.category_id, Listing.title, Listing.price_minor
+)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "its seller", "another seller", "staff"])
+def test_on_sqlite_a_listing_read_by_its_columns_runs_on_the_driver_with_uuids(
+    sqlite_app: FastAPI, factory: Factory, seller: Actor, caller: str
+) -> None:
+    """The listing's columns as the caller may see it (a draft: its seller and staff)."""
+    listing = factory.listing(seller, status="draft")
+    callers = {
+        "anonymous": None,
+        "its seller": seller,
+        "another seller": factory.user("seller"),
+        "staff": factory.user("staff"),
+    }
+    actor = callers[caller]
+    with sqlite_app.state.database.read_sessions() as session:
+        user = session.get(User, actor.id) if actor is not None else None
+
+    seen, row = statements_seen_by_sqlalchemy(
+        sqlite_app,
+        lambda session: repository.readable_columns(
+            session, READ_COLUMNS, user, uuid.UUID(listing["id"])
+        ),
+    )
+
+    assert seen == 0
+    if caller in ("anonymous", "another seller"):
+        assert row is None
+    else:
+        assert row is not None
+        assert tuple(row) == (
+            uuid.UUID(listing["id"]),
+            uuid.UUID(listing["seller_id"]),
+            uuid.UUID(listing["category_id"]),
+            listing["title"],
+            listing["price_minor"],
+        )
