@@ -69,23 +69,28 @@ class TopK:
     scores: np.ndarray
 
     def row(self, row: int, item_ids: np.ndarray) -> Ranked:
-        indices = self.items[row]
-        kept = indices >= 0
-        return Ranked(item_ids[indices[kept]], self.scores[row][kept])
+        indices, scores = self.items[row], self.scores[row]
+        if indices.min(initial=0) < 0:  # padded: a row of fewer than C candidates
+            kept = indices >= 0
+            indices, scores = indices[kept], scores[kept]
+        return Ranked(indices, scores, item_ids)
 
 
 class Ranked(Sequence[Candidate]):
     """One row of a ``TopK`` as candidates, made as they are read: a request usually reads
-    the first few of a row of hundreds."""
+    the first few of a row of hundreds. The row keeps the table's item row indices and
+    looks each id up as it is read: taking all of them at once touched hundreds of
+    scattered id strings per request, the most of what a lookup cost."""
 
-    __slots__ = ("_ids", "_scores")
+    __slots__ = ("_item_ids", "_rows", "_scores")
 
-    def __init__(self, ids: np.ndarray, scores: np.ndarray) -> None:
-        self._ids = ids
+    def __init__(self, rows: np.ndarray, scores: np.ndarray, item_ids: np.ndarray) -> None:
+        self._rows = rows  # indices into item_ids, none negative
         self._scores = scores
+        self._item_ids = item_ids
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._rows)
 
     @overload
     def __getitem__(self, index: int) -> Candidate: ...
@@ -93,13 +98,13 @@ class Ranked(Sequence[Candidate]):
     def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
     def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
         if isinstance(index, slice):
-            return Ranked(self._ids[index], self._scores[index])
-        return Candidate(self._ids[index], float(self._scores[index]))
+            return Ranked(self._rows[index], self._scores[index], self._item_ids)
+        return Candidate(self._item_ids[self._rows[index]], float(self._scores[index]))
 
     def __iter__(self) -> Iterator[Candidate]:
-        ids, scores = self._ids, self._scores
-        for position in range(len(ids)):
-            yield Candidate(ids[position], float(scores[position]))
+        ids, rows, scores = self._item_ids, self._rows, self._scores
+        for position in range(len(rows)):
+            yield Candidate(ids[rows[position]], float(scores[position]))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)

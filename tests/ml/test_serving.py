@@ -168,3 +168,21 @@ def test_forgetting_a_user_nulls_their_key_everywhere_and_the_store_reloads(tmp_
     assert not served.knows_user("u1")
     assert [c.item_id for c in served.for_user("u2") or []] == ["b"]
     assert forget_users(tmp_path, ["u1"]) == {"versions": 0, "entries_erased": 0}
+
+
+def test_a_row_reads_as_its_candidates_whatever_its_padding():
+    from ml.serving import PADDING, TopK
+
+    item_ids = np.array(["a", "b", "c", "d"], dtype=object)
+    table = TopK(
+        np.array([[2, PADDING, 0, PADDING], [3, 1, 0, 2]], np.int32),
+        np.array([[0.9, -1, 0.5, -1], [0.8, 0.7, 0.6, 0.5]], np.float32),
+    )
+
+    padded, full = table.row(0, item_ids), table.row(1, item_ids)
+
+    assert list(padded) == [Candidate("c", pytest.approx(0.9)), Candidate("a", 0.5)]
+    assert (len(padded), padded[1], padded[-1]) == (2, Candidate("a", 0.5), Candidate("a", 0.5))
+    assert [c.item_id for c in full] == ["d", "b", "a", "c"]
+    assert [c.item_id for c in full[1:3]] == ["b", "a"]
+    assert full[0] == Candidate("d", pytest.approx(0.8)) and len(full) == 4
