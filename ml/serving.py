@@ -67,10 +67,16 @@ class TopK:
 
     items: np.ndarray
     scores: np.ndarray
+    # Rows of fewer than C candidates, found once: a reduction per request costs more
+    # than reading the row.
+    padded: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "padded", (self.items < 0).any(axis=1))
 
     def row(self, row: int, item_ids: np.ndarray) -> Ranked:
         indices, scores = self.items[row], self.scores[row]
-        if indices.min(initial=0) < 0:  # padded: a row of fewer than C candidates
+        if self.padded[row]:
             kept = indices >= 0
             indices, scores = indices[kept], scores[kept]
         return Ranked(indices, scores, item_ids)
