@@ -11,7 +11,8 @@ For one backend (SQLite by default) this script
    whole rule (``recommendations.service.for_caller``) with its availability read on the
    database: p50/p99 of a top-10 list;
 3. starts the API (``shop_api.serving``, ``--workers``) and drives it with ``--clients``
-   keep-alive connections, in ``--rounds`` interleaved rounds: ``GET /listings/{id}``,
+   keep-alive connections (from wrk when installed, else from this process:
+   ``--load-generator``), in ``--rounds`` interleaved rounds: ``GET /listings/{id}``,
    ``GET /recommendations?k=10`` as known devices (``X-Client-Id``), and the similar and
    bought-together lists of listings on sale;
 4. prints, per scenario, the medians over rounds of requests/s, latencies and the CPU the
@@ -22,7 +23,7 @@ For one backend (SQLite by default) this script
 It prints figures and never asserts on them. From the repository root:
 
     .venv/bin/python bench/recs_api.py [--backend sqlite|postgresql] [--listings 100000]
-        [--clients 16] [--rounds 2] [--json out.json]
+        [--clients 16] [--rounds 2] [--load-generator auto|wrk|python] [--json out.json]
 """
 
 from __future__ import annotations
