@@ -880,7 +880,7 @@ def _drive_wrk(
             run(warmup)
         connections: list[int] = []
         sampler = threading.Timer(
-            min(0.5, duration / 4),
+            _wrk_seconds(duration) / 4,  # wrk has connected by then, even on a busy machine
             lambda: connections.extend(_connections_per_worker(server_pids, port)),
         )
         db_before = _database_cpu(database) if database else {}
@@ -1518,8 +1518,9 @@ def print_table(results: list[ScenarioResult]) -> None:
         if r.error_breakdown:
             print(f"{'':<33}errors by kind: {r.error_breakdown}")
     print(
-        "cpu = cores busy during the measured window: server processes / this client / whole "
-        "machine (PostgreSQL's own processes are only in 'all'); srv ms/req = server CPU per "
+        "cpu = cores busy during the measured window: server processes / the load generator "
+        "(wrk or this process) / whole machine (PostgreSQL's own processes are only in 'all'); "
+        "srv ms/req = server CPU per "
         "request; db ms/req = CPU of the PostgreSQL backends of the bench database per request"
     )
 
