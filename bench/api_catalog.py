@@ -17,11 +17,10 @@ It prints figures and never asserts on them. Run it from the repository root:
     .venv/bin/python bench/api_catalog.py [--backend sqlite] [--listings 100000] [--json out.json]
 
 The load generator is wrk when it is installed (``make bench`` installs it; C, one thread,
-``wrk_requests.lua`` picks each request): a fraction of this process's CPU per request,
-and out of it. Without it, a minimal
-asyncio HTTP/1.1 client in this process (one keep-alive connection per client,
-Content-Length framing) drives the same connections: it needs a few percent of a core
-where httpx would need most of one, but it shares the machine's cores with the server.
+``wrk_requests.lua`` picks each request), out of this process and at a fraction of its CPU
+per request. Without it, a minimal asyncio HTTP/1.1 client in this process (one keep-alive
+connection per client, Content-Length framing) drives the same connections: far cheaper
+than httpx, but it shares the machine's cores with the server.
 """
 
 from __future__ import annotations
