@@ -79,3 +79,25 @@ def test_a_manifest_replaced_by_another_home_is_parsed_again(
 
     assert len(parses) == 2
     assert "stg_raw__events" in manifest.read_text()
+
+
+def test_a_windowed_build_starts_from_the_last_windowed_builds_parse_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """dbt's parse cache is keyed on --vars: seeded from `dbt parse` (no vars), every
+    windowed build would parse the whole project again."""
+    from orchestration.defs.transform_incremental.assets import keep_parse_state, seeded_target
+    from orchestration.settings import PipelineSettings
+
+    monkeypatch.setenv("MERCADO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MERCADO_WAREHOUSE_PATH", raising=False)
+    settings = PipelineSettings()
+    first = seeded_target(settings, "dbt_incremental_models-run1")
+    assert not (first / "partial_parse.msgpack").exists()
+    (first / "partial_parse.msgpack").write_bytes(b"parsed with the window's vars")
+    keep_parse_state(settings, first)
+
+    second = seeded_target(settings, "dbt_incremental_models-run2")
+
+    assert second != first
+    assert (second / "partial_parse.msgpack").read_bytes() == b"parsed with the window's vars"
