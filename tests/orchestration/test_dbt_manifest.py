@@ -101,3 +101,25 @@ def test_a_windowed_build_starts_from_the_last_windowed_builds_parse_cache(
 
     assert second != first
     assert (second / "partial_parse.msgpack").read_bytes() == b"parsed with the window's vars"
+
+
+def test_dbt_resources_know_the_installed_dbt_version_without_starting_dbt(monkeypatch):
+    """dagster-dbt would start `dbt --version` for every resource it invokes dbt with."""
+    from dagster_dbt import DbtCliResource
+    from dagster_dbt.core import resource as dbt_resource
+    from dbt.version import __version__
+    from packaging.version import Version
+
+    from orchestration.components.warehouse_dbt import known_dbt_version
+
+    def no_dbt(*args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError(f"dbt started: {args}")
+
+    monkeypatch.setattr(dbt_resource, "check_output", no_dbt)
+    by_path = DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_module.dbt_executable()
+    )
+    on_path = DbtCliResource(project_dir=str(DBT_PROJECT_DIR))  # the dbt component's
+
+    for resource in (by_path, on_path):
+        assert known_dbt_version(resource)._cli_version == Version(__version__)

@@ -27,6 +27,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.components.dbt_translation import MercadoDbtTranslator
 from orchestration.components.warehouse_dbt import (
     dbt_target_dir,
+    known_dbt_version,
     released_dbt_adapter,
     warehouse_env,
 )
@@ -125,7 +126,7 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
             released_dbt_adapter(),
         ):
             args = dbt_build_args(window, config.full_refresh)
-            invocation = dbt.cli(args, context=context, target_path=target)
+            invocation = known_dbt_version(dbt).cli(args, context=context, target_path=target)
             yield from invocation.stream().fetch_row_counts()
         keep_parse_state(settings, target)
 
