@@ -115,6 +115,11 @@ def approve_command(
 def refresh_command() -> None:
     """Refresh and publish every audience now (in-process, recorded in the Dagster
     instance); ``mercado pipeline run`` builds the marts first."""
+    raise typer.Exit(refresh_and_report())
+
+
+def refresh_and_report() -> int:
+    """``refresh``'s run and listing; 0 when every audience was published."""
     import dagster as dg
 
     from audiences.catalogue import print_audiences
@@ -124,4 +129,4 @@ def refresh_command() -> None:
     result = run_pipeline(selection=dg.AssetSelection.groups(AUDIENCES_GROUP))
     typer.echo(result.summary())
     print_audiences(_root(), typer.echo)
-    raise typer.Exit(0 if result.success else 1)
+    return 0 if result.success else 1

@@ -16,6 +16,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from mercado_cli.demo_build import PIPELINE, BuildReport, cpu_seconds
 from mercado_cli.demo_plan import DemoPlan
 from mercado_cli.demo_profiles import ProfileSummary, summarise_profiles
 from mercado_cli.demo_recommendations import (
@@ -59,13 +60,6 @@ def lake_summary(settings: Settings) -> tuple[int, int]:
     return events, len(files)
 
 
-def cpu_seconds() -> float:
-    """CPU of this process and of its child processes that have ended (the API server, the
-    pipeline and training runs, the simulator's collect process)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
 class Phases:
     """Wall and CPU seconds of each chapter of the demo, printed at the end (on a shared
     machine the CPU seconds say more than the wall clock)."""
@@ -77,9 +71,24 @@ class Phases:
 
     def done(self, name: str) -> None:
         now, cpu = time.monotonic(), cpu_seconds()
-        wall, used = self.seconds.get(name, (0.0, 0.0))
-        self.seconds[name] = (wall + now - self._mark, used + cpu - self._cpu)
+        self._add(name, now - self._mark, cpu - self._cpu)
         self._mark, self._cpu = now, cpu
+
+    def done_in_child(self, steps: list[tuple[str, float, float]], rest: str) -> None:
+        """Since the last mark: a child process's ``steps`` (name, wall, CPU) as it
+        measured them, and what they leave of the time (the child's start-up) under
+        ``rest``."""
+        now, cpu = time.monotonic(), cpu_seconds()
+        wall, used = now - self._mark, cpu - self._cpu
+        for name, step_wall, step_cpu in steps:
+            self._add(name, step_wall, step_cpu)
+            wall, used = wall - step_wall, used - step_cpu
+        self._add(rest, max(wall, 0.0), max(used, 0.0))
+        self._mark, self._cpu = now, cpu
+
+    def _add(self, name: str, wall: float, cpu: float) -> None:
+        before_wall, before_cpu = self.seconds.get(name, (0.0, 0.0))
+        self.seconds[name] = (before_wall + wall, before_cpu + cpu)
 
     def table(self) -> Table:
         table = Table(title="where the time went", title_justify="left")
@@ -106,13 +115,6 @@ def run_cli(args: list[str], env: dict[str, str]) -> int:
     return subprocess.call(command, env={**os.environ, **env})
 
 
-def run_pipeline_step(console: Console, env: dict[str, str], title: str, **options: bool) -> None:
-    console.print(f"\n[bold]{title}[/bold]")
-    flags = [f"--{name.replace('_', '-')}" for name, on in options.items() if on]
-    if run_cli(["pipeline", "run", *flags], env) != 0:
-        raise StepFailed("the pipeline did not succeed")
-
-
 def train_step(console: Console, home: Path, env: dict[str, str]) -> str | None:
     """``mercado ml train --build-marts``: what training reads (raw loads and the dbt models
     upstream, without tests: the build at the end tests everything), then the
@@ -133,15 +135,27 @@ def train_step(console: Console, home: Path, env: dict[str, str]) -> str | None:
     return published if published == written[-1] else None
 
 
-def audiences_step(console: Console, env: dict[str, str]) -> None:
-    """``mercado audiences refresh``: every audience definition published from the marts
-    and profiles just built, consent read from the shop at this moment."""
+def build_step(console: Console, env: dict[str, str], phases: Phases, docs: bool) -> Path | None:
+    """``mercado pipeline run --full-refresh``, ``mercado audiences refresh`` and, with
+    ``docs``, ``make docs``, in one child process (``mercado_cli.demo_build``); the docs
+    folder when it was built."""
     console.print(
-        "\n[bold]Publishing the campaign audiences (mercado audiences refresh): members with "
-        "both ad consents, hashed for Customer Match, with adds and removes[/bold]"
+        "\n[bold]Building every asset (mercado pipeline run --full-refresh): raw loads, dbt "
+        "models and tests, quality checks (the served lists' impressions and clicks too)"
+        "[/bold]"
     )
-    if run_cli(["audiences", "refresh"], env) != 0:
-        raise StepFailed("the audiences were not all published")
+    report_path = Path(env["MERCADO_HOME"]) / "demo-build.json"
+    report_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "mercado_cli.demo_build", str(report_path)]
+    code = subprocess.call([*command, *(["--docs"] if docs else [])], env={**os.environ, **env})
+    if not report_path.exists():
+        phases.done("pipeline, every asset")
+        raise StepFailed(f"the build stopped before its report (exit code {code})")
+    report = BuildReport.read(report_path)
+    phases.done_in_child(report.steps, rest=report.steps[0][0] if report.steps else PIPELINE)
+    if report.failed:
+        raise StepFailed(report.failed)
+    return Path(report.docs) if report.docs else None
 
 
 def run_demo(
@@ -205,20 +219,8 @@ def run_demo(
         if plan.pipeline:
             # Every shop table reloaded: the simulated days after the first run are dated
             # before the story's rows, so loading new rows by watermark would skip them.
-            run_pipeline_step(
-                console,
-                env,
-                "Building every asset: raw loads, dbt models and tests, quality checks "
-                "(the served lists' impressions and clicks too)",
-                full_refresh=True,
-            )
-            phases.done("pipeline, every asset")
+            docs = build_step(console, env, phases, plan.docs)
             profiles = summarise_profiles(warehouse, pipeline_instance())
-            audiences_step(console, env)
-            phases.done("audiences")
-            if plan.docs:
-                docs = build_docs(console, env)
-                phases.done("dbt docs")
             console.print("\n[bold]Recommendation lists by model version[/bold]")
             console.out(format_performance(performance_by_version(warehouse)), highlight=False)
             if plan.shoppers:
@@ -248,22 +250,6 @@ def run_demo(
     )
     console.print(phases.table())
     return 0
-
-
-def build_docs(console: Console, env: dict[str, str]) -> Path | None:
-    """``make docs`` (dbt docs generate against the warehouse) in a child process."""
-    with console.status("[bold]Building the dbt docs site (dbt docs generate)[/bold]"):
-        code = subprocess.call(
-            [sys.executable, "-m", "orchestration.docs"],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-        )
-    folder = Path(env["MERCADO_HOME"]) / "docs" / "dbt"
-    if code != 0 or not (folder / "index.html").exists():
-        console.print("[yellow]dbt docs: not built (make docs shows why)[/yellow]")
-        return None
-    console.print(f"dbt docs built: {folder / 'index.html'}", highlight=False)
-    return folder
 
 
 def simulate(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,23 @@ def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def known_dbt_version(dbt: DbtCliResource) -> DbtCliResource:
+    """``dbt`` told the dbt version installed beside this Python, when it runs that dbt.
+
+    dagster-dbt asks ``dbt --version`` of every resource it invokes dbt with (the dbt
+    component makes one per step): a dbt start-up, seconds of CPU, to learn what the
+    installed ``dbt-core`` package already says. The answer goes where dagster-dbt caches
+    its own (its ``_cli_version`` cached property); with another dbt, it still asks."""
+    from dbt.version import __version__
+    from packaging.version import Version
+
+    beside = Path(sys.executable).parent / "dbt"
+    found = shutil.which(dbt.dbt_executable)
+    if beside.exists() and found is not None and Path(found).resolve() == beside.resolve():
+        dbt.__dict__.setdefault("_cli_version", Version(__version__))
+    return dbt
+
+
 @contextlib.contextmanager
 def released_dbt_adapter() -> Iterator[None]:
     """Close the in-process dbt adapter's warehouse handle when dbt's events are consumed.
@@ -101,4 +120,4 @@ class WarehouseDbtProjectComponent(DbtProjectComponent):
             writer_lock(PipelineSettings().resolved_warehouse_path),
             released_dbt_adapter(),
         ):
-            yield from super().execute(context, dbt)
+            yield from super().execute(context, known_dbt_version(dbt))

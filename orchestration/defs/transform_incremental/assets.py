@@ -4,18 +4,33 @@ few models between them (tag ``daily_partitioned``, see ``orchestration.dbt``).
 A run for a partition (or a range of them, in one dbt invocation) passes the window as
 ``--vars '{"min_date": ..., "max_date": ...}'`` (inclusive dates), which the models use
 to bound ``is_incremental()``; ``full_refresh`` rebuilds them from scratch.
+
+dbt's parse cache is keyed on ``--vars``: seeded with the state of ``dbt parse`` (no vars),
+every windowed build would parse the whole project again. Each build starts from the state
+the last windowed build left instead (``windowed_parse_state``), so a build over the same
+window as the last one (the same day's runs; a rebuild of the same range) parses nothing
+again.
 """
 
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.components.dbt_translation import MercadoDbtTranslator
-from orchestration.components.warehouse_dbt import released_dbt_adapter, warehouse_env
+from orchestration.components.warehouse_dbt import (
+    dbt_target_dir,
+    known_dbt_version,
+    released_dbt_adapter,
+    warehouse_env,
+)
 from orchestration.dbt import PARTITIONED_SELECTOR, dbt_project, load_manifest, partitioned_models
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
@@ -41,6 +56,37 @@ def dbt_build_args(window: dg.TimeWindow | None, full_refresh: bool = False) -> 
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def windowed_parse_state(settings: PipelineSettings) -> Path:
+    """The parse cache the last windowed build left, beside ``dbt parse``'s own."""
+    return dbt_target_dir(settings) / "windowed" / PARSE_STATE
+
+
+def seeded_target(settings: PipelineSettings, name: str) -> Path:
+    """A fresh target folder for one dbt invocation, holding the last windowed build's
+    parse cache when there is one (dagster-dbt then leaves it as it is)."""
+    target = dbt_target_dir(settings) / f"{name}-{uuid.uuid4().hex[:7]}"
+    target.mkdir(parents=True)
+    state = windowed_parse_state(settings)
+    if state.exists():
+        shutil.copyfile(state, target / PARSE_STATE)
+    return target
+
+
+def keep_parse_state(settings: PipelineSettings, target: Path) -> None:
+    """Keep ``target``'s parse cache for the next windowed build (renamed into place)."""
+    written = target / PARSE_STATE
+    if not written.exists():
+        return
+    state = windowed_parse_state(settings)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    staged = state.with_name(f".{PARSE_STATE}-{os.getpid()}-{uuid.uuid4().hex[:7]}")
+    shutil.copyfile(written, staged)
+    os.replace(staged, state)
 
 
 def _indirect_selection(context: dg.AssetExecutionContext) -> str | None:
@@ -70,13 +116,19 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         """Incremental dbt models for the run's partition window."""
         partitioned = context.has_partition_key or context.has_partition_key_range
         window = context.partition_time_window if partitioned else None
+        settings = PipelineSettings()
+        target = seeded_target(
+            settings, f"{context.op_execution_context.op.name}-{context.run_id[:7]}"
+        )
         with (
             warehouse_env(indirect_selection=_indirect_selection(context)),
-            writer_lock(PipelineSettings().resolved_warehouse_path),
+            writer_lock(settings.resolved_warehouse_path),
             released_dbt_adapter(),
         ):
-            invocation = dbt.cli(dbt_build_args(window, config.full_refresh), context=context)
+            args = dbt_build_args(window, config.full_refresh)
+            invocation = known_dbt_version(dbt).cli(args, context=context, target_path=target)
             yield from invocation.stream().fetch_row_counts()
+        keep_parse_state(settings, target)
 
     return dbt_incremental_models
 
