@@ -261,8 +261,8 @@ def buyers_between(
     conn: duckdb.DuckDBPyConnection, start: pd.Timestamp, end: pd.Timestamp
 ) -> pa.Array:
     """Customers with a paid order placed in ``[start, end)``: the propensity label."""
-    table = conn.execute(
-        LABEL_SQL, {"start": start.to_pydatetime(), "end": end.to_pydatetime()}
+    table = conn.sql(
+        LABEL_SQL, params={"start": start.to_pydatetime(), "end": end.to_pydatetime()}
     ).to_arrow_table()
     return table["customer_id"].combine_chunks()
 
