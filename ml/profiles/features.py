@@ -252,7 +252,8 @@ def features_as_of(
     conn: duckdb.DuckDBPyConnection, as_of: pd.Timestamp, permille: int = 1000
 ) -> pd.DataFrame:
     """One row per customer signed up before ``as_of`` (erased ones left out), ordered by
-    ``customer_id``: counts and recency timestamps of what happened before it. With
+    ``customer_id`` (and its ``customer_key``): counts and recency timestamps of what
+    happened before it. With
     ``permille`` < 1000, only that share of customers (a fixed hash sample)."""
     return conn.execute(FEATURES_SQL, {"as_of": as_of.to_pydatetime(), "permille": permille}).df()
 
