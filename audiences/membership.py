@@ -119,11 +119,11 @@ def qualifying_table(
         return _id_table([])
     seed_ids = seeds[CUSTOMER_ID].to_pylist()
     try:
-        # through Arrow: each embedding a NumPy view, not a list of Python floats
+        # Arrow columns: the embeddings stacked as one matrix, no Python object per row
         profiles = (
             conn.sql(f"select customer_id, embedding from {PROFILES_TABLE}")
             .to_arrow_table()
-            .to_pandas()
+            .to_pandas(types_mapper=pd.ArrowDtype)
         )
         nearest = (lookalike_fn or default_lookalike())(profiles, seed_ids, spec.size)
     except (duckdb.Error, ImportError) as exc:
@@ -154,7 +154,9 @@ ELIGIBLE_TABLE = "_audience_eligible"
 def create_eligible(conn: duckdb.DuckDBPyConnection, consenting: pa.Table | None) -> str:
     """A temporary table of the customers any audience may hold: both ad consents in the
     warehouse (and in ``consenting``, the shop's consenting ids, when given), not erased,
-    with an identifier. Built once per refresh, joined by every audience; returns its name."""
+    with an identifier, numbered in ``customer_id`` order (members are sorted by that
+    integer, not the string). Built once per refresh, joined by every audience; returns
+    its name."""
     shop = ""
     if consenting is not None:
         conn.register("_shop_consenting", consenting)
@@ -166,7 +168,8 @@ def create_eligible(conn: duckdb.DuckDBPyConnection, consenting: pa.Table | None
             select
                 cast(customers.customer_id as varchar) as customer_id,
                 cast(customers.email_sha256 as varchar) as email_sha256,
-                cast(customers.phone_sha256 as varchar) as phone_sha256
+                cast(customers.phone_sha256 as varchar) as phone_sha256,
+                row_number() over (order by cast(customers.customer_id as varchar)) as position
             from marts.dim_customers as customers
             {shop}
             where customers.has_ad_user_data_consent
@@ -216,12 +219,13 @@ def identified_members(
                 select
                     eligible.customer_id,
                     cast({email} as varchar) as email_sha256,
-                    cast({phone} as varchar) as phone_sha256
+                    cast({phone} as varchar) as phone_sha256,
+                    eligible.position
                 from {eligible} as eligible
                 semi join _audience_ids as ids on ids.customer_id = eligible.customer_id
             )
             where email_sha256 is not null or phone_sha256 is not null
-            order by customer_id
+            order by position
             """
         ).to_arrow_table()
     finally:

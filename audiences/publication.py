@@ -156,6 +156,8 @@ def _rows(table: pa.Table, email: str = EMAIL, phone: str = PHONE) -> pa.Array:
 def delta(current: pa.Table, previous: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Adds (rows new since ``previous``) and removes (rows gone), by identifiers (what the
     platform sees); a changed identifier is a remove of the old row and an add of the new."""
+    if not len(previous) or not len(current):
+        return current, previous
     now, before = _rows(current), _rows(previous)
     adds = current.filter(pc.invert(pc.is_in(now, value_set=before)))
     removes = previous.filter(pc.invert(pc.is_in(before, value_set=now)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -21,7 +22,7 @@ from ml.profiles.propensity import PropensityConfig, train_and_score
 # price bands by the customer's mean price percentile within categories
 PRICE_BANDS = (("low", 1 / 3), ("mid", 2 / 3), ("high", 1.0))
 
-# the channel and locale of each account's first session
+# the channel and locale of each account's first session (``customer_id`` is the key)
 FIRST_SESSIONS_SQL = """
 select user_id as customer_id, first.channel, first.locale
 from (
@@ -31,6 +32,24 @@ from (
     where user_id is not null
     group by user_id
 )
+"""
+
+# what the profiles take from the other marts, per customer key
+EXTRAS_SQL = """
+select
+    keys.customer_key,
+    customers.orders_paid,
+    customers.lifetime_value_minor,
+    {rfm}
+    pairs.signup_channel,
+    pairs.region
+from customer_keys as keys
+left join customers on customers.customer_id = keys.customer_key
+left join rfm on rfm.customer_id = keys.customer_key
+left join _first_sessions as first on first.customer_id = keys.customer_key
+left join _signup_pairs as pairs
+    on first.channel is not distinct from pairs.channel
+    and first.locale is not distinct from pairs.locale
 """
 
 COLUMNS = [
@@ -88,19 +107,37 @@ def price_band(percentile: pd.Series) -> pd.Series:
     return bands.astype(object).where(percentile.notna(), None)
 
 
-def signup_columns(first_sessions: pd.DataFrame) -> pd.DataFrame:
-    """``signup_channel`` and ``region`` per customer by ``ml.data.signup_attributes``,
-    applied once per distinct (channel, locale) pair: a million accounts share a few
-    dozen pairs, and the helper's per-row Python would cost seconds."""
-    pairs = first_sessions[["channel", "locale"]].drop_duplicates().reset_index(drop=True)
+def signup_columns(pairs: pd.DataFrame) -> pd.DataFrame:
+    """``signup_channel`` and ``region`` of each distinct (channel, locale) pair by
+    ``ml.data.signup_attributes``: a million accounts share a few dozen pairs, and the
+    helper's per-row Python would cost seconds."""
+    pairs = pairs[["channel", "locale"]].drop_duplicates().reset_index(drop=True)
     keys = pairs.index.astype(str)
     attributes = signup_attributes(
         pairs.assign(user_id=keys, session_id=keys, session_start_at=0)
     ).rename(columns={c.USER: "pair"})
-    pairs = pairs.assign(pair=keys).merge(attributes, on="pair").drop(columns="pair")
-    return first_sessions.merge(pairs, on=["channel", "locale"], how="left")[
-        ["customer_id", c.SIGNUP_CHANNEL, c.REGION]
+    return pairs.assign(pair=keys).merge(attributes, on="pair").drop(columns="pair")
+
+
+def extras(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per customer key (the index): paid orders and lifetime value, the RFM columns, and
+    the sign-up channel and region of the first session; ``features.registered`` tables."""
+    conn.execute(f"create or replace temp table _first_sessions as {FIRST_SESSIONS_SQL}")
+    pairs = signup_columns(
+        conn.execute("select distinct channel, locale from _first_sessions").df()
+    )
+    rfm = [
+        name
+        for (name,) in conn.execute("select column_name from (describe rfm)").fetchall()
+        if name in COLUMNS and name != "customer_id"
     ]
+    conn.register("_signup_pairs", pairs)
+    try:
+        rows = conn.execute(EXTRAS_SQL.format(rfm="".join(f"rfm.{name}, " for name in rfm))).df()
+    finally:
+        conn.unregister("_signup_pairs")
+        conn.execute("drop table _first_sessions")
+    return rows.set_index("customer_key")
 
 
 def build_profiles(
@@ -121,17 +158,11 @@ def build_profiles(
             )
         today = features_as_of(conn, as_of)
         scored = train_and_score(conn, today, as_of, propensity)
-        first_sessions = conn.execute(FIRST_SESSIONS_SQL).df()
+        others = extras(conn).reindex(today["customer_key"].to_numpy())
     profiles = today.rename(columns={"orders": "orders_paid_as_of"})
     profiles["as_of"] = as_of
-    signup = signup_columns(first_sessions)
-    customers = inputs.customers[["customer_id", "orders_paid", "lifetime_value_minor"]]
-    rfm = inputs.rfm.drop(columns=[col for col in inputs.rfm if col not in COLUMNS])
-    profiles = (
-        profiles.merge(customers, on="customer_id", how="left")
-        .merge(rfm, on="customer_id", how="left")
-        .merge(signup, on="customer_id", how="left")
-    )
+    for name in others.columns:
+        profiles[name] = others[name].to_numpy()
     profiles["orders_paid"] = profiles["orders_paid"].fillna(0).astype("int64")
     profiles["lifetime_value_minor"] = profiles["lifetime_value_minor"].fillna(0).astype("int64")
     profiles["price_band"] = price_band(profiles["price_percentile"])

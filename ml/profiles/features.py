@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ml.profiles.inputs import READS, ProfileInputs
 
@@ -145,7 +146,8 @@ reviewed as (
     group by buyer_id
 )
 select
-    customers.customer_id,
+    keys.customer_id,
+    customers.customer_id as customer_key,
     customers.signed_up_at,
     coalesce(orders.orders, 0) as orders,
     coalesce(orders.orders_{WINDOW_DAYS}d, 0) as orders_{WINDOW_DAYS}d,
@@ -171,6 +173,7 @@ select
     coalesce(asked.questions, 0) as questions,
     coalesce(reviewed.reviews, 0) as reviews
 from customers
+inner join customer_keys as keys on customers.customer_id = keys.customer_key
 left join orders on customers.customer_id = orders.customer_id
 left join sellers on customers.customer_id = sellers.customer_id
 left join categories on customers.customer_id = categories.customer_id
@@ -181,9 +184,10 @@ order by customers.customer_id
 """
 
 LABEL_SQL = """
-select distinct buyer_id as customer_id
+select distinct keys.customer_id
 from order_items
-where is_paid and placed_at >= $start and placed_at < $end
+inner join customer_keys as keys on order_items.buyer_id = keys.customer_key
+where order_items.is_paid and order_items.placed_at >= $start and order_items.placed_at < $end
 """
 
 LAST_ACTIVITY_SQL = """
@@ -194,17 +198,50 @@ select greatest(
 """
 
 
+# the customer columns of each frame: registered as integer keys
+CUSTOMER_COLUMNS = {
+    "customers": "customer_id",
+    "order_items": "buyer_id",
+    "interactions": "user_id",
+    "sessions": "user_id",
+    "questions": "asker_id",
+    "reviews": "buyer_id",
+    "rfm": "customer_id",
+}
+KEYS_SQL = """
+create table customer_keys as
+select customer_id, row_number() over (order by customer_id) as customer_key
+from (select distinct customer_id from frame where customer_id is not null)
+"""
+
+
 @contextmanager
 def registered(inputs: ProfileInputs) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB (UTC) holding every input frame as a table of its name (copied
-    once: scanning pandas' Python strings on every query would cost more than the query)."""
+    once: scanning pandas' Python strings on every query would cost more than the query),
+    its customer columns replaced by integer keys numbered in ``customer_id`` order
+    (``customer_keys`` maps them back): every query groups and joins on integers, not
+    strings. Rows of accounts that are not customers keep a null key."""
     conn = duckdb.connect()
     try:
         conn.execute("set TimeZone = 'UTC'")
         for name, frame in inputs.frames().items():
             columns = [column for column in READS[name][1] if column in frame]
             conn.register("frame", frame[columns])
-            conn.execute(f"create table {name} as select * from frame")
+            if name == "customers":
+                conn.execute(KEYS_SQL)
+            key = CUSTOMER_COLUMNS.get(name)
+            if key is None:
+                conn.execute(f"create table {name} as select * from frame")
+            else:
+                keyed = ", ".join(
+                    f"keys.customer_key as {key}" if column == key else f"frame.{column}"
+                    for column in columns
+                )
+                conn.execute(
+                    f"create table {name} as select {keyed} from frame "
+                    f"left join customer_keys as keys on frame.{key} = keys.customer_id"
+                )
             conn.unregister("frame")
         yield conn
     finally:
@@ -215,19 +252,20 @@ def features_as_of(
     conn: duckdb.DuckDBPyConnection, as_of: pd.Timestamp, permille: int = 1000
 ) -> pd.DataFrame:
     """One row per customer signed up before ``as_of`` (erased ones left out), ordered by
-    ``customer_id``: counts and recency timestamps of what happened before it. With
+    ``customer_id`` (and its ``customer_key``): counts and recency timestamps of what
+    happened before it. With
     ``permille`` < 1000, only that share of customers (a fixed hash sample)."""
     return conn.execute(FEATURES_SQL, {"as_of": as_of.to_pydatetime(), "permille": permille}).df()
 
 
 def buyers_between(
     conn: duckdb.DuckDBPyConnection, start: pd.Timestamp, end: pd.Timestamp
-) -> set[str]:
+) -> pa.Array:
     """Customers with a paid order placed in ``[start, end)``: the propensity label."""
-    rows = conn.execute(
-        LABEL_SQL, {"start": start.to_pydatetime(), "end": end.to_pydatetime()}
-    ).fetchall()
-    return {row[0] for row in rows}
+    table = conn.sql(
+        LABEL_SQL, params={"start": start.to_pydatetime(), "end": end.to_pydatetime()}
+    ).to_arrow_table()
+    return table["customer_id"].combine_chunks()
 
 
 def last_activity(conn: duckdb.DuckDBPyConnection) -> pd.Timestamp | None:

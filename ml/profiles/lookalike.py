@@ -12,23 +12,52 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 CUSTOMER = "customer_id"
 EMBEDDING = "embedding"
 SIMILARITY = "similarity"
 
 
-def embedding_matrix(profiles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(row positions of the profiles that have an embedding, their unit vectors as a
-    float32 matrix). Embeddings may be numpy arrays or lists (as DuckDB returns FLOAT[])."""
-    values = profiles[EMBEDDING].to_numpy()
-    present = np.flatnonzero(pd.notna(profiles[EMBEDDING]).to_numpy())
+def embedding_matrix(profiles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row positions of the profiles that have a non-zero embedding, their vectors as a
+    float32 matrix, its rows' norms). Embeddings may be numpy arrays or lists (as DuckDB
+    returns FLOAT[]), or an Arrow list column (``pd.ArrowDtype``), read without a Python
+    object per row and without copying the matrix when no row is null or zero."""
+    column = profiles[EMBEDDING]
+    if isinstance(column.dtype, pd.ArrowDtype) and len(column):
+        embeddings = pa.array(column.array)  # the column's own Arrow data
+        if isinstance(embeddings, pa.ChunkedArray):
+            embeddings = embeddings.combine_chunks()
+        present, matrix = _arrow_matrix(embeddings)
+    else:
+        values = column.to_numpy()
+        present = np.flatnonzero(pd.notna(column).to_numpy())
+        matrix = np.array(values[present].tolist(), dtype=np.float32)
     if len(present) == 0:
-        return present, np.zeros((0, 0), dtype=np.float32)
-    matrix = np.array(values[present].tolist(), dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1)
+        return present, np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
     keep = norms > 0
-    return present[keep], matrix[keep] / norms[keep, None]
+    if keep.all():
+        return present, matrix, norms
+    return present[keep], matrix[keep], norms[keep]
+
+
+def _arrow_matrix(embeddings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a list array that are not null, stacked (they share one length)."""
+    if embeddings.null_count == 0:
+        present, lists = np.arange(len(embeddings)), embeddings
+    else:
+        present = np.flatnonzero(embeddings.is_valid().to_numpy(zero_copy_only=False))
+        lists = embeddings.filter(embeddings.is_valid())
+    if len(lists) == 0:
+        return present, np.zeros((0, 0), dtype=np.float32)
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    if (lengths != lengths[0]).any():
+        raise ValueError("embeddings of different lengths")
+    values = lists.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return present, values.reshape(len(lists), int(lengths[0]))
 
 
 def lookalikes(profiles: pd.DataFrame, seed_ids: Sequence[str], size: int) -> pd.DataFrame:
@@ -39,23 +68,26 @@ def lookalikes(profiles: pd.DataFrame, seed_ids: Sequence[str], size: int) -> pd
     empty = pd.DataFrame({CUSTOMER: pd.Series(dtype=object), SIMILARITY: pd.Series(dtype=float)})
     if size <= 0:
         return empty
-    rows, unit = embedding_matrix(profiles)
-    ids = profiles[CUSTOMER].to_numpy()[rows]
-    in_seed = pd.Index(pd.unique(np.asarray(list(seed_ids), dtype=object))).get_indexer(ids) >= 0
+    rows, matrix, norms = embedding_matrix(profiles)
+    seeds = pd.unique(np.asarray(list(seed_ids), dtype=object))
+    in_seed = profiles[CUSTOMER].isin(seeds).to_numpy()[rows]
     if not in_seed.any():
         return empty
-    direction = unit[in_seed].mean(axis=0)
+    direction = (matrix[in_seed] / norms[in_seed, None]).mean(axis=0)
     norm = float(np.linalg.norm(direction))
     if norm == 0:
         return empty
-    similarity = unit[~in_seed] @ (direction / norm)
-    candidates = ids[~in_seed]
+    # cosines as one product over the raw vectors, divided by their norms (no unit copy)
+    cosine = (matrix @ (direction / norm)) / norms
+    candidates = rows[~in_seed]  # row positions: ids are looked up for the chosen only
+    similarity = cosine[~in_seed]
     if len(candidates) > size:
         # the size-th best score; everyone at least that good, then an exact sort
         threshold = np.partition(similarity, len(similarity) - size)[len(similarity) - size]
         keep = similarity >= threshold
         similarity, candidates = similarity[keep], candidates[keep]
-    order = np.lexsort((candidates.astype(str), -similarity))[:size]
+    ids = profiles[CUSTOMER].iloc[candidates].to_numpy(dtype=object)
+    order = np.lexsort((ids.astype(str), -similarity))[:size]
     return pd.DataFrame(
-        {CUSTOMER: candidates[order], SIMILARITY: similarity[order].astype(float)}
+        {CUSTOMER: ids[order], SIMILARITY: similarity[order].astype(float)}
     ).reset_index(drop=True)

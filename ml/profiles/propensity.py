@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -202,7 +204,8 @@ def labelled(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     features = features_as_of(conn, cut, permille)
     buyers = buyers_between(conn, cut, cut + horizon)
-    y = features["customer_id"].isin(buyers).to_numpy().astype(int)
+    ids = pa.array(features["customer_id"].array, pa.string())
+    y = pc.is_in(ids, value_set=buyers).to_numpy(zero_copy_only=False).astype(int)
     return model_frame(features, cut), y
 
 

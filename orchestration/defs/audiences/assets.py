@@ -1,14 +1,18 @@
-"""Audiences: one asset per definition in ``audiences/definitions`` (group ``audiences``),
-each publishing its next version with two checks, and one schedule per definition from
-its ``refresh_cron``. The work is ``audiences.refresh``'s; these assets read the shop's
-consent at publish time, the warehouse, and report.
+"""Audiences: one asset per definition in ``audiences/definitions`` (``audiences/<name>``,
+group ``audiences``), all made by one multi-asset that can run any subset of them, each
+publishing its next version with two checks, and one schedule per definition from its
+``refresh_cron``. The work is ``audiences.refresh``'s: a run reads the shop's consent at
+publish time once and refreshes the selected audiences in one ``refresh_run`` (erased
+customers, eligible customers and ``prepare`` tables computed once for all of them).
 
 A publication whose members fell by more than half is written with status ``blocked``
 and ``LATEST`` is not moved; the blocking ``members_kept`` check fails, so the run shows
 it, alerts, and nothing downstream builds on it until ``mercado audiences approve NAME``.
 """
 
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,7 +20,7 @@ import dagster as dg
 from audiences.consent import read_consent
 from audiences.definition import AudienceDefinition, load_definitions
 from audiences.publication import BLOCKED
-from audiences.refresh import audiences_root, refresh_audience
+from audiences.refresh import Refresh, audiences_root, refresh_run
 from orchestration.defs.policies import WAREHOUSE_POOL
 from orchestration.defs.resources import ShopDatabaseResource, WarehouseResource
 from orchestration.settings import PipelineSettings
@@ -56,85 +60,118 @@ def source_versions(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) 
     return found
 
 
-def build_audience_asset(
+def audience_spec(
     definition: AudienceDefinition, definitions: dict[str, AudienceDefinition]
-) -> dg.AssetsDefinition:
-    key = audience_key(definition.name)
-    bounds = definition.size_bounds
-    deps = upstream_keys(definition, definitions)
-
-    @dg.asset(
-        key=key,
+) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        audience_key(definition.name),
+        deps=upstream_keys(definition, definitions),
         group_name=AUDIENCES_GROUP,
         kinds={"duckdb", "csv"},
-        deps=deps,
-        pool=WAREHOUSE_POOL,
         tags={"owner": definition.owner},
+        skippable=True,
         description=f"{definition.description}\n\nRule ({definition.rule_kind}):\n\n"
         f"```\n{(definition.sql or definition.segment or definition.lookalike)}\n```",
-        check_specs=[
-            dg.AssetCheckSpec(
-                SIZE_CHECK,
-                asset=key,
-                description=f"Members between {bounds.min} and {bounds.max or 'any number'}.",
-            ),
-            dg.AssetCheckSpec(
-                DROP_CHECK,
-                asset=key,
-                blocking=True,
-                description="At least half the previous release's members are still in; "
-                "else the version is blocked until `mercado audiences approve`.",
-            ),
-        ],
     )
-    def audience(
+
+
+def check_specs(definition: AudienceDefinition) -> list[dg.AssetCheckSpec]:
+    key, bounds = audience_key(definition.name), definition.size_bounds
+    return [
+        dg.AssetCheckSpec(
+            SIZE_CHECK,
+            asset=key,
+            description=f"Members between {bounds.min} and {bounds.max or 'any number'}.",
+        ),
+        dg.AssetCheckSpec(
+            DROP_CHECK,
+            asset=key,
+            blocking=True,
+            description="At least half the previous release's members are still in; "
+            "else the version is blocked until `mercado audiences approve`.",
+        ),
+    ]
+
+
+def audience_result(
+    definition: AudienceDefinition,
+    refresh: Refresh,
+    root: Path,
+    checks: Collection[dg.AssetCheckKey],
+) -> dg.MaterializeResult:
+    """The materialisation of one audience and its selected checks' results."""
+    key, bounds = audience_key(definition.name), definition.size_bounds
+    result = refresh.publication
+    members = result.counts["members"]
+    within = members >= bounds.min and (bounds.max is None or members <= bounds.max)
+    results = [
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=SIZE_CHECK,
+            passed=within,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"members": members, "min": bounds.min, "max": bounds.max or -1},
+        ),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=DROP_CHECK,
+            passed=result.status != BLOCKED,
+            metadata={"status": result.status, "reason": result.reason},
+        ),
+    ]
+    return dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            "status": result.status,
+            "version": result.version or f"unchanged ({result.previous_version})",
+            "members": members,
+            "adds": result.counts["adds"],
+            "removes": result.counts["removes"],
+            "qualifying": refresh.qualifying,
+            "erased_rows_removed": refresh.erased_rows,
+            "reason": result.reason,
+            "path": dg.MetadataValue.path(str(result.path or root / definition.name)),
+        },
+        check_results=[r for r in results if dg.AssetCheckKey(key, str(r.check_name)) in checks],
+    )
+
+
+def build_audience_assets(
+    definitions: dict[str, AudienceDefinition], name: str = "audiences"
+) -> dg.AssetsDefinition:
+    """One multi-asset over ``definitions``: a run of any subset of them reads the shop's
+    consent once and refreshes the selected audiences in one ``refresh_run``."""
+    by_key = {audience_key(d.name): d for d in definitions.values()}
+
+    @dg.multi_asset(
+        name=name,
+        specs=[audience_spec(d, definitions) for d in definitions.values()],
+        check_specs=[spec for d in definitions.values() for spec in check_specs(d)],
+        can_subset=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def audience_assets(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         shop_db: ShopDatabaseResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult]:
+        selected = [d for key, d in by_key.items() if key in context.selected_asset_keys]
+        checks = context.selected_asset_check_keys
         with shop_db.engine() as engine:
             consent = read_consent(engine)
         root = audiences_root(PipelineSettings().shop.resolved_home)
-        with warehouse.writer() as conn:
-            refresh = refresh_audience(
-                conn,
-                root,
-                definition,
-                consent,
-                definitions=definitions,
-                source_data_versions=source_versions(context, deps),
-            )
-        result = refresh.publication
-        members = result.counts["members"]
-        within = members >= bounds.min and (bounds.max is None or members <= bounds.max)
-        return dg.MaterializeResult(
-            metadata={
-                "status": result.status,
-                "version": result.version or f"unchanged ({result.previous_version})",
-                "members": members,
-                "adds": result.counts["adds"],
-                "removes": result.counts["removes"],
-                "qualifying": refresh.qualifying,
-                "erased_rows_removed": refresh.erased_rows,
-                "reason": result.reason,
-                "path": dg.MetadataValue.path(str(result.path or root / definition.name)),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=SIZE_CHECK,
-                    passed=within,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"members": members, "min": bounds.min, "max": bounds.max or -1},
-                ),
-                dg.AssetCheckResult(
-                    check_name=DROP_CHECK,
-                    passed=result.status != BLOCKED,
-                    metadata={"status": result.status, "reason": result.reason},
-                ),
-            ],
-        )
+        with (
+            warehouse.writer() as conn,
+            refresh_run(conn, root, consent, definitions=definitions) as run,
+        ):
+            for definition in selected:
+                deps = upstream_keys(definition, definitions)
+                refresh = run.refresh(
+                    definition, source_data_versions=source_versions(context, deps)
+                )
+                yield audience_result(definition, refresh, root, checks)
 
-    return audience
+    return audience_assets
 
 
 def build_schedule(definition: AudienceDefinition) -> dg.ScheduleDefinition:
@@ -152,6 +189,6 @@ def build_schedule(definition: AudienceDefinition) -> dg.ScheduleDefinition:
 def audiences() -> dg.Definitions:
     definitions = load_definitions()
     return dg.Definitions(
-        assets=[build_audience_asset(d, definitions) for d in definitions.values()],
+        assets=[build_audience_assets(definitions)],
         schedules=[build_schedule(d) for d in definitions.values()],
     )

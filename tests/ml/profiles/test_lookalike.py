@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ml.profiles.lookalike import lookalikes
@@ -85,3 +86,23 @@ def test_exact_top_k_matches_a_full_sort_on_random_vectors() -> None:
     cosine = unit[10:] @ (direction / np.linalg.norm(direction))
     expected = [f"c{i + 10:04d}" for i in np.argsort(-cosine)[:50]]
     assert list(found["customer_id"]) == expected
+
+
+def test_an_arrow_list_column_as_the_audiences_read_it_gives_the_same_lookalikes(
+    people: pd.DataFrame,
+) -> None:
+    arrow = pa.table(
+        {
+            "customer_id": list(people["customer_id"]),
+            "embedding": pa.array(
+                [v if isinstance(v, np.ndarray) else None for v in people["embedding"]],
+                pa.list_(pa.float32()),
+            ),
+        }
+    ).to_pandas(types_mapper=pd.ArrowDtype)
+
+    expected = lookalikes(people, ["s1", "s2"], 100)
+    found = lookalikes(arrow, ["s1", "s2"], 100)
+
+    assert list(found["customer_id"]) == list(expected["customer_id"])
+    assert found["similarity"].to_numpy() == pytest.approx(expected["similarity"].to_numpy())

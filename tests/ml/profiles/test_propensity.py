@@ -2,7 +2,8 @@
 
 The small simulated shop of the orchestration tests covers 10 days, too short for a
 60-day time split; ``ml.profiles.synthetic`` simulates 6 months of shoppers who visit,
-cart, buy and churn (see its docstring)."""
+cart, buy and churn (see its docstring), and ``simulator.histories`` the shop
+simulator's own shoppers for 100 days."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from ml.profiles.build import build_profiles
 from ml.profiles.propensity import reliability
 from ml.profiles.synthetic import synthetic_inputs
+from simulator.histories import histories
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +69,15 @@ def test_reliability_table_and_expected_calibration_error() -> None:
     assert [row["rows"] for row in table["table"]] == [1, 2, 1, 1]
     # gaps: |0 - .05| + |1 - .30| + |1 - .85| + |1 - .95| over 5 rows
     assert table["ece"] == pytest.approx((0.05 + 0.70 + 0.15 + 0.05) / 5)
+
+
+@pytest.mark.slow  # about 9 s of CPU (23 s on a loaded machine): the simulation is Python
+def test_beats_the_rfm_baseline_on_the_shop_simulator_s_shoppers() -> None:
+    """The acceptance: 1,000 of the shop simulator's shoppers (its population: activity,
+    churn, tastes, loyalty) over 100 days, their visits, carts and orders simulated by
+    its behaviour's formulas without the API (``simulator.histories``)."""
+    metrics = build_profiles(histories(1000, 100, seed=1)).propensity
+
+    assert metrics["status"] == "trained"
+    assert metrics["split"]["test_positives"] >= 30
+    assert metrics["model"]["auc"] > metrics["rfm_baseline"]["auc"] + 0.05
