@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -108,10 +109,26 @@ def model_columns(frame: pd.DataFrame) -> list[str]:
 BOUNDED = ("top_category_share", "price_percentile", "top_seller_share")
 
 
-def trees(seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=80, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
-        early_stopping=False, random_state=seed,
+def observed_columns(x: pd.DataFrame) -> list[str]:
+    return [column for column in x if x[column].notna().any()]
+
+
+def observed() -> ColumnTransformer:
+    """The columns with at least one value when fitted: a signal nobody has given yet (a
+    young shop's questions or reviews) is all missing, which neither family can learn
+    from (the trees' binning fails on it)."""
+    return ColumnTransformer(
+        [("observed", "passthrough", observed_columns)], verbose_feature_names_out=False
+    ).set_output(transform="pandas")
+
+
+def trees(seed: int) -> Any:
+    return make_pipeline(
+        observed(),
+        HistGradientBoostingClassifier(
+            max_iter=80, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
+            early_stopping=False, random_state=seed,
+        ),
     )  # fmt: skip
 
 
@@ -130,6 +147,7 @@ def logistic(seed: int) -> Any:
     """Standardised, L2-regularised logistic regression: few parameters, so it does not
     overfit the few hundred rows of a small shop the way trees do."""
     return make_pipeline(
+        observed(),
         FunctionTransformer(linear_inputs),
         SimpleImputer(strategy="median"),
         StandardScaler(),

@@ -7,6 +7,8 @@ simulator's own shoppers for 100 days."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,21 @@ def test_a_small_shop_s_model_is_chosen_on_the_training_window_and_beats_rfm() -
     assert metrics["family"] == metrics["selection"]["chosen"] == max(cv_auc, key=cv_auc.get)
     assert metrics["model"]["auc"] > metrics["rfm_baseline"]["auc"]
     assert 0 <= metrics["model"]["ece"] < 1 and metrics["model"]["reliability"]
+
+
+def test_a_shop_without_questions_or_reviews_still_trains_and_scores() -> None:
+    """A young shop's signals that never happened are columns with no value at all: the
+    model learns from the others instead of failing."""
+    inputs = synthetic_inputs(400, seed=2)
+    quiet = replace(
+        inputs, questions=inputs.questions.iloc[0:0], reviews=inputs.reviews.iloc[0:0]
+    )
+
+    built = build_profiles(quiet)
+
+    assert built.propensity["status"] == "trained"
+    assert built.propensity["model"]["auc"] > built.propensity["rfm_baseline"]["auc"]
+    assert built.profiles["purchase_propensity_30d"].between(0, 1).all()
 
 
 def test_time_split_trains_before_it_tests(built) -> None:
