@@ -51,9 +51,7 @@ def test_a_shop_without_questions_or_reviews_still_trains_and_scores() -> None:
     """A young shop's signals that never happened are columns with no value at all: the
     model learns from the others instead of failing."""
     inputs = synthetic_inputs(400, seed=2)
-    quiet = replace(
-        inputs, questions=inputs.questions.iloc[0:0], reviews=inputs.reviews.iloc[0:0]
-    )
+    quiet = replace(inputs, questions=inputs.questions.iloc[0:0], reviews=inputs.reviews.iloc[0:0])
 
     built = build_profiles(quiet)
 
