@@ -264,6 +264,7 @@ def simulate(
     from simulator.cli import print_report
     from simulator.driver import SimulationConfig, SimulationError, Simulator
 
+    assert plan.start is not None  # set by DemoPlan.__post_init__
     config = SimulationConfig(
         shoppers=plan.shoppers,
         days=plan.days,
