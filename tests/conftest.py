@@ -31,6 +31,52 @@ from tests.factories import Factory
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """The slow tests of a file go to one xdist worker together (``make test`` runs
+    ``--dist loadgroup``), so a module fixture such as a pipeline run is built once."""
+    if item.get_closest_marker("slow"):
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, by file, the rest in pytest's order (grouped by database backend).
+
+    xdist hands tests out in this order: the long files start early and the many short
+    tests even the two workers out at the end. The first file that needs the orchestration
+    tests' built home goes first, so one worker builds it while the other runs the longest
+    independent files; the other files that read it come after those."""
+    slow: dict[str, list[pytest.Item]] = {}
+    rest: list[pytest.Item] = []
+    for item in items:
+        if item.get_closest_marker("slow"):
+            slow.setdefault(item.nodeid.split("::")[0], []).append(item)
+        else:
+            rest.append(item)
+    builders = [f for f, tests in slow.items() if any(_reads_built_home(t) for t in tests)]
+    order = builders[:1] + [f for f in slow if f not in builders] + builders[1:]
+    items[:] = [item for f in order for item in slow[f]] + rest
+    _name_xdist_groups(items)
+
+
+def _name_xdist_groups(items: list[pytest.Item]) -> None:
+    """What pytest-xdist 3.8 does for ``--dist loadgroup`` (``<nodeid>@<group>``, which its
+    scheduler reads), on pytest 9.2's ``Item._id``: xdist still sets ``_nodeid``, which
+    pytest 9.2 no longer reads, so every group would be split across workers."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is not None and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{marker.args[0]}")  # type: ignore[attr-defined]
+
+
+def _reads_built_home(item: pytest.Item) -> bool:
+    return "built_home" in getattr(item, "fixturenames", ())
+
+
 def postgres_admin_url() -> str:
     return normalise_database_url(os.environ.get("MERCADO_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
 

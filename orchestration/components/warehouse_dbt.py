@@ -11,17 +11,52 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
+import dagster_dbt.core.dbt_event_iterator
 from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
 
 from orchestration.components.dbt_translation import apply_naming
 from orchestration.loads.warehouse import writer_lock
 from orchestration.settings import PipelineSettings
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _waiting_imap(executor: Executor, iterable: Iterator[T], func: Callable[[T], R]) -> Iterator[R]:
+    """dagster's ``imap`` (results in order while the input is still being read) without its
+    busy loop: dagster-dbt's metadata steps (row counts) hold the whole dbt invocation on
+    DuckDB, and dagster's version spins a core re-checking an empty queue all that time,
+    taking it from dbt itself. This one sleeps until the reader thread has news."""
+    work: deque[Future[R]] = deque()
+
+    def read() -> None:
+        for item in iterable:
+            work.append(executor.submit(func, item))
+
+    reader = executor.submit(read)
+    while True:
+        if work:
+            yield work[0].result()
+            work.popleft()
+        elif reader.done():
+            if not work:
+                break
+        else:
+            wait([reader], timeout=0.01)
+    error = reader.exception()
+    if error:
+        raise error
+
+
+dagster_dbt.core.dbt_event_iterator.imap = _waiting_imap  # type: ignore[attr-defined]
 
 
 def dbt_target_dir(settings: PipelineSettings) -> Path:
