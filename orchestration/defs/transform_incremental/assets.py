@@ -15,7 +15,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.components.dbt_translation import MercadoDbtTranslator
-from orchestration.components.warehouse_dbt import released_dbt_adapter, warehouse_env
+from orchestration.components.warehouse_dbt import (
+    link_spark_build,
+    released_dbt_adapter,
+    warehouse_env,
+)
 from orchestration.dbt import PARTITIONED_SELECTOR, dbt_project, load_manifest, partitioned_models
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import WAREHOUSE_POOL
@@ -70,13 +74,19 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         """Incremental dbt models for the run's partition window."""
         partitioned = context.has_partition_key or context.has_partition_key_range
         window = context.partition_time_window if partitioned else None
+        settings = PipelineSettings()
         with (
             warehouse_env(indirect_selection=_indirect_selection(context)),
-            writer_lock(PipelineSettings().resolved_warehouse_path),
+            writer_lock(settings.resolved_warehouse_path),
             released_dbt_adapter(),
         ):
             invocation = dbt.cli(dbt_build_args(window, config.full_refresh), context=context)
-            yield from invocation.stream().fetch_row_counts()
+            if settings.warehouse == "spark":
+                # row counts would start a second Spark beside dbt's (and its metastore)
+                yield from invocation.stream()
+            else:
+                yield from invocation.stream().fetch_row_counts()
+        link_spark_build(settings)
 
     return dbt_incremental_models
 

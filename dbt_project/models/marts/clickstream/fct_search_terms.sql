@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['search_term', 'search_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per normalised search term per day: how often it was searched, by how many

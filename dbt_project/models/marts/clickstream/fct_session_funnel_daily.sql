@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key='session_date',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per day (session start date): sessions reaching each step of the purchase

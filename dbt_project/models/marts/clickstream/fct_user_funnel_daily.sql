@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key='activity_date',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per UTC day: people who reached each step of view_item -> add_to_cart ->
