@@ -45,6 +45,11 @@ class PipelineSettings(BaseSettings):
         default="local[*]",
         description="Spark master URL: local[*], spark://host:7077 or k8s://https://host:443.",
     )
+    spark_driver_host: str = Field(
+        default="127.0.0.1",
+        description="Address executors reach the driver at: loopback for local[*], an "
+        "address the workers can reach for a cluster.",
+    )
     spark_driver_memory: str = Field(default="2g", description="spark.driver.memory.")
     spark_executor_memory: str = Field(default="2g", description="spark.executor.memory.")
     spark_shuffle_partitions: int = Field(

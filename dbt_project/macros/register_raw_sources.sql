@@ -15,7 +15,11 @@
             {%- do run_query('drop table if exists ' ~ table) -%}
             {%- do run_query("create table " ~ table ~ " using parquet location '" ~ root ~ "/" ~ source.name ~ "'") -%}
             {%- if source.meta.get('partition_by') -%}
-                {%- do run_query('alter table ' ~ table ~ ' recover partitions') -%}
+                {#- a table without rows yet is one file, without day folders -#}
+                {%- set description = run_query('describe table ' ~ table) -%}
+                {%- if '# Partition Information' in description.columns[0].values() -%}
+                    {%- do run_query('alter table ' ~ table ~ ' recover partitions') -%}
+                {%- endif -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

@@ -34,6 +34,7 @@ def spark_env(settings: PipelineSettings) -> dict[str, str]:
     """The ``MERCADO_SPARK_*`` variables the profile's ``spark`` target reads."""
     return {
         "MERCADO_SPARK_MASTER": settings.spark_master,
+        "MERCADO_SPARK_DRIVER_HOST": settings.spark_driver_host,
         "MERCADO_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
         "MERCADO_SPARK_EXECUTOR_MEMORY": settings.spark_executor_memory,
         "MERCADO_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
