@@ -89,7 +89,8 @@ def figures(conn: duckdb.DuckDBPyConnection, table: str, key: list[str]) -> dict
     }
     if key:
         keys = " || '|' || ".join(f"coalesce({as_text(c, kinds.get(c, ''))}, '∅')" for c in key)
-        found["keys"] = [k for (k,) in conn.execute(f"select {keys} from {relation} order by 1")]
+        rows = conn.execute(f"select {keys} from {relation} order by 1").fetchall()
+        found["keys"] = [k for (k,) in rows]
     for column, kind in sorted(kinds.items()):
         if kind.startswith(NUMERIC):
             value = f"sum({quoted(column)})"

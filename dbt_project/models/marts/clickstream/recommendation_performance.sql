@@ -177,7 +177,7 @@ final as (
         cast(coalesce(clicks.clicks, 0) as {{ dbt.type_bigint() }}) as clicks,
         case
             when impressions.impressions > 0
-                then cast(coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions as {{ type_double() }})
+                then cast(coalesce(clicks.clicks, 0) as {{ type_double() }}) / impressions.impressions
         end as click_through_rate,
         cast(coalesce(purchases.attributed_purchases, 0) as {{ dbt.type_bigint() }}) as attributed_purchases,
         cast(coalesce(purchases.attributed_purchased_items, 0) as {{ dbt.type_bigint() }}) as attributed_purchased_items,
@@ -190,7 +190,7 @@ final as (
         cast(coalesce(add_to_carts.attributed_add_to_carts, 0) as {{ dbt.type_bigint() }}) as attributed_add_to_carts,
         case
             when impressions.impressions > 0
-                then cast(coalesce(add_to_carts.attributed_add_to_carts, 0) * 1.0 / impressions.impressions as {{ type_double() }})
+                then cast(coalesce(add_to_carts.attributed_add_to_carts, 0) as {{ type_double() }}) / impressions.impressions
         end as add_to_cart_rate,
         cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'low') }}, 6) as {{ type_double() }})
             as add_to_cart_rate_ci_low,

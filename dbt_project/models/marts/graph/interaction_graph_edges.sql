@@ -75,7 +75,7 @@ answered as (
         'seller:' || answered_by_id,
         'question:' || question_id,
         'answered',
-        cast({{ dbt.datediff('asked_at', 'answered_at', 'second') }} / 3600.0 as {{ type_double() }}),
+        cast({{ dbt.datediff('asked_at', 'answered_at', 'second') }} as {{ type_double() }}) / 3600,
         answered_at
     from questions
     where answered_at is not null
