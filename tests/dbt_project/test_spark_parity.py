@@ -57,7 +57,7 @@ def mart_keys(manifest: Path) -> dict[str, list[str]]:
         model = node.get("attached_node") or ""
         kwargs = node["test_metadata"]["kwargs"]
         if node["test_metadata"]["name"] == "unique":
-            keys.setdefault(model.split(".")[-1], [kwargs["column_name"].strip('"')])
+            keys.setdefault(model.split(".")[-1], [kwargs["column_name"].strip('"`')])
         elif node["test_metadata"]["name"] == "unique_combination_of_columns":
             keys[model.split(".")[-1]] = list(kwargs["combination_of_columns"])
     return keys
