@@ -12,7 +12,7 @@ ifeq ($(UV),)
 UV := $(PYTHON) -m uv
 endif
 
-.PHONY: help install chromium wrk demo test test-fast dev docs manifest bench bench-full lint format clean
+.PHONY: help install install-spark java chromium wrk demo test test-fast dev docs manifest bench bench-full lint format clean
 
 # Dagster keeps its run history here for `make dev` (the instance settings are copied from
 # orchestration/dagster.yaml: one writer at a time in the "warehouse" pool, no telemetry).
@@ -34,6 +34,26 @@ help: ## Show the targets
 	@touch $@
 
 install: .venv/.installed ## Install the locked environment into .venv
+
+# The `spark` extra (pyspark, dbt-spark) for MERCADO_WAREHOUSE=spark and its parity test;
+# `make demo` keeps the default install. `uv run` does not remove it again (inexact sync).
+.venv/.installed-spark: .venv/.installed
+	$(UV) sync --frozen --compile-bytecode --extra spark
+	@touch $@
+
+install-spark: .venv/.installed-spark ## Install the locked environment with the spark extra
+
+# Spark runs on a JVM: Debian's headless Java 17 when none is on PATH (root or sudo only).
+java: ## Install a headless Java for Spark (apt, when missing)
+	@if ! command -v java >/dev/null && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "java: not installed (needs root or sudo); Spark tests will skip"; exit 0; fi; \
+		echo "java: installing Debian's openjdk-17-jre-headless for Spark"; \
+		{ $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq openjdk-17-jre-headless; } >/dev/null \
+		|| echo "java: apt-get failed; Spark tests will skip"; \
+	fi
 
 # Debian's chromium for the tag.js browser tests, installed only when it is missing and we
 # are root or have passwordless sudo. Without it those tests skip and say why.
@@ -67,7 +87,7 @@ demo: install ## Run the whole platform once on embedded defaults (SQLite under 
 manifest: install ## Parse the dbt project (dbt_project/target/manifest.json) for Dagster
 	$(UV) run --frozen python -m orchestration.dbt
 
-test: install chromium ## Lint and type-check, then run the whole test suite (SQLite and PostgreSQL)
+test: install-spark java chromium ## Lint and type-check, then run the whole test suite (SQLite and PostgreSQL)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shop_api

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,30 @@ def default_duckdb_memory_limit() -> str:
 class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MERCADO_", env_file=".env", extra="ignore")
 
+    warehouse: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Engine dbt builds the warehouse with: DuckDB (the file) or Spark (Parquet "
+        "tables under spark_dir; needs the `spark` extra and Java).",
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master URL: local[*], spark://host:7077 or k8s://https://host:443.",
+    )
+    spark_driver_host: str = Field(
+        default="127.0.0.1",
+        description="Address executors reach the driver at: loopback for local[*], an "
+        "address the workers can reach for a cluster.",
+    )
+    spark_driver_memory: str = Field(default="2g", description="spark.driver.memory.")
+    spark_executor_memory: str = Field(default="2g", description="spark.executor.memory.")
+    spark_shuffle_partitions: int = Field(
+        default=8, ge=1, description="spark.sql.shuffle.partitions (Spark's 200 suits clusters)."
+    )
+    spark_dir: Path | None = Field(
+        default=None,
+        description="Spark's warehouse: raw/ Parquet datasets, warehouse/ (managed tables) and "
+        "the metastore; $MERCADO_HOME/spark when unset.",
+    )
     warehouse_path: Path | None = Field(
         default=None, description="DuckDB file; $MERCADO_HOME/warehouse.duckdb when unset."
     )
@@ -51,6 +76,11 @@ class PipelineSettings(BaseSettings):
         description="DuckDB threads for loads and dbt; the number of cores when unset.",
     )
 
+    graph_export_dir: Path | None = Field(
+        default=None,
+        description="Where the Neptune bulk-load CSV files are written; "
+        "$MERCADO_HOME/exports/graph when unset.",
+    )
     dagster_home: Path | None = Field(
         default=None,
         validation_alias="DAGSTER_HOME",
@@ -95,6 +125,18 @@ class PipelineSettings(BaseSettings):
         if self.warehouse_path is not None:
             return self.warehouse_path.expanduser().resolve()
         return self.shop.resolved_home / "warehouse.duckdb"
+
+    @property
+    def resolved_graph_export_dir(self) -> Path:
+        if self.graph_export_dir is not None:
+            return self.graph_export_dir.expanduser().resolve()
+        return self.shop.resolved_home / "exports" / "graph"
+
+    @property
+    def resolved_spark_dir(self) -> Path:
+        if self.spark_dir is not None:
+            return self.spark_dir.expanduser().resolve()
+        return self.shop.resolved_home / "spark"
 
     @property
     def lake_dir(self) -> Path:

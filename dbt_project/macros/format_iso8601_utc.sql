@@ -10,3 +10,8 @@
 {% macro duckdb__format_iso8601_utc(column_name) -%}
     strftime({{ column_name }}, '%Y-%m-%dT%H:%M:%SZ')
 {%- endmacro %}
+
+{% macro spark__format_iso8601_utc(column_name) -%}
+    {#- the profile pins spark.sql.session.timeZone to UTC -#}
+    date_format({{ column_name }}, "yyyy-MM-dd'T'HH:mm:ss'Z'")
+{%- endmacro %}

@@ -27,3 +27,15 @@
         max_depth := 2
     )
 {%- endmacro %}
+
+{% macro spark__json_array_unnest(json_column, fields) -%}
+    {#- one JSON parse per event into an array of structs (values of the wrong type become
+        null), exploded with each element's position -#}
+    {%- set types = {'string': 'string', 'int': 'int', 'float': 'double'} -%}
+    {%- set parts = [] -%}
+    {%- for name, kind in fields.items() -%}
+        {%- do parts.append('`' ~ name ~ '`: ' ~ types[kind]) -%}
+    {%- endfor -%}
+    posexplode(from_json({{ json_column }}, 'array<struct<{{ parts | join(", ") }}>>'))
+        as (item_position, item)
+{%- endmacro %}

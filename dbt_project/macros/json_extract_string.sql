@@ -10,3 +10,7 @@
 {% macro duckdb__json_extract_string(json_column, path) -%}
     json_extract_string({{ json_column }}, '{{ path }}')
 {%- endmacro %}
+
+{% macro spark__json_extract_string(json_column, path) -%}
+    get_json_object({{ json_column }}, '{{ path }}')
+{%- endmacro %}

@@ -17,3 +17,12 @@
     {%- endfor -%}
     from_json({{ json_column }}, '{{ "{" ~ parts | join(",") ~ "}" }}')
 {%- endmacro %}
+
+{% macro spark__json_record(json_column, fields) -%}
+    {#- one JSON parse per row into a struct of strings -#}
+    {%- set parts = [] -%}
+    {%- for name in fields -%}
+        {%- do parts.append('`' ~ name ~ '`: string') -%}
+    {%- endfor -%}
+    from_json({{ json_column }}, 'struct<{{ parts | join(", ") }}>')
+{%- endmacro %}

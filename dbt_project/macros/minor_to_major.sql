@@ -10,3 +10,7 @@
 {% macro duckdb__minor_to_major(column_name, scale) -%}
     cast({{ column_name }} / power(10, {{ scale }}) as decimal(18, {{ scale }}))
 {%- endmacro %}
+
+{% macro spark__minor_to_major(column_name, scale) -%}
+    cast({{ column_name }} / power(10, {{ scale }}) as decimal(18, {{ scale }}))
+{%- endmacro %}

@@ -10,3 +10,8 @@
 {% macro duckdb__regexp_matches(expression, pattern) -%}
     regexp_matches({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
+
+{% macro spark__regexp_matches(expression, pattern) -%}
+    {#- a raw literal: Spark's string literals would read the pattern's backslashes as escapes -#}
+    ({{ expression }} rlike r'{{ pattern }}')
+{%- endmacro %}

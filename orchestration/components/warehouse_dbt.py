@@ -3,6 +3,8 @@
 dbt-duckdb opens the warehouse file itself, so the component takes the same lock as the
 raw loads before it starts dbt, and points dbt at the absolute warehouse path (the
 profile would otherwise resolve a relative ``MERCADO_HOME`` from dbt's own directory).
+With ``MERCADO_WAREHOUSE=spark`` dbt runs the profile's ``spark`` target instead, and the
+tables it built are then linked into the warehouse file as views (``link_spark_build``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import dagster_dbt.core.dbt_event_iterator
 from dagster_dbt import DbtCliResource, DbtProject, DbtProjectComponent
 
 from orchestration.components.dbt_translation import apply_naming
-from orchestration.loads.warehouse import writer_lock
+from orchestration.loads.parquet import link_spark_tables
+from orchestration.loads.warehouse import open_writer, writer_lock
 from orchestration.settings import PipelineSettings
 
 T = TypeVar("T")
@@ -64,6 +67,18 @@ def dbt_target_dir(settings: PipelineSettings) -> Path:
     return settings.shop.resolved_home / "dbt" / "target"
 
 
+def spark_env(settings: PipelineSettings) -> dict[str, str]:
+    """The ``MERCADO_SPARK_*`` variables the profile's ``spark`` target reads."""
+    return {
+        "MERCADO_SPARK_MASTER": settings.spark_master,
+        "MERCADO_SPARK_DRIVER_HOST": settings.spark_driver_host,
+        "MERCADO_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
+        "MERCADO_SPARK_EXECUTOR_MEMORY": settings.spark_executor_memory,
+        "MERCADO_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
+        "MERCADO_SPARK_DIR": str(settings.resolved_spark_dir),
+    }
+
+
 @contextlib.contextmanager
 def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
     """While dbt runs: point it at exactly the warehouse the loads write, and select only
@@ -73,9 +88,12 @@ def warehouse_env(indirect_selection: str | None = None) -> Iterator[None]:
     values = {
         "MERCADO_WAREHOUSE_PATH": str(settings.resolved_warehouse_path),
         "MERCADO_HOME": str(settings.shop.resolved_home),
-        # the profile's DuckDB settings: the loads' memory limit, threads and spill folder
+        # the profile's target (the warehouse engine) and the settings of each engine: the
+        # loads' DuckDB memory limit, threads and spill folder; Spark's master and sizes
+        "DBT_TARGET": settings.warehouse,
         "MERCADO_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "MERCADO_DUCKDB_THREADS": str(settings.duckdb_threads),
+        **spark_env(settings),
         # dbt's artefacts and partial-parse state live with the warehouse they describe:
         # the profile (the warehouse path) is part of dbt's parse cache key, so a target
         # folder shared between homes would force a full re-parse on every run.
@@ -139,6 +157,13 @@ def released_dbt_adapter() -> Iterator[None]:
         DuckDBConnectionManager.close_all_connections()
 
 
+def link_spark_build(settings: PipelineSettings) -> None:
+    """After dbt on Spark: its tables become views in the warehouse file, for the readers."""
+    if settings.warehouse == "spark":
+        with open_writer(settings.resolved_warehouse_path) as conn:
+            link_spark_tables(conn, settings.resolved_spark_dir)
+
+
 @dataclass
 class WarehouseDbtProjectComponent(DbtProjectComponent):
     """The dbt project as assets; runs hold the warehouse writer lock."""
@@ -150,9 +175,17 @@ class WarehouseDbtProjectComponent(DbtProjectComponent):
         return apply_naming(spec, self.get_resource_props(manifest, unique_id))
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        settings = PipelineSettings()
         with (
             warehouse_env(),
-            writer_lock(PipelineSettings().resolved_warehouse_path),
+            writer_lock(settings.resolved_warehouse_path),
             released_dbt_adapter(),
         ):
-            yield from super().execute(context, known_dbt_version(dbt))
+            if settings.warehouse == "spark":
+                # row counts would start a second Spark beside dbt's (and its metastore)
+                yield from (
+                    known_dbt_version(dbt).cli(self.get_cli_args(context), context=context).stream()
+                )
+            else:
+                yield from super().execute(context, known_dbt_version(dbt))
+        link_spark_build(settings)

@@ -20,19 +20,49 @@ from sqlalchemy import Engine
 
 from orchestration.alerts import Alert, send_alert
 from orchestration.dbt import dbt_executable
+from orchestration.loads.parquet import link_spark_tables, write_raw_dataset
 from orchestration.loads.warehouse import open_reader, open_writer
 from orchestration.retention import RetentionPolicy, artifact_roots
 from orchestration.settings import DBT_PROJECT_DIR, PipelineSettings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file. Writers hold the single-writer lock while connected."""
+    """The warehouse, whichever engine dbt builds it with. Writers hold the single-writer
+    lock while connected.
+
+    Loads, checks and readers always get a DuckDB connection to the warehouse file. On
+    Spark the raw loads also write what they changed as Parquet datasets
+    (``publish_raw``), and every table dbt built on Spark is a view of the same name in the
+    file (``link_built_tables``), so readers query ``marts.*`` the same way on both engines.
+    """
 
     database: str = Field(description="Path of the DuckDB file.")
+    engine: str = Field(default="duckdb", description="duckdb or spark (MERCADO_WAREHOUSE).")
+    spark_dir: str | None = Field(
+        default=None, description="Spark's raw datasets, tables and metastore (on spark)."
+    )
 
     @property
     def path(self) -> Path:
         return Path(self.database).expanduser().resolve()
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
+
+    def publish_raw(
+        self, conn: duckdb.DuckDBPyConnection, table: str, days: list[str] | None = None
+    ) -> None:
+        """On Spark, write ``raw.<table>`` (or only ``days`` of it) as its Parquet dataset."""
+        if self.on_spark and self.spark_dir is not None:
+            write_raw_dataset(conn, Path(self.spark_dir), table, days)
+
+    def link_built_tables(self) -> list[str]:
+        """On Spark, make the tables dbt built views in the warehouse file (after dbt)."""
+        if not (self.on_spark and self.spark_dir is not None):
+            return []
+        with self.writer() as conn:
+            return link_spark_tables(conn, Path(self.spark_dir))
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -120,7 +150,11 @@ def build_resources(settings: PipelineSettings | None = None) -> dict[str, objec
         else settings.shop_database_url
     )
     return {
-        "warehouse": WarehouseResource(database=str(settings.resolved_warehouse_path)),
+        "warehouse": WarehouseResource(
+            database=str(settings.resolved_warehouse_path),
+            engine=settings.warehouse,
+            spark_dir=str(settings.resolved_spark_dir),
+        ),
         "shop_db": ShopDatabaseResource(url=shop_url),
         "lake": LakeResource(root=str(settings.lake_dir)),
         "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),

@@ -120,3 +120,13 @@ def test_profiles_follow_the_marts_and_the_published_model(defs: dg.Definitions)
     in_daily = daily.asset_layer.asset_graph.get_all_asset_keys()
     assert {profiles, segments} <= set(in_daily)
     assert {profiles, segments} <= PIPELINE_ASSETS.resolve(graph)
+
+
+def test_the_neptune_export_is_an_asset_reading_the_two_graph_marts(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    export = graph.get(dg.AssetKey(["exports", "neptune_graph"]))
+    assert export.parent_keys == {
+        dg.AssetKey(["marts", "neptune_vertices"]),
+        dg.AssetKey(["marts", "neptune_edges"]),
+    }
+    assert not any(key.path[-1] == "neptune_export" for key in graph.get_all_asset_keys())

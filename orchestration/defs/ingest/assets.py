@@ -14,6 +14,8 @@ from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.policies import RAW_FRESHNESS, TRANSIENT_RETRY, WAREHOUSE_POOL
 from orchestration.defs.resources import LakeResource, ShopDatabaseResource, WarehouseResource
 from orchestration.loads import (
+    EVENTS,
+    EVENTS_BAD,
     load_events_bad,
     load_events_partitions,
     load_shop_table,
@@ -74,6 +76,7 @@ def raw_events(
     started = time.perf_counter()
     with warehouse.writer() as conn:
         stats = load_events_partitions(conn, lake.path, days)
+        warehouse.publish_raw(conn, EVENTS, days)
         duplicates = conn.execute(
             "select count(*) - count(distinct event_id) from raw.events "
             "where event_date between ? and ?",
@@ -118,6 +121,7 @@ def raw_events_bad(warehouse: WarehouseResource, lake: LakeResource) -> dg.Mater
     rejected event; days whose files changed are replaced whole."""
     with warehouse.writer() as conn:
         stats = load_events_bad(conn, lake.path)
+        warehouse.publish_raw(conn, EVENTS_BAD)
     return dg.MaterializeResult(metadata=_metadata(stats.as_metadata()))
 
 
@@ -182,10 +186,13 @@ def raw_shop_tables(
     """One asset per shop table, loaded in one step (one warehouse lock, one connection)."""
     selected = {key.path[-1].removeprefix("shop_") for key in context.selected_asset_keys}
     with shop_db.engine() as engine, warehouse.writer() as conn:
+        scrubbed = False
         for table in SHOP_TABLES:
             if table not in selected:
                 continue
             stats = load_shop_table(conn, engine, table, full_refresh=config.full_refresh)
+            warehouse.publish_raw(conn, shop_tables()[table].raw_name)
+            scrubbed = scrubbed or bool(stats.extra.get("erasure_scrubbed_rows"))
             in_source = source_row_count(engine, table)
             key = dg.AssetKey(["raw", f"shop_{table}"])
             yield dg.MaterializeResult(asset_key=key, metadata=_metadata(stats.as_metadata()))
@@ -198,3 +205,7 @@ def raw_shop_tables(
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"rows_in_shop": in_source, "rows_in_raw": stats.rows_in_table},
             )
+        if scrubbed:
+            # an erasure also scrubbed the clickstream's raw tables, on any day
+            warehouse.publish_raw(conn, EVENTS)
+            warehouse.publish_raw(conn, EVENTS_BAD)

@@ -28,6 +28,7 @@ from orchestration.components.dbt_translation import MercadoDbtTranslator
 from orchestration.components.warehouse_dbt import (
     dbt_target_dir,
     known_dbt_version,
+    link_spark_build,
     released_dbt_adapter,
     warehouse_env,
 )
@@ -127,8 +128,13 @@ def build_incremental_assets(manifest: dict[str, Any]) -> dg.AssetsDefinition:
         ):
             args = dbt_build_args(window, config.full_refresh)
             invocation = known_dbt_version(dbt).cli(args, context=context, target_path=target)
-            yield from invocation.stream().fetch_row_counts()
+            if settings.warehouse == "spark":
+                # row counts would start a second Spark beside dbt's (and its metastore)
+                yield from invocation.stream()
+            else:
+                yield from invocation.stream().fetch_row_counts()
         keep_parse_state(settings, target)
+        link_spark_build(settings)
 
     return dbt_incremental_models
 

@@ -68,7 +68,7 @@ final as (
         cast(coalesce(sales.units_sold, 0) as {{ dbt.type_bigint() }}) as units_sold,
         cast(coalesce(sales.gross_sales_minor, 0) as {{ dbt.type_bigint() }}) as gross_sales_minor,
         cast(coalesce(sales.review_count, 0) as {{ dbt.type_bigint() }}) as review_count,
-        cast(sales.average_rating as double precision) as average_rating,
+        cast(sales.average_rating as {{ type_double() }}) as average_rating,
         cast(coalesce(questions.question_count, 0) as {{ dbt.type_bigint() }}) as question_count,
         cast(coalesce(questions.answered_question_count, 0) as {{ dbt.type_bigint() }}) as answered_question_count,
         listings.created_at,

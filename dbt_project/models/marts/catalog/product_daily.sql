@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['product_id', 'activity_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per product per day with any activity: list impressions, clicks, detail views,

@@ -87,7 +87,7 @@ final as (
         coalesce(questions.questions_answered, 0) as questions_answered,
         case
             when coalesce(questions.questions_received, 0) > 0
-                then questions.questions_answered * 1.0 / questions.questions_received
+                then cast(questions.questions_answered as {{ type_double() }}) / questions.questions_received
         end as answer_rate,
         questions.avg_answer_hours
     from sellers

@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['search_term', 'search_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per normalised search term per day: how often it was searched, by how many
@@ -67,7 +67,7 @@ final as (
         count(*) as searches,
         count(distinct searches.client_id) as searching_devices,
         sum(case when searches.result_count = 0 then 1 else 0 end) as zero_result_searches,
-        sum(case when searches.result_count = 0 then 1 else 0 end) * 1.0 / count(*) as zero_result_rate,
+        cast(sum(case when searches.result_count = 0 then 1 else 0 end) as {{ type_double() }}) / count(*) as zero_result_rate,
         avg(searches.result_count) as average_result_count,
         sum(searches_with_clicks.has_result_click) as searches_with_result_click
     from searches

@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key='session_date',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per day (session start date): sessions reaching each step of the purchase
@@ -59,10 +59,10 @@ final as (
         sessions_add_to_cart,
         sessions_begin_checkout,
         sessions_purchase,
-        case when sessions_view_item > 0 then sessions_add_to_cart * 1.0 / sessions_view_item end as view_to_cart_rate,
-        case when sessions_add_to_cart > 0 then sessions_begin_checkout * 1.0 / sessions_add_to_cart end as cart_to_checkout_rate,
-        case when sessions_begin_checkout > 0 then sessions_purchase * 1.0 / sessions_begin_checkout end as checkout_to_purchase_rate,
-        case when sessions > 0 then sessions_purchase * 1.0 / sessions end as session_conversion_rate
+        case when sessions_view_item > 0 then cast(sessions_add_to_cart as {{ type_double() }}) / sessions_view_item end as view_to_cart_rate,
+        case when sessions_add_to_cart > 0 then cast(sessions_begin_checkout as {{ type_double() }}) / sessions_add_to_cart end as cart_to_checkout_rate,
+        case when sessions_begin_checkout > 0 then cast(sessions_purchase as {{ type_double() }}) / sessions_begin_checkout end as checkout_to_purchase_rate,
+        case when sessions > 0 then cast(sessions_purchase as {{ type_double() }}) / sessions end as session_conversion_rate
     from daily
 
 )

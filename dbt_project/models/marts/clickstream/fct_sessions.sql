@@ -2,9 +2,9 @@
     config(
         materialized='incremental',
         unique_key='session_id',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=["{{ scrub_erased_user_ids() }}"],
+        **incremental_config()
     )
 }}
 -- One row per session: a device's run of events with no gap longer than

@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key='activity_date',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per UTC day: people who reached each step of view_item -> add_to_cart ->
@@ -68,7 +68,7 @@ final as (
         users_add_to_cart,
         users_begin_checkout,
         users_purchase,
-        users_purchase * 1.0 / users as user_conversion_rate
+        cast(users_purchase as {{ type_double() }}) / users as user_conversion_rate
     from daily
 
 )

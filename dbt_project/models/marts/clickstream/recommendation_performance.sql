@@ -2,8 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['model_version', 'activity_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **incremental_config()
     )
 }}
 -- One row per recommender model version per UTC day: item impressions and clicks from
@@ -177,24 +177,24 @@ final as (
         cast(coalesce(clicks.clicks, 0) as {{ dbt.type_bigint() }}) as clicks,
         case
             when impressions.impressions > 0
-                then cast(coalesce(clicks.clicks, 0) * 1.0 / impressions.impressions as double precision)
+                then cast(coalesce(clicks.clicks, 0) as {{ type_double() }}) / impressions.impressions
         end as click_through_rate,
         cast(coalesce(purchases.attributed_purchases, 0) as {{ dbt.type_bigint() }}) as attributed_purchases,
         cast(coalesce(purchases.attributed_purchased_items, 0) as {{ dbt.type_bigint() }}) as attributed_purchased_items,
         cast(coalesce(purchases.attributed_revenue_minor, 0) as {{ dbt.type_bigint() }}) as attributed_revenue_minor,
         cast(impressions.ab_arm as {{ dbt.type_string() }}) as ab_arm,
-        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'low') }}, 6) as double precision)
+        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'low') }}, 6) as {{ type_double() }})
             as click_through_rate_ci_low,
-        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'high') }}, 6) as double precision)
+        cast(round({{ wilson_bound('coalesce(clicks.clicks, 0)', 'impressions.impressions', 'high') }}, 6) as {{ type_double() }})
             as click_through_rate_ci_high,
         cast(coalesce(add_to_carts.attributed_add_to_carts, 0) as {{ dbt.type_bigint() }}) as attributed_add_to_carts,
         case
             when impressions.impressions > 0
-                then cast(coalesce(add_to_carts.attributed_add_to_carts, 0) * 1.0 / impressions.impressions as double precision)
+                then cast(coalesce(add_to_carts.attributed_add_to_carts, 0) as {{ type_double() }}) / impressions.impressions
         end as add_to_cart_rate,
-        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'low') }}, 6) as double precision)
+        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'low') }}, 6) as {{ type_double() }})
             as add_to_cart_rate_ci_low,
-        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'high') }}, 6) as double precision)
+        cast(round({{ wilson_bound('coalesce(add_to_carts.attributed_add_to_carts, 0)', 'impressions.impressions', 'high') }}, 6) as {{ type_double() }})
             as add_to_cart_rate_ci_high
     from keys
     left join impressions

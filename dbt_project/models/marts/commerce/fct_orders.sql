@@ -63,7 +63,7 @@ final as (
         end as is_delivered_late,
         case
             when children.delivered_at is not null
-                then cast({{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} / 3600.0 as double precision)
+                then cast({{ dbt.datediff('orders.paid_at', 'children.delivered_at', 'second') }} as {{ type_double() }}) / 3600
         end as hours_paid_to_delivered,
         -- a source anomaly (imported data: Olist records some approvals after the carrier
         -- hand-over or the delivery): milestones out of order; durations are kept as recorded

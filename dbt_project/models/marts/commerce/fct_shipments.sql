@@ -53,11 +53,11 @@ final as (
         coalesce(groups.delivered_at, tracking.delivered_event_at) as delivered_at,
         case
             when orders.paid_at is not null and groups.shipped_at is not null
-                then {{ dbt.datediff('orders.paid_at', 'groups.shipped_at', 'second') }} / 3600.0
+                then cast({{ dbt.datediff('orders.paid_at', 'groups.shipped_at', 'second') }} as {{ type_double() }}) / 3600
         end as hours_paid_to_shipped,
         case
             when groups.shipped_at is not null and coalesce(groups.delivered_at, tracking.delivered_event_at) is not null
-                then {{ dbt.datediff('groups.shipped_at', 'coalesce(groups.delivered_at, tracking.delivered_event_at)', 'second') }} / 3600.0
+                then cast({{ dbt.datediff('groups.shipped_at', 'coalesce(groups.delivered_at, tracking.delivered_event_at)', 'second') }} as {{ type_double() }}) / 3600
         end as hours_shipped_to_delivered,
         -- a source anomaly (imported data): paid after shipping, or delivered before shipping;
         -- durations are kept as recorded

@@ -51,7 +51,7 @@ final as (
         cast(activity.months_since_first_order as {{ dbt.type_int() }}) as months_since_first_order,
         cohort_sizes.cohort_size,
         count(*) as active_customers,
-        count(*) * 1.0 / cohort_sizes.cohort_size as retention_rate
+        cast(count(*) as {{ type_double() }}) / cohort_sizes.cohort_size as retention_rate
     from activity
     inner join cohort_sizes
         on activity.cohort_month = cohort_sizes.cohort_month

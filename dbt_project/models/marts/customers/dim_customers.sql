@@ -75,7 +75,7 @@ final as (
         cast(coalesce(order_figures.gross_spend_minor, 0) - coalesce(order_figures.refunded_minor, 0) as {{ dbt.type_bigint() }}) as lifetime_value_minor,
         case
             when coalesce(order_figures.orders_paid, 0) > 0
-                then cast(coalesce(order_figures.gross_spend_minor, 0) * 1.0 / order_figures.orders_paid as double precision)
+                then cast(coalesce(order_figures.gross_spend_minor, 0) as {{ type_double() }}) / order_figures.orders_paid
         end as average_order_value_minor,
         users.created_at as signed_up_at,
         users.last_login_at

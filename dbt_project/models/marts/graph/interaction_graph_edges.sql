@@ -17,7 +17,7 @@ purchased as (
         'buyer:' || buyer_id as from_node_id,
         'product:' || listing_id as to_node_id,
         'purchased' as edge_label,
-        cast(sum(quantity) as double precision) as weight,
+        cast(sum(quantity) as {{ type_double() }}) as weight,
         min(placed_at) as created_at
     from {{ ref('fct_order_items') }}
     where is_paid
@@ -31,7 +31,7 @@ sells as (
         'seller:' || seller_id,
         'product:' || product_id,
         'sells',
-        cast(1 as double precision),
+        cast(1 as {{ type_double() }}),
         created_at
     from {{ ref('dim_products') }}
 
@@ -43,7 +43,7 @@ in_category as (
         'product:' || product_id,
         'category:' || category_id,
         'in_category',
-        cast(1 as double precision),
+        cast(1 as {{ type_double() }}),
         created_at
     from {{ ref('dim_products') }}
 
@@ -57,14 +57,14 @@ questions as (
 
 asked as (
 
-    select 'buyer:' || asker_id, 'question:' || question_id, 'asked', cast(1 as double precision), asked_at
+    select 'buyer:' || asker_id, 'question:' || question_id, 'asked', cast(1 as {{ type_double() }}), asked_at
     from questions
 
 ),
 
 about as (
 
-    select 'question:' || question_id, 'product:' || listing_id, 'about', cast(1 as double precision), asked_at
+    select 'question:' || question_id, 'product:' || listing_id, 'about', cast(1 as {{ type_double() }}), asked_at
     from questions
 
 ),
@@ -75,7 +75,7 @@ answered as (
         'seller:' || answered_by_id,
         'question:' || question_id,
         'answered',
-        cast({{ dbt.datediff('asked_at', 'answered_at', 'second') }} / 3600.0 as double precision),
+        cast({{ dbt.datediff('asked_at', 'answered_at', 'second') }} as {{ type_double() }}) / 3600,
         answered_at
     from questions
     where answered_at is not null
@@ -90,14 +90,14 @@ reviews as (
 
 wrote as (
 
-    select 'buyer:' || buyer_id, 'review:' || review_id, 'wrote', cast(rating as double precision), reviewed_at
+    select 'buyer:' || buyer_id, 'review:' || review_id, 'wrote', cast(rating as {{ type_double() }}), reviewed_at
     from reviews
 
 ),
 
 reviews_product as (
 
-    select 'review:' || review_id, 'product:' || listing_id, 'reviews', cast(rating as double precision), reviewed_at
+    select 'review:' || review_id, 'product:' || listing_id, 'reviews', cast(rating as {{ type_double() }}), reviewed_at
     from reviews
 
 ),

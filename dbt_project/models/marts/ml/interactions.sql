@@ -2,9 +2,9 @@
     config(
         materialized='incremental',
         unique_key=['user_key', 'product_id', 'interaction_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=["{{ delete_erased_user_rows() }}"],
+        **incremental_config()
     )
 }}
 -- The recommender's training input: one row per user x product x day with the signals
@@ -204,7 +204,7 @@ final as (
             + {{ w['add_to_cart'] }} * sum(cart_adds)
             + {{ w['purchase'] }} * sum(units_purchased)
             + {{ w['write_review'] }} * coalesce(max(review_rating), 0) / 5.0
-            as double precision
+            as {{ type_double() }}
         ) as interaction_weight,
         min(interacted_at) as first_interaction_at,
         max(interacted_at) as last_interaction_at

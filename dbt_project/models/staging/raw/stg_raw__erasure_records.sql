@@ -15,7 +15,7 @@ renamed as (
         {{ normalize_uuid('id') }} as erasure_record_id,
         {{ normalize_uuid('user_id') }} as user_id,
         -- attributes
-        cast(steps as json) as steps,
+        cast(steps as {{ type_json() }}) as steps,
         -- timestamps
         {{ to_utc_timestamp('requested_at') }} as requested_at,
         {{ to_utc_timestamp('completed_at') }} as completed_at,

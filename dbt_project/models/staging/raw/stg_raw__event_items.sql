@@ -2,9 +2,9 @@
     config(
         materialized='incremental',
         unique_key=['event_id', 'item_position'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=["{{ scrub_erased_user_ids() }}"],
+        **incremental_config()
     )
 }}
 {#- Items of clickstream events, one row per (event, item). Built from the deduplicated

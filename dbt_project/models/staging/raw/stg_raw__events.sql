@@ -2,9 +2,9 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=["{{ scrub_erased_user_ids() }}"],
+        **incremental_config()
     )
 }}
 {#- The one staging exception: the clickstream is event-sized, so it is an incremental table
@@ -100,8 +100,8 @@ renamed as (
         -- params
         {{ record_field('params_record', 'search_term') }} as search_term,
         {{ dbt.safe_cast(record_field('params_record', 'result_count'), dbt.type_int()) }} as result_count,
-        {{ dbt.safe_cast(record_field('params_record', 'value'), "double precision") }} as event_value,
-        {{ major_to_minor(dbt.safe_cast(record_field('params_record', 'value'), "double precision")) }} as value_minor,
+        {{ dbt.safe_cast(record_field('params_record', 'value'), type_double()) }} as event_value,
+        {{ major_to_minor(dbt.safe_cast(record_field('params_record', 'value'), type_double())) }} as value_minor,
         upper({{ record_field('params_record', 'currency') }}) as currency,
         coalesce(
             {{ record_field('params_record', 'list_id') }},
