@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,6 +24,7 @@ from orchestration.dbt import prepare_dbt_manifest
 from orchestration.loads.lake import EVENTS, lake_days
 from orchestration.outcome import MartStatus, RunOutcome, existing_tables, mart_statuses
 from orchestration.settings import PROJECT_ROOT, PipelineSettings
+from shop_api.tracking.lake import landing_zone
 
 # The recommender (group "ml") trains in the daily build and with `mercado ml train`, not
 # in every pipeline run: its publication gate may rightly refuse a model. Profiles (group
@@ -164,7 +164,7 @@ def run_pipeline(
     from orchestration.defs.partitions import daily_partitions
     from orchestration.defs.policies import MAINTENANCE_GROUP
 
-    wanted = days if days is not None else lake_days(Path(settings.lake_dir), EVENTS)
+    wanted = days if days is not None else lake_days(landing_zone(settings.shop), EVENTS)
     run_days, outside = partition_window(sorted(wanted), daily_partitions)
     default = PIPELINE_ASSETS - dg.AssetSelection.groups(MAINTENANCE_GROUP)
     keys = (selection or default).resolve(graph)
