@@ -29,7 +29,15 @@ pytest.importorskip("dagster_celery")
 pytestmark = pytest.mark.slow
 ROOT = dbt_project.project_dir.parent
 BROKER = os.environ.get("MERCADO_TEST_CELERY_BROKER", "redis://127.0.0.1:6379/11")
-ASSETS = [dg.AssetKey(["raw", "events"]), dg.AssetKey(["staging", "stg_raw__events"])]
+# One day of events, their staging models (their dbt tests too) and what those read
+# (erased users, to scrub them).
+ASSETS = [
+    dg.AssetKey(["raw", "events"]),
+    dg.AssetKey(["raw", "shop_erasure_records"]),
+    dg.AssetKey(["staging", "stg_raw__erasure_records"]),
+    dg.AssetKey(["staging", "stg_raw__events"]),
+    dg.AssetKey(["staging", "stg_raw__event_items"]),
+]
 
 
 def broker_unavailable() -> str | None:

@@ -1,4 +1,5 @@
-"""The warehouse pool: one writer at a time on DuckDB, no limit on Spark."""
+"""The instance settings: one warehouse writer at a time on DuckDB, no pool limit on Spark;
+the Celery executor's settings come in pairs."""
 
 from __future__ import annotations
 
@@ -45,3 +46,11 @@ def test_switching_back_restores_the_limit(tmp_path: Path, monkeypatch: pytest.M
     write_instance_config(tmp_path, PipelineSettings())
 
     assert pool_limit(tmp_path) == 1
+
+
+def test_celery_needs_its_broker_and_backend_together(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MERCADO_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("MERCADO_CELERY_BACKEND_URL", raising=False)
+
+    with pytest.raises(ValueError, match="MERCADO_CELERY_BACKEND_URL"):
+        PipelineSettings()
