@@ -100,9 +100,8 @@ class LandingZone:
         by_day: dict[str, list[str]] = defaultdict(list)
         for day, line in lines:
             by_day[day].append(line)
-        name = self._part_name(received_at, part_name)
         return [
-            self._put(f"{EVENTS}/dt={day}/{name}", day_lines)
+            self._put(f"{EVENTS}/dt={day}/{self._part_name(received_at, part_name)}", day_lines)
             for day, day_lines in sorted(by_day.items())
         ]
 

@@ -29,14 +29,12 @@ pytest.importorskip("dagster_celery")
 pytestmark = pytest.mark.slow
 ROOT = dbt_project.project_dir.parent
 BROKER = os.environ.get("MERCADO_TEST_CELERY_BROKER", "redis://127.0.0.1:6379/11")
-# One day of events, their staging models (their dbt tests too) and what those read
-# (erased users, to scrub them).
+# Ingest (one day of events, a shop table) and dbt (the staging model of that table, with
+# its tests). The events' own staging models are left out: their tests read the marts.
 ASSETS = [
     dg.AssetKey(["raw", "events"]),
     dg.AssetKey(["raw", "shop_erasure_records"]),
     dg.AssetKey(["staging", "stg_raw__erasure_records"]),
-    dg.AssetKey(["staging", "stg_raw__events"]),
-    dg.AssetKey(["staging", "stg_raw__event_items"]),
 ]
 
 
@@ -119,5 +117,5 @@ def test_a_celery_worker_runs_the_ingest_and_dbt_steps(tmp_path: Path, dbt_manif
         }
     finally:
         instance.dispose()
-    assert any(step and "raw" in step for step in in_worker), in_worker
-    assert any(step and "raw" not in step for step in in_worker), in_worker
+    # the two raw loads and the dbt step (checks run in steps of their own, also there)
+    assert {"raw__events", "raw_shop_tables", "dbt_models"} <= in_worker, in_worker
