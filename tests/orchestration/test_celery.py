@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def broker_unavailable() -> str | None:
     except OSError as exc:
         return f"no Celery broker at {BROKER}: {exc}"
     return None
+
+
+def worker_of(metadata: Mapping[str, object]) -> str | None:
+    """The Celery worker an engine event names (without its ``@host``)."""
+    worker = metadata.get("Celery worker")
+    return str(getattr(worker, "text", worker)).split("@")[0] if worker else None
 
 
 def wait_for(log: Path, text: str, worker: subprocess.Popen[bytes], seconds: float) -> None:
@@ -112,8 +119,7 @@ def test_a_celery_worker_runs_the_ingest_and_dbt_steps(tmp_path: Path, dbt_manif
             for entry in instance.all_logs(record.dagster_run.run_id)
             if entry.dagster_event is not None
             and entry.dagster_event.is_engine_event
-            and "in celery worker" in (entry.user_message or "")
-            and name in str(entry.dagster_event.engine_event_data.metadata)
+            and worker_of(entry.dagster_event.engine_event_data.metadata) == name
         }
     finally:
         instance.dispose()
