@@ -14,8 +14,9 @@ endif
 
 .PHONY: help install install-spark java chromium wrk demo test test-fast dev docs manifest bench bench-full lint format clean
 
-# Dagster keeps its run history here for `make dev` (the instance settings are copied from
-# orchestration/dagster.yaml: one writer at a time in the "warehouse" pool, no telemetry).
+# Dagster keeps its run history here for `make dev` (the instance settings are written from
+# orchestration/dagster.yaml by orchestration.instance: one writer at a time in the
+# "warehouse" pool on DuckDB, no limit with MERCADO_WAREHOUSE=spark; no telemetry).
 MERCADO_HOME ?= var
 DAGSTER_HOME ?= $(abspath $(MERCADO_HOME))/dagster
 DAGSTER_PORT ?= 3000
@@ -100,7 +101,7 @@ test-fast: install ## Tests without the slow end-to-end ones
 # The API's own URL (webhooks of the sandbox providers, image links) follows API_PORT
 # unless MERCADO_PUBLIC_URL is set.
 dev: install ## The API with --reload (API_PORT=8000, docs at /docs) and the Dagster UI (DAGSTER_PORT=3000)
-	@mkdir -p "$(DAGSTER_HOME)" && cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@$(UV) run --frozen python -m orchestration.instance "$(DAGSTER_HOME)" >/dev/null
 	@echo "API docs:   http://127.0.0.1:$(API_PORT)/docs"
 	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)   (DAGSTER_HOME=$(DAGSTER_HOME))"
 	@trap 'kill 0' EXIT INT TERM; \

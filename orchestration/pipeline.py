@@ -10,21 +10,21 @@ materialisations; a listener sees each event as it is stored (the CLI's progress
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from orchestration.dbt import prepare_dbt_manifest
+from orchestration.instance import write_instance_config
 from orchestration.loads.lake import EVENTS, lake_days
 from orchestration.outcome import MartStatus, RunOutcome, existing_tables, mart_statuses
-from orchestration.settings import PROJECT_ROOT, PipelineSettings
+from orchestration.settings import PipelineSettings
+from shop_api.tracking.lake import landing_zone
 
 # The recommender (group "ml") trains in the daily build and with `mercado ml train`, not
 # in every pipeline run: its publication gate may rightly refuse a model. Profiles (group
@@ -35,7 +35,6 @@ from orchestration.settings import PROJECT_ROOT, PipelineSettings
 PIPELINE_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml", "audiences")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-INSTANCE_CONFIG = PROJECT_ROOT / "orchestration" / "dagster.yaml"
 
 
 @dataclass
@@ -115,13 +114,9 @@ def load_definitions() -> dg.Definitions:
 
 def pipeline_instance(settings: PipelineSettings | None = None) -> dg.DagsterInstance:
     """The instance ``make dev`` opens, with the project's instance settings."""
-    home = (settings or PipelineSettings()).resolved_dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists() or config.read_bytes() != INSTANCE_CONFIG.read_bytes():
-        staged = home / f".dagster-{uuid.uuid4().hex}.yaml"
-        shutil.copyfile(INSTANCE_CONFIG, staged)
-        staged.replace(config)
+    settings = settings or PipelineSettings()
+    home = settings.resolved_dagster_home
+    write_instance_config(home, settings)
     return dg.DagsterInstance.from_config(str(home))
 
 
@@ -164,7 +159,7 @@ def run_pipeline(
     from orchestration.defs.partitions import daily_partitions
     from orchestration.defs.policies import MAINTENANCE_GROUP
 
-    wanted = days if days is not None else lake_days(Path(settings.lake_dir), EVENTS)
+    wanted = days if days is not None else lake_days(landing_zone(settings.shop), EVENTS)
     run_days, outside = partition_window(sorted(wanted), daily_partitions)
     default = PIPELINE_ASSETS - dg.AssetSelection.groups(MAINTENANCE_GROUP)
     keys = (selection or default).resolve(graph)

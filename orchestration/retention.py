@@ -1,13 +1,14 @@
 """Retention: delete what is past its keeping period, so disk does not only grow.
 
 Three periods (``orchestration.settings``), counted in whole days back from today (UTC):
-clickstream (lake ``events/dt=`` folders and ``raw.events`` by event day, which expire
+clickstream (lake ``events/dt=`` partitions and ``raw.events`` by event day, which expire
 together: raw is rebuilt from the lake), quarantine (``events_bad/dt=`` folders,
 ``raw.events_bad`` and ``quality.*`` rows) and published artifacts (superseded versions
 under ``published/`` and ``artifacts/``; the latest version of each is always kept). A
 ``None`` period keeps everything. Deleting is idempotent: a second pass finds nothing, and
 a folder is renamed aside before it is removed, so a crash never leaves half a partition
-where a load would read it.
+where a load would read it (in an object store a partition's objects are deleted in
+batches: a load in between sees fewer files, and the changed fingerprint reloads it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.loads.lake import EVENTS, EVENTS_BAD, STATE_TABLE, lake_days, partition_dir
+from orchestration.loads.lake import (
+    EVENTS,
+    EVENTS_BAD,
+    STATE_TABLE,
+    as_zone,
+    lake_days,
+    partition_dir,
+)
+from shop_api.tracking.lake import LandingZone
 
 EXPIRED_PREFIX = ".expired-"
 MANIFEST = "manifest.json"
@@ -83,11 +92,14 @@ def _clear_leftovers(root: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-def expire_lake(lake_dir: Path, dataset: str, keep_from: date, report: RetentionReport) -> None:
-    _clear_leftovers(lake_dir / dataset)
-    for day in lake_days(lake_dir, dataset):
+def expire_lake(
+    lake: Path | LandingZone, dataset: str, keep_from: date, report: RetentionReport
+) -> None:
+    zone = as_zone(lake)
+    for day in lake_days(zone, dataset):
         if date.fromisoformat(day) < keep_from:
-            remove_tree(partition_dir(lake_dir, dataset, day), report)
+            report.bytes_freed += zone.store.delete_prefix(f"{dataset}/dt={day}/")
+            report.folders_deleted.append(str(partition_dir(zone, dataset, day)))
 
 
 def _table_columns(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, list[str]]:
@@ -178,7 +190,7 @@ def expire_versions(root: Path, keep_from: datetime, report: RetentionReport) ->
 def apply_retention(
     policy: RetentionPolicy,
     *,
-    lake_dir: Path,
+    lake_dir: Path | LandingZone,
     artifact_roots: list[Path],
     conn: duckdb.DuckDBPyConnection | None,
     today: date | None = None,

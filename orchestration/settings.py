@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shop_api.core.config import Settings as ShopSettings
@@ -109,6 +109,29 @@ class PipelineSettings(BaseSettings):
         description="Days superseded versions under var/published and var/artifacts are kept "
         "(the latest version of each is always kept); unset keeps them.",
     )
+
+    # Celery (the `scale` extra): with a broker set, every job of the code location runs
+    # its steps on Celery workers listening on it (`orchestration/celery.yaml`).
+    celery_broker_url: str | None = Field(
+        default=None,
+        description="Celery broker, e.g. redis://127.0.0.1:6379/0 or "
+        "pyamqp://guest:guest@127.0.0.1:5672//; unset: steps run in processes of the run "
+        "(Dagster's multiprocess executor).",
+    )
+    celery_backend_url: str | None = Field(
+        default=None,
+        description="Celery result backend: the broker URL for Redis, rpc:// for RabbitMQ. "
+        "Set with the broker.",
+    )
+
+    @model_validator(mode="after")
+    def _celery_needs_both(self) -> PipelineSettings:
+        if bool(self.celery_broker_url) != bool(self.celery_backend_url):
+            raise ValueError(
+                "set MERCADO_CELERY_BROKER_URL and MERCADO_CELERY_BACKEND_URL together "
+                "(the workers read both from the environment)"
+            )
+        return self
 
     @property
     def resolved_dagster_home(self) -> Path:

@@ -12,13 +12,14 @@ import dagster as dg
 
 from orchestration.loads.lake import EVENTS, lake_days
 from orchestration.settings import PipelineSettings
+from shop_api.tracking.lake import landing_zone
 
 
 def partitions_start(settings: PipelineSettings) -> str:
     """``MERCADO_PARTITIONS_START``, else the lake's earliest event day, else today (UTC)."""
     if settings.partitions_start is not None:
         return settings.partitions_start.isoformat()
-    days = lake_days(settings.lake_dir, EVENTS)
+    days = lake_days(landing_zone(settings.shop), EVENTS)
     return days[0] if days else datetime.now(UTC).date().isoformat()
 
 

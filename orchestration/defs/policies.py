@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-# Every warehouse writer runs in this pool; dagster.yaml sets its limit to 1.
+# Every warehouse writer runs in this pool; dagster.yaml sets its limit to 1 (DuckDB has
+# one writer process), lifted with MERCADO_WAREHOUSE=spark (orchestration/instance.py).
 WAREHOUSE_POOL = "warehouse"
 
 # Upkeep assets (retention): their own job and schedule, never part of a build.

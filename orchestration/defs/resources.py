@@ -24,6 +24,8 @@ from orchestration.loads.parquet import link_spark_tables, write_raw_dataset
 from orchestration.loads.warehouse import open_reader, open_writer
 from orchestration.retention import RetentionPolicy, artifact_roots
 from orchestration.settings import DBT_PROJECT_DIR, PipelineSettings
+from shop_api.core.storage import open_object_store
+from shop_api.tracking.lake import LandingZone
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -101,13 +103,26 @@ class ShopDatabaseResource(dg.ConfigurableResource):
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The clickstream landing zone (``events/`` and ``events_bad/`` folders)."""
+    """The clickstream landing zone (``events/`` and ``events_bad/``): a local folder, or
+    an S3-compatible store when ``url`` is set (credentials from boto3's usual chain)."""
 
     root: str = Field(description="Folder holding events/ and events_bad/.")
+    url: str | None = Field(
+        default=None, description="s3://bucket/prefix of the lake; the folder when unset."
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible store; AWS when unset."
+    )
 
     @property
     def path(self) -> Path:
         return Path(self.root).expanduser().resolve()
+
+    @property
+    def zone(self) -> LandingZone:
+        if self.url:
+            return LandingZone(open_object_store(self.url, endpoint_url=self.endpoint_url))
+        return LandingZone(self.path)
 
 
 class AlertsResource(dg.ConfigurableResource):
@@ -156,7 +171,11 @@ def build_resources(settings: PipelineSettings | None = None) -> dict[str, objec
             spark_dir=str(settings.resolved_spark_dir),
         ),
         "shop_db": ShopDatabaseResource(url=shop_url),
-        "lake": LakeResource(root=str(settings.lake_dir)),
+        "lake": LakeResource(
+            root=str(settings.lake_dir),
+            url=settings.shop.lake_url,
+            endpoint_url=settings.shop.s3_endpoint_url,
+        ),
         "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
         # an EnvVar, so a webhook's secret path never shows in the UI's resource config
         "alerts": AlertsResource(

@@ -1,11 +1,16 @@
 """Landing zone → ``raw.events`` / ``raw.events_bad``: idempotent, partition-replacing loads.
 
-The lake (``shop_api.tracking.lake``) writes ``events/dt=YYYY-MM-DD/part-*.jsonl`` (by
-event date) and ``events_bad/dt=YYYY-MM-DD/part-*.jsonl`` (by received date); files
-appear whole, late files can land in old partitions, and erasure rewrites files in
-place. Each load therefore replaces one whole partition in one transaction and records
-the partition's file fingerprints (name, size, mtime) in ``raw._load_state``, so a
-sensor or an incremental run reloads exactly the partitions whose files changed.
+The lake (``shop_api.tracking.lake``: a local folder or an S3-compatible store) holds
+``events/dt=YYYY-MM-DD/part-*.jsonl`` (by event date) and
+``events_bad/dt=YYYY-MM-DD/part-*.jsonl`` (by received date); files appear whole, late
+files can land in old partitions, and erasure rewrites files in place. Each load
+therefore replaces one whole partition in one transaction and records the partition's
+file fingerprints (name, size, mtime, and the ETag in an object store) in
+``raw._load_state``, so a sensor or an incremental run reloads exactly the partitions
+whose files changed. DuckDB reads a folder's files in place and an object store's
+through temporary copies (``shop_api.core.storage.local_files``): no DuckDB extension.
+
+Every function takes the lake as a ``LandingZone`` or, for the local folder, its ``Path``.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import duckdb
 
 from orchestration.loads.erasure import scrub_erased_users
 from orchestration.loads.stats import LoadStats
+from shop_api.core.storage import local_files
+from shop_api.tracking.lake import LandingZone
 
 EVENTS = "events"
 EVENTS_BAD = "events_bad"
@@ -99,17 +106,28 @@ class PartitionFiles:
     dataset: str
     day: str
     files: tuple[tuple[str, int, int], ...]  # (name, size, mtime_ns)
+    etags: tuple[str, ...] = ()  # an object store's, one per file; none for a folder
 
     @property
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
         for name, size, mtime in self.files:
             digest.update(f"{name}|{size}|{mtime}\n".encode())
+        for etag in self.etags:
+            digest.update(f"{etag}\n".encode())
         return digest.hexdigest()
 
     @property
     def bytes(self) -> int:
         return sum(size for _, size, _ in self.files)
+
+    @property
+    def keys(self) -> list[str]:
+        return [f"{self.dataset}/dt={self.day}/{name}" for name, _, _ in self.files]
+
+
+def as_zone(lake: Path | LandingZone) -> LandingZone:
+    return lake if isinstance(lake, LandingZone) else LandingZone(lake)
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -119,33 +137,33 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(STATE_DDL)
 
 
-def partition_dir(lake_dir: Path, dataset: str, day: str) -> Path:
-    return lake_dir / dataset / f"dt={day}"
+def partition_dir(lake: Path | LandingZone, dataset: str, day: str) -> PurePath:
+    return as_zone(lake).partition(dataset, day)
 
 
-def scan_partition(lake_dir: Path, dataset: str, day: str) -> PartitionFiles:
+def scan_partition(lake: Path | LandingZone, dataset: str, day: str) -> PartitionFiles:
     """Fingerprint a partition's complete files (hidden ``.tmp-*`` files are skipped)."""
-    files = []
-    folder = partition_dir(lake_dir, dataset, day)
-    if folder.is_dir():
-        for path in sorted(folder.glob("part-*.jsonl")):
-            stat = path.stat()
-            files.append((path.name, stat.st_size, stat.st_mtime_ns))
-    return PartitionFiles(dataset, day, tuple(files))
+    infos = as_zone(lake).objects(dataset, day)
+    return PartitionFiles(
+        dataset,
+        day,
+        tuple((info.name, info.size, info.modified_ns) for info in infos),
+        tuple(info.etag for info in infos if info.etag is not None),
+    )
 
 
-def lake_days(lake_dir: Path, dataset: str = EVENTS) -> list[str]:
+def lake_days(lake: Path | LandingZone, dataset: str = EVENTS) -> list[str]:
     """Partition days present in the lake, sorted (folders that are not ``dt=<date>`` skip)."""
-    base = lake_dir / dataset
     days = []
-    if base.is_dir():
-        for folder in base.glob("dt=*"):
-            day = folder.name.removeprefix("dt=")
-            try:
-                date.fromisoformat(day)
-            except ValueError:
-                continue
-            days.append(day)
+    for folder in as_zone(lake).store.children(f"{dataset}/"):
+        if not folder.startswith("dt="):
+            continue
+        day = folder.removeprefix("dt=")
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            continue
+        days.append(day)
     return sorted(days)
 
 
@@ -158,13 +176,14 @@ def loaded_fingerprints(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[s
 
 
 def stale_partitions(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, dataset: str = EVENTS
+    conn: duckdb.DuckDBPyConnection, lake: Path | LandingZone, dataset: str = EVENTS
 ) -> list[str]:
     """Days whose files differ from what was loaded: new, late files, rewritten or removed."""
+    zone = as_zone(lake)
     loaded = loaded_fingerprints(conn, dataset)
-    days = set(lake_days(lake_dir, dataset)) | set(loaded)
+    days = set(lake_days(zone, dataset)) | set(loaded)
     return sorted(
-        day for day in days if scan_partition(lake_dir, dataset, day).fingerprint != loaded.get(day)
+        day for day in days if scan_partition(zone, dataset, day).fingerprint != loaded.get(day)
     )
 
 
@@ -213,10 +232,10 @@ COPY_ORDER = """
 
 
 def load_events_partition(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, day: str | date
+    conn: duckdb.DuckDBPyConnection, lake: Path | LandingZone, day: str | date
 ) -> LoadStats:
     """Replace ``raw.events`` for one ``dt=`` day (see ``load_events_partitions``)."""
-    return load_events_partitions(conn, lake_dir, [day])
+    return load_events_partitions(conn, lake, [day])
 
 
 def _batches(parts: list[PartitionFiles]) -> list[list[PartitionFiles]]:
@@ -233,7 +252,7 @@ def _batches(parts: list[PartitionFiles]) -> list[list[PartitionFiles]]:
 
 
 def load_events_partitions(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, days: list[str] | list[date]
+    conn: duckdb.DuckDBPyConnection, lake: Path | LandingZone, days: list[str] | list[date]
 ) -> LoadStats:
     """Replace ``raw.events`` for the given ``dt=`` days with their files, deduplicated.
 
@@ -249,12 +268,13 @@ def load_events_partitions(
     for day in keys:
         date.fromisoformat(day)  # refuse anything but a date
     ensure_tables(conn)
-    parts = [scan_partition(lake_dir, EVENTS, day) for day in keys]
+    zone = as_zone(lake)
+    parts = [scan_partition(zone, EVENTS, day) for day in keys]
     label = ",".join(keys) if len(keys) <= 7 else f"{keys[0]}..{keys[-1]}"
     total = LoadStats(table="raw.events", partition=label)
     scrubbed = 0
     for batch in _batches(parts):
-        rows, deleted, erased = _load_event_batch(conn, lake_dir, batch)
+        rows, deleted, erased = _load_event_batch(conn, zone, batch)
         total.rows_loaded += rows
         total.rows_deleted += deleted
         total.files += sum(len(part.files) for part in batch)
@@ -267,15 +287,17 @@ def load_events_partitions(
 
 
 def _load_event_batch(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, batch: list[PartitionFiles]
+    conn: duckdb.DuckDBPyConnection, zone: LandingZone, batch: list[PartitionFiles]
 ) -> tuple[int, int, int]:
     """One transaction: replace the batch's days; returns rows loaded, deleted, scrubbed."""
+    with local_files(zone.store, [key for part in batch for key in part.keys]) as files:
+        return _load_event_files(conn, batch, [str(path) for path in files])
+
+
+def _load_event_files(
+    conn: duckdb.DuckDBPyConnection, batch: list[PartitionFiles], paths: list[str]
+) -> tuple[int, int, int]:
     keys = [part.day for part in batch]
-    paths = [
-        str(partition_dir(lake_dir, EVENTS, part.day) / name)
-        for part in batch
-        for name, _, _ in part.files
-    ]
     in_batch = "event_date in (select unnest(cast(? as date[])))"
     conn.execute("begin transaction")
     try:
@@ -347,16 +369,32 @@ def _load_event_batch(
 
 
 def load_events_bad_partition(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, day: str | date
+    conn: duckdb.DuckDBPyConnection, lake: Path | LandingZone, day: str | date
 ) -> LoadStats:
     """Replace ``raw.events_bad`` for one received day (the quarantine is kept whole)."""
     started = time.perf_counter()
     day = day.isoformat() if isinstance(day, date) else day
     date.fromisoformat(day)
     ensure_tables(conn)
-    part = scan_partition(lake_dir, EVENTS_BAD, day)
-    folder = partition_dir(lake_dir, EVENTS_BAD, day)
-    paths = [str(folder / name) for name, _, _ in part.files]
+    zone = as_zone(lake)
+    part = scan_partition(zone, EVENTS_BAD, day)
+    with local_files(zone.store, part.keys) as files:
+        rows, deleted = _load_bad_files(conn, part, [str(path) for path in files])
+    return LoadStats(
+        table="raw.events_bad",
+        partition=day,
+        rows_loaded=rows,
+        rows_deleted=deleted,
+        files=len(part.files),
+        bytes_read=part.bytes,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _load_bad_files(
+    conn: duckdb.DuckDBPyConnection, part: PartitionFiles, paths: list[str]
+) -> tuple[int, int]:
+    day = part.day
     conn.execute("begin transaction")
     try:
         deleted = conn.execute(
@@ -386,33 +424,24 @@ def load_events_bad_partition(
     except BaseException:
         conn.execute("rollback")
         raise
-    return LoadStats(
-        table="raw.events_bad",
-        partition=day,
-        rows_loaded=rows,
-        rows_deleted=deleted,
-        files=len(paths),
-        bytes_read=part.bytes,
-        seconds=round(time.perf_counter() - started, 3),
-    )
+    return rows, deleted
 
 
 def load_events_bad(
-    conn: duckdb.DuckDBPyConnection, lake_dir: Path, *, only_changed: bool = True
+    conn: duckdb.DuckDBPyConnection, lake: Path | LandingZone, *, only_changed: bool = True
 ) -> LoadStats:
     """Bring ``raw.events_bad`` in line with the quarantine: every changed (or every) day."""
     started = time.perf_counter()
     ensure_tables(conn)
+    zone = as_zone(lake)
     days = (
-        stale_partitions(conn, lake_dir, EVENTS_BAD)
+        stale_partitions(conn, zone, EVENTS_BAD)
         if only_changed
-        else sorted(
-            set(lake_days(lake_dir, EVENTS_BAD)) | set(loaded_fingerprints(conn, EVENTS_BAD))
-        )
+        else sorted(set(lake_days(zone, EVENTS_BAD)) | set(loaded_fingerprints(conn, EVENTS_BAD)))
     )
     total = LoadStats(table="raw.events_bad", mode="changed partitions" if only_changed else "all")
     for day in days:
-        stats = load_events_bad_partition(conn, lake_dir, day)
+        stats = load_events_bad_partition(conn, zone, day)
         total.rows_loaded += stats.rows_loaded
         total.rows_deleted += stats.rows_deleted
         total.files += stats.files

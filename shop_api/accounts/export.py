@@ -51,14 +51,12 @@ from shop_api.tracking.service import Tracking
 def events_of(zone: LandingZone, user_id: uuid.UUID) -> Iterator[dict[str, Any]]:
     """The accepted events whose ``user_id`` is this user's, oldest file first."""
     mentions = re.compile(re.escape(str(user_id)), re.IGNORECASE)
-    for path in zone.files(EVENTS):
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if not mentions.search(line):
-                    continue
-                event = json.loads(line)
-                if str(event.get("user_id", "")).lower() == str(user_id):
-                    yield event
+    for line in zone.lines(EVENTS):
+        if not mentions.search(line):
+            continue
+        event = json.loads(line)
+        if str(event.get("user_id", "")).lower() == str(user_id):
+            yield event
 
 
 async def export_account(

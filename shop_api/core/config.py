@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     collect_burst_events: int = Field(default=2_000, ge=1)
     collect_max_future_seconds: int = Field(default=600, ge=0)
     collect_max_age_days: int = Field(default=7, ge=1)
+    # The clickstream's landing zone: the folder <home>/lake, or an S3-compatible store.
+    # Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    # AWS_DEFAULT_REGION, a profile, an instance role), never from these settings.
+    lake_url: str | None = Field(
+        default=None,
+        pattern=r"^s3://[^/]+(/.*)?$",
+        description="s3://bucket/prefix for the landing zone; the folder <home>/lake when unset.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible store (MinIO, Ceph, ...); AWS when unset.",
+    )
     # Server-side events on read paths are flushed to the lake at least this often.
     event_flush_seconds: float = Field(default=1.0, gt=0)
 

@@ -38,7 +38,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
@@ -209,8 +209,12 @@ def _compiled(alternatives: list[str]) -> re.Pattern[str] | None:
 
 
 @contextlib.contextmanager
-def lake_lock(root: Path) -> Iterator[None]:
-    """Exclusive between processes: erasures rewrite files one at a time."""
+def lake_lock(root: PurePath) -> Iterator[None]:
+    """Exclusive between processes: erasures rewrite files one at a time. A lake in an
+    object store needs no lock: its rewrites are conditional on the version they read."""
+    if not isinstance(root, Path):
+        yield
+        return
     root.mkdir(parents=True, exist_ok=True)
     with (root / ".erasure.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -224,17 +228,15 @@ def devices_of(zone: LandingZone, eraser: Eraser) -> set[str]:
     """Every client_id that appears on the user's events (accepted or rejected)."""
     found: set[str] = set()
     for dataset in (EVENTS, EVENTS_BAD):
-        for path in zone.files(dataset):
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    if not eraser.user_pattern.search(line):
-                        continue
-                    record = _loads(line)
-                    event = record.get("event") if dataset == EVENTS_BAD else record
-                    if isinstance(event, dict) and eraser.is_user(event.get("user_id")):
-                        client_id = event.get("client_id")
-                        if isinstance(client_id, str):
-                            found.add(client_id)
+        for line in zone.lines(dataset):
+            if not eraser.user_pattern.search(line):
+                continue
+            record = _loads(line)
+            event = record.get("event") if dataset == EVENTS_BAD else record
+            if isinstance(event, dict) and eraser.is_user(event.get("user_id")):
+                client_id = event.get("client_id")
+                if isinstance(client_id, str):
+                    found.add(client_id)
     return found
 
 

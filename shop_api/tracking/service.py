@@ -30,7 +30,7 @@ from typing import Any
 from shop_api.core.clock import Clock
 from shop_api.core.config import Settings
 from shop_api.tracking.events import validate_event, validate_events
-from shop_api.tracking.lake import LandingZone
+from shop_api.tracking.lake import landing_zone
 from shop_api.tracking.ratelimit import TokenBuckets
 from shop_api.tracking.sink import EventSink
 
@@ -137,7 +137,7 @@ class Tracking:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self.zone = LandingZone(settings.lake_dir)
+        self.zone = landing_zone(settings)
         self.sink = EventSink(self.zone, clock, max_delay=settings.event_flush_seconds)
         self.buckets = TokenBuckets(
             settings.collect_rate_events_per_second,

@@ -75,7 +75,7 @@ def raw_events(
     days = context.partition_keys
     started = time.perf_counter()
     with warehouse.writer() as conn:
-        stats = load_events_partitions(conn, lake.path, days)
+        stats = load_events_partitions(conn, lake.zone, days)
         warehouse.publish_raw(conn, EVENTS, days)
         duplicates = conn.execute(
             "select count(*) - count(distinct event_id) from raw.events "
@@ -120,7 +120,7 @@ def raw_events_bad(warehouse: WarehouseResource, lake: LakeResource) -> dg.Mater
     """Quarantined events (``lake/events_bad/``) with their rejection reasons, one row per
     rejected event; days whose files changed are replaced whole."""
     with warehouse.writer() as conn:
-        stats = load_events_bad(conn, lake.path)
+        stats = load_events_bad(conn, lake.zone)
         warehouse.publish_raw(conn, EVENTS_BAD)
     return dg.MaterializeResult(metadata=_metadata(stats.as_metadata()))
 

@@ -34,8 +34,8 @@ EMPTY = hashlib.sha256().hexdigest()  # the fingerprint of a partition without f
 
 def quarantine_fingerprint(lake: LakeResource) -> str:
     """One digest over every quarantine day (the quarantine loads as one asset)."""
-    days = lake_days(lake.path, EVENTS_BAD)
-    fingerprints = {d: scan_partition(lake.path, EVENTS_BAD, d).fingerprint for d in days}
+    days = lake_days(lake.zone, EVENTS_BAD)
+    fingerprints = {d: scan_partition(lake.zone, EVENTS_BAD, d).fingerprint for d in days}
     return _digest({d: fp for d, fp in fingerprints.items() if fp != EMPTY})
 
 
@@ -68,7 +68,7 @@ def landing_run_requests(
     lake's earliest day when the definitions loaded) are logged as a warning every tick."""
     seen = cursor.get(EVENTS) or {}
     assert isinstance(seen, dict)
-    days = lake_days(lake.path, EVENTS)
+    days = lake_days(lake.zone, EVENTS)
     outside = set(days_outside(days, daily_partitions))
     if outside and log is not None:
         log.warning(
@@ -79,7 +79,7 @@ def landing_run_requests(
     requests: list[dg.RunRequest] = []
     now: dict[str, str] = {}
     for day in days:
-        fingerprint = scan_partition(lake.path, EVENTS, day).fingerprint
+        fingerprint = scan_partition(lake.zone, EVENTS, day).fingerprint
         now[day] = fingerprint
         if seen.get(day) == fingerprint or day in outside:
             continue

@@ -31,7 +31,7 @@ def expire_old_data(
         conn = stack.enter_context(warehouse.writer()) if warehouse.path.exists() else None
         report = apply_retention(
             retention.policy,
-            lake_dir=lake.path,
+            lake_dir=lake.zone,
             artifact_roots=[Path(root) for root in retention.artifact_roots],
             conn=conn,
         )
