@@ -119,14 +119,24 @@ def refresh_command() -> None:
 
 
 def refresh_and_report() -> int:
-    """``refresh``'s run and listing; 0 when every audience was published."""
+    """``refresh``'s run and listing; 0 when every audience was published. Dagster's log
+    goes to ``$MERCADO_HOME/logs/audiences-<time>.log``, as ``pipeline run``'s does."""
     import dagster as dg
 
     from audiences.catalogue import print_audiences
+    from mercado_cli.pipeline import progress_and_log, stdout_console
     from orchestration.defs.audiences.assets import AUDIENCES_GROUP
     from orchestration.pipeline import run_pipeline
 
-    result = run_pipeline(selection=dg.AssetSelection.groups(AUDIENCES_GROUP))
+    console = stdout_console()
+    with progress_and_log(console, log_name="audiences") as (progress, log_path):
+        result = run_pipeline(
+            selection=dg.AssetSelection.groups(AUDIENCES_GROUP),
+            listener=progress,
+            on_plan=progress.planned,
+        )
     typer.echo(result.summary())
+    if log_path is not None:
+        typer.echo(f"  log: {log_path}")
     print_audiences(_root(), typer.echo)
     return 0 if result.success else 1

@@ -25,6 +25,7 @@ def test_demo_runs_start_to_finish_and_tells_the_story(tmp_path, capfd):
 
     output = capfd.readouterr().out
     assert exit_code == 0, output
+    assert "dagster - DEBUG" not in output  # Dagster's log goes to var/logs, not the story
     assert "seller has 1 unread notification" in output
     assert "shopper notified: The seller answered your question" in output
     assert (tmp_path / "var" / "shop.db").exists()
