@@ -81,6 +81,9 @@ from figures import Figure, measured, write_figures
 from pydantic_core import to_json
 
 ROOT = Path(__file__).resolve().parents[1]
+# The project's packages before this folder (first on sys.path when run as a script): the
+# worker's raw loads import the ``audiences`` package, which ``audiences.py`` here hides.
+sys.path.insert(0, str(ROOT))
 # The bench's "today": history ends at NEW_HOUR on this day, the new hour is NEW_HOUR.
 TODAY = date(2026, 6, 30)
 NEW_HOUR = 12
