@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import CompoundSelect, Connection, Select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.util import await_only
 
@@ -56,12 +56,12 @@ class DriverStatement:
 
 # Keyed by the statement itself, then the dialect: hot statements are built once and live
 # as long as the app.
-_compiled: weakref.WeakKeyDictionary[Select, dict[str, DriverStatement]] = (
+_compiled: weakref.WeakKeyDictionary[Select | CompoundSelect, dict[str, DriverStatement]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def driver_statement(statement: Select, connection: Connection) -> DriverStatement:
+def driver_statement(statement: Select | CompoundSelect, connection: Connection) -> DriverStatement:
     dialect = connection.dialect
     by_dialect = _compiled.setdefault(statement, {})
     found = by_dialect.get(dialect.name)
@@ -108,7 +108,7 @@ def _driver_connection(connection: Connection) -> Any | None:
 
 
 def fetch_rows(
-    connection: Connection, statement: Select, params: Mapping[str, Any]
+    connection: Connection, statement: Select | CompoundSelect, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
     """Every row of a prebuilt read statement, to be read by position (see the module)."""
     driver = _driver_connection(connection)

@@ -75,7 +75,8 @@ _BY_ID = _by_id_statements()
 _BY_ID_FOR_UPDATE = {kind: statement.with_for_update() for kind, statement in _BY_ID.items()}
 
 
-def _by_id_params(actor: User | None, listing_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+def by_id_params(actor: User | None, listing_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+    """Which statement of a per-kind-of-caller set applies, and its bound values."""
     kind = _caller_kind(actor)
     params: dict[str, Any] = {"listing_id": listing_id}
     if kind == "user":
@@ -89,7 +90,7 @@ def get_readable(
 ) -> Listing | None:
     """The listing if the caller may see it; ``for_update`` locks its row (PostgreSQL;
     SQLite writers hold the database's write lock already)."""
-    kind, params = _by_id_params(actor, listing_id)
+    kind, params = by_id_params(actor, listing_id)
     statements = _BY_ID_FOR_UPDATE if for_update else _BY_ID
     return session.scalars(statements[kind], params).one_or_none()
 
@@ -129,7 +130,7 @@ _PAGE = _page_statements()
 def readable_page_rows(session: Session, actor: User | None, listing_id: uuid.UUID) -> list[Row]:
     """The listing the caller may see, one row per image (one row with null image columns
     when it has none); no rows when it does not exist or is not visible to the caller."""
-    kind, params = _by_id_params(actor, listing_id)
+    kind, params = by_id_params(actor, listing_id)
     return list(session.connection().execute(_PAGE[kind], params).all())
 
 
@@ -172,7 +173,7 @@ def readable_columns(
 ) -> Sequence[Any] | None:
     """The columns of ``readable_columns_statements`` for the listing, if the caller may
     see it, read by position with the values of ``hot_reads.fetch_rows`` (ids as UUIDs)."""
-    kind, params = _by_id_params(actor, listing_id)
+    kind, params = by_id_params(actor, listing_id)
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         rows = fetch_rows(connection, reads.typed[kind], params)

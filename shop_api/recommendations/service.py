@@ -180,8 +180,15 @@ def _distinct(sources: Iterable[Source], excluded: set[str]) -> Iterator[tuple[C
                 yield candidate, source
 
 
+def first_batch(k: int) -> int:
+    """How many candidates the first availability read takes: a few more than ``k``, for
+    when the model's first choices are on sale (each row read costs about as much as the
+    statement itself)."""
+    return k + k // 4 + 2
+
+
 def choose(
-    session: Session,
+    availability: repository.Availability,
     sources: Iterable[Source],
     k: int,
     *,
@@ -190,20 +197,18 @@ def choose(
 ) -> list[Recommended]:
     """The first ``k`` candidates across ``sources`` that can be shown now.
 
-    Availability is read for the candidates in growing batches: one short read, a few
-    more rows than ``k``, when the model's first choices are on sale (each row read costs
-    about as much as the statement itself); more when many sold out since training.
-    """
+    Availability is read for the candidates in growing batches, ``first_batch(k)`` first,
+    more when many sold out since training."""
     stream = _distinct(sources, excluded)
     per_seller: dict[str, int] = {}
     seen: set[str] = set()
     out: list[Recommended] = []
-    size = k + k // 4 + 2
+    size = first_batch(k)
     while len(out) < k:
         batch = list(islice(stream, size))
         if not batch:
             break
-        shown = repository.available(session, [candidate.item_id for candidate, _ in batch])
+        shown = availability.of([candidate.item_id for candidate, _ in batch])
         sellers = {item_id: row.seller_id for item_id, row in shown.items()}
         source_of = {candidate.item_id: source for candidate, source in batch}
         picked = pick(
@@ -249,7 +254,8 @@ def for_caller(session: Session, context: Context, caller: Caller, k: int) -> Re
     if caller.user_id is not None and caller.personalised:
         excluded = repository.bought_by(session, caller.user_id)
     items = choose(
-        session, _then_shop_popularity(session, context, sources), k, excluded=excluded,
+        repository.Availability(session), _then_shop_popularity(session, context, sources), k,
+        excluded=excluded,
         max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(
@@ -273,24 +279,30 @@ def for_listing(
     """``GET /listings/{id}/similar`` and ``/bought-together``: the model's list for the
     listing, then what is popular in its category. 404 for a listing the caller cannot
     see."""
-    listing = repository.readable_listing(session, actor, listing_id)
-    if listing is None:
-        raise NotFound("Listing not found")
-    item_id, category_id = listing.id, listing.category_id
+    item_id = str(listing_id)
+    excluded = {item_id}
     model, arm = context.model_for(caller)
-    sources: list[Source] = []
+    related, reason = None, ""
     if model is not None:
         if name is ListName.similar:
             related, reason = model.similar_to(item_id), f"similar_to:{item_id}"
         else:
             related, reason = model.bought_with(item_id), f"bought_with:{item_id}"
+    # The first batch of the model's related items is read with the listing itself.
+    others = (candidate.item_id for candidate in related or () if candidate.item_id != item_id)
+    first = list(islice(others, first_batch(k)))
+    listing, shown = repository.readable_listing(session, actor, listing_id, first)
+    if listing is None:
+        raise NotFound("Listing not found")
+    sources: list[Source] = []
+    if model is not None:
         if related is not None:
             sources.append(Source(related, reason, fallback=False))
-        sources.append(Source(model.popular(category_id), None, fallback=True))
+        sources.append(Source(model.popular(listing.category_id), None, fallback=True))
+    availability = repository.Availability(session, {i: shown.get(i) for i in first})
     items = choose(
-        session, _then_shop_popularity(session, context, sources, category_id), k,
-        excluded={item_id},
-        max_per_seller=context.settings.recs_max_per_seller,
+        availability, _then_shop_popularity(session, context, sources, listing.category_id),
+        k, excluded=excluded, max_per_seller=context.settings.recs_max_per_seller,
     )  # fmt: skip
     return RecommendationList(
         model_version=model.version if model is not None else FALLBACK_VERSION,

@@ -212,12 +212,48 @@ class TestListingLists:
         assert together.json()["model_version"] == v
 
     @pytest.mark.parametrize("path", ["similar", "bought-together"])
+    @pytest.mark.parametrize("published", [False, True], ids=["no model", "model"])
     def test_unknown_or_hidden_listing_is_404(
+        self, client: TestClient, factory: Factory, artifacts: Path, path: str, published: bool
+    ):
+        seller = factory.user("seller")
+        draft, other = factory.listing(seller, status="draft")["id"], factory.listing(seller)["id"]
+        unknown = str(uuid.uuid4())
+        if published:
+            related = {draft: [other], unknown: [other]}
+            publish(artifacts, version(), similar=related, bought_together=related)
+        for listing_id in (unknown, draft):
+            assert_error(client.get(f"/listings/{listing_id}/{path}"), 404, "not_found")
+
+    @pytest.mark.parametrize("path", ["similar", "bought-together"])
+    def test_a_seller_sees_the_lists_of_their_own_draft(
         self, client: TestClient, factory: Factory, artifacts: Path, path: str
     ):
-        draft = factory.listing(factory.user("seller"), status="draft")["id"]
-        for listing_id in (str(uuid.uuid4()), draft):
-            assert_error(client.get(f"/listings/{listing_id}/{path}"), 404, "not_found")
+        seller = factory.user("seller")
+        draft, other = factory.listing(seller, status="draft")["id"], factory.listing(seller)["id"]
+        publish(artifacts, version(), similar={draft: [other]}, bought_together={draft: [other]})
+
+        response = client.get(f"/listings/{draft}/{path}", headers=seller.headers)
+
+        assert ids(response)[0] == other
+        assert response.json()["data"][0]["fallback"] is False
+
+    @pytest.mark.parametrize("path", ["similar", "bought-together"])
+    def test_related_listings_off_sale_since_training_are_skipped(
+        self, client: TestClient, factory: Factory, artifacts: Path, path: str
+    ):
+        page = factory.listing(factory.user("seller"))["id"]
+        sellers = [factory.user("seller") for _ in range(12)]
+        related = [factory.listing(seller, stock=3)["id"] for seller in sellers]
+        # More sold out than the first availability read takes: the rest is read after.
+        for seller, listing_id in zip(sellers[:8], related[:8], strict=True):
+            client.patch(f"/listings/{listing_id}", json={"stock": 0}, headers=seller.headers)
+        publish(artifacts, version(), similar={page: related}, bought_together={page: related})
+
+        response = client.get(f"/listings/{page}/{path}", params={"k": 3})
+
+        assert ids(response) == related[8:11]
+        assert not any(item["fallback"] for item in response.json()["data"])
 
     @pytest.mark.parametrize(
         "url",
