@@ -85,19 +85,19 @@ def caller_of(
     return None if token is None else token_holder(session, settings, now, token)
 
 
-async def get_optional_user(
-    reads: ReadsDep, settings: SettingsDep, clock: ClockDep, token: TokenDep
-) -> User | None:
+async def get_optional_user(request: Request, token: TokenDep) -> User | None:
     """The caller when a valid token is sent; None for anonymous requests.
 
     A token that is present but invalid is an error, not silently anonymous. Anonymous
-    callers (most catalog traffic) cost nothing; the user lookup is a read of its own, so
-    the user is detached: use its attributes, and have a write load its row again (under
-    a lock where it changes it).
+    callers (most catalog traffic) cost nothing: app state is read here rather than
+    through dependencies of its own, which FastAPI would resolve on every request, signed
+    in or not. The user lookup is a read of its own, so the user is detached: use its
+    attributes, and have a write load its row again (under a lock where it changes it).
     """
     if token is None:
         return None
-    return await reads.run(token_holder, settings, clock.now(), token)
+    state = request.app.state
+    return await Reads(state.database).run(token_holder, state.settings, state.clock.now(), token)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
