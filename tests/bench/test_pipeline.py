@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(BENCH_DIR))
 pipeline = load("pipeline")
 
 
-def run(kind: str, engine: str, size: str, seconds: float, **fields: object) -> object:
+def run(kind: str, engine: str, size: str, seconds: float, **fields: Any) -> Any:
     history = pipeline.parse_size(size)
     values = {
         "kind": kind, "engine": engine, "size": size, "history_events": history,
@@ -32,7 +33,7 @@ def run(kind: str, engine: str, size: str, seconds: float, **fields: object) -> 
     return pipeline.Measurement(**{**values, **fields})
 
 
-def by_name(results: list[object]) -> dict[str, object]:
+def by_name(results: list[Any]) -> dict[str, Any]:
     figures = pipeline.figures_of(results, pipeline.targets(results))
     return {figure.figure: figure for figure in figures}
 
