@@ -850,7 +850,8 @@ def measure_size(
     min_available = args.min_available_mb * 2**20
     full = measure("full", label, home, shop_db, [], history, history, min_available, engine=engine)
     print(
-        f"    full build: {full.seconds:.1f} s, peak {_mb(full.peak_tree_rss_mb)} "
+        f"    full build: {full.seconds:.1f} s ({full.cpu_seconds:.0f} CPU s), peak "
+        f"{_mb(full.peak_tree_rss_mb)} "
         f"(process tree), warehouse {_mb(full.warehouse_mb)}, "
         f"{'ok' if full.success else 'FAILED ' + str(full.failed_steps)}\n"
         f"      steps (s): {describe_steps(full)}",
@@ -865,7 +866,8 @@ def measure_size(
     )
     print(
         f"    hourly run (+{new:,} events, window {window[0]}..{window[1]}): "
-        f"{hourly.seconds:.1f} s, peak {_mb(hourly.peak_tree_rss_mb)}, "
+        f"{hourly.seconds:.1f} s ({hourly.cpu_seconds:.0f} CPU s), peak "
+        f"{_mb(hourly.peak_tree_rss_mb)}, "
         f"{'ok' if hourly.success else 'FAILED ' + str(hourly.failed_steps)}\n"
         f"      steps (s): {describe_steps(hourly)}",
         flush=True,
