@@ -1250,7 +1250,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  target    {verdict['target']}: {met}{figure}{note}")
     failures = [m for m in results if m.checks_failed or m.failed_steps]
     for m in failures:
-        print(f"  {m.size} {m.kind}: failed checks {m.checks_failed}, steps {m.failed_steps}")
+        name = with_engine(f"{m.size} {m.kind}", m.engine)
+        print(f"  {name}: failed checks {m.checks_failed}, steps {m.failed_steps}")
     if args.json:
         write_figures(
             args.json,
