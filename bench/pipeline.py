@@ -55,6 +55,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -94,6 +95,8 @@ TARGET_FULL_EVENTS = 5_000_000
 TARGET_FULL_SECONDS = 180.0
 TARGET_HOURLY_RATIO = 2.0
 SAMPLE_SECONDS = 0.1
+# Warehouse engines (MERCADO_WAREHOUSE); DuckDB's figures keep their names without one.
+ENGINES = ("duckdb", "spark")
 # Share of a day's traffic per UTC hour (a marketplace's evening-heavy curve).
 HOUR_WEIGHTS = [
     0.45, 0.3, 0.2, 0.15, 0.15, 0.2, 0.35, 0.6, 0.85, 1.0, 1.1, 1.2,
@@ -537,6 +540,11 @@ def build_lake(
     return events, size
 
 
+def hour_events(manifest: dict[str, Any]) -> int:
+    """Events of today's NEW_HOUR file (what the hourly run adds)."""
+    return int(next(e for e in manifest["files"] if e["hour"] == NEW_HOUR)["events"])
+
+
 def land_new_hour(home: Path, data_dir: Path, manifest: dict[str, Any]) -> tuple[int, int]:
     """Copy today's NEW_HOUR file into the lake (a real new file: the partition is stale)."""
     entry = next(e for e in manifest["files"] if e["hour"] == NEW_HOUR)
@@ -556,6 +564,7 @@ def land_new_hour(home: Path, data_dir: Path, manifest: dict[str, Any]) -> tuple
 @dataclass
 class Measurement:
     kind: str  # "full" or "hourly"
+    engine: str  # the warehouse engine (MERCADO_WAREHOUSE)
     size: str
     history_events: int
     new_events: int
@@ -575,6 +584,8 @@ class Measurement:
     checks_failed: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    # rows of each marts.* table once the run is done (the engines' builds compared)
+    mart_rows: dict[str, int] = field(default_factory=dict)
 
 
 def _tree_rss(root: int) -> tuple[int, int]:
@@ -637,10 +648,12 @@ def measure(
     new_events: int,
     min_available: int,
     quality: bool = True,
+    engine: str = "duckdb",
 ) -> Measurement:
+    """One ``--worker`` run on ``engine``, its warehouse (and Spark's folder) under ``home``."""
     load = machine_load(1.0)
     print(
-        f"  [{label} {kind}] machine load before starting: "
+        f"  [{with_engine(f'{label} {kind}', engine)}] machine load before starting: "
         f"{'n/a' if load is None else f'{load:.2f} cores busy'}",
         flush=True,
     )
@@ -653,6 +666,8 @@ def measure(
         "MERCADO_HOME": str(home),
         "MERCADO_WAREHOUSE_PATH": str(home / "warehouse.duckdb"),
         "MERCADO_DATABASE_URL": f"sqlite:///{shop_db}",
+        "MERCADO_WAREHOUSE": engine,
+        "MERCADO_SPARK_DIR": str(home / "spark"),
     }
     command = [
         sys.executable, str(Path(__file__).resolve()), "--worker", kind,
@@ -696,8 +711,12 @@ def measure(
             "failed_steps": [aborted or f"worker exited {child.returncode}"],
         }
     warehouse = home / "warehouse.duckdb"
+    # on Spark the warehouse is the DuckDB file (raw tables, views) and Spark's Parquet
+    stored = [warehouse] if warehouse.exists() else []
+    stored += [f for f in (home / "spark").rglob("*") if f.is_file()]
     return Measurement(
         kind=kind,
+        engine=engine,
         size=label,
         history_events=history_events,
         new_events=new_events,
@@ -711,13 +730,48 @@ def measure(
         cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1),
         machine_load_before=None if load is None else round(load, 2),
         events_in_warehouse=result.get("events_in_warehouse", 0),
-        warehouse_mb=round(warehouse.stat().st_size / 2**20, 1) if warehouse.exists() else 0.0,
+        warehouse_mb=round(sum(f.stat().st_size for f in stored) / 2**20, 1),
         assets=result.get("assets", 0),
         checks_passed=result.get("checks_passed", 0),
         checks_failed=result.get("checks_failed", []),
         failed_steps=result.get("failed_steps", []),
         steps=step_breakdown(logs / f"{kind}.log"),
+        mart_rows=result.get("mart_rows", {}),
     )
+
+
+def not_measured(
+    kind: str, engine: str, label: str, history_events: int, new_events: int, reason: str
+) -> Measurement:
+    """The record of a run that could not start (the engine is not installed here)."""
+    nan = float("nan")
+    return Measurement(
+        kind=kind, engine=engine, size=label, history_events=history_events,
+        new_events=new_events, seconds=nan, process_seconds=nan, parse_seconds=nan,
+        success=False, peak_tree_rss_mb=nan, python_rss_mb=nan, dbt_rss_mb=nan,
+        cpu_seconds=nan, machine_load_before=None, events_in_warehouse=0, warehouse_mb=0.0,
+        assets=0, checks_passed=0, failed_steps=[f"not measured: {reason}"],
+    )  # fmt: skip
+
+
+def with_engine(text: str, engine: str) -> str:
+    """A run's or figure's name: DuckDB's as before engines were compared, others' suffixed."""
+    return text if engine == "duckdb" else f"{text}, {engine}"
+
+
+def engine_missing(engine: str) -> str | None:
+    """Why ``engine``'s worker cannot run on this machine (None: it can)."""
+    if engine != "spark":
+        return None
+    missing = [
+        f"the {module} package (make install-spark)"
+        for module in ("pyspark", "dbt.adapters.spark")
+        if importlib.util.find_spec(module) is None
+    ]
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
+        missing.append("Java (make java)")
+    return "Spark needs " + " and ".join(missing) if missing else None
 
 
 # The steps of the quality checks (orchestration/defs/quality/checks.py).
@@ -732,7 +786,13 @@ QUALITY_STEPS = frozenset(
 
 
 def compare_quality(
-    rounds: int, label: str, home: Path, shop_db: Path, events: int, min_available: int
+    rounds: int,
+    label: str,
+    home: Path,
+    shop_db: Path,
+    events: int,
+    min_available: int,
+    engine: str = "duckdb",
 ) -> None:
     """Full builds with and without the quality checks (defs/quality), in turns (the
     order alternates each round, so a machine getting busier does not favour either)."""
@@ -747,7 +807,10 @@ def compare_quality(
                 else:
                     stale.unlink()
             shutil.rmtree(home / "quality", ignore_errors=True)
-            m = measure("full", label, home, shop_db, [], events, events, min_available, quality)
+            shutil.rmtree(home / "spark", ignore_errors=True)
+            m = measure(
+                "full", label, home, shop_db, [], events, events, min_available, quality, engine
+            )
             state = "ok" if m.success else f"FAILED {m.failed_steps}"
             print(
                 f"    full build, quality checks {'on ' if quality else 'off'}: "
@@ -765,12 +828,51 @@ def compare_quality(
     cpu_off, cpu_on = (statistics.median(cpu[q]) for q in (False, True))
     steps = statistics.median(in_checks)
     print(
-        f"  {label} full build, median of {rounds}: quality checks off {off:.1f} s, on "
-        f"{on:.1f} s ({(on - off) / off:+.1%}); CPU off {cpu_off:.0f} s, on {cpu_on:.0f} s "
-        f"({(cpu_on - cpu_off) / cpu_off:+.1%}); the quality steps themselves {steps:.1f} s "
-        f"({steps / on:.1%} of the run with them); target < +15%",
+        f"  {with_engine(label, engine)} full build, median of {rounds}: quality checks off "
+        f"{off:.1f} s, on {on:.1f} s ({(on - off) / off:+.1%}); CPU off {cpu_off:.0f} s, on "
+        f"{cpu_on:.0f} s ({(cpu_on - cpu_off) / cpu_off:+.1%}); the quality steps themselves "
+        f"{steps:.1f} s ({steps / on:.1%} of the run with them); target < +15%",
         flush=True,
     )
+
+
+def measure_size(
+    engine: str,
+    label: str,
+    home: Path,
+    data_dir: Path,
+    shop_db: Path,
+    manifests: dict[str, dict[str, Any]],
+    history: int,
+    args: argparse.Namespace,
+) -> list[Measurement]:
+    """The full build of one size on ``engine``, then (unless ``--no-hourly``) its hourly run."""
+    min_available = args.min_available_mb * 2**20
+    full = measure("full", label, home, shop_db, [], history, history, min_available, engine=engine)
+    print(
+        f"    full build: {full.seconds:.1f} s ({full.cpu_seconds:.0f} CPU s), peak "
+        f"{_mb(full.peak_tree_rss_mb)} "
+        f"(process tree), warehouse {_mb(full.warehouse_mb)}, "
+        f"{'ok' if full.success else 'FAILED ' + str(full.failed_steps)}\n"
+        f"      steps (s): {describe_steps(full)}",
+        flush=True,
+    )
+    if args.no_hourly or not full.success:
+        return [full]
+    new, _ = land_new_hour(home, data_dir, manifests[TODAY.isoformat()])
+    window = [(TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()]
+    hourly = measure(
+        "hourly", label, home, shop_db, window, history, new, min_available, engine=engine
+    )
+    print(
+        f"    hourly run (+{new:,} events, window {window[0]}..{window[1]}): "
+        f"{hourly.seconds:.1f} s ({hourly.cpu_seconds:.0f} CPU s), peak "
+        f"{_mb(hourly.peak_tree_rss_mb)}, "
+        f"{'ok' if hourly.success else 'FAILED ' + str(hourly.failed_steps)}\n"
+        f"      steps (s): {describe_steps(hourly)}",
+        flush=True,
+    )
+    return [full, hourly]
 
 
 def worker(kind: str, days: list[str], out: Path, quality: bool = True) -> int:
@@ -793,11 +895,19 @@ def worker(kind: str, days: list[str], out: Path, quality: bool = True) -> int:
     print(result.summary(), flush=True)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     events = 0
+    mart_rows: dict[str, int] = {}
     with (
         contextlib.suppress(Exception),
         open_reader(PipelineSettings().resolved_warehouse_path) as c,
     ):
         events = c.execute("select count(*) from raw.events").fetchall()[0][0]
+        # on Spark the marts are views of its Parquet tables: the same query reads both
+        marts = c.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' order by table_name"
+        ).fetchall()
+        for (table,) in marts:
+            mart_rows[table] = c.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
     out.write_text(
         json.dumps(
             {
@@ -810,6 +920,7 @@ def worker(kind: str, days: list[str], out: Path, quality: bool = True) -> int:
                 "checks_passed": result.checks_passed,
                 "checks_failed": result.checks_failed,
                 "failed_steps": result.failed_steps,
+                "mart_rows": mart_rows,
             }
         )
     )
@@ -828,6 +939,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--events-per-day", type=int, default=40_000, help="traffic of one generated day"
+    )
+    parser.add_argument(
+        "--engines",
+        default="duckdb",
+        help=f"warehouse engines to measure, each on its own warehouse ({', '.join(ENGINES)})",
     )
     parser.add_argument("--no-hourly", action="store_true", help="only the full builds")
     parser.add_argument(
@@ -878,21 +994,45 @@ def _mb(value: float) -> str:
 
 
 def print_table(results: list[Measurement]) -> None:
+    names = [with_engine(f"{m.size} {m.kind}", m.engine) for m in results]
+    width = max([14, *map(len, names)])
     print(
-        f"\n  {'run':<14} {'history':>11} {'new':>9} {'seconds':>8} {'peak tree':>10} "
+        f"\n  {'run':<{width}} {'history':>11} {'new':>9} {'seconds':>8} {'peak tree':>10} "
         f"{'python':>9} {'dbt':>8} {'cores':>5} {'load':>5}  status"
     )
-    for m in results:
+    for name, m in zip(names, results, strict=True):
         load = "n/a" if m.machine_load_before is None else f"{m.machine_load_before:.2f}"
         status = "ok" if m.success else "FAILED"
         cores = m.cpu_seconds / max(m.process_seconds, 0.1)
         if m.checks_failed:
             status += f" ({len(m.checks_failed)} failed checks)"
+        if any(step.startswith("not measured") for step in m.failed_steps):
+            status = "not measured"
         print(
-            f"  {m.size + ' ' + m.kind:<14} {m.history_events:>11,} {m.new_events:>9,} "
+            f"  {name:<{width}} {m.history_events:>11,} {m.new_events:>9,} "
             f"{m.seconds:>8.1f} {_mb(m.peak_tree_rss_mb):>10} {_mb(m.python_rss_mb):>9} "
             f"{_mb(m.dbt_rss_mb):>8} {cores:>5.2f} {load:>5}  {status}"
         )
+
+
+def print_mart_rows(label: str, full_builds: list[Measurement]) -> None:
+    """Rows of each mart after each engine's full build of ``label``, side by side (the
+    engines build the same models from the same lake: a difference is a finding)."""
+    built = [m for m in full_builds if m.mart_rows]
+    if len(built) < 2:
+        return
+    tables = sorted({t for m in built for t in m.mart_rows})
+    differ = [t for t in tables if len({m.mart_rows.get(t) for m in built}) > 1]
+    print(
+        f"\n  {label} marts after the full build, rows: "
+        + ("the same on every engine" if not differ else f"{len(differ)} of {len(tables)} differ")
+    )
+    print(f"    {'table':<34}" + "".join(f" {m.engine:>12}" for m in built))
+    for table in tables:
+        counts = "".join(
+            f" {'-' if (n := m.mart_rows.get(table)) is None else f'{n:,}':>12}" for m in built
+        )
+        print(f"    {table:<34}{counts}{'  <- differs' if table in differ else ''}")
 
 
 def describe_steps(m: Measurement) -> str:
@@ -906,11 +1046,24 @@ def describe_steps(m: Measurement) -> str:
 
 
 def targets(results: list[Measurement]) -> list[dict[str, Any]]:
+    """Each engine's verdicts on the same targets (engines in the order they ran)."""
+    engines = dict.fromkeys(m.engine for m in results)
+    return [
+        verdict
+        for engine in engines
+        for verdict in engine_targets([m for m in results if m.engine == engine], engine)
+    ]
+
+
+def engine_targets(results: list[Measurement], engine: str) -> list[dict[str, Any]]:
     verdicts: list[dict[str, Any]] = []
     full = [m for m in results if m.kind == "full"]
     target_full = next((m for m in full if m.size == size_label(TARGET_FULL_EVENTS)), None)
     verdict: dict[str, Any] = {
-        "target": f"full build of 5M events < {TARGET_FULL_SECONDS:.0f} s on 2 cores",
+        "target": with_engine(
+            f"full build of 5M events < {TARGET_FULL_SECONDS:.0f} s on 2 cores", engine
+        ),
+        "engine": engine,
         "met": None,
     }
     if target_full is not None:
@@ -921,7 +1074,10 @@ def targets(results: list[Measurement]) -> list[dict[str, Any]]:
         (m for m in results if m.kind == "hourly" and m.success), key=lambda m: m.history_events
     )
     verdict = {
-        "target": f"hourly run on 20M history < {TARGET_HOURLY_RATIO:.0f}x on 1M history",
+        "target": with_engine(
+            f"hourly run on 20M history < {TARGET_HOURLY_RATIO:.0f}x on 1M history", engine
+        ),
+        "engine": engine,
         "met": None,
     }
     by_size = {m.size: m for m in hourly}
@@ -951,18 +1107,19 @@ def figures_of(results: list[Measurement], verdicts: list[dict[str, Any]]) -> li
             at_target_size = m.size == size_label(TARGET_FULL_EVENTS)
             figures += [
                 measured(
-                    f"full build, {m.size} events", m.seconds, "s",
+                    with_engine(f"full build, {m.size} events", m.engine), m.seconds, "s",
                     below=TARGET_FULL_SECONDS if at_target_size else None, ok=m.success,
                 ),
-                measured(f"full build peak memory, {m.size} events", m.peak_tree_rss_mb, "MB",
-                         ok=m.success),
+                measured(with_engine(f"full build peak memory, {m.size} events", m.engine),
+                         m.peak_tree_rss_mb, "MB", ok=m.success),
             ]  # fmt: skip
         else:
-            figures.append(measured(f"hourly run, {m.size} history", m.seconds, "s", ok=m.success))
+            name = with_engine(f"hourly run, {m.size} history", m.engine)
+            figures.append(measured(name, m.seconds, "s", ok=m.success))
     for verdict in verdicts:
         if "ratio" in verdict:
             below = None if "note" in verdict else TARGET_HOURLY_RATIO
-            name = f"hourly run, {verdict['compared']}"
+            name = with_engine(f"hourly run, {verdict['compared']}", verdict["engine"])
             figures.append(measured(name, verdict["ratio"], "x", below=below))
     return figures
 
@@ -974,6 +1131,12 @@ def main(argv: list[str] | None = None) -> int:
         return worker(args.worker, days, args.worker_out, quality=not args.worker_no_quality)
 
     sizes = sorted({parse_size(s) for s in args.sizes.split(",") if s.strip()})
+    engines = list(dict.fromkeys(e.strip() for e in args.engines.split(",") if e.strip()))
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        print(f"unknown engines {unknown}: choose among {', '.join(ENGINES)}", file=sys.stderr)
+        return 2
+    unavailable = {e: reason for e in engines if (reason := engine_missing(e))}
     base = bench_dir(args)
     created = not base.exists()
     base.mkdir(parents=True, exist_ok=True)
@@ -984,7 +1147,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Mercado pipeline benchmark: {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; machine load before starting: "
         f"{'n/a' if load is None else f'{load:.2f} cores busy'}\n"
-        f"  sizes {', '.join(size_label(s) for s in sizes)}; {args.events_per_day:,} events "
+        f"  sizes {', '.join(size_label(s) for s in sizes)}; engines {', '.join(engines)}; "
+        f"{args.events_per_day:,} events "
         f"a day; today = {TODAY}, new hour = {NEW_HOUR:02d}:00; data under {base}"
     )
 
@@ -1029,44 +1193,36 @@ def main(argv: list[str] | None = None) -> int:
         for events in [] if args.generate_only else sizes:
             label = size_label(events)
             days = days_for(events, args.events_per_day)
-            home = base / "runs" / label
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
-            history, size = build_lake(home, data_dir, days, manifests)
-            print(
-                f"\n  {label}: {history:,} events, {size / 1e9:.2f} GB of JSON over "
-                f"{len(days) - 1} days + {NEW_HOUR} hours ({days[0]}..{days[-1]})",
-                flush=True,
-            )
-            min_available = args.min_available_mb * 2**20
-            if args.quality_rounds:
-                compare_quality(args.quality_rounds, label, home, shop_db, history, min_available)
-                continue
-            full = measure("full", label, home, shop_db, [], history, history, min_available)
-            results.append(full)
-            print(
-                f"    full build: {full.seconds:.1f} s, peak {_mb(full.peak_tree_rss_mb)} "
-                f"(process tree), warehouse {_mb(full.warehouse_mb)}, "
-                f"{'ok' if full.success else 'FAILED ' + str(full.failed_steps)}\n"
-                f"      steps (s): {describe_steps(full)}",
-                flush=True,
-            )
-            if not args.no_hourly and full.success:
-                new, _ = land_new_hour(home, data_dir, manifests[TODAY.isoformat()])
-                window = [(TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()]
-                hourly = measure(
-                    "hourly", label, home, shop_db, window, history, new, min_available
-                )
-                results.append(hourly)
+            for engine in engines:
+                name = with_engine(label, engine)
+                # each engine its own home: lake, warehouse file, Spark's folder, dbt target
+                home = base / "runs" / (label if engine == "duckdb" else f"{label}-{engine}")
+                shutil.rmtree(home, ignore_errors=True)
+                home.mkdir(parents=True)
+                history, size = build_lake(home, data_dir, days, manifests)
                 print(
-                    f"    hourly run (+{new:,} events, window {window[0]}..{window[1]}): "
-                    f"{hourly.seconds:.1f} s, peak {_mb(hourly.peak_tree_rss_mb)}, "
-                    f"{'ok' if hourly.success else 'FAILED ' + str(hourly.failed_steps)}\n"
-                    f"      steps (s): {describe_steps(hourly)}",
+                    f"\n  {name}: {history:,} events, {size / 1e9:.2f} GB of JSON over "
+                    f"{len(days) - 1} days + {NEW_HOUR} hours ({days[0]}..{days[-1]})",
                     flush=True,
                 )
-            if not args.keep:
-                shutil.rmtree(home, ignore_errors=True)
+                min_available = args.min_available_mb * 2**20
+                if reason := unavailable.get(engine):
+                    print(f"    {engine}: not measured, {reason}", flush=True)
+                    results.append(not_measured("full", engine, label, history, history, reason))
+                    if not args.no_hourly:
+                        new = hour_events(manifests[TODAY.isoformat()])
+                        results.append(not_measured("hourly", engine, label, history, new, reason))
+                elif args.quality_rounds:
+                    compare_quality(
+                        args.quality_rounds, label, home, shop_db, history, min_available, engine
+                    )
+                else:
+                    results += measure_size(
+                        engine, label, home, data_dir, shop_db, manifests, history, args
+                    )
+                if not args.keep:
+                    shutil.rmtree(home, ignore_errors=True)
+            print_mart_rows(label, [m for m in results if m.size == label and m.kind == "full"])
     finally:
         if args.keep or args.generate_only:
             print(f"\n  kept: {base}")
@@ -1094,7 +1250,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  target    {verdict['target']}: {met}{figure}{note}")
     failures = [m for m in results if m.checks_failed or m.failed_steps]
     for m in failures:
-        print(f"  {m.size} {m.kind}: failed checks {m.checks_failed}, steps {m.failed_steps}")
+        name = with_engine(f"{m.size} {m.kind}", m.engine)
+        print(f"  {name}: failed checks {m.checks_failed}, steps {m.failed_steps}")
     if args.json:
         write_figures(
             args.json,

@@ -3,14 +3,16 @@ settings reach the profile, so the same code points at local[*] or a cluster."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestration.components.warehouse_dbt import warehouse_env
 from orchestration.defs.resources import build_resources
-from orchestration.settings import PipelineSettings
+from orchestration.settings import DBT_PROJECT_DIR, PipelineSettings
 from tests.orchestration.conftest import ENV_KEYS
 
 
@@ -51,3 +53,32 @@ def test_an_unknown_engine_is_refused(home: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MERCADO_WAREHOUSE", "snowflake")
     with pytest.raises(ValueError, match="duckdb"):
         PipelineSettings()
+
+
+def test_every_relation_the_readers_read_is_a_table_on_spark(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Spark only tables (Parquet folders) are linked into the DuckDB file, so a model
+    a DuckDB reader queries must not be a Spark view (found by ``bench/pipeline.py
+    --engines spark``: the profiles asset failed on ``staging.stg_raw__questions``)."""
+    from ml.profiles.inputs import READS
+    from orchestration.dbt import dbt_executable
+
+    monkeypatch.setenv("MERCADO_WAREHOUSE", "spark")
+    target = home / "dbt-target"
+    with warehouse_env():
+        subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--target-path", str(target)],
+            cwd=DBT_PROJECT_DIR,
+            check=True,
+        )
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+    materialized = {
+        f"{node['schema']}.{node['name']}": node["config"]["materialized"]
+        for node in nodes
+        if node["resource_type"] == "model"
+    }
+
+    read = {relation for relation, _ in READS.values()}
+    assert {materialized[relation] for relation in read} <= {"table", "incremental"}
+    assert sorted(relation for relation, kind in materialized.items() if kind == "view") == []
