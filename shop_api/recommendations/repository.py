@@ -120,13 +120,14 @@ def available(session: Session, item_ids: Iterable[str]) -> dict[str, Shown]:
 
     Ids that are not UUIDs (imported datasets' items) match nothing."""
     connection = session.connection()
-    on_sqlite = connection.dialect.name == "sqlite"
+    dialect = connection.dialect.name
+    on_sqlite = dialect == "sqlite"
     wanted: Mapping[str, str] | Mapping[uuid.UUID, str]
     wanted = _stored_ids(item_ids) if on_sqlite else _uuids(item_ids)
     if not wanted:
         return {}
     ids = json.dumps(list(wanted)) if on_sqlite else list(wanted)
-    rows = fetch_rows(connection, _on_sale_statement(connection.dialect.name), {"ids": ids})
+    rows = fetch_rows(connection, _on_sale_statement(dialect), {"ids": ids})
     return {wanted[row[0]]: _shown(row, on_sqlite) for row in rows}
 
 
@@ -192,8 +193,8 @@ def readable_listing(
     on_sqlite = dialect == "sqlite"
     if not item_ids:
         row = readable_columns(session, _SHOWN_BY_ID, actor, listing_id)
-        listing = None if row is None else Shown(str(row[0]), str(row[1]), str(row[2]), *row[3:6])
-        return listing, {}
+        # readable_columns returns ids as UUIDs on both databases
+        return (None if row is None else _shown(row, on_sqlite=False)), {}
     kind, params = by_id_params(actor, listing_id)
     wanted: Mapping[str, str] | Mapping[uuid.UUID, str]
     if on_sqlite:
