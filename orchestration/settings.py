@@ -55,6 +55,12 @@ class PipelineSettings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         default=8, ge=1, description="spark.sql.shuffle.partitions (Spark's 200 suits clusters)."
     )
+    spark_dbt_threads: int = Field(
+        default=4,
+        ge=1,
+        description="dbt threads on Spark: models and tests run as concurrent Spark jobs, "
+        "overlapping each one's fixed cost (Parquet commit, metastore update).",
+    )
     spark_dir: Path | None = Field(
         default=None,
         description="Spark's warehouse: raw/ Parquet datasets, warehouse/ (managed tables) and "

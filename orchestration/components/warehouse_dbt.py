@@ -75,6 +75,7 @@ def spark_env(settings: PipelineSettings) -> dict[str, str]:
         "MERCADO_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
         "MERCADO_SPARK_EXECUTOR_MEMORY": settings.spark_executor_memory,
         "MERCADO_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
+        "MERCADO_SPARK_DBT_THREADS": str(settings.spark_dbt_threads),
         "MERCADO_SPARK_DIR": str(settings.resolved_spark_dir),
     }
 

@@ -36,11 +36,13 @@ def test_spark_settings_reach_the_dbt_profile(home: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("MERCADO_SPARK_MASTER", "spark://spark-master:7077")
     monkeypatch.setenv("MERCADO_SPARK_SHUFFLE_PARTITIONS", "64")
     monkeypatch.setenv("MERCADO_SPARK_DRIVER_MEMORY", "6g")
+    monkeypatch.setenv("MERCADO_SPARK_DBT_THREADS", "16")
     with warehouse_env():
         assert os.environ["DBT_TARGET"] == "spark"
         assert os.environ["MERCADO_SPARK_MASTER"] == "spark://spark-master:7077"
         assert os.environ["MERCADO_SPARK_SHUFFLE_PARTITIONS"] == "64"
         assert os.environ["MERCADO_SPARK_DRIVER_MEMORY"] == "6g"
+        assert os.environ["MERCADO_SPARK_DBT_THREADS"] == "16"
         assert os.environ["MERCADO_SPARK_DIR"] == str(home.resolve() / "spark")
     assert "MERCADO_SPARK_MASTER" in os.environ  # the test's own setting, restored
     assert "DBT_TARGET" not in os.environ
