@@ -79,7 +79,7 @@ sessionized as (
 )
 
 select
-    {{ dbt.hash("device_id || '|' || cast(session_start_at as " ~ dbt.type_string() ~ ")") }} as session_id,
+    {{ session_key('device_id', 'session_start_at') }} as session_id,
     event_id,
     device_id,
     client_id,

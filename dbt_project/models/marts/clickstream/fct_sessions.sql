@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='session_id',
         on_schema_change='fail',
-        post_hook=["{{ scrub_erased_user_ids() }}"],
+        post_hook=["{{ scrub_erased_sessions() }}"],
         **incremental_config()
     )
 }}
