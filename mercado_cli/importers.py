@@ -74,11 +74,11 @@ def import_clickstream_command(
     as_json: JsonOption = False,
 ) -> None:
     """Land a clickstream / interaction dataset in the lake as event v1 (idempotent)."""
-    from shop_api.tracking.lake import LandingZone
+    from shop_api.tracking.lake import landing_zone
     from simulator.importers.clickstream import CLICKSTREAM_IMPORTERS
     from simulator.importers.datasets import DatasetMissing
 
-    lake = LandingZone(get_settings().lake_dir)
+    lake = landing_zone(get_settings())
     try:
         report = CLICKSTREAM_IMPORTERS[dataset.value](lake, path)
     except (DatasetMissing, FileNotFoundError, ValueError) as exc:
@@ -98,7 +98,7 @@ def import_csv_command(
     as_json: JsonOption = False,
 ) -> None:
     """Land any interactions CSV in the lake as event v1 (idempotent per dataset name)."""
-    from shop_api.tracking.lake import LandingZone
+    from shop_api.tracking.lake import landing_zone
     from simulator.importers.generic import import_csv
 
     settings = get_settings()
@@ -106,7 +106,7 @@ def import_csv_command(
         raise _fail(f"{path} is not a file")
     try:
         report = import_csv(
-            LandingZone(settings.lake_dir),
+            landing_zone(settings),
             path,
             dataset_name=dataset_name,
             currency=(currency or settings.default_currency).upper(),

@@ -136,7 +136,13 @@ class LocalObjectStore:
             raise ObjectNotFound(key) from exc
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        """Durable as a write is: the folder is fsync'd once the file is gone."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        fsync_directory(path.parent)
 
     def url(self, key: str) -> str:
         return f"{self.public_base_url}/media/{key}"

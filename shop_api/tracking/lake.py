@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_json
 
 from shop_api.core.storage import LocalObjectStore, ObjectInfo, ObjectStore, open_object_store
-from shop_api.core.storage import fsync_directory as fsync_directory  # for the importers
 from shop_api.tracking.events import SCHEMA_VERSION, event_date
 
 if TYPE_CHECKING:
@@ -56,6 +55,13 @@ def encode_event(event: dict[str, Any], received_at: str) -> EventLine:
     return event_date(event), _dumps(record)
 
 
+def part_file(name: str) -> str:
+    """``part-<name>.jsonl``: the file a deterministic part name (an importer's) gives."""
+    if not PART_NAME.fullmatch(name):
+        raise ValueError(f"part name {name!r} must match {PART_NAME.pattern}")
+    return f"part-{name}.jsonl"
+
+
 def _jsonl(lines: Iterable[str]) -> bytes:
     return "".join(f"{line}\n" for line in lines).encode()
 
@@ -71,11 +77,13 @@ class LandingZone:
     def partition(self, dataset: str, day: str) -> PurePath:
         return self.root / dataset / f"dt={day}"
 
+    def part_key(self, dataset: str, day: str, part_name: str) -> str:
+        """The key ``write_*(part_name=…)`` writes for ``day``."""
+        return f"{dataset}/dt={day}/{part_file(part_name)}"
+
     def _part_name(self, received_at: datetime, name: str | None = None) -> str:
         if name is not None:  # a deterministic name: writing again replaces that file
-            if not PART_NAME.fullmatch(name):
-                raise ValueError(f"part name {name!r} must match {PART_NAME.pattern}")
-            return f"part-{name}.jsonl"
+            return part_file(name)
         return f"part-{received_at.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:12]}.jsonl"
 
     def _put(self, key: str, lines: Iterable[str]) -> PurePath:
@@ -133,8 +141,19 @@ class LandingZone:
             if PART_KEY.fullmatch(info.key.removeprefix(f"{dataset}/"))
         ]
 
-    def keys(self, dataset: str = EVENTS, day: str | None = None) -> list[str]:
-        return [info.key for info in self.objects(dataset, day)]
+    def keys(
+        self, dataset: str = EVENTS, day: str | None = None, *, part_name: str | None = None
+    ) -> list[str]:
+        """The keys of ``objects``; with ``part_name``, only that deterministic part's."""
+        infos = self.objects(dataset, day)
+        if part_name is None:
+            return [info.key for info in infos]
+        name = part_file(part_name)
+        return [info.key for info in infos if info.name == name]
+
+    def object_lines(self, key: str) -> list[str]:
+        """The non-empty lines of one file (``ObjectNotFound`` when there is none)."""
+        return [line for line in self.store.get(key).decode().splitlines() if line.strip()]
 
     def files(self, dataset: str = EVENTS) -> Iterator[PurePath]:
         """The complete files as paths (the local folder's own files)."""
@@ -143,9 +162,7 @@ class LandingZone:
     def lines(self, dataset: str = EVENTS) -> Iterator[str]:
         """Every non-empty line of every file, oldest file name first."""
         for key in self.keys(dataset):
-            for line in self.store.get(key).decode().splitlines():
-                if line.strip():
-                    yield line
+            yield from self.object_lines(key)
 
     def read(self, dataset: str = EVENTS) -> Iterator[dict[str, Any]]:
         for line in self.lines(dataset):

@@ -6,6 +6,9 @@ dataset and a row key, so a re-import produces the same events: a file whose eve
 unchanged is left alone (its rows count as skipped), a changed one is replaced whole, and a
 file of this import for a date that no longer has events is removed. Rejects go to
 ``events_bad/`` with their reasons, in one file per import that a re-run replaces.
+
+Everything goes through the ``LandingZone`` and its object store, so the lake may be the
+local folder or an S3-compatible store (``MERCADO_LAKE_URL``) alike.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from shop_api.tracking.events import event_date, validate_event
-from shop_api.tracking.lake import EVENTS, EVENTS_BAD, LandingZone, fsync_directory
+from shop_api.tracking.lake import EVENTS, EVENTS_BAD, LandingZone
 from simulator.importers.report import ImportReport, TableReport
 
 IMPORT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://mercado.invalid/importers/v1")
@@ -52,35 +54,31 @@ def import_event_id(dataset: str, key: str) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def _dumps(record: Any) -> str:
     """Compact JSON, as the landing zone writes records."""
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _same_text(path: Path, events: list[dict[str, Any]]) -> bool:
-    """Whether the file's text is exactly ``events`` as the lake writes them (whatever its
-    ``received_at``): the fast check that spares an unchanged re-import from parsing
+def _same_lines(lines: list[str], events: list[dict[str, Any]]) -> bool:
+    """Whether the file's lines are exactly ``events`` as the lake writes them (whatever
+    its ``received_at``): the fast check that spares an unchanged re-import from parsing
     every line back. False only means "compare the records"."""
-    text = path.read_text(encoding="utf-8")
-    first = text.split("\n", 1)[0]
-    if not first.strip():
+    if not lines:
         return not events
     try:
-        landed = json.loads(first)
+        landed = json.loads(lines[0])
     except ValueError:
         return False
     suffix = "".join(f",{_dumps(key)}:{_dumps(landed.get(key))}" for key in LANDING_FIELDS)
-    expected = "".join(f"{_dumps(event)[:-1]}{suffix}}}\n" for event in events)
-    return text == expected
+    return lines == [f"{_dumps(event)[:-1]}{suffix}}}" for event in events]
 
 
-def _without_landing_fields(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key not in LANDING_FIELDS}
+def _records(lines: list[str]) -> list[dict[str, Any]]:
+    """A landed file's records without the fields the landing zone added."""
+    return [
+        {key: value for key, value in json.loads(line).items() if key not in LANDING_FIELDS}
+        for line in lines
+    ]
 
 
 @dataclass
@@ -137,17 +135,19 @@ class EventSink:
         by_day: dict[str, list[tuple[dict[str, Any], _Candidate]]],
         received_at: datetime,
     ) -> None:
-        file_name = f"part-{self.part_name}.jsonl"
+        # One listing tells which days hold this import's file (and which are stale).
+        landed = set(lake.keys(EVENTS, part_name=self.part_name))
         to_write: list[dict[str, Any]] = []
         for day, entries in sorted(by_day.items()):
             events = [event for event, _candidate in entries]
-            target = lake.partition(EVENTS, day) / file_name
+            key = lake.part_key(EVENTS, day, self.part_name)
             existing: list[dict[str, Any]] = []
-            if target.exists():
-                same = _same_text(target, events)
+            if key in landed:
+                lines = lake.object_lines(key)
+                same = _same_lines(lines, events)
                 if not same:  # compare the records themselves (slower, but exact)
-                    existing = _read_jsonl(target)
-                    same = [_without_landing_fields(record) for record in existing] == events
+                    existing = _records(lines)
+                    same = existing == events
                 if same:
                     for _event, candidate in entries:
                         candidate.table.skipped += candidate.rows
@@ -164,16 +164,13 @@ class EventSink:
         if to_write:
             lake.write_events(to_write, received_at, part_name=self.part_name)
         self.report.written["events written"] += len(to_write)
-        wanted = {f"dt={day}" for day in by_day}
-        for stale in sorted((lake.root / EVENTS).glob(f"dt=*/{file_name}")):
-            if stale.parent.name not in wanted:  # this import no longer has events that day
-                stale.unlink()
-                fsync_directory(stale.parent)
-                self.report.written["stale event files removed"] += 1
+        wanted = {lake.part_key(EVENTS, day, self.part_name) for day in by_day}
+        for stale in sorted(landed - wanted):  # this import no longer has events that day
+            lake.store.delete(stale)
+            self.report.written["stale event files removed"] += 1
 
     def _write_rejects(self, lake: LandingZone, received_at: datetime) -> None:
-        file_name = f"part-{self.part_name}.jsonl"
-        existing = sorted((lake.root / EVENTS_BAD).glob(f"dt=*/{file_name}"))
+        existing = lake.keys(EVENTS_BAD, part_name=self.part_name)
         source = f"import:{self.dataset}"
         wanted = [
             {
@@ -183,16 +180,12 @@ class EventSink:
             }
             for raw, reasons in self.rejects
         ]
-        if (
-            len(existing) == 1
-            and [_without_landing_fields(record) for record in _read_jsonl(existing[0])] == wanted
-        ):
+        if len(existing) == 1 and _records(lake.object_lines(existing[0])) == wanted:
             self.report.written["reject files unchanged"] += 1
             return
         target = lake.write_rejects(self.rejects, received_at, source, part_name=self.part_name)
         if target is not None:
             self.report.written["rejects quarantined"] += len(self.rejects)
         for old in existing:
-            if old != target:  # an earlier run's rejects, superseded by this run's
-                old.unlink()
-                fsync_directory(old.parent)
+            if lake.root / old != target:  # an earlier run's rejects, superseded by this run's
+                lake.store.delete(old)

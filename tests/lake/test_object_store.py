@@ -115,6 +115,18 @@ def test_a_reader_sees_whole_objects_or_none(store: ObjectStore):
     assert sizes == {len(body)}
 
 
+def test_delete_removes_one_object_and_a_missing_one_is_no_error(store: ObjectStore):
+    store.put("events/dt=2024-03-01/part-a.jsonl", b"a\n", "text/plain")
+    store.put("events/dt=2024-03-01/part-b.jsonl", b"b\n", "text/plain")
+
+    store.delete("events/dt=2024-03-01/part-a.jsonl")
+    store.delete("events/dt=2024-03-01/part-a.jsonl")
+
+    assert [info.key for info in store.list("events/")] == ["events/dt=2024-03-01/part-b.jsonl"]
+    with pytest.raises(ObjectNotFound):
+        store.get("events/dt=2024-03-01/part-a.jsonl")
+
+
 def test_delete_prefix_removes_a_folder(store: ObjectStore):
     store.put("events/dt=2024-03-01/part-a.jsonl", b"12345", "text/plain")
     store.put("events/dt=2024-03-01/part-b.jsonl", b"678", "text/plain")

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -30,17 +29,8 @@ from shop_api.main import create_app
 from shop_api.tracking.lake import LandingZone, landing_zone
 from tests.conftest import test_settings as shop_settings
 from tests.factories import Factory
+from tests.s3 import bucket_keys
 from tests.tracking.conftest import make_event
-
-
-def bucket_keys(url: str, endpoint: str) -> dict[str, bytes]:
-    """Every object of the lake's bucket, read with plain boto3."""
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    s3 = boto3.client("s3", endpoint_url=endpoint)
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {
-        item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed
-    }
 
 
 @pytest.fixture
