@@ -9,8 +9,7 @@ records of ``bench/figures.py``), its output passing through as it comes. The ru
 writes ``bench/results/<date>-<machine>-<profile>.json`` and ``.md`` (figure, target,
 measured, met, machine) and, when the whole profile ran, that table into bench/README.md
 between its markers. A script that fails, times out or writes no figures is reported as
-such with its exit code and the runner goes on; a script not written yet is reported as
-skipped. It exits 1 when any script failed.
+such with its exit code and the runner goes on. It exits 1 when any script failed.
 """
 
 from __future__ import annotations
@@ -95,7 +94,7 @@ class Outcome:
     name: str
     script: str
     arguments: list[str]
-    status: str  # ok, failed, timed out, no figures, skipped
+    status: str  # ok, failed, timed out, no figures
     exit_code: int | None = None
     seconds: float = 0.0
     load_before: float | None = None
@@ -198,10 +197,6 @@ def run_bench(
     out = work / f"{bench.name}.json"
     command = [sys.executable, str(script), *arguments, "--json", str(out)]
     outcome = Outcome(bench.name, bench.script, list(arguments), "ok", load_before=load_average())
-    if not script.exists():
-        outcome.status, outcome.message = "skipped", f"bench/{bench.script} does not exist yet"
-        print(f"\n=== {bench.name}: skipped, {outcome.message}", flush=True)
-        return outcome
     print(f"\n=== {bench.name}: {' '.join(command[1:])}", flush=True)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     started = time.perf_counter()
@@ -281,8 +276,7 @@ def markdown(report: dict[str, Any]) -> str:
     for bench in report["benches"]:
         if bench["status"] != "ok":
             state = bench["status"] + (f" ({bench['message']})" if bench["message"] else "")
-            met = "-" if bench["status"] == "skipped" else "**NO**"
-            lines.append(f"| {bench['name']} | - | - | {_cell(state)} | {met} | {slug} |")
+            lines.append(f"| {bench['name']} | - | - | {_cell(state)} | **NO** | {slug} |")
             continue
         for f in bench["figures"]:
             met = {True: "yes", False: "**NO**", None: "-"}[f["meets"]]
@@ -293,8 +287,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "Run as (each with `--json PATH`):", ""]
     for bench in report["benches"]:
         call = " ".join([f"bench/{bench['script']}", *bench["arguments"]])
-        took = "not run" if bench["status"] == "skipped" else f"{bench['seconds']:,.0f} s"
-        lines.append(f"- {bench['name']}: `{call}`, {took}")
+        lines.append(f"- {bench['name']}: `{call}`, {bench['seconds']:,.0f} s")
     return "\n".join(lines) + "\n"
 
 
@@ -381,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     print("\n" + markdown(report))
     print(f"report written to {path} and {path.with_suffix('.md')}")
-    failed = [b["name"] for b in report["benches"] if b["status"] not in ("ok", "skipped")]
+    failed = [b["name"] for b in report["benches"] if b["status"] != "ok"]
     if failed:
         print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0

@@ -87,8 +87,7 @@ def test_figures_failures_and_missing_scripts_reach_the_results_and_the_readme(
     assert list(by_name) == ["broken", "missing", "fake", "silent"]  # full-only not run
     assert (by_name["broken"]["status"], by_name["broken"]["exit_code"]) == ("failed", 3)
     assert by_name["broken"]["output_tail"] == ["boom"]
-    assert by_name["missing"]["status"] == "skipped"
-    assert "bench/missing.py does not exist yet" in by_name["missing"]["message"]
+    assert (by_name["missing"]["status"], by_name["missing"]["exit_code"]) == ("failed", 2)
     assert by_name["silent"]["status"] == "no figures"
     assert by_name["fake"]["status"] == "ok"
     assert by_name["fake"]["figures"] == [
@@ -114,7 +113,7 @@ def test_figures_failures_and_missing_scripts_reach_the_results_and_the_readme(
     assert f"| fake | requests/s | >= 1,000 req/s | 800 req/s | **NO** | {slug} |" in table
     assert f"| fake | rows at size 7 | - | 7.00 rows | - | {slug} |" in table
     assert f"| broken | - | - | failed (exit code 3) | **NO** | {slug} |" in table
-    assert "| missing | - | - | skipped (bench/missing.py does not exist yet) | - |" in table
+    assert f"| missing | - | - | failed (exit code 2) | **NO** | {slug} |" in table
     assert "| silent | - | - | no figures (it wrote no silent.json) | **NO** |" in table
     assert machine["cpu"] in table
     assert "- fake: `bench/fake.py --size 7`," in table
