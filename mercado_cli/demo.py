@@ -37,6 +37,7 @@ from shop_api.core.clock import SystemClock
 from shop_api.core.config import Settings
 from shop_api.core.db import create_db_engine, create_session_factory
 from shop_api.core.migrations import upgrade_to_head
+from shop_api.tracking.lake import EVENTS, landing_zone
 from simulator.demo_scenario import DemoFailure, run_scenario
 
 
@@ -51,13 +52,10 @@ def prepare_database(settings: Settings) -> int:
 
 
 def lake_summary(settings: Settings) -> tuple[int, int]:
-    """(events, files) in the landing zone."""
-    files = list((settings.lake_dir / "events").glob("dt=*/part-*.jsonl"))
-    events = 0
-    for path in files:
-        with path.open("rb") as handle:
-            events += sum(1 for line in handle if line.strip())
-    return events, len(files)
+    """(events, files) in the landing zone the settings name."""
+    lake = landing_zone(settings)
+    keys = lake.keys(EVENTS)
+    return sum(len(lake.object_lines(key)) for key in keys), len(keys)
 
 
 class Phases:

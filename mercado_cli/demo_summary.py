@@ -16,6 +16,7 @@ from ml.artifacts import artifact_root, versions
 from ml.evaluation import render_table
 from orchestration.report import format_figures, mart_figures
 from shop_api.core.config import Settings
+from shop_api.tracking.lake import EVENTS, landing_zone
 
 PROJECT_HOME = Path(__file__).resolve().parent.parent / "var"
 
@@ -99,7 +100,7 @@ def print_summary(
         "profiles, quality, ops)\n"
         f"  audience files     {audience_files} (mercado audiences list|show|pull NAME)\n"
         f"  recommender        {artifact_root(home)} (LATEST: {published or 'none'})\n"
-        f"  clickstream lake   {settings.lake_dir / 'events'} "
+        f"  clickstream lake   {landing_zone(settings).root / EVENTS} "
         f"({events:,} events in {files:,} files)\n"
         f"  simulation truth   {settings.simulation_dir / 'truth'}\n"
         f"  shop database      {settings.sqlalchemy_url}\n"
