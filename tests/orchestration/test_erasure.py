@@ -2,8 +2,10 @@
 
 Specification: the user's e-mail and events are in raw before; afterwards no raw,
 staging, intermediate or mart table holds the e-mail address anywhere; no clickstream
-row carries their user id or one of their former device ids; their customer row is kept
-for the figures but marked erased and without PII.
+row carries their user id or one of their former device ids, nor does any text column
+hold those ids; their sessions are rebuilt under the devices' pseudonyms, each event still
+in exactly one session; their customer row is kept for the figures but marked erased and
+without PII.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def rows_mentioning(conn, needle: str) -> dict[str, int]:  # type: ignore[no-unt
     return found
 
 
+def events_in_sessions(conn) -> int:  # type: ignore[no-untyped-def]
+    return conn.execute("select sum(event_count) from marts.fct_sessions").fetchall()[0][0]
+
+
 def test_an_erased_user_disappears_from_raw_and_marts(home_copy: Home) -> None:
     home = home_copy  # every asset built once already: the user is in raw and the marts
     days = sorted(path.name.removeprefix("dt=") for path in (home.lake / "events").glob("dt=*"))
@@ -62,6 +68,7 @@ def test_an_erased_user_disappears_from_raw_and_marts(home_copy: Home) -> None:
             ).fetchall()
         ]
         assert rows_mentioning(conn, email), "the user's e-mail is in the warehouse before"
+        events_before = events_in_sessions(conn)
         assert phone_hash and rows_mentioning(conn, phone_hash), "and their phone's hash"
 
     settings = Settings(
@@ -108,6 +115,18 @@ def test_an_erased_user_disappears_from_raw_and_marts(home_copy: Home) -> None:
                 [user_id, devices],
             ).fetchall()[0][0]
             assert leaked == 0, f"{schema}.{table}.{column}"
+        # ... nor does any other text column hold one of their devices (interactions keys
+        # anonymous browsing as 'client:<device>')
+        for device in devices:
+            assert rows_mentioning(conn, device) == {}, device
+        # Their sessions were rebuilt under the devices' pseudonyms and replace the old rows:
+        # each event is in one session, once.
+        assert events_in_sessions(conn) == events_before
+        duplicated = conn.execute(
+            "select count(*) from (select client_id, session_start_at from marts.fct_sessions "
+            "group by all having count(*) > 1)"
+        ).fetchall()[0][0]
+        assert duplicated == 0
         customer = conn.execute(
             "select is_erased, email, display_name from marts.dim_customers where customer_id = ?",
             [user_id],
