@@ -119,6 +119,11 @@ def test_an_erased_user_disappears_from_raw_and_marts(home_copy: Home) -> None:
         # anonymous browsing as 'client:<device>')
         for device in devices:
             assert rows_mentioning(conn, device) == {}, device
+        # Their browsing, now under their devices' pseudonyms, is not a training signal.
+        erased_devices = conn.execute(
+            "select count(*) from marts.interactions where user_key like 'client:erased-%'"
+        ).fetchall()[0][0]
+        assert erased_devices == 0
         # Their sessions were rebuilt under the devices' pseudonyms and replace the old rows:
         # each event is in one session, once.
         assert events_in_sessions(conn) == events_before

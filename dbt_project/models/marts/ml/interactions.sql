@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key=['user_key', 'product_id', 'interaction_date'],
         on_schema_change='fail',
-        post_hook=["{{ delete_erased_user_rows() }}", "{{ delete_erased_device_rows('user_key', 'client:') }}"],
+        post_hook=["{{ delete_erased_user_rows() }}"],
         **incremental_config()
     )
 }}
@@ -16,7 +16,7 @@
 -- purchase*units_purchased + write_review*rating/5. A shop review is also a write_review
 -- event; the day's rating is the max over both, so it is counted once.
 -- Users are accounts; devices never logged in appear as 'client:<client_id>'. Erased
--- accounts are left out entirely, with the devices they were seen on.
+-- accounts are left out entirely, with their devices' browsing (pseudonymised in the events).
 {%- set w = var('interaction_weights') %}
 with
 
