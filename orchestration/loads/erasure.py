@@ -63,8 +63,9 @@ def scrub_erased_users(
 ) -> dict[str, int]:
     """Remove erased users' identifiers from raw tables; returns rows changed per table.
 
-    Runs inside the caller's transaction. ``event_dates`` limits the events part to those
-    partitions (the ones a load just replaced) and skips the other tables.
+    Runs inside the caller's transaction. ``event_dates`` limits the user's own events to
+    those partitions (the ones a load just replaced; their devices' rows are scrubbed
+    wherever they are) and skips the other tables.
     """
     ids = erased_user_ids(conn)
     changed: dict[str, int] = {}
@@ -73,6 +74,9 @@ def scrub_erased_users(
     conn.execute("create or replace temp table _erased (user_id varchar)")
     conn.executemany("insert into _erased values (?)", [[i] for i in ids])
     if _table_exists(conn, "events"):
+        # The user's rows, and every row of the devices they were seen on (their anonymous
+        # browsing), in any partition: once a row's user id is gone, nothing else in raw
+        # ties a device to the person.
         window = "and event_date in (select unnest(cast(? as date[])))" if event_dates else ""
         params = [event_dates] if event_dates else []
         changed["raw.events"] = conn.execute(
@@ -81,7 +85,10 @@ def scrub_erased_users(
                 user_id = null,
                 client_id = 'erased-' || md5(coalesce(client_id, event_id)),
                 context = null
-            where user_id in (select user_id from _erased) {window}
+            where (user_id in (select user_id from _erased) {window})
+               or client_id in (
+                    select client_id from raw.events where user_id in (select user_id from _erased)
+                )
             """,
             params,
         ).fetchall()[0][0]
@@ -97,6 +104,10 @@ def scrub_erased_users(
                     client_id = 'erased-' || md5(coalesce(client_id, event_id)),
                     context = null
                 where user_id in (select user_id from _erased)
+                   or client_id in (
+                        select client_id from quality.{table}
+                        where user_id in (select user_id from _erased)
+                    )
                 """
             ).fetchall()[0][0]
         else:
