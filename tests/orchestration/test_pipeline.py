@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import dagster as dg
 import pytest
 from sqlalchemy import text
 
 from orchestration.loads import shop_tables
+from orchestration.loads.warehouse import open_writer
 from orchestration.pipeline import load_definitions, run_pipeline
 from tests.orchestration.conftest import Home, checksum
 
@@ -125,11 +127,15 @@ def test_gmv_and_customers_match_the_shop(built_home: Home) -> None:
     assert (mart_customers, mart_paying) == (customers, paying)
 
 
+def partitioned_assets() -> list[dg.AssetKey]:
+    """Raw events and the incremental dbt models: what a run over some days rebuilds."""
+    graph = load_definitions().resolve_asset_graph()
+    return [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def]
+
+
 def test_rerunning_a_day_changes_nothing(home_copy: Home) -> None:
     """Raw events and every incremental dbt model of one day, materialised again."""
-    defs = load_definitions()
-    graph = defs.resolve_asset_graph()
-    partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def]
+    partitioned = partitioned_assets()
     assert dg.AssetKey(["raw", "events"]) in partitioned and len(partitioned) > 1
     tables = [".".join(k.path) for k in partitioned]
     with home_copy.read() as conn:
@@ -147,3 +153,61 @@ def test_rerunning_a_day_changes_nothing(home_copy: Home) -> None:
     with home_copy.read() as conn:
         after = {t: checksum(conn, t) for t in tables}
     assert after == before
+
+
+def test_a_devices_browsing_before_its_first_login_moves_to_the_account(home_copy: Home) -> None:
+    """Interactions a device had before it logged in were keyed by the device
+    ('client:<id>') in the runs of those days; the next run credits them to the account,
+    merged with the account's own row of the same product and day."""
+    signals = "select views, cart_adds, interaction_weight from marts.interactions "
+    with home_copy.read() as conn:
+        last_day = conn.execute("select max(event_date) from raw.events").fetchall()[0][0]
+        device, user_id, product_id, day = conn.execute(
+            """
+            select s.client_id, s.user_id, i.product_id, i.interaction_date
+            from intermediate.int_clients_stitched_to_users s
+            join marts.interactions i on i.user_key = s.user_id
+            where i.interaction_date < ? order by i.interaction_date, i.product_id limit 1
+            """,
+            [last_day],
+        ).fetchall()[0]
+        mine = signals + "where user_key = ? and product_id = ? and interaction_date = ?"
+        [same_day] = conn.execute(mine, [user_id, product_id, day]).fetchall()
+        day_before = conn.execute(mine, [user_id, product_id, day - timedelta(days=1)]).fetchall()
+    with open_writer(home_copy.warehouse) as conn:
+        # As the runs of those days left them, before the device logged in: two views of
+        # the account's product that day, and a cart add of it the day before.
+        conn.execute(
+            """
+            insert into marts.interactions by name
+            select 'client:' || ? as user_key, null as user_id, ? as product_id,
+                d as interaction_date, v as views, 0 as clicks, c as cart_adds,
+                0 as units_purchased, null as review_rating, w as interaction_weight,
+                d::timestamp as first_interaction_at, d::timestamp as last_interaction_at
+            from (values (?::date, 2, 0, 2.0), (?::date - 1, 0, 1, 3.0)) as t(d, v, c, w)
+            """,
+            [device, product_id, day, day],
+        )
+
+    result = run_pipeline(
+        days=[str(last_day)],
+        selection=dg.AssetSelection.assets(*partitioned_assets()),
+        prepare=False,
+    )
+
+    assert result.success, result.summary()
+    with home_copy.read() as conn:
+        anonymous = conn.execute(
+            "select count(*) from marts.interactions where user_key = 'client:' || ?", [device]
+        ).fetchall()[0][0]
+        assert anonymous == 0
+        [after_same_day] = conn.execute(mine, [user_id, product_id, day]).fetchall()
+        [after_day_before] = conn.execute(
+            mine, [user_id, product_id, day - timedelta(days=1)]
+        ).fetchall()
+    views, cart_adds, weight = same_day
+    assert after_same_day[:2] == (views + 2, cart_adds)
+    assert after_same_day[2] == pytest.approx(weight + 2.0)  # a view weighs 1.0
+    views, cart_adds, weight = day_before[0] if day_before else (0, 0, 0.0)
+    assert after_day_before[:2] == (views, cart_adds + 1)
+    assert after_day_before[2] == pytest.approx(weight + 3.0)  # a cart add weighs 3.0

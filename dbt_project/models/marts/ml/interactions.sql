@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key=['user_key', 'product_id', 'interaction_date'],
         on_schema_change='fail',
-        post_hook=["{{ delete_erased_user_rows() }}"],
+        post_hook=["{{ restitch_interactions() }}", "{{ delete_erased_user_rows() }}"],
         **incremental_config()
     )
 }}
@@ -15,9 +15,9 @@
 -- interaction_weight = view_item*views + select_item*clicks + add_to_cart*cart_adds +
 -- purchase*units_purchased + write_review*rating/5. A shop review is also a write_review
 -- event; the day's rating is the max over both, so it is counted once.
--- Users are accounts; devices never logged in appear as 'client:<client_id>'. Erased
+-- Users are accounts; devices never logged in appear as 'client:<client_id>', and move to
+-- their account once they log in (restitch_interactions). Erased
 -- accounts are left out entirely, with their devices' browsing (pseudonymised in the events).
-{%- set w = var('interaction_weights') %}
 with
 
 event_items as (
@@ -200,14 +200,7 @@ final as (
         cast(sum(cart_adds) as {{ dbt.type_bigint() }}) as cart_adds,
         cast(sum(units_purchased) as {{ dbt.type_bigint() }}) as units_purchased,
         max(review_rating) as review_rating,
-        cast(
-            {{ w['view_item'] }} * sum(views)
-            + {{ w['select_item'] }} * sum(clicks)
-            + {{ w['add_to_cart'] }} * sum(cart_adds)
-            + {{ w['purchase'] }} * sum(units_purchased)
-            + {{ w['write_review'] }} * coalesce(max(review_rating), 0) / 5.0
-            as {{ type_double() }}
-        ) as interaction_weight,
+        {{ interaction_weight('sum(views)', 'sum(clicks)', 'sum(cart_adds)', 'sum(units_purchased)', 'max(review_rating)') }} as interaction_weight,
         min(interacted_at) as first_interaction_at,
         max(interacted_at) as last_interaction_at
     from keyed
