@@ -12,4 +12,3 @@
     {#- nothing to do: on Spark the event facts are tables rebuilt from the scrubbed raw data
         on every run (incremental_config) -#}
 {%- endmacro %}
-

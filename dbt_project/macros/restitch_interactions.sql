@@ -8,31 +8,31 @@
 
 {% macro default__restitch_interactions() -%}
     {%- set signals = 'views, clicks, cart_adds, units_purchased, review_rating, first_interaction_at, last_interaction_at' -%}
+    {#- the stitching view reads every event: joined once, its moves kept for the delete -#}
+    create or replace temporary table restitched_moves as
+    select
+        anonymous.user_key as from_key,
+        stitched.user_id as user_key,
+        stitched.user_id,
+        anonymous.product_id,
+        anonymous.interaction_date,
+        {{ signals }}
+    from {{ this }} as anonymous
+    inner join {{ ref('int_clients_stitched_to_users') }} as stitched
+        on anonymous.user_key = 'client:' || stitched.client_id;
+
     create or replace temporary table restitched_interactions as
     with
 
-    moved as (
-
-        select
-            stitched.user_id as user_key,
-            stitched.user_id,
-            anonymous.product_id,
-            anonymous.interaction_date,
-            {{ signals }}
-        from {{ this }} as anonymous
-        inner join {{ ref('int_clients_stitched_to_users') }} as stitched
-            on anonymous.user_key = 'client:' || stitched.client_id
-
-    ),
-
     merged as (
 
-        select * from moved
+        select user_key, user_id, product_id, interaction_date, {{ signals }}
+        from restitched_moves
         union all
         select user_key, user_id, product_id, interaction_date, {{ signals }}
         from {{ this }}
         where (user_key, product_id, interaction_date) in (
-            select user_key, product_id, interaction_date from moved
+            select user_key, product_id, interaction_date from restitched_moves
         )
 
     )
@@ -54,13 +54,14 @@
     group by user_key, product_id, interaction_date;
 
     delete from {{ this }}
-    where user_key in (select 'client:' || client_id from {{ ref('int_clients_stitched_to_users') }})
+    where user_key in (select from_key from restitched_moves)
        or (user_key, product_id, interaction_date) in (
             select user_key, product_id, interaction_date from restitched_interactions
         );
 
     insert into {{ this }} by name select * from restitched_interactions;
 
+    drop table restitched_moves;
     drop table restitched_interactions
 {%- endmacro %}
 

@@ -16,8 +16,8 @@
 -- purchase*units_purchased + write_review*rating/5. A shop review is also a write_review
 -- event; the day's rating is the max over both, so it is counted once.
 -- Users are accounts; devices never logged in appear as 'client:<client_id>', and move to
--- their account once they log in (restitch_interactions). Erased
--- accounts are left out entirely, with their devices' browsing (pseudonymised in the events).
+-- their account once they log in (restitch_interactions). Erased accounts are left out
+-- entirely, with their devices' browsing (pseudonymised in the events).
 with
 
 event_items as (
